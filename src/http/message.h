@@ -1,0 +1,81 @@
+#pragma once
+// Parsed HTTP/1.x message heads. Every string_view points into the caller's read buffer
+// (zero-copy); a head is valid only while that buffer is unchanged.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "http/header_token.h"
+
+namespace flexgate::http {
+
+inline constexpr std::size_t kMaxHeaderFieldsCapacity = 128;
+
+// Limits enforced inside the parser, so no caller can forget one.
+struct Limits {
+  std::size_t max_head_bytes = 16 * 1024;  // request line + fields + final CRLF; over it: 431
+  std::size_t max_target_bytes = 8 * 1024; // request-target; over it: 414
+  std::size_t max_header_fields = 100;     // over it: 431 (must be <= kMaxHeaderFieldsCapacity)
+};
+
+enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kTrace, kConnect, kOther };
+
+// How the message body is delimited (RFC 9112 section 6.3).
+enum class BodyFraming : std::uint8_t {
+  kNone,           // no body
+  kContentLength,  // exactly content_length bytes
+  kChunked,        // chunked transfer coding, decode with ChunkedDecoder
+  kUntilClose,     // responses only: body runs until the upstream closes
+};
+
+// One header field as it appeared on the wire (value without surrounding whitespace).
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+  HeaderToken token = HeaderToken::kOther;
+};
+
+// Fixed-capacity field list: no heap allocation per message.
+struct HeaderFields {
+  std::array<HeaderField, kMaxHeaderFieldsCapacity> items;
+  std::size_t count = 0;
+
+  const HeaderField* begin() const { return items.data(); }
+  const HeaderField* end() const { return items.data() + count; }
+  // First field with this token, or nullptr.
+  const HeaderField* find(HeaderToken token) const;
+  // First field with this name (case-insensitive), or nullptr.
+  const HeaderField* find(std::string_view name) const;
+};
+
+// A request head after strict RFC 9112 parsing. framing/content_length are authoritative.
+struct RequestHead {
+  std::string_view method_text;
+  Method method = Method::kOther;
+  std::string_view target;
+  std::uint8_t version_minor = 1;  // HTTP/1.0 or HTTP/1.1
+  HeaderFields fields;
+  std::string_view host;               // the single Host value (may be empty only for HTTP/1.0)
+  std::string_view connection_tokens;  // raw value(s) of Connection, for nominated hop-by-hop fields
+  BodyFraming framing = BodyFraming::kNone;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;        // from version + Connection: close / keep-alive
+  bool expect_continue = false;  // Expect: 100-continue present
+  bool has_upgrade = false;      // Upgrade field present
+};
+
+// A response head after strict parsing; the framing accounts for the request method and status.
+struct ResponseHead {
+  std::uint16_t status = 0;
+  std::string_view reason;
+  std::uint8_t version_minor = 1;
+  HeaderFields fields;
+  std::string_view connection_tokens;
+  BodyFraming framing = BodyFraming::kNone;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;  // false if HTTP/1.0 without keep-alive, Connection: close, or until-close body
+};
+
+}  // namespace flexgate::http
