@@ -1,0 +1,33 @@
+# FlexGate — quick start: `make run`, `make test`.
+BUILD_DIR  ?= build
+TEST_DIR   ?= build-test
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := -G Ninja
+
+.PHONY: all deps build run test bench fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Release build; the binary is $(BUILD_DIR)/flexgate.
+build: deps
+	@cmake -S . -B $(BUILD_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DFLEXGATE_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_DIR) --target flexgate -j $(JOBS)
+
+run: build
+	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash scripts/run-demo.sh
+
+# Every test (unit, conformance, integration) against a warnings-as-errors build.
+test: deps
+	@cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEXGATE_TESTS=ON -DFLEXGATE_WERROR=ON >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+	@cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+bench: build
+	@bash scripts/install-deps.sh --bench
+	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_DIR)

@@ -1,0 +1,179 @@
+#include "app/commands.h"
+
+#include <openssl/evp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "config/loader.h"
+#include "observe/access_log.h"
+#include "observe/log.h"
+#include "proxy/runtime.h"
+#include "proxy/server.h"
+
+namespace flexgate::app {
+namespace {
+
+void print_errors(const std::vector<config::ConfigError>& errors) {
+  for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+  std::fprintf(stderr, "%zu error%s; the configuration was not loaded.\n", errors.size(),
+               errors.size() == 1 ? "" : "s");
+}
+
+// Loads, validates and compiles a config file; prints every problem to stderr.
+std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path) {
+  auto loaded = config::load_config_file(path);
+  if (!loaded.ok()) {
+    print_errors(loaded.errors);
+    return nullptr;
+  }
+  std::vector<std::string> errors;
+  auto runtime = proxy::Runtime::build(std::move(*loaded.config), errors);
+  for (const auto& error : errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+  return runtime;
+}
+
+void apply_logging(const config::LoggingSpec& logging) {
+  observe::set_log_level(logging.level);
+  observe::set_log_format(logging.format);
+  observe::set_access_log_enabled(logging.access_log);
+}
+
+}  // namespace
+
+int run_command(const std::string& config_path) {
+  // Fail fast: an invalid file exits 1 before any port is bound.
+  auto runtime = load_runtime(config_path);
+  if (!runtime) return 1;
+  apply_logging(runtime->config().logging);
+
+  // Signals are taken synchronously by this thread (sigtimedwait); workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  proxy::Server server(runtime, runtime->config().proxy.workers);
+  if (auto ec = server.start()) {
+    observe::log_event(config::LogLevel::kError, "listen_failed",
+                       {{"address", runtime->config().proxy.host + ":" + std::to_string(runtime->config().proxy.port)},
+                        {"error", ec.message()}});
+    return 1;
+  }
+  observe::log_event(config::LogLevel::kInfo, "listening",
+                     {{"host", runtime->config().proxy.host},
+                      {"port", std::to_string(server.port())},
+                      {"workers", std::to_string(server.worker_count())},
+                      {"config", config_path}});
+
+  std::atomic<bool> drained{false};
+  std::thread drainer;
+  bool draining = false;
+  for (;;) {
+    timespec tick{0, 100 * 1000 * 1000};
+    siginfo_t info;
+    int signal_number = sigtimedwait(&signals, &info, &tick);
+    if (drained.load()) break;
+    if (signal_number < 0) continue;  // timeout or EINTR: check the drain again
+    if (signal_number == SIGHUP) {
+      auto next = load_runtime(config_path);
+      if (next) {
+        apply_logging(next->config().logging);
+        server.swap_runtime(next);
+        observe::log_event(config::LogLevel::kInfo, "config_reloaded", {{"config", config_path}});
+      } else {
+        observe::log_event(config::LogLevel::kError, "config_reload_failed",
+                           {{"config", config_path}, {"detail", "kept the running configuration"}});
+      }
+      continue;
+    }
+    if (draining) {
+      observe::log_event(config::LogLevel::kWarn, "shutdown_forced", {});
+      std::fflush(stdout);
+      std::_Exit(1);
+    }
+    draining = true;
+    auto timeout = runtime->config().proxy.drain_timeout;
+    observe::log_event(config::LogLevel::kInfo, "draining",
+                       {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+                        {"timeoutMs", std::to_string(timeout.count())}});
+    drainer = std::thread([&server, &drained, timeout] {
+      bool clean = server.drain(timeout);
+      observe::log_event(config::LogLevel::kInfo, "stopped", {{"clean", clean ? "true" : "false"}});
+      drained.store(true);
+    });
+  }
+  if (drainer.joinable()) drainer.join();
+  return 0;
+}
+
+int validate_command(const std::string& config_path) {
+  auto loaded = config::load_config_file(config_path);
+  if (!loaded.ok()) {
+    print_errors(loaded.errors);
+    return 1;
+  }
+  const config::Config& cfg = *loaded.config;
+  std::size_t targets = 0;
+  for (const auto& upstream : cfg.upstreams) targets += upstream.targets.size();
+  std::printf("%s: valid\n", config_path.c_str());
+  std::printf("  listen:    %s:%u (%s workers)\n", cfg.proxy.host.c_str(), cfg.proxy.port,
+              cfg.proxy.workers == 0 ? "one per CPU" : std::to_string(cfg.proxy.workers).c_str());
+  std::printf("  upstreams: %zu (%zu targets)\n", cfg.upstreams.size(), targets);
+  for (const auto& upstream : cfg.upstreams) {
+    std::printf("    - %s:", upstream.name.c_str());
+    for (const auto& target : upstream.targets) std::printf(" %s", target.url.c_str());
+    std::printf("\n");
+  }
+  std::printf("  routes:    %zu\n", cfg.routes.size());
+  for (const auto& route : cfg.routes) {
+    std::string methods;
+    for (const auto& method : route.methods) methods += (methods.empty() ? "" : ",") + method;
+    std::printf("    - %s%s%s -> %s%s\n", route.host.empty() ? "" : route.host.c_str(), route.path.c_str(),
+                methods.empty() ? "" : (" [" + methods + "]").c_str(), route.upstream.c_str(), "");
+  }
+  return 0;
+}
+
+int hash_key_command(const std::vector<std::string>& args) {
+  std::string key;
+  if (args.size() > 1) {
+    std::fprintf(stderr, "flexgate hash-key: takes at most one KEY (or reads it from stdin)\n");
+    return 2;
+  }
+  if (args.size() == 1) {
+    key = args[0];
+  } else {
+    std::getline(std::cin, key);
+    if (!key.empty() && key.back() == '\r') key.pop_back();
+  }
+  if (key.empty()) {
+    std::fprintf(stderr, "flexgate hash-key: empty key\n");
+    return 1;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(key.data(), key.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    std::fprintf(stderr, "flexgate hash-key: SHA-256 failed\n");
+    return 1;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  std::printf("%s\n", hex.c_str());
+  return 0;
+}
+
+}  // namespace flexgate::app

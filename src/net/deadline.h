@@ -1,0 +1,46 @@
+#pragma once
+// A per-connection deadline watched by one lazily re-armed timer. Moving the deadline later is a
+// plain store (no syscall, no timer churn); only moving it earlier re-arms the timer. When the
+// deadline passes, the owner's `on_expire` runs (it cancels the sockets) and expired() turns true.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "net/asio.h"
+
+namespace flexgate::net {
+
+using Clock = std::chrono::steady_clock;
+
+// Shared by the session coroutine and its watchdog; create with Deadline::start().
+class Deadline : public std::enable_shared_from_this<Deadline> {
+ public:
+  using OnExpire = std::function<void()>;
+
+  // Spawns the watchdog on `executor`. Until set(), the deadline is "never".
+  static std::shared_ptr<Deadline> start(const asio::any_io_executor& executor, OnExpire on_expire);
+  explicit Deadline(const asio::any_io_executor& executor, OnExpire on_expire);
+
+  // Sets the deadline to `at` and clears a previous expiry.
+  void set(Clock::time_point at);
+  void set_after(std::chrono::milliseconds duration) { set(Clock::now() + duration); }
+  // No deadline.
+  void clear();
+  bool expired() const { return expired_; }
+  Clock::time_point at() const { return at_; }
+  // Ends the watchdog; call once when the connection is done.
+  void stop();
+
+ private:
+  Task<void> watch();
+
+  asio::steady_timer timer_;
+  OnExpire on_expire_;
+  Clock::time_point at_ = Clock::time_point::max();
+  Clock::time_point armed_for_ = Clock::time_point::max();
+  bool expired_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace flexgate::net

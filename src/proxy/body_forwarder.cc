@@ -1,0 +1,167 @@
+#include "proxy/body_forwarder.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "net/socket_io.h"
+
+namespace flexgate::proxy {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// Chunk size lines for one gather write.
+struct ChunkHeaders {
+  static constexpr std::size_t kMax = 4;
+  std::array<std::array<char, 20>, kMax> lines;
+
+  std::string_view format(std::size_t slot, std::uint64_t size) {
+    auto& line = lines[slot];
+    auto [end, ec] = std::to_chars(line.data(), line.data() + 16, size, 16);
+    (void)ec;
+    *end++ = '\r';
+    *end++ = '\n';
+    return {line.data(), static_cast<std::size_t>(end - line.data())};
+  }
+};
+
+bool is_eof(const std::error_code& ec) { return ec == asio::error::eof; }
+
+asio::const_buffer buf(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                           net::tcp::socket& sink, std::uint64_t length, std::string_view prefix) {
+  StreamResult result;
+  std::uint64_t remaining = length;
+  for (;;) {
+    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, source_buffer.readable_size()));
+    if (take > 0 || !prefix.empty()) {
+      std::array<asio::const_buffer, 2> parts{buf(prefix), buf(source_buffer.readable().substr(0, take))};
+      auto written = co_await net::write_all(sink, parts);
+      if (written.error) {
+        result.outcome = StreamOutcome::kSinkError;
+        result.error = written.error;
+        co_return result;
+      }
+      prefix = {};
+      source_buffer.consume(take);
+      remaining -= take;
+      result.body_bytes += take;
+    }
+    if (remaining == 0) co_return result;
+    auto read = co_await net::read_some(source, source_buffer.writable());
+    if (read.error) {
+      result.outcome = is_eof(read.error) ? StreamOutcome::kSourceClosed : StreamOutcome::kSourceError;
+      result.error = read.error;
+      co_return result;
+    }
+    source_buffer.commit(read.bytes);
+  }
+}
+
+net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                             net::tcp::socket& sink, http::ChunkedDecoder& decoder,
+                                             std::string_view prefix) {
+  StreamResult result;
+  ChunkHeaders headers;
+  for (;;) {
+    // Decode as many chunks as fit in one gather write: [size line][data][CRLF] per chunk.
+    std::array<asio::const_buffer, 1 + ChunkHeaders::kMax * 3 + 1> parts;
+    std::size_t count = 0;
+    parts[count++] = buf(prefix);
+    std::string_view input = source_buffer.readable();
+    std::size_t used = 0;
+    std::size_t chunks = 0;
+    bool done = false;
+    while (chunks < ChunkHeaders::kMax && used < input.size()) {
+      auto step = decoder.next(input.substr(used));
+      used += step.consumed;
+      if (step.kind == http::ChunkedDecoder::Kind::kData) {
+        parts[count++] = buf(headers.format(chunks, step.data.size()));
+        parts[count++] = buf(step.data);
+        parts[count++] = buf(kCrlf);
+        result.body_bytes += step.data.size();
+        ++chunks;
+      } else if (step.kind == http::ChunkedDecoder::Kind::kDone) {
+        parts[count++] = buf(kLastChunk);
+        done = true;
+        break;
+      } else if (step.kind == http::ChunkedDecoder::Kind::kError) {
+        result.outcome = step.error == http::ParseError::kBodyTooLarge ? StreamOutcome::kTooLarge
+                                                                       : StreamOutcome::kBadFraming;
+        co_return result;
+      } else {
+        break;  // kNeedMore: the decoder kept what it needs of a partial line
+      }
+    }
+    if (count > 1 || !prefix.empty()) {
+      auto written = co_await net::write_all(sink, std::span<const asio::const_buffer>(parts.data(), count));
+      if (written.error) {
+        result.outcome = StreamOutcome::kSinkError;
+        result.error = written.error;
+        co_return result;
+      }
+      prefix = {};
+    }
+    source_buffer.consume(used);
+    if (done) co_return result;
+    if (used < input.size()) continue;  // more complete chunks already buffered
+    auto read = co_await net::read_some(source, source_buffer.writable());
+    if (read.error) {
+      result.outcome = is_eof(read.error) ? StreamOutcome::kSourceClosed : StreamOutcome::kSourceError;
+      result.error = read.error;
+      co_return result;
+    }
+    source_buffer.commit(read.bytes);
+  }
+}
+
+net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                            net::tcp::socket& sink, bool encode_chunked, std::string_view prefix) {
+  StreamResult result;
+  ChunkHeaders headers;
+  for (;;) {
+    std::string_view data = source_buffer.readable();
+    if (!data.empty() || !prefix.empty()) {
+      std::array<asio::const_buffer, 4> parts{buf(prefix)};
+      std::size_t count = 1;
+      if (!data.empty()) {
+        if (encode_chunked) parts[count++] = buf(headers.format(0, data.size()));
+        parts[count++] = buf(data);
+        if (encode_chunked) parts[count++] = buf(kCrlf);
+      }
+      auto written = co_await net::write_all(sink, std::span<const asio::const_buffer>(parts.data(), count));
+      if (written.error) {
+        result.outcome = StreamOutcome::kSinkError;
+        result.error = written.error;
+        co_return result;
+      }
+      prefix = {};
+      result.body_bytes += data.size();
+      source_buffer.consume(data.size());
+    }
+    auto read = co_await net::read_some(source, source_buffer.writable());
+    if (read.error) {
+      if (!is_eof(read.error)) {
+        result.outcome = StreamOutcome::kSourceError;
+        result.error = read.error;
+        co_return result;
+      }
+      if (encode_chunked) {
+        auto written = co_await net::write_all(sink, kLastChunk);
+        if (written.error) {
+          result.outcome = StreamOutcome::kSinkError;
+          result.error = written.error;
+        }
+      }
+      co_return result;
+    }
+    source_buffer.commit(read.bytes);
+  }
+}
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,50 @@
+#pragma once
+// Streams a message body from one socket to another through the source's fixed buffer: bounded
+// memory whatever the body size, and a slow sink slows the source reads (no buffer growth).
+// Data is written straight from the read buffer (gather writes, no body copies).
+
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "core/byte_buffer.h"
+#include "http/chunked.h"
+#include "net/asio.h"
+
+namespace flexgate::proxy {
+
+// How a body transfer ended.
+enum class StreamOutcome : std::uint8_t {
+  kDone,          // whole body forwarded (and for chunked, the last chunk written)
+  kSourceClosed,  // source closed before the body ended (truncation)
+  kSourceError,   // read error or cancellation on the source
+  kSinkError,     // write error or cancellation on the sink
+  kBadFraming,    // malformed chunked coding
+  kTooLarge,      // decoded body over the limit
+};
+
+struct StreamResult {
+  StreamOutcome outcome = StreamOutcome::kDone;
+  std::error_code error;
+  std::uint64_t body_bytes = 0;  // body bytes taken from the source
+};
+
+// `prefix` (e.g. the message head) is written before the first body bytes, in the same write.
+
+// Forwards exactly `length` bytes (Content-Length framing).
+net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                           net::tcp::socket& sink, std::uint64_t length,
+                                           std::string_view prefix = {});
+
+// Decodes a chunked body and writes it re-encoded as chunked (extensions and trailers dropped).
+net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                             net::tcp::socket& sink, http::ChunkedDecoder& decoder,
+                                             std::string_view prefix = {});
+
+// Forwards until the source closes (a response without framing); chunk-encodes when asked so a
+// keep-alive HTTP/1.1 client still sees where the body ends.
+net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer& source_buffer,
+                                            net::tcp::socket& sink, bool encode_chunked,
+                                            std::string_view prefix = {});
+
+}  // namespace flexgate::proxy

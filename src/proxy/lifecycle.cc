@@ -1,0 +1,522 @@
+// The request lifecycle: every phase a request goes through, in order, in one file.
+// See session.h for the chart. Each phase either lets the request continue or records a local
+// reply (fail()) and stops; log_phase() always runs.
+
+#include <algorithm>
+#include <string>
+
+#include "core/json.h"
+#include "http/header_token.h"
+#include "http/parser.h"
+#include "http/serializer.h"
+#include "net/socket_io.h"
+#include "observe/access_log.h"
+#include "observe/correlation_id.h"
+#include "proxy/body_forwarder.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+namespace flexgate::proxy {
+namespace {
+
+constexpr std::size_t kUpstreamBufferCapacity = 64 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// The request's Host without its port (and without IPv6 brackets).
+std::string_view host_without_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(1, close - 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+// True when `name` is listed in a Connection field value (a nominated hop-by-hop field).
+bool nominated_by_connection(std::string_view connection_tokens, std::string_view name) {
+  while (!connection_tokens.empty()) {
+    auto comma = connection_tokens.find(',');
+    std::string_view token = connection_tokens.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (http::iequals(token, name)) return true;
+    if (comma == std::string_view::npos) break;
+    connection_tokens.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Fields the proxy sets itself or that describe only this hop: never copied from the request.
+bool skip_request_field(const http::HeaderField& field, std::string_view connection_tokens) {
+  using http::HeaderToken;
+  switch (field.token) {
+    case HeaderToken::kHost:
+    case HeaderToken::kContentLength:
+    case HeaderToken::kExpect:
+    case HeaderToken::kXForwardedFor:
+    case HeaderToken::kXForwardedProto:
+    case HeaderToken::kXForwardedHost:
+    case HeaderToken::kXCorrelationId:
+      return true;
+    default:
+      break;
+  }
+  if (http::is_hop_by_hop(field.token)) return true;
+  return !connection_tokens.empty() && nominated_by_connection(connection_tokens, field.name);
+}
+
+bool skip_response_field(const http::HeaderField& field, std::string_view connection_tokens, bool keep_framing) {
+  using http::HeaderToken;
+  if (field.token == HeaderToken::kContentLength) return !keep_framing;
+  if (field.token == HeaderToken::kXCorrelationId) return true;
+  if (http::is_hop_by_hop(field.token)) return true;
+  return !connection_tokens.empty() && nominated_by_connection(connection_tokens, field.name);
+}
+
+}  // namespace
+
+// ─── the lifecycle ──────────────────────────────────────────────────────────────────────────
+
+net::Task<bool> Session::handle_request() {
+  ctx_.runtime = worker_.runtime();  // this request keeps this snapshot to its end
+  const config::Config& cfg = ctx_.runtime->config();
+  ctx_.deadline = ctx_.started + cfg.proxy.timeout;
+  set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  ctx_.method.assign(request_.method_text);
+  ctx_.bytes_in = request_head_size_;
+  ctx_.body_unread = request_.framing == http::BodyFraming::kChunked ||
+                     (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
+
+  identify_request();
+  bool proceed = normalize_target_phase() && route_phase() && request_policies_phase() && body_limit_phase() &&
+                 choose_upstream_phase();
+  bool keep_alive = false;
+  if (!proceed) {
+    client_buffer_.consume(request_head_size_);
+    keep_alive = co_await send_local_reply();
+  } else {
+    build_upstream_request_head();
+    // The head is copied into head_out_; its bytes can leave the client buffer now.
+    client_buffer_.consume(request_head_size_);
+    keep_alive = false;
+    for (unsigned attempt = 0; attempt < 2; ++attempt) {
+      ++ctx_.attempts;
+      bool retryable = false;
+      if (!co_await connect_phase(/*allow_pooled=*/attempt == 0)) break;
+      if (!co_await send_request_phase(retryable) || !co_await read_response_head_phase(retryable)) {
+        // A pooled connection that the upstream had already closed fails before any response
+        // byte; an idempotent request with no body is safe to send again on a fresh one.
+        if (retryable && attempt == 0) {
+          release_upstream(false);
+          ctx_.has_local_reply = false;
+          continue;
+        }
+        break;
+      }
+      keep_alive = co_await send_response_phase();
+      break;
+    }
+    if (ctx_.has_local_reply) keep_alive = co_await send_local_reply();
+  }
+  log_phase();
+  co_return keep_alive;
+}
+
+void Session::identify_request() {
+  const http::HeaderField* field = request_.fields.find(http::HeaderToken::kXCorrelationId);
+  if (field != nullptr && observe::is_sane_correlation_id(field->value)) {
+    ctx_.correlation_id.assign(field->value);
+  } else {
+    observe::generate_correlation_id(ctx_.correlation_id);
+  }
+}
+
+bool Session::normalize_target_phase() {
+  auto error = router::normalize_target(request_.target, ctx_.target);
+  if (error != router::NormalizeError::kNone) {
+    fail(ErrorKind::kBadRequest, router::to_string(error));
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  // An absolute-form target may not name another authority than Host: the destination is
+  // chosen by the route, never by the request.
+  if (!ctx_.target.authority.empty() && !http::iequals(ctx_.target.authority, request_.host)) {
+    fail(ErrorKind::kBadRequest, "absolute-form target authority differs from Host");
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  return true;
+}
+
+bool Session::route_phase() {
+  ctx_.match = ctx_.runtime->routes().match(host_without_port(request_.host), request_.method_text,
+                                              ctx_.target.path);
+  switch (ctx_.match.status) {
+    case router::RouteMatch::Status::kMatched:
+      ctx_.binding = &ctx_.runtime->binding(ctx_.match.route->index);
+      ctx_.upstream = ctx_.binding->upstream;
+      return true;
+    case router::RouteMatch::Status::kMethodNotAllowed:
+      fail(ErrorKind::kMethodNotAllowed, "method not allowed on this route");
+      ctx_.extra_headers.assign("Allow: ").append(ctx_.match.allow).append("\r\n");
+      ctx_.local_reply.extra_headers = ctx_.extra_headers;
+      return false;
+    case router::RouteMatch::Status::kNotFound:
+      break;
+  }
+  fail(ErrorKind::kNotFound, "no route matches this request");
+  return false;
+}
+
+bool Session::request_policies_phase() {
+  // The fixed-order policy chain (ip allow/deny ─► auth ─► rate limit ─► validate) runs here.
+  // No policy is configured in this build yet, so every request continues.
+  return true;
+}
+
+bool Session::body_limit_phase() {
+  std::uint64_t limit = ctx_.binding->max_body_size;
+  if (request_.framing == http::BodyFraming::kContentLength && request_.content_length > limit) {
+    // Known length: refuse before anything is forwarded.
+    fail(ErrorKind::kPayloadTooLarge, "request body exceeds the size limit");
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  if (request_.framing == http::BodyFraming::kChunked) request_decoder_.reset(limit);
+  return true;
+}
+
+bool Session::choose_upstream_phase() {
+  int index = worker_.picker().pick(*ctx_.upstream);
+  if (index < 0 || ctx_.upstream->targets[static_cast<std::size_t>(index)].endpoints.empty()) {
+    fail(ErrorKind::kNoTargetAvailable, "no upstream target available");
+    return false;
+  }
+  ctx_.target_choice = &ctx_.upstream->targets[static_cast<std::size_t>(index)];
+  router::build_forward_path(ctx_.match, ctx_.target.path, ctx_.forward_target);
+  if (ctx_.target.has_query) ctx_.forward_target.append("?").append(ctx_.target.query);
+  return true;
+}
+
+net::Task<bool> Session::connect_phase(bool allow_pooled) {
+  auto now = net::Clock::now();
+  const upstream::Target& target = *ctx_.target_choice;
+  if (allow_pooled) {
+    upstream_ = worker_.pool().take(target.id, now);
+    if (upstream_) co_return true;
+  }
+  upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
+  auto connect_deadline = now + ctx_.upstream->spec->connect_timeout;
+  if (connect_deadline < ctx_.deadline) {
+    set_timeout(TimeoutKind::kUpstreamConnect, connect_deadline);
+  } else {
+    set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  }
+  std::error_code error;
+  for (const auto& endpoint : target.endpoints) {
+    error = co_await net::connect(upstream_->socket, endpoint);
+    if (!error) {
+      set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+      co_return true;
+    }
+    if (deadline_->expired()) break;
+    std::error_code ignored;
+    upstream_->socket.close(ignored);
+  }
+  if (deadline_->expired()) {
+    fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
+         "upstream connect timed out");
+  } else {
+    fail(ErrorKind::kUpstreamConnectFailed, "upstream connection failed: " + error.message());
+  }
+  upstream_.reset();
+  co_return false;
+}
+
+net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
+  bool reused = upstream_->requests_served > 0;
+  StreamResult result;
+  bool has_body = request_.framing != http::BodyFraming::kNone;
+  if (has_body && request_.expect_continue && request_.version_minor == 1 && client_buffer_.empty()) {
+    // The client waits for a go-ahead before sending the body; the route accepted it.
+    auto written = co_await net::write_all(client_, kContinue);
+    if (written.error) {
+      ctx_.status = 499;
+      closing_ = true;
+      co_return false;
+    }
+  }
+  switch (request_.framing) {
+    case http::BodyFraming::kNone:
+    case http::BodyFraming::kUntilClose: {
+      auto written = co_await net::write_all(upstream_->socket, head_out_);
+      if (written.error) {
+        result.outcome = StreamOutcome::kSinkError;
+        result.error = written.error;
+      }
+      break;
+    }
+    case http::BodyFraming::kContentLength:
+      result = co_await forward_fixed_body(client_, client_buffer_, upstream_->socket, request_.content_length,
+                                           head_out_);
+      break;
+    case http::BodyFraming::kChunked:
+      result = co_await forward_chunked_body(client_, client_buffer_, upstream_->socket, request_decoder_, head_out_);
+      break;
+  }
+  ctx_.bytes_in += result.body_bytes;
+  if (result.body_bytes > 0 || result.outcome == StreamOutcome::kDone) ctx_.body_unread = false;
+  if (result.outcome == StreamOutcome::kDone) co_return true;
+  ctx_.body_unread = true;  // whatever is left of the body is still on the wire
+  switch (result.outcome) {
+    case StreamOutcome::kSinkError:
+      if (deadline_->expired()) {
+        fail(ErrorKind::kRequestTimeout, "request timed out while sending to the upstream");
+      } else {
+        retryable_failure = reused && !has_body && request_is_idempotent();
+        fail(ErrorKind::kUpstreamReset, "upstream closed the connection while receiving the request");
+      }
+      break;
+    case StreamOutcome::kTooLarge:
+      fail(ErrorKind::kPayloadTooLarge, "request body exceeds the size limit");
+      break;
+    case StreamOutcome::kBadFraming:
+      fail(ErrorKind::kBadRequest, "malformed chunked request body");
+      break;
+    case StreamOutcome::kSourceClosed:
+    case StreamOutcome::kSourceError:
+      if (deadline_->expired()) {
+        fail(ErrorKind::kClientTimeout, "client too slow sending the request body");
+      } else {
+        // The client went away mid-upload: nobody is left to answer.
+        ctx_.status = 499;
+        closing_ = true;
+      }
+      break;
+    case StreamOutcome::kDone:
+      break;
+  }
+  ctx_.local_reply.close = true;
+  release_upstream(false);
+  co_return false;
+}
+
+net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
+  bool reused = upstream_->requests_served > 0;
+  auto response_deadline = net::Clock::now() + ctx_.binding->response_timeout;
+  if (response_deadline < ctx_.deadline) {
+    set_timeout(TimeoutKind::kUpstreamResponse, response_deadline);
+  } else {
+    set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  }
+  ByteBuffer& buffer = upstream_->buffer;
+  for (;;) {
+    if (!buffer.empty()) {
+      auto outcome = http::parse_response_head(buffer.readable(), http::Limits{}, request_.method, response_);
+      if (outcome.status == http::ParseStatus::kComplete) {
+        if (response_.status >= 100 && response_.status < 200) {
+          // Interim responses end here: the gateway answered Expect itself, and Upgrade is
+          // never forwarded, so a 101 is a protocol error.
+          if (response_.status == 101) {
+            fail(ErrorKind::kBadUpstreamResponse, "unexpected 101 from upstream");
+            break;
+          }
+          buffer.consume(outcome.consumed);
+          continue;
+        }
+        upstream_head_size_ = outcome.consumed;
+        set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+        co_return true;
+      }
+      if (outcome.status == http::ParseStatus::kError) {
+        fail(ErrorKind::kBadUpstreamResponse, std::string("malformed upstream response: ") +
+                                                  std::string(http::to_string(outcome.error)));
+        break;
+      }
+    }
+    auto read = co_await net::read_some(upstream_->socket, buffer.writable());
+    if (!read.error && read.bytes > 0) {
+      buffer.commit(read.bytes);
+      continue;
+    }
+    if (deadline_->expired()) {
+      fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
+           "upstream did not answer in time");
+    } else if (buffer.empty()) {
+      retryable_failure = reused && request_.framing == http::BodyFraming::kNone && request_is_idempotent();
+      fail(ErrorKind::kUpstreamReset, "upstream closed the connection without a response");
+    } else {
+      fail(ErrorKind::kBadUpstreamResponse, "upstream closed the connection mid-response head");
+    }
+    break;
+  }
+  release_upstream(false);  // after any fault the connection is never reused
+  co_return false;
+}
+
+net::Task<bool> Session::send_response_phase() {
+  ByteBuffer& buffer = upstream_->buffer;
+  bool client_keep_alive = request_.keep_alive && !closing_ && !worker_.draining();
+  bool head_request = request_.method == http::Method::kHead;
+  http::BodyFraming framing = response_.framing;
+  bool chunked_to_client = framing == http::BodyFraming::kChunked ||
+                           (framing == http::BodyFraming::kUntilClose && request_.version_minor == 1);
+  bool close = !client_keep_alive || (framing == http::BodyFraming::kUntilClose && !chunked_to_client);
+  build_response_head(chunked_to_client, close);
+  buffer.consume(upstream_head_size_);
+  ctx_.status = response_.status;
+  ctx_.response_started = true;
+
+  StreamResult result;
+  switch (framing) {
+    case http::BodyFraming::kNone: {
+      auto written = co_await net::write_all(client_, head_out_);
+      if (written.error) {
+        result.outcome = StreamOutcome::kSinkError;
+        result.error = written.error;
+      }
+      break;
+    }
+    case http::BodyFraming::kContentLength:
+      result = co_await forward_fixed_body(upstream_->socket, buffer, client_, response_.content_length, head_out_);
+      break;
+    case http::BodyFraming::kChunked:
+      response_decoder_.reset();
+      result = co_await forward_chunked_body(upstream_->socket, buffer, client_, response_decoder_, head_out_);
+      break;
+    case http::BodyFraming::kUntilClose:
+      result = co_await forward_until_close(upstream_->socket, buffer, client_, chunked_to_client, head_out_);
+      break;
+  }
+  (void)head_request;
+  ctx_.bytes_out = head_out_.size() + result.body_bytes;
+  if (result.outcome != StreamOutcome::kDone) {
+    // A truncated or broken upstream body must reach the client as a truncation (aborted
+    // connection), never as a clean end.
+    release_upstream(false);
+    close_client();
+    co_return false;
+  }
+  bool reusable = response_.keep_alive && framing != http::BodyFraming::kUntilClose && buffer.empty();
+  release_upstream(reusable);
+  co_return !close;
+}
+
+void Session::log_phase() {
+  observe::AccessRecord record;
+  record.correlation_id = ctx_.correlation_id;
+  record.method = ctx_.method;
+  record.path = ctx_.target.path;
+  if (ctx_.match.route != nullptr) record.route = ctx_.match.route->spec->path;
+  if (ctx_.upstream != nullptr) record.upstream = ctx_.upstream->spec->name;
+  if (ctx_.target_choice != nullptr) record.target = ctx_.target_choice->authority;
+  record.client_address = client_address_;
+  if (ctx_.has_local_reply) record.error = to_string(ctx_.error_kind);
+  record.status = ctx_.status;
+  record.duration_ms =
+      std::chrono::duration<double, std::milli>(net::Clock::now() - ctx_.started).count();
+  record.bytes_in = ctx_.bytes_in;
+  record.bytes_out = ctx_.bytes_out;
+  observe::write_access_log(record, log_scratch_);
+}
+
+// ─── helpers ────────────────────────────────────────────────────────────────────────────────
+
+void Session::fail(ErrorKind kind, std::string_view message) {
+  ctx_.has_local_reply = true;
+  ctx_.error_kind = kind;
+  ctx_.local_reply.status = status_for(kind);
+  ctx_.extra_headers.clear();
+  ctx_.local_reply.extra_headers = {};
+  ctx_.failure_message.assign(message);
+  ctx_.local_reply.message = ctx_.failure_message;
+}
+
+net::Task<bool> Session::send_local_reply() {
+  if (!ctx_.has_local_reply || ctx_.response_started || !client_.is_open()) co_return false;
+  LocalReply reply = ctx_.local_reply;
+  reply.head_only = request_.method == http::Method::kHead;
+  reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining();
+  serialize_local_reply(reply, ctx_.correlation_id, head_out_);
+  ctx_.status = reply.status;
+  ctx_.response_started = true;
+  auto written = co_await net::write_all(client_, head_out_);
+  ctx_.bytes_out = written.bytes;
+  co_return !reply.close && !written.error;
+}
+
+void Session::build_upstream_request_head() {
+  head_out_.clear();
+  http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
+  const config::RouteSpec& route = *ctx_.match.route->spec;
+  http::append_field(head_out_, "Host", route.preserve_host ? request_.host : ctx_.target_choice->host_header);
+  for (const http::HeaderField& field : request_.fields) {
+    if (skip_request_field(field, request_.connection_tokens)) continue;
+    http::append_field(head_out_, field.name, field.value);
+  }
+  // The client's own X-Forwarded-* are not trusted (they are dropped above): the gateway states
+  // what it saw.
+  http::append_field(head_out_, "X-Forwarded-For", client_address_);
+  http::append_field(head_out_, "X-Forwarded-Proto", "http");
+  if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
+  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  if (request_.framing == http::BodyFraming::kContentLength) {
+    head_out_ += "Content-Length: ";
+    append_json_uint(head_out_, request_.content_length);
+    head_out_ += "\r\n";
+  } else if (request_.framing == http::BodyFraming::kChunked) {
+    head_out_ += "Transfer-Encoding: chunked\r\n";
+  }
+  head_out_ += "\r\n";
+}
+
+void Session::build_response_head(bool chunked_to_client, bool close) {
+  head_out_.clear();
+  http::append_status_line(head_out_, response_.status);
+  // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent.
+  bool keep_framing = response_.framing == http::BodyFraming::kNone;
+  for (const http::HeaderField& field : response_.fields) {
+    if (skip_response_field(field, response_.connection_tokens, keep_framing)) continue;
+    http::append_field(head_out_, field.name, field.value);
+  }
+  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  if (response_.framing == http::BodyFraming::kContentLength) {
+    head_out_ += "Content-Length: ";
+    append_json_uint(head_out_, response_.content_length);
+    head_out_ += "\r\n";
+  } else if (chunked_to_client) {
+    head_out_ += "Transfer-Encoding: chunked\r\n";
+  }
+  if (close) {
+    head_out_ += "Connection: close\r\n";
+  } else if (request_.version_minor == 0) {
+    head_out_ += "Connection: keep-alive\r\n";
+  }
+  head_out_ += "\r\n";
+}
+
+void Session::release_upstream(bool reusable) {
+  if (!upstream_) return;
+  if (reusable && !closing_ && upstream_->socket.is_open()) {
+    ++upstream_->requests_served;
+    const auto& pool_spec = ctx_.upstream->spec->pool;
+    worker_.pool().put(std::move(upstream_), net::Clock::now(), pool_spec.idle_timeout, pool_spec.max_idle);
+  }
+  upstream_.reset();
+}
+
+bool Session::request_is_idempotent() const {
+  switch (request_.method) {
+    case http::Method::kGet:
+    case http::Method::kHead:
+    case http::Method::kOptions:
+    case http::Method::kPut:
+    case http::Method::kDelete:
+    case http::Method::kTrace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,56 @@
+#include "proxy/local_reply.h"
+
+#include "core/json.h"
+#include "http/serializer.h"
+
+namespace flexgate::proxy {
+
+std::uint16_t status_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kBadRequest: return 400;
+    case ErrorKind::kUnauthorized: return 401;
+    case ErrorKind::kForbidden: return 403;
+    case ErrorKind::kNotFound: return 404;
+    case ErrorKind::kMethodNotAllowed: return 405;
+    case ErrorKind::kClientTimeout: return 408;
+    case ErrorKind::kPayloadTooLarge: return 413;
+    case ErrorKind::kUriTooLong: return 414;
+    case ErrorKind::kTooManyRequests: return 429;
+    case ErrorKind::kHeaderFieldsTooLarge: return 431;
+    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kNotImplemented: return 501;
+    case ErrorKind::kUpstreamConnectFailed:
+    case ErrorKind::kUpstreamReset:
+    case ErrorKind::kBadUpstreamResponse: return 502;
+    case ErrorKind::kNoTargetAvailable: return 503;
+    case ErrorKind::kUpstreamTimeout:
+    case ErrorKind::kRequestTimeout: return 504;
+    case ErrorKind::kVersionNotSupported: return 505;
+  }
+  return 500;
+}
+
+void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out) {
+  std::string body;
+  body.reserve(160);
+  body += "{\"error\":";
+  append_json_string(body, http::reason_phrase(reply.status));
+  body += ",\"message\":";
+  append_json_string(body, reply.message);
+  body += ",\"correlationId\":";
+  append_json_string(body, correlation_id);
+  body += "}\n";
+
+  out.clear();
+  http::append_status_line(out, reply.status);
+  out += "Content-Type: application/json\r\nContent-Length: ";
+  append_json_uint(out, body.size());
+  out += "\r\n";
+  if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
+  out += reply.extra_headers;
+  if (reply.close) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!reply.head_only) out += body;
+}
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,27 @@
+#pragma once
+// The one place that maps an error kind to the response the gateway sends itself:
+// status, reason and the JSON body {"error":…,"message":…,"correlationId":…}.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace flexgate::proxy {
+
+std::uint16_t status_for(ErrorKind kind);
+
+// A response the gateway answers itself instead of proxying.
+struct LocalReply {
+  std::uint16_t status = 500;
+  std::string_view message;        // human sentence for the body
+  std::string_view extra_headers;  // complete "Name: value\r\n" lines (e.g. Allow), or ""
+  bool close = false;              // add Connection: close
+  bool head_only = false;          // HEAD request: no body bytes
+};
+
+// Serializes the whole response (head + JSON body) into `out` (cleared first).
+void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out);
+
+}  // namespace flexgate::proxy

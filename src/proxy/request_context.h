@@ -1,0 +1,70 @@
+#pragma once
+// Per-request state shared by the lifecycle phases (Pingora's CTX). Owned by the session and
+// reset for each request; its strings keep their capacity, so a steady connection allocates
+// nothing per request.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "net/deadline.h"
+#include "proxy/local_reply.h"
+#include "proxy/runtime.h"
+#include "router/normalize.h"
+#include "router/route_table.h"
+
+namespace flexgate::proxy {
+
+struct RequestContext {
+  std::shared_ptr<const Runtime> runtime;  // the snapshot this request runs on
+  net::Clock::time_point started{};
+  net::Clock::time_point deadline{};  // whole-request deadline (proxy.timeout)
+
+  std::string correlation_id;
+  std::string method;  // copy: the head's views die when the client buffer moves on
+  router::NormalizedTarget target;
+  router::RouteMatch match;
+  const RouteBinding* binding = nullptr;
+  const upstream::Upstream* upstream = nullptr;
+  const upstream::Target* target_choice = nullptr;
+  std::string forward_target;  // path (+ "?" + query) sent upstream
+
+  // The answer when the gateway replies itself.
+  bool has_local_reply = false;
+  ErrorKind error_kind = ErrorKind::kInternal;
+  LocalReply local_reply;
+  std::string failure_message;  // owns local_reply.message
+  std::string extra_headers;    // owns local_reply.extra_headers
+
+  std::uint16_t status = 0;
+  bool response_started = false;  // bytes of the response reached the client
+  bool body_unread = false;       // request body bytes still on the wire (forces close on early reply)
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  unsigned attempts = 0;
+
+  void reset() {
+    runtime.reset();
+    correlation_id.clear();
+    method.clear();
+    match = {};
+    binding = nullptr;
+    upstream = nullptr;
+    target_choice = nullptr;
+    forward_target.clear();
+    has_local_reply = false;
+    error_kind = ErrorKind::kInternal;
+    local_reply = {};
+    failure_message.clear();
+    extra_headers.clear();
+    status = 0;
+    response_started = false;
+    body_unread = false;
+    bytes_in = bytes_out = 0;
+    attempts = 0;
+  }
+};
+
+}  // namespace flexgate::proxy

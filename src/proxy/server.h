@@ -1,0 +1,45 @@
+#pragma once
+// The proxy server: the worker loops, one listener per worker on the same port, and the
+// operations the main thread performs on them (start, config swap, drain).
+
+#include <chrono>
+#include <memory>
+#include <system_error>
+#include <vector>
+
+#include "net/worker_pool.h"
+#include "proxy/runtime.h"
+#include "proxy/worker.h"
+
+namespace flexgate::proxy {
+
+class Server {
+ public:
+  // `workers` = 0 means one per CPU.
+  Server(std::shared_ptr<const Runtime> runtime, unsigned workers);
+  ~Server();
+
+  // Binds every worker's listener on proxy.host:proxy.port (port 0 picks one port for all) and
+  // starts the worker threads.
+  std::error_code start();
+  std::uint16_t port() const { return port_; }
+  unsigned worker_count() const { return pool_->size(); }
+
+  // Swaps the snapshot used by new requests on every worker.
+  void swap_runtime(std::shared_ptr<const Runtime> runtime);
+
+  // Stops accepting and waits up to `timeout` for in-flight requests; closes what is left.
+  // Returns true when everything finished in time.
+  bool drain(std::chrono::milliseconds timeout);
+  // Stops everything now.
+  void stop();
+
+ private:
+  std::shared_ptr<const Runtime> runtime_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // destroyed after the loops (declared first)
+  std::unique_ptr<net::WorkerPool> pool_;
+  std::uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,161 @@
+// The downstream connection loop: read a head, run the lifecycle, repeat while keep-alive holds.
+
+#include "proxy/session.h"
+
+#include "http/parser.h"
+#include "net/socket_io.h"
+#include "observe/log.h"
+#include "proxy/worker.h"
+
+namespace flexgate::proxy {
+namespace {
+
+// Large enough for the biggest allowed head plus room to stream bodies in big reads.
+std::size_t client_buffer_capacity(const Runtime& runtime) {
+  return std::max<std::size_t>(64 * 1024, runtime.config().proxy.max_head_size + 4096);
+}
+
+ErrorKind error_kind_for(http::ParseError error) {
+  switch (http::status_for(error)) {
+    case 413: return ErrorKind::kPayloadTooLarge;
+    case 414: return ErrorKind::kUriTooLong;
+    case 431: return ErrorKind::kHeaderFieldsTooLarge;
+    case 501: return ErrorKind::kNotImplemented;
+    case 505: return ErrorKind::kVersionNotSupported;
+    default: return ErrorKind::kBadRequest;
+  }
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, net::tcp::socket socket)
+    : worker_(worker),
+      client_(std::move(socket)),
+      client_buffer_(client_buffer_capacity(*worker.runtime())) {
+  std::error_code ec;
+  auto remote = client_.remote_endpoint(ec);
+  if (!ec) client_address_ = remote.address().to_string();
+  worker_.add_session(this);
+}
+
+Session::~Session() { worker_.remove_session(this); }
+
+net::Task<void> Session::run() {
+  auto self = shared_from_this();
+  net::prepare_socket(client_);
+  deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
+  while (!closing_) {
+    if (co_await read_request_head() != ReadHeadResult::kRequest) break;
+    bool keep_alive = co_await handle_request();
+    ++requests_served_;
+    if (!keep_alive || worker_.draining()) break;
+  }
+  deadline_->stop();
+  release_upstream(false);
+  close_client();
+}
+
+void Session::set_timeout(TimeoutKind kind, net::Clock::time_point at) {
+  timeout_kind_ = kind;
+  deadline_->set(at);
+}
+
+void Session::on_deadline() {
+  // Closing the socket fails the pending (or next) operation on it at once; the phase that was
+  // waiting sees deadline_->expired() and answers for the timeout kind.
+  switch (timeout_kind_) {
+    case TimeoutKind::kClientIdle:
+    case TimeoutKind::kClientHead:
+      close_client();
+      break;
+    case TimeoutKind::kUpstreamConnect:
+    case TimeoutKind::kUpstreamResponse:
+      if (upstream_) {
+        std::error_code ignored;
+        upstream_->socket.close(ignored);
+      }
+      break;
+    case TimeoutKind::kRequest:
+      if (upstream_) {
+        std::error_code ignored;
+        upstream_->socket.close(ignored);
+      }
+      // Once the response has started there is nothing left to tell the client.
+      if (ctx_.response_started || !upstream_) close_client();
+      break;
+    case TimeoutKind::kNone:
+      break;
+  }
+}
+
+void Session::close_client() {
+  if (!client_.is_open()) return;
+  std::error_code ignored;
+  client_.shutdown(net::tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
+}
+
+void Session::close_if_idle() {
+  closing_ = true;
+  if (state_ == State::kIdle) close_client();
+}
+
+void Session::abort() {
+  closing_ = true;
+  if (upstream_) {
+    std::error_code ignored;
+    upstream_->socket.close(ignored);
+  }
+  close_client();
+}
+
+net::Task<Session::ReadHeadResult> Session::read_request_head() {
+  const auto& proxy_settings = worker_.runtime()->config().proxy;
+  const http::Limits& limits = worker_.runtime()->limits();
+  auto now = net::Clock::now();
+  bool fresh_connection = requests_served_ == 0;
+  // A new connection must send its head within the header timeout (slowloris); a kept-alive one
+  // may sit idle for the idle timeout before its next request starts.
+  if (client_buffer_.empty() && !fresh_connection) {
+    state_ = State::kIdle;
+    set_timeout(TimeoutKind::kClientIdle, now + proxy_settings.idle_timeout);
+  } else {
+    state_ = State::kReadingHead;
+    set_timeout(TimeoutKind::kClientHead, now + proxy_settings.header_timeout);
+  }
+  ctx_.reset();
+  ctx_.started = now;
+  for (;;) {
+    if (!client_buffer_.empty()) {
+      auto outcome = http::parse_request_head(client_buffer_.readable(), limits, request_);
+      if (outcome.status == http::ParseStatus::kComplete) {
+        request_head_size_ = outcome.consumed;
+        state_ = State::kBusy;
+        co_return ReadHeadResult::kRequest;
+      }
+      if (outcome.status == http::ParseStatus::kError) {
+        // Nothing after the fault is ever interpreted: answer and close.
+        state_ = State::kBusy;
+        ctx_.runtime = worker_.runtime();
+        identify_request();
+        ctx_.method = "-";
+        fail(error_kind_for(outcome.error), http::to_string(outcome.error));
+        ctx_.local_reply.close = true;
+        co_await send_local_reply();
+        log_phase();
+        co_return ReadHeadResult::kClosed;
+      }
+    }
+    if (closing_ && client_buffer_.empty()) co_return ReadHeadResult::kClosed;
+    auto read = co_await net::read_some(client_, client_buffer_.writable());
+    if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
+    if (state_ == State::kIdle) {
+      state_ = State::kReadingHead;
+      ctx_.started = net::Clock::now();
+      set_timeout(TimeoutKind::kClientHead, ctx_.started + proxy_settings.header_timeout);
+    }
+    client_buffer_.commit(read.bytes);
+  }
+}
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,106 @@
+#pragma once
+// One downstream connection: reads requests one after another (keep-alive, pipelining) and runs
+// each through the request lifecycle. The lifecycle's phases are all in lifecycle.cc, in order:
+//
+//   read head ─► identify (correlation id) ─► normalize target ─► route (404/405)
+//     ─► request policies ─► body limits (413) ─► choose upstream (503)
+//     ─► connect: pool or new (502/504) ─► send request head + stream body
+//     ─► read response head (502/504; one retry on a stale pooled connection)
+//     ─► send response head + stream body ─► log (always)
+//
+// Every phase can answer locally (a LocalReply) and stop; the log phase always runs.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/byte_buffer.h"
+#include "core/error.h"
+#include "http/chunked.h"
+#include "http/message.h"
+#include "net/asio.h"
+#include "net/deadline.h"
+#include "proxy/local_reply.h"
+#include "proxy/request_context.h"
+#include "proxy/runtime.h"
+#include "router/normalize.h"
+#include "router/route_table.h"
+#include "upstream/connection_pool.h"
+
+namespace flexgate::proxy {
+
+class Worker;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Worker& worker, net::tcp::socket socket);
+  ~Session();
+
+  // Serves the connection until it closes. Keeps the session alive while it runs.
+  net::Task<void> run();
+
+  // Drain: closes the connection if it is between requests; otherwise it closes after the
+  // response in flight. Worker thread only.
+  void close_if_idle();
+  // Closes the connection now.
+  void abort();
+
+ private:
+  enum class ReadHeadResult : std::uint8_t { kRequest, kClosed };
+  enum class State : std::uint8_t { kIdle, kReadingHead, kBusy };
+  // Which timer is running, so an expiry maps to the right answer.
+  enum class TimeoutKind : std::uint8_t { kNone, kClientIdle, kClientHead, kRequest, kUpstreamConnect, kUpstreamResponse };
+
+  // Connection loop (session.cc).
+  net::Task<ReadHeadResult> read_request_head();
+  void on_deadline();
+  void set_timeout(TimeoutKind kind, net::Clock::time_point at);
+  void close_client();
+
+  // The lifecycle (lifecycle.cc). Returns whether the connection may serve another request.
+  net::Task<bool> handle_request();
+  void identify_request();
+  bool normalize_target_phase();
+  bool route_phase();
+  bool request_policies_phase();
+  bool body_limit_phase();
+  bool choose_upstream_phase();
+  net::Task<bool> connect_phase(bool allow_pooled);
+  net::Task<bool> send_request_phase(bool& retryable_failure);
+  net::Task<bool> read_response_head_phase(bool& retryable_failure);
+  net::Task<bool> send_response_phase();
+  void log_phase();
+
+  // Helpers.
+  void fail(ErrorKind kind, std::string_view message);
+  net::Task<bool> send_local_reply();
+  void build_upstream_request_head();
+  void build_response_head(bool chunked_to_client, bool close);
+  void release_upstream(bool reusable);
+  bool request_is_idempotent() const;
+
+  Worker& worker_;
+  net::tcp::socket client_;
+  std::string client_address_;
+  std::shared_ptr<net::Deadline> deadline_;
+  TimeoutKind timeout_kind_ = TimeoutKind::kNone;
+  State state_ = State::kIdle;
+  bool closing_ = false;
+  std::uint64_t requests_served_ = 0;
+
+  ByteBuffer client_buffer_;
+  http::RequestHead request_;
+  std::size_t request_head_size_ = 0;
+  http::ResponseHead response_;
+  std::size_t upstream_head_size_ = 0;
+  http::ChunkedDecoder request_decoder_;
+  http::ChunkedDecoder response_decoder_;
+  std::unique_ptr<upstream::UpstreamConnection> upstream_;
+
+  RequestContext ctx_;
+  std::string head_out_;      // upstream request head / client response head
+  std::string log_scratch_;
+};
+
+}  // namespace flexgate::proxy

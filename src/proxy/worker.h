@@ -1,0 +1,65 @@
+#pragma once
+// Everything one worker thread owns: its event loop, its listener, its upstream connection pool,
+// its target pickers, its live sessions and its view of the current config snapshot.
+// Only that thread touches a Worker (others post to its loop).
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <unordered_set>
+
+#include "net/asio.h"
+#include "proxy/runtime.h"
+#include "upstream/connection_pool.h"
+#include "upstream/upstream_set.h"
+
+namespace flexgate::proxy {
+
+class Session;
+
+class Worker {
+ public:
+  Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime);
+  ~Worker();
+
+  asio::io_context& context() { return context_; }
+  unsigned index() const { return index_; }
+  const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
+  upstream::ConnectionPool& pool() { return pool_; }
+  upstream::TargetPicker& picker() { return picker_; }
+  bool draining() const { return draining_; }
+
+  // Starts accepting on `acceptor` (already listening) and the pool sweeper. Worker thread only.
+  void start(net::tcp::acceptor acceptor);
+  // Swaps in a new snapshot for new requests. Worker thread only.
+  void set_runtime(std::shared_ptr<const Runtime> runtime);
+  // Stops accepting, closes idle connections, and lets busy ones finish their current request.
+  // `on_drained` runs (on this thread) once no session is left. Worker thread only.
+  void begin_drain(std::function<void()> on_drained);
+  // Closes every connection now. Worker thread only.
+  void abort_all();
+  // Drops every I/O object this worker holds; call after its loop stopped, before the loop's
+  // io_context is destroyed.
+  void release_io();
+
+  void add_session(Session* session);
+  void remove_session(Session* session);
+  std::size_t session_count() const { return sessions_.size(); }
+
+ private:
+  net::Task<void> accept_loop();
+  net::Task<void> sweep_pool_loop();
+
+  asio::io_context& context_;
+  unsigned index_;
+  std::shared_ptr<const Runtime> runtime_;
+  upstream::ConnectionPool pool_;
+  upstream::TargetPicker picker_;
+  std::unique_ptr<net::tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
+  std::unordered_set<Session*> sessions_;
+  bool draining_ = false;
+  std::function<void()> on_drained_;
+};
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,52 @@
+#include "upstream/connection_pool.h"
+
+namespace flexgate::upstream {
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::take(std::size_t target_id, net::Clock::time_point now) {
+  if (target_id >= idle_.size()) return nullptr;
+  auto& list = idle_[target_id];
+  while (!list.empty()) {
+    auto connection = std::move(list.back());
+    list.pop_back();
+    if (connection->expires_at > now) return connection;
+    // Expired: dropping it closes the socket.
+  }
+  return nullptr;
+}
+
+void ConnectionPool::put(std::unique_ptr<UpstreamConnection> connection, net::Clock::time_point now,
+                         std::chrono::milliseconds idle_timeout, unsigned max_idle) {
+  std::size_t target_id = connection->target_id;
+  if (target_id >= idle_.size()) idle_.resize(target_id + 1);
+  auto& list = idle_[target_id];
+  if (max_idle == 0) return;
+  if (list.size() >= max_idle) list.pop_front();
+  connection->expires_at = now + idle_timeout;
+  connection->buffer.clear();
+  list.push_back(std::move(connection));
+}
+
+void ConnectionPool::close_expired(net::Clock::time_point now) {
+  for (auto& list : idle_) {
+    // Oldest first; expiry times grow along the list only when timeouts are equal, so scan all.
+    for (auto it = list.begin(); it != list.end();) {
+      if ((*it)->expires_at <= now) {
+        it = list.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void ConnectionPool::close_all() {
+  for (auto& list : idle_) list.clear();
+}
+
+std::size_t ConnectionPool::idle_count() const {
+  std::size_t total = 0;
+  for (const auto& list : idle_) total += list.size();
+  return total;
+}
+
+}  // namespace flexgate::upstream

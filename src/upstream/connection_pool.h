@@ -1,0 +1,50 @@
+#pragma once
+// Per-worker keep-alive pools of upstream connections, one idle list per target. Only the owning
+// worker touches its pool, so there are no locks.
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "core/byte_buffer.h"
+#include "net/asio.h"
+#include "net/deadline.h"
+
+namespace flexgate::upstream {
+
+// An open connection to one target, with its own read buffer.
+struct UpstreamConnection {
+  UpstreamConnection(const asio::any_io_executor& executor, std::size_t buffer_capacity, std::size_t target)
+      : socket(executor), buffer(buffer_capacity), target_id(target) {}
+
+  net::tcp::socket socket;
+  ByteBuffer buffer;
+  std::size_t target_id;
+  net::Clock::time_point expires_at{};  // while idle in the pool
+  std::uint32_t requests_served = 0;    // 0 = fresh connection
+};
+
+// Idle connections of one worker, by target id.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::size_t target_count) : idle_(target_count) {}
+
+  // The most recently used idle connection to `target_id` that has not expired, or nullptr.
+  std::unique_ptr<UpstreamConnection> take(std::size_t target_id, net::Clock::time_point now);
+  // Returns a connection for reuse; closes it instead when the target already has `max_idle`.
+  void put(std::unique_ptr<UpstreamConnection> connection, net::Clock::time_point now,
+           std::chrono::milliseconds idle_timeout, unsigned max_idle);
+  // Closes every idle connection whose idle timeout has passed.
+  void close_expired(net::Clock::time_point now);
+  // Closes everything (shutdown, config swap).
+  void close_all();
+  std::size_t idle_count() const;
+
+ private:
+  // Front = oldest, back = most recently returned.
+  std::vector<std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+}  // namespace flexgate::upstream

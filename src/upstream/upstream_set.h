@@ -1,0 +1,58 @@
+#pragma once
+// Upstreams as the data path sees them: each config upstream with its targets resolved to
+// addresses, ready for target selection. Built once per config snapshot; immutable after.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.h"
+#include "net/asio.h"
+
+namespace flexgate::upstream {
+
+// One endpoint of an upstream, with the addresses its host resolved to.
+struct Target {
+  std::size_t id = 0;  // unique across the snapshot: indexes per-worker pools
+  std::string authority;  // "host:port" for logs
+  std::string host_header;  // Host value to send ("host" or "host:port")
+  std::vector<net::tcp::endpoint> endpoints;
+  unsigned weight = 1;
+};
+
+// One configured upstream and its targets.
+struct Upstream {
+  const config::UpstreamSpec* spec = nullptr;
+  std::vector<Target> targets;
+};
+
+// All upstreams of a snapshot, by config order.
+class UpstreamSet {
+ public:
+  // Resolves every target's host (blocking; called at load, off the workers). Resolution failures
+  // are appended to `errors` as "upstreams[i].url: cannot resolve 'host': reason".
+  static std::unique_ptr<UpstreamSet> build(const config::Config& config, std::vector<std::string>& errors);
+
+  const Upstream* find(std::string_view name) const;
+  const std::vector<Upstream>& upstreams() const { return upstreams_; }
+  std::size_t target_count() const { return target_count_; }
+
+ private:
+  std::vector<Upstream> upstreams_;
+  std::size_t target_count_ = 0;
+};
+
+// Picks targets for one worker (no shared state): smooth weighted round robin over the targets.
+class TargetPicker {
+ public:
+  // Returns a target index of `upstream`, or -1 when it has none.
+  int pick(const Upstream& upstream);
+
+ private:
+  std::vector<std::int64_t> current_weights_;  // by target id; grown on demand
+};
+
+}  // namespace flexgate::upstream
