@@ -1,6 +1,29 @@
 #pragma once
 // The route table: compiled once from the config, matched per request. The most specific route
 // wins regardless of file order.
+//
+// Patterns: "/a/b" (exact; case-sensitive; a trailing slash is significant: "/a/" is not "/a"),
+// "/users/:id" (a param matches one non-empty segment), "/api/*" (matches "/api", "/api/" and
+// everything below "/api/"; a "*" is a wildcard only as the last segment) and "/*" (everything).
+// Hosts: "" (any), "api.example.com" (exact), "*.example.com" (one or more labels before
+// ".example.com", not "example.com" itself); compared case-insensitively, port and a trailing
+// dot ignored.
+//
+// Precedence (a total order over the routes that match host and path):
+//   1. Host: exact host > wildcard host (longer suffix first) > any host.
+//   2. Path, compared segment by segment from the left: at the first segment where two patterns
+//      differ, a literal beats a ":param", which beats the "*" wildcard. So the pattern with more
+//      leading literal segments wins, and at an equal prefix the exact pattern ("/api") beats the
+//      wildcard ("/api/*").
+//   3. Routes with the same host and pattern differ by methods (the config forbids overlap).
+// The first route in that order whose methods allow the request method wins (an empty method
+// list allows all; HEAD is allowed wherever GET is), even when a more specific one (say, on the
+// exact host) matched host and path but not the method. If routes matched but none allows the
+// method, the answer is kMethodNotAllowed and `allow` is the union of the methods of ALL the
+// routes that matched host and path, in the order GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS,
+// TRACE, CONNECT, then other tokens in config order (HEAD is listed whenever GET is).
+// Implemented as one segment trie per host group, walked depth-first (literal, then param, then
+// wildcard) so the walk order is the precedence order; no allocation per match.
 
 #include <array>
 #include <cstddef>
@@ -39,7 +62,9 @@ struct RouteMatch {
   std::string_view allow;                // set when kMethodNotAllowed: the Allow header value
   std::array<RouteParam, kMaxRouteParams> params{};
   std::size_t param_count = 0;
-  std::size_t wildcard_offset = 0;  // index in the path where the "*" part starts (wildcard routes)
+  // Wildcard routes: index in the path where the literal prefix ends, i.e. the "*" part including
+  // its leading '/': "/api/*" on "/api/users" -> 4 ("/users"); on "/api" -> 4 (""). 0 otherwise.
+  std::size_t wildcard_offset = 0;
 };
 
 // Immutable after build; safe to share across threads.
@@ -64,6 +89,11 @@ class RouteTable {
 
 // The path to forward upstream for a match: applies stripPrefix / rewrite (with ${path.NAME}).
 // Appends to `out` (cleared first). `path` is the normalized path the match was made on.
+//   rewrite on a wildcard route replaces the literal prefix ("/api/*" + "/v2": "/api/x" -> "/v2/x",
+//     "/api" -> "/v2"); on any other route it replaces the whole path. It wins over stripPrefix.
+//   stripPrefix on a wildcard route drops the literal prefix ("/api/x" -> "/x", "/api" -> "/");
+//     on a non-wildcard route it changes nothing.
+// The result always starts with '/' and has no "//" at the join. The query is the caller's.
 void build_forward_path(const RouteMatch& match, std::string_view path, std::string& out);
 
 }  // namespace flexgate::router
