@@ -48,6 +48,9 @@ class ChunkedDecoder {
   std::size_t trailer_bytes_ = 0;
   // Extension/trailer sub-state (quoted strings etc.), private to the implementation.
   std::uint8_t sub_state_ = 0;
+  ParseError error_ = ParseError::kNone;  // repeated by next() once in kError
+
+  Step fail(ParseError error, std::size_t consumed);
 };
 
 }  // namespace flexgate::http

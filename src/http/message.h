@@ -58,10 +58,12 @@ struct RequestHead {
   std::uint8_t version_minor = 1;  // HTTP/1.0 or HTTP/1.1
   HeaderFields fields;
   std::string_view host;               // the single Host value (may be empty only for HTTP/1.0)
-  std::string_view connection_tokens;  // raw value(s) of Connection, for nominated hop-by-hop fields
+  // Raw value of the FIRST Connection field (validated as a token list). A message may carry
+  // several Connection fields: to drop nominated fields use connection_nominates(), which reads all.
+  std::string_view connection_tokens;
   BodyFraming framing = BodyFraming::kNone;
   std::uint64_t content_length = 0;
-  bool keep_alive = true;        // from version + Connection: close / keep-alive
+  bool keep_alive = true;        // from version + Connection: close / keep-alive (every Connection field)
   bool expect_continue = false;  // Expect: 100-continue present
   bool has_upgrade = false;      // Upgrade field present
 };
@@ -72,10 +74,14 @@ struct ResponseHead {
   std::string_view reason;
   std::uint8_t version_minor = 1;
   HeaderFields fields;
-  std::string_view connection_tokens;
+  std::string_view connection_tokens;  // as in RequestHead: the first Connection field's value
   BodyFraming framing = BodyFraming::kNone;
   std::uint64_t content_length = 0;
   bool keep_alive = true;  // false if HTTP/1.0 without keep-alive, Connection: close, or until-close body
 };
+
+// True if any Connection field lists `name` (case-insensitive), i.e. the field named `name` is
+// hop-by-hop for this message (RFC 9110 7.6.1) and must not be forwarded.
+bool connection_nominates(const HeaderFields& fields, std::string_view name);
 
 }  // namespace flexgate::http

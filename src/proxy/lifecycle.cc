@@ -32,22 +32,8 @@ std::string_view host_without_port(std::string_view host) {
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
-// True when `name` is listed in a Connection field value (a nominated hop-by-hop field).
-bool nominated_by_connection(std::string_view connection_tokens, std::string_view name) {
-  while (!connection_tokens.empty()) {
-    auto comma = connection_tokens.find(',');
-    std::string_view token = connection_tokens.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (http::iequals(token, name)) return true;
-    if (comma == std::string_view::npos) break;
-    connection_tokens.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 // Fields the proxy sets itself or that describe only this hop: never copied from the request.
-bool skip_request_field(const http::HeaderField& field, std::string_view connection_tokens) {
+bool skip_request_field(const http::HeaderField& field, const http::RequestHead& request) {
   using http::HeaderToken;
   switch (field.token) {
     case HeaderToken::kHost:
@@ -62,15 +48,15 @@ bool skip_request_field(const http::HeaderField& field, std::string_view connect
       break;
   }
   if (http::is_hop_by_hop(field.token)) return true;
-  return !connection_tokens.empty() && nominated_by_connection(connection_tokens, field.name);
+  return !request.connection_tokens.empty() && http::connection_nominates(request.fields, field.name);
 }
 
-bool skip_response_field(const http::HeaderField& field, std::string_view connection_tokens, bool keep_framing) {
+bool skip_response_field(const http::HeaderField& field, const http::ResponseHead& response, bool keep_framing) {
   using http::HeaderToken;
   if (field.token == HeaderToken::kContentLength) return !keep_framing;
   if (field.token == HeaderToken::kXCorrelationId) return true;
   if (http::is_hop_by_hop(field.token)) return true;
-  return !connection_tokens.empty() && nominated_by_connection(connection_tokens, field.name);
+  return !response.connection_tokens.empty() && http::connection_nominates(response.fields, field.name);
 }
 
 }  // namespace
@@ -451,7 +437,7 @@ void Session::build_upstream_request_head() {
   const config::RouteSpec& route = *ctx_.match.route->spec;
   http::append_field(head_out_, "Host", route.preserve_host ? request_.host : ctx_.target_choice->host_header);
   for (const http::HeaderField& field : request_.fields) {
-    if (skip_request_field(field, request_.connection_tokens)) continue;
+    if (skip_request_field(field, request_)) continue;
     http::append_field(head_out_, field.name, field.value);
   }
   // The client's own X-Forwarded-* are not trusted (they are dropped above): the gateway states
@@ -476,7 +462,7 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
   // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent.
   bool keep_framing = response_.framing == http::BodyFraming::kNone;
   for (const http::HeaderField& field : response_.fields) {
-    if (skip_response_field(field, response_.connection_tokens, keep_framing)) continue;
+    if (skip_response_field(field, response_, keep_framing)) continue;
     http::append_field(head_out_, field.name, field.value);
   }
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);

@@ -97,7 +97,8 @@ void Session::close_client() {
 
 void Session::close_if_idle() {
   closing_ = true;
-  if (state_ == State::kIdle) close_client();
+  // Between requests, or a connection that has not sent a byte yet: nothing is lost by closing.
+  if (state_ == State::kIdle || (state_ == State::kReadingHead && client_buffer_.empty())) close_client();
 }
 
 void Session::abort() {
