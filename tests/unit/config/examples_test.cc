@@ -1,0 +1,70 @@
+// The example files under config/examples/: full.yml is valid and uses every key; broken.yml
+// yields exactly the errors the README shows.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "config/loader.h"
+#include "config_test_util.h"
+
+namespace flexgate::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::all_errors;
+
+const std::string kExamples = std::string(FLEXGATE_SOURCE_DIR) + "/config/examples/";
+
+TEST(ExampleFiles, FullLoads) {
+  const LoadResult result = load_config_file(kExamples + "full.yml");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.source_path, kExamples + "full.yml");
+  EXPECT_EQ(c.proxy.port, 3000);
+  EXPECT_EQ(c.proxy.workers, 2u);
+  EXPECT_EQ(c.proxy.max_head_size, 16u * 1024);
+  ASSERT_EQ(c.upstreams.size(), 2u);
+  EXPECT_TRUE(c.upstreams[0].circuit_breaker.enabled);
+  EXPECT_EQ(c.upstreams[0].connect_timeout, 2s);
+  ASSERT_EQ(c.upstreams[1].targets.size(), 3u);
+  EXPECT_EQ(c.upstreams[1].targets[0].weight, 3u);
+  EXPECT_EQ(c.upstreams[1].targets[2].host, "fd00::12");
+  ASSERT_EQ(c.routes.size(), 4u);
+  EXPECT_EQ(c.routes[0].auth, AuthMode::kRequired);
+  EXPECT_EQ(c.routes[1].methods, (std::vector<std::string>{"GET", "DELETE"}));
+  EXPECT_EQ(c.routes[1].rewrite, "/v2/orders/${path.id}");
+  EXPECT_EQ(c.routes[2].host, "*.example.com");
+  ASSERT_EQ(c.security.auth.keys.size(), 2u);
+  EXPECT_EQ(c.security.blocked_ips.size(), 3u);
+  EXPECT_EQ(c.rate_limit.backend, "redis");
+  ASSERT_EQ(c.rate_limit.per_route.size(), 1u);
+  EXPECT_EQ(c.logging.sampling.success_rate, 0.1);
+}
+
+TEST(ExampleFiles, BrokenYieldsTheDocumentedErrors) {
+  const std::string path = kExamples + "broken.yml";
+  const LoadResult result = load_config_file(path);
+  EXPECT_FALSE(result.ok());
+  const char* expected[] = {
+      ":5:9: proxy.port: must be between 0 and 65535 (got '70000')",
+      ":6:3: proxy.timout: unknown key 'timout' (did you mean 'timeout'?)",
+      ":10:10: upstreams[0].url: '0xA9FEA9FE' is not a valid IPv4 address",
+      ":11:11: upstreams[1].name: duplicate upstream name 'users' (first defined on line 9)",
+      ":12:10: upstreams[1].url: must not have a path ('/v1')",
+      ":16:15: routes[0].upstream: upstream 'user' is not defined (defined: users); did you mean 'users'?",
+      ":18:11: routes[0].auth: auth: required needs a security.auth section",
+      ":19:11: routes[1].path: '*' is only allowed as the whole last segment, like \"/api/*\"",
+      ":21:14: routes[1].timeout: must be a duration like 5000, \"5s\" or \"250ms\" (got '5 seconds')",
+      ":24:10: logging.level: must be one of debug, info, warn, error (got 'verbose')",
+  };
+  ASSERT_EQ(result.errors.size(), std::size(expected)) << all_errors(result);
+  for (std::size_t i = 0; i < std::size(expected); ++i) {
+    EXPECT_EQ(result.errors[i].to_string().rfind(path + expected[i], 0), 0u)
+        << "want: " << path + expected[i] << "\ngot:  " << result.errors[i].to_string();
+  }
+}
+
+}  // namespace
+}  // namespace flexgate::config

@@ -1,0 +1,377 @@
+// Loading valid configs: every key lands in its field, defaults stay, values are normalized, and
+// the file entry point reports unreadable files.
+
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config_test_util.h"
+
+namespace flexgate::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::all_errors;
+using testing::yaml;
+
+const std::string kFull = yaml(R"(
+proxy: { port: 3000, host: 0.0.0.0, timeout: 30000, maxBodySize: "10mb", workers: 2,
+         headerTimeout: 10s, idleTimeout: 60s, drainTimeout: 30s, maxHeadSize: 16kb, maxUriSize: 8kb,
+         maxHeaderCount: 100 }
+upstreams:
+  - name: primary-api
+    url: "http://127.0.0.1:8080"
+    timeout: 5000
+    connectTimeout: 2s
+    retries: 3
+    loadBalancer: round_robin
+    circuitBreaker: { enabled: true, failureThreshold: 50, minimumRequests: 20, windowMs: 10000,
+                      openDuration: 30000, halfOpenRequests: 1 }
+    pool: { maxIdle: 64, idleTimeout: 60s }
+  - name: search
+    targets:
+      - { url: "http://10.0.0.11:9200", weight: 3 }
+      - url: "https://[FD00::12]"
+    loadBalancer: consistent_hash
+routes:
+  - path: "/api/users/*"
+    host: "API.Example.com"
+    upstream: primary-api
+    methods: [GET, post]
+    auth: required
+    timeout: 120000
+    maxBodySize: 1mb
+    stripPrefix: true
+    preserveHost: false
+    rateLimit: { max: 100, windowMs: 60000, message: "slow down", key: "ip" }
+  - path: "/users/:id"
+    host: "*.Example.com"
+    upstream: search
+    auth: optional
+    rewrite: "/v2/users/${path.id}"
+    preserveHost: true
+  - path: "/api/expensive/*"
+    upstream: primary-api
+    auth: none
+    rateLimit: { max: 10, windowMs: 1m, key: "header:X-Client" }
+security:
+  allowedHosts: ["api.example.com", "*.Internal.corp"]
+  blockedIPs: ["169.254.169.254", "10.0.0.0/8", "FD00::/8"]
+  auth:
+    type: apiKey
+    header: X-API-Key
+    keys:
+      - { key: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", name: "Client A", hmacSecret: "s3cret" }
+      - { key: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", name: "Client B" }
+rateLimit:
+  backend: redis
+  redis: { url: "redis://localhost:6379", timeout: 50ms }
+  failMode: closed
+  global: { max: 1000, windowMs: 60000 }
+  perRoute: [{ path: "/api/expensive/*", max: 10, windowMs: 60000, message: "expensive" }]
+logging: { level: warn, format: text, accessLog: false, sampling: { successRate: 0.1, errorRate: 1.0 } }
+)");
+
+TEST(LoadConfig, FullConfigSetsEveryField) {
+  const LoadResult result = load_config_text(kFull, "full.yml");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  ASSERT_TRUE(result.errors.empty());
+  const Config& c = *result.config;
+  EXPECT_EQ(c.source_path, "");  // only files have a path
+
+  EXPECT_EQ(c.proxy.port, 3000);
+  EXPECT_EQ(c.proxy.host, "0.0.0.0");
+  EXPECT_EQ(c.proxy.timeout, 30000ms);
+  EXPECT_EQ(c.proxy.max_body_size, 10u << 20);
+  EXPECT_EQ(c.proxy.workers, 2u);
+  EXPECT_EQ(c.proxy.header_timeout, 10s);
+  EXPECT_EQ(c.proxy.idle_timeout, 60s);
+  EXPECT_EQ(c.proxy.drain_timeout, 30s);
+  EXPECT_EQ(c.proxy.max_head_size, 16u * 1024);
+  EXPECT_EQ(c.proxy.max_uri_size, 8u * 1024);
+  EXPECT_EQ(c.proxy.max_header_count, 100u);
+
+  ASSERT_EQ(c.upstreams.size(), 2u);
+  const UpstreamSpec& api = c.upstreams[0];
+  EXPECT_EQ(api.name, "primary-api");
+  ASSERT_EQ(api.targets.size(), 1u);
+  EXPECT_EQ(api.targets[0].url, "http://127.0.0.1:8080");
+  EXPECT_EQ(api.targets[0].scheme, "http");
+  EXPECT_EQ(api.targets[0].host, "127.0.0.1");
+  EXPECT_EQ(api.targets[0].port, 8080);
+  EXPECT_EQ(api.targets[0].weight, 1u);
+  EXPECT_EQ(api.targets[0].pos.line, 6);
+  EXPECT_EQ(api.targets[0].pos.column, 10);
+  EXPECT_EQ(api.timeout, 5000ms);
+  EXPECT_EQ(api.connect_timeout, 2s);
+  EXPECT_EQ(api.retries, 3u);
+  EXPECT_EQ(api.load_balancer, "round_robin");
+  EXPECT_TRUE(api.circuit_breaker.enabled);
+  EXPECT_EQ(api.circuit_breaker.failure_threshold, 50u);
+  EXPECT_EQ(api.circuit_breaker.minimum_requests, 20u);
+  EXPECT_EQ(api.circuit_breaker.window, 10s);
+  EXPECT_EQ(api.circuit_breaker.open_duration, 30s);
+  EXPECT_EQ(api.circuit_breaker.half_open_requests, 1u);
+  EXPECT_EQ(api.pool.max_idle, 64u);
+  EXPECT_EQ(api.pool.idle_timeout, 60s);
+  EXPECT_EQ(api.pos.line, 5);
+  EXPECT_EQ(api.pos.column, 5);
+
+  const UpstreamSpec& search = c.upstreams[1];
+  EXPECT_EQ(search.load_balancer, "consistent_hash");
+  ASSERT_EQ(search.targets.size(), 2u);
+  EXPECT_EQ(search.targets[0].host, "10.0.0.11");
+  EXPECT_EQ(search.targets[0].port, 9200);
+  EXPECT_EQ(search.targets[0].weight, 3u);
+  EXPECT_EQ(search.targets[1].scheme, "https");
+  EXPECT_EQ(search.targets[1].host, "fd00::12");  // lower-cased, without brackets
+  EXPECT_EQ(search.targets[1].port, 443);
+  EXPECT_EQ(search.targets[1].url, "https://[FD00::12]");
+  EXPECT_EQ(search.timeout, 30s);  // default
+  EXPECT_EQ(c.find_upstream("search"), &c.upstreams[1]);
+  EXPECT_EQ(c.find_upstream("primary-api"), &c.upstreams[0]);
+  EXPECT_EQ(c.find_upstream("nope"), nullptr);
+
+  ASSERT_EQ(c.routes.size(), 3u);
+  const RouteSpec& users = c.routes[0];
+  EXPECT_EQ(users.path, "/api/users/*");
+  EXPECT_EQ(users.host, "api.example.com");
+  EXPECT_EQ(users.upstream, "primary-api");
+  EXPECT_EQ(users.methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(users.auth, AuthMode::kRequired);
+  EXPECT_EQ(users.timeout, 120s);
+  EXPECT_EQ(users.max_body_size, 1u << 20);
+  EXPECT_TRUE(users.strip_prefix);
+  EXPECT_EQ(users.rewrite, "");
+  EXPECT_FALSE(users.preserve_host);
+  ASSERT_TRUE(users.rate_limit.has_value());
+  EXPECT_EQ(users.rate_limit->max, 100u);
+  EXPECT_EQ(users.rate_limit->window, 60s);
+  EXPECT_EQ(users.rate_limit->message, "slow down");
+  EXPECT_EQ(users.rate_limit->key, "ip");
+  EXPECT_EQ(users.pos.line, 20);
+  EXPECT_EQ(users.pos.column, 5);
+
+  const RouteSpec& by_id = c.routes[1];
+  EXPECT_EQ(by_id.host, "*.example.com");
+  EXPECT_TRUE(by_id.methods.empty());
+  EXPECT_EQ(by_id.auth, AuthMode::kOptional);
+  EXPECT_EQ(by_id.rewrite, "/v2/users/${path.id}");
+  EXPECT_TRUE(by_id.preserve_host);
+  EXPECT_FALSE(by_id.timeout.has_value());
+  EXPECT_FALSE(by_id.max_body_size.has_value());
+  EXPECT_FALSE(by_id.rate_limit.has_value());
+
+  const RouteSpec& expensive = c.routes[2];
+  EXPECT_EQ(expensive.auth, AuthMode::kNone);
+  ASSERT_TRUE(expensive.rate_limit.has_value());
+  EXPECT_EQ(expensive.rate_limit->window, 1min);
+  EXPECT_EQ(expensive.rate_limit->key, "header:X-Client");
+  EXPECT_EQ(expensive.rate_limit->message, "");
+
+  EXPECT_EQ(c.security.allowed_hosts, (std::vector<std::string>{"api.example.com", "*.internal.corp"}));
+  EXPECT_EQ(c.security.blocked_ips, (std::vector<std::string>{"169.254.169.254", "10.0.0.0/8", "fd00::/8"}));
+  EXPECT_TRUE(c.security.auth.present);
+  EXPECT_EQ(c.security.auth.type, "apiKey");
+  EXPECT_EQ(c.security.auth.header, "X-API-Key");
+  ASSERT_EQ(c.security.auth.keys.size(), 2u);
+  EXPECT_EQ(c.security.auth.keys[0].key_sha256,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+  EXPECT_EQ(c.security.auth.keys[0].name, "Client A");
+  EXPECT_EQ(c.security.auth.keys[0].hmac_secret, "s3cret");
+  EXPECT_EQ(c.security.auth.keys[1].name, "Client B");
+  EXPECT_EQ(c.security.auth.keys[1].hmac_secret, "");
+  EXPECT_EQ(c.security.auth.keys[1].pos.line, 48);
+
+  EXPECT_EQ(c.rate_limit.backend, "redis");
+  EXPECT_EQ(c.rate_limit.redis.url, "redis://localhost:6379");
+  EXPECT_EQ(c.rate_limit.redis.timeout, 50ms);
+  EXPECT_EQ(c.rate_limit.fail_mode, "closed");
+  ASSERT_TRUE(c.rate_limit.global.has_value());
+  EXPECT_EQ(c.rate_limit.global->max, 1000u);
+  EXPECT_EQ(c.rate_limit.global->window, 60s);
+  ASSERT_EQ(c.rate_limit.per_route.size(), 1u);
+  EXPECT_EQ(c.rate_limit.per_route[0].path, "/api/expensive/*");
+  EXPECT_EQ(c.rate_limit.per_route[0].limit.max, 10u);
+  EXPECT_EQ(c.rate_limit.per_route[0].limit.window, 60s);
+  EXPECT_EQ(c.rate_limit.per_route[0].limit.message, "expensive");
+
+  EXPECT_EQ(c.logging.level, LogLevel::kWarn);
+  EXPECT_EQ(c.logging.format, LogFormat::kText);
+  EXPECT_FALSE(c.logging.access_log);
+  EXPECT_DOUBLE_EQ(c.logging.sampling.success_rate, 0.1);
+  EXPECT_DOUBLE_EQ(c.logging.sampling.error_rate, 1.0);
+}
+
+TEST(LoadConfig, MinimalConfigKeepsDefaults) {
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams:
+  - name: a
+    url: http://localhost:8080
+routes:
+  - path: /*
+    upstream: a
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  const Config defaults;
+  EXPECT_EQ(c.proxy.port, defaults.proxy.port);
+  EXPECT_EQ(c.proxy.host, "0.0.0.0");
+  EXPECT_EQ(c.proxy.timeout, 30s);
+  EXPECT_EQ(c.proxy.max_body_size, 10u << 20);
+  EXPECT_EQ(c.proxy.workers, 0u);
+  EXPECT_EQ(c.upstreams[0].connect_timeout, 5s);
+  EXPECT_EQ(c.upstreams[0].load_balancer, "round_robin");
+  EXPECT_FALSE(c.upstreams[0].circuit_breaker.enabled);
+  EXPECT_EQ(c.upstreams[0].targets[0].port, 8080);
+  EXPECT_FALSE(c.routes[0].auth.has_value());
+  EXPECT_FALSE(c.security.auth.present);
+  EXPECT_EQ(c.rate_limit.backend, "memory");
+  EXPECT_EQ(c.rate_limit.fail_mode, "local");
+  EXPECT_FALSE(c.rate_limit.global.has_value());
+  EXPECT_EQ(c.logging.level, LogLevel::kInfo);
+  EXPECT_EQ(c.logging.format, LogFormat::kJson);
+  EXPECT_TRUE(c.logging.access_log);
+}
+
+TEST(LoadConfig, OnlyAProxySectionIsValid) {
+  const LoadResult result = load_config_text("proxy: { port: 0 }\n");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->proxy.port, 0);  // 0 = pick a free port
+  EXPECT_TRUE(result.config->routes.empty());
+}
+
+TEST(LoadConfig, NormalizesMethodsAndHosts) {
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams:
+  - name: a
+    url: HTTP://Backend.Example.COM:8080/
+routes:
+  - { path: /a, upstream: a, methods: [get, Patch, m-search], host: WWW.Example.com }
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.upstreams[0].targets[0].scheme, "http");
+  EXPECT_EQ(c.upstreams[0].targets[0].host, "backend.example.com");
+  EXPECT_EQ(c.routes[0].methods, (std::vector<std::string>{"GET", "PATCH", "M-SEARCH"}));
+  EXPECT_EQ(c.routes[0].host, "www.example.com");
+}
+
+TEST(LoadConfig, AcceptsEquivalentSpellings) {
+  const LoadResult result = load_config_text(yaml(R"(
+proxy:
+  timeout: "30000"
+  headerTimeout: 2m
+  idleTimeout: 1h
+  maxBodySize: 1048576
+  maxHeadSize: "32KB"
+  host: "::"
+upstreams:
+  - name: a.b_c-1
+    url: http://[::1]:1
+    retries: 0
+routes:
+  - { path: /a, upstream: a.b_c-1, methods: [GET] }
+  - { path: /a, upstream: a.b_c-1, methods: [POST] }
+  - { path: /a, upstream: a.b_c-1, methods: [GET], host: example.com }
+  - { path: "/u/:id", upstream: a.b_c-1, rewrite: "/exact" }
+  - { path: "/fixed", upstream: a.b_c-1, rewrite: "/other" }
+security:
+  auth: { type: hmac, keys: [{ key: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", name: k, hmacSecret: s }] }
+logging: { sampling: { successRate: 0, errorRate: 1 } }
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.proxy.timeout, 30s);
+  EXPECT_EQ(c.proxy.header_timeout, 2min);
+  EXPECT_EQ(c.proxy.idle_timeout, 1h);
+  EXPECT_EQ(c.proxy.max_body_size, 1u << 20);
+  EXPECT_EQ(c.proxy.max_head_size, 32u * 1024);
+  EXPECT_EQ(c.proxy.host, "::");
+  EXPECT_EQ(c.upstreams[0].targets[0].host, "::1");
+  EXPECT_EQ(c.upstreams[0].targets[0].port, 1);
+  EXPECT_EQ(c.security.auth.type, "hmac");
+  EXPECT_DOUBLE_EQ(c.logging.sampling.success_rate, 0.0);
+}
+
+TEST(ConfigErrorText, FileLineColumnPathMessage) {
+  EXPECT_EQ((ConfigError{"gw.yml", 3, 7, "routes[2].upstream", "upstream 'x' is not defined"}).to_string(),
+            "gw.yml:3:7: routes[2].upstream: upstream 'x' is not defined");
+  EXPECT_EQ((ConfigError{"gw.yml", 1, 1, "", "YAML syntax error: x"}).to_string(),
+            "gw.yml:1:1: YAML syntax error: x");
+  EXPECT_EQ((ConfigError{"gw.yml", 0, 0, "", "the config is empty"}).to_string(),
+            "gw.yml: the config is empty");
+}
+
+TEST(ConfigErrorText, UsesTheGivenFileName) {
+  const LoadResult result = load_config_text("proxy: { port: x }\n", "my/gateway.yml");
+  ASSERT_EQ(result.errors.size(), 1u) << all_errors(result);
+  EXPECT_EQ(result.errors[0].to_string().rfind("my/gateway.yml:1:16: proxy.port: must be an integer", 0), 0u)
+      << result.errors[0].to_string();
+  EXPECT_EQ(load_config_text("proxy: { port: x }\n").errors[0].file, "<string>");
+}
+
+// A temporary file removed at scope exit.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& contents) {
+    path_ = (std::filesystem::temp_directory_path() / ("flexgate_config_test_" + std::to_string(::getpid()) +
+                                                       "_" + std::to_string(counter_++) + ".yml"))
+                .string();
+    std::ofstream(path_) << contents;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+TEST(LoadConfigFile, SetsSourcePath) {
+  TempFile file(
+      "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\nroutes: [{ path: /, upstream: a }]\n");
+  const LoadResult result = load_config_file(file.path());
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->source_path, file.path());
+}
+
+TEST(LoadConfigFile, ErrorsNameTheFile) {
+  TempFile file("proxy:\n  port: 99999\n");
+  const LoadResult result = load_config_file(file.path());
+  ASSERT_EQ(result.errors.size(), 1u) << all_errors(result);
+  EXPECT_EQ(result.errors[0].to_string(),
+            file.path() + ":2:9: proxy.port: must be between 0 and 65535 (got '99999')");
+}
+
+TEST(LoadConfigFile, MissingFileIsOneErrorWithStrerror) {
+  const LoadResult result = load_config_file("/nonexistent/flexgate.yml");
+  EXPECT_FALSE(result.ok());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].to_string(),
+            "/nonexistent/flexgate.yml: cannot read config file: No such file or directory");
+}
+
+TEST(LoadConfigFile, DirectoryIsAnError) {
+  const LoadResult result = load_config_file(std::filesystem::temp_directory_path().string());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].message.find("Is a directory"), std::string::npos);
+}
+
+TEST(LoadConfigFile, EmptyFileIsAnError) {
+  TempFile file("");
+  const LoadResult result = load_config_file(file.path());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_NE(result.errors[0].message.find("the config is empty"), std::string::npos);
+  EXPECT_EQ(result.errors[0].file, file.path());
+}
+
+}  // namespace
+}  // namespace flexgate::config
