@@ -84,6 +84,14 @@ struct RateLimitSpec {
 
 enum class AuthMode : std::uint8_t { kNone, kOptional, kRequired };
 
+// `routes[].validate`: request body checks.
+struct ValidateSpec {
+  std::vector<std::string> content_types;  // allowed media types ("application/json"); empty = any
+  std::string json_schema;                 // path as written (relative to the config file)
+  std::string json_schema_path;            // resolved absolute path ("" if none)
+  SourcePos pos;
+};
+
 // `routes[]`
 struct RouteSpec {
   std::string path;                  // "/api/*", "/users/:id", "/exact"
@@ -97,6 +105,10 @@ struct RouteSpec {
   bool strip_prefix = false;  // drop the literal prefix before `*`
   std::string rewrite;        // replaces the matched prefix; may use ${path.NAME}
   bool preserve_host = false; // forward the client's Host instead of the upstream's
+  std::vector<std::string> allow_from;  // `allowFrom`: client CIDRs allowed ("" = everyone)
+  std::vector<std::string> deny_from;   // `denyFrom`: client CIDRs refused (checked first)
+  std::optional<ValidateSpec> validate;
+  bool forward_credentials = false;  // `forwardCredentials`: keep the API-key/signature headers upstream
   SourcePos pos;
 };
 
@@ -113,6 +125,9 @@ struct AuthSpec {
   std::string type = "apiKey";  // apiKey | hmac
   std::string header = "X-API-Key";
   std::vector<ApiKeySpec> keys;
+  std::string timestamp_header = "X-Timestamp";  // `timestampHeader` (HMAC)
+  std::string signature_header = "X-Signature";  // `signatureHeader` (HMAC)
+  Millis max_clock_skew{300000};                 // `maxSkew`: accepted timestamp distance (HMAC)
   bool present = false;  // the section appeared in the file
 };
 
@@ -120,7 +135,18 @@ struct AuthSpec {
 struct SecuritySpec {
   std::vector<std::string> allowed_hosts;  // exact names or "*.suffix"
   std::vector<std::string> blocked_ips;    // addresses or CIDRs, v4/v6
+  bool builtin_deny_list = true;           // `builtinDenyList`: metadata, link-local, reserved ranges
+  std::vector<std::string> trusted_proxies;  // `trustedProxies`: CIDRs whose X-Forwarded-For is believed
+  std::string underscore_headers = "reject"; // `underscoreHeaders`: reject | drop
   AuthSpec auth;
+};
+
+// `dns`: how upstream names are resolved.
+struct DnsSpec {
+  std::vector<std::string> servers;  // "127.0.0.1:5353", "[::1]:53"; empty = system resolv.conf
+  Millis timeout{2000};
+  Millis min_ttl{1000};
+  Millis max_ttl{300000};
 };
 
 // `rateLimit.perRoute[]`
@@ -170,6 +196,7 @@ struct Config {
   SecuritySpec security;
   RateLimitSettings rate_limit;
   LoggingSpec logging;
+  DnsSpec dns;
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };

@@ -22,6 +22,8 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::kForbidden: return "forbidden";
     case ErrorKind::kUnauthorized: return "unauthorized";
     case ErrorKind::kTooManyRequests: return "too_many_requests";
+    case ErrorKind::kUnsupportedMediaType: return "unsupported_media_type";
+    case ErrorKind::kUnprocessableEntity: return "unprocessable_entity";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

@@ -30,6 +30,8 @@ enum class ErrorKind : std::uint8_t {
   kForbidden,             // policy denied (403)
   kUnauthorized,          // credentials missing (401)
   kTooManyRequests,       // rate limited (429)
+  kUnsupportedMediaType,  // body content type not accepted by the route (415)
+  kUnprocessableEntity,   // body fails the route's schema (422)
   kInternal,              // a bug or resource exhaustion (500)
 };
 

@@ -16,6 +16,8 @@ std::uint16_t status_for(ErrorKind kind) {
     case ErrorKind::kPayloadTooLarge: return 413;
     case ErrorKind::kUriTooLong: return 414;
     case ErrorKind::kTooManyRequests: return 429;
+    case ErrorKind::kUnsupportedMediaType: return 415;
+    case ErrorKind::kUnprocessableEntity: return 422;
     case ErrorKind::kHeaderFieldsTooLarge: return 431;
     case ErrorKind::kInternal: return 500;
     case ErrorKind::kNotImplemented: return 501;
