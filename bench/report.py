@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Turns the raw output of bench/run.sh into a Markdown table (stdout and --out).
+
+Input: a directory with index.tsv (one line per measured wrk run: scenario, target, round, CPU
+ticks of the target's processes during the run, their peak RSS in KiB, the wrk output file, wrk's
+exit status) and meta.txt (key=value lines: machine and settings). Python standard library only.
+"""
+
+import argparse
+import csv
+import os
+import re
+import statistics
+import sys
+
+PEERS = ("nginx", "haproxy")
+TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy")
+LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_wrk(text):
+    """requests, req/s, p50/p99 in ms and error count from `wrk --latency` output (None if absent)."""
+    result = {"requests": None, "rps": None, "p50": None, "p99": None, "errors": 0}
+    m = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if m:
+        result["requests"] = int(m.group(1))
+    m = re.search(r"^Requests/sec:\s*([\d.]+)", text, re.M)
+    if m:
+        result["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s*%s(?:\.0+)?%%\s+([\d.]+)(us|ms|s|m)\s*$" % pct, text, re.M)
+        if m:
+            result[key] = float(m.group(1)) * LATENCY_UNITS_MS[m.group(2)]
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        result["errors"] += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        result["errors"] += int(m.group(1))
+    return result
+
+
+def read_meta(path):
+    meta = {"skipped": []}
+    if not os.path.exists(path):
+        return meta
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            if key == "skipped":
+                meta["skipped"].append(value)
+            elif key:
+                meta[key] = value
+    return meta
+
+
+def collect(raw_dir, clk_tck):
+    """{(scenario, target): [run dicts]} in the order scenarios first appear."""
+    runs = {}
+    with open(os.path.join(raw_dir, "index.tsv"), encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            path = os.path.join(raw_dir, row["wrk_output"])
+            text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
+            run = parse_wrk(text)
+            run["wrk_status"] = int(row["wrk_status"])
+            run["rss_kb"] = int(row["peak_rss_kb"])
+            ticks = int(row["cpu_ticks"])
+            run["cpu_us"] = (ticks / clk_tck * 1e6 / run["requests"]) if run["requests"] else None
+            run["other_cpu"] = other_load(raw_dir, row, ticks, clk_tck)
+            runs.setdefault((row["scenario"], row["target"]), []).append(run)
+    return runs
+
+
+def other_load(raw_dir, row, target_ticks, clk_tck):
+    """CPU used during the run by processes outside the benchmark, in % of one CPU (None if unknown).
+
+    Machine busy time minus the target's, the echo upstream's (when it is not the target) and wrk's.
+    """
+    time_path = os.path.join(raw_dir, row["wrk_output"] + ".time")
+    if not row.get("machine_ticks") or not os.path.exists(time_path):
+        return None
+    fields = open(time_path, encoding="utf-8").read().strip().splitlines()[-1:]
+    try:
+        elapsed, user, system = (float(x) for x in fields[0].split())
+    except (IndexError, ValueError):
+        return None
+    if elapsed <= 0:
+        return None
+    ours = target_ticks + (int(row["echo_ticks"]) if row["target"] != "direct" else 0)
+    other = int(row["machine_ticks"]) - ours - (user + system) * clk_tck
+    return max(other, 0) / clk_tck / elapsed * 100
+
+
+def median_of(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(runs):
+    rows = {}
+    for key, items in runs.items():
+        rps = [r["rps"] for r in items if r["rps"] is not None]
+        rows[key] = {
+            "rps": median_of(rps),
+            "spread": (max(rps) - min(rps)) / statistics.median(rps) if len(rps) > 1 else None,
+            "p50": median_of(r["p50"] for r in items),
+            "p99": median_of(r["p99"] for r in items),
+            "cpu_us": median_of(r["cpu_us"] for r in items),
+            "rss_mb": max(r["rss_kb"] for r in items) / 1024.0,
+            "other_cpu": median_of(r["other_cpu"] for r in items),
+            "errors": sum(r["errors"] for r in items),
+            "failed": sum(1 for r in items if r["wrk_status"] != 0 or r["rps"] is None),
+            "runs": len(items),
+        }
+    return rows
+
+
+def fmt(value, spec, suffix=""):
+    return "—" if value is None else format(value, spec) + suffix
+
+
+def render(rows, meta):
+    scenarios = []
+    for scenario, _ in rows:
+        if scenario not in scenarios:
+            scenarios.append(scenario)
+    lines = [
+        "# FlexGate benchmark — %s" % meta.get("date", "?"),
+        "",
+        "Machine: %s CPU(s) (%s), %s. Proxies: %s workers each, %s idle upstream connections kept per "
+        "worker (nginx, FlexGate); echo upstream: %s worker(s); "
+        "wrk: 1 thread, %s s per run after a %s s warm-up, median of %s round(s)."
+        % (meta.get("nproc", "?"), meta.get("cpu", "?"), meta.get("kernel", "?"), meta.get("workers", "?"),
+           meta.get("keepalive", "?"), meta.get("echo_workers", "?"), meta.get("duration", "?"),
+           meta.get("warmup", "?"), meta.get("rounds", "?")),
+        "",
+        "Versions: flexgate %s; %s; %s; %s."
+        % (meta.get("flexgate", "?"), meta.get("nginx", "?"), meta.get("haproxy", "?"), meta.get("wrk", "?")),
+        "",
+        "| scenario | proxy | req/s | spread | p50 ms | p99 ms | peak RSS MB | CPU µs/req | req/s vs best peer "
+        "| CPU/req vs best peer | other load | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in scenarios:
+        targets = [t for t in TARGET_ORDER if (scenario, t) in rows]
+        targets += sorted(t for s, t in rows if s == scenario and t not in TARGET_ORDER)
+        peers = [rows[(scenario, p)] for p in PEERS if (scenario, p) in rows]
+        best_rps = max((p["rps"] for p in peers if p["rps"]), default=None)
+        best_cpu = min((p["cpu_us"] for p in peers if p["cpu_us"]), default=None)
+        for target in targets:
+            r = rows[(scenario, target)]
+            rps_ratio = r["rps"] / best_rps if r["rps"] and best_rps else None
+            cpu_ratio = r["cpu_us"] / best_cpu if r["cpu_us"] and best_cpu else None
+            errors = str(r["errors"])
+            if r["failed"]:
+                errors += " (%d/%d runs failed)" % (r["failed"], r["runs"])
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                scenario, target, fmt(r["rps"], ",.0f"), fmt(r["spread"] * 100 if r["spread"] is not None else None,
+                                                            ".0f", "%"),
+                fmt(r["p50"], ".3f"), fmt(r["p99"], ".3f"), fmt(r["rss_mb"], ".1f"), fmt(r["cpu_us"], ".1f"),
+                fmt(rps_ratio, ".2f", "×"), fmt(cpu_ratio, ".2f", "×"), fmt(r["other_cpu"], ".0f", "%"),
+                errors))
+    lines += [
+        "",
+        "req/s, latency and CPU are medians over the rounds; spread = (max − min) / median of req/s. "
+        "Peak RSS is the largest VmHWM sum over the proxy's processes (reset before each run; pages shared by "
+        "nginx's master and workers count once per process). CPU µs/req is the proxy's own utime+stime during "
+        "the run (all its processes and threads; not the echo upstream's, not wrk's) divided by the requests "
+        "wrk completed. Best peer = the better of nginx and HAProxy (higher req/s, lower CPU/req); direct = the "
+        "echo upstream measured without a proxy, for reference. Other load = CPU used during the run by "
+        "processes outside the benchmark (machine busy time minus the proxy's, the echo upstream's and wrk's), "
+        "in %% of one CPU: everything shares the same %s CPU(s), so rows with high other load are slowed by it."
+        % meta.get("nproc", "?"),
+        "",
+        "Load average: %s at the start, %s at the end."
+        % (meta.get("loadavg_start", "?"), meta.get("loadavg_end", "?")),
+    ]
+    if meta["skipped"]:
+        lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("raw_dir", help="directory with index.tsv, meta.txt and the wrk outputs")
+    parser.add_argument("--out", help="also write the Markdown here")
+    args = parser.parse_args()
+    meta = read_meta(os.path.join(args.raw_dir, "meta.txt"))
+    clk_tck = int(meta.get("clk_tck") or os.sysconf("SC_CLK_TCK"))
+    rows = summarize(collect(args.raw_dir, clk_tck))
+    if not rows:
+        print("no measurements", file=sys.stderr)
+        return 1
+    text = render(rows, meta)
+    sys.stdout.write(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
