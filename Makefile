@@ -25,9 +25,17 @@ test: deps
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Every libFuzzer target for FUZZ_SECONDS each (default 60), clang-14 with ASan+UBSan.
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DFLEXGATE_FUZZ=ON -DFLEXGATE_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@bash scripts/run-fuzzers.sh
+
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz

@@ -1,7 +1,7 @@
 #pragma once
 // A flat, fixed-capacity byte buffer reused for the life of a connection: reads land in
 // writable(), parsers look at readable(), consume() drops what was handled. No reallocation, so
-// views into readable() stay valid until consume()/compact().
+// views into readable() stay valid until consume(), compact() or writable() (which may compact).
 
 #include <cassert>
 #include <cstddef>

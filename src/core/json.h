@@ -8,7 +8,9 @@
 
 namespace flexgate {
 
-// Appends `text` as a quoted JSON string (control bytes escaped, invalid UTF-8 bytes as \u00XX).
+// Appends `text` as a quoted JSON string. Control bytes and every byte >= 0x7f are escaped as
+// \u00XX, so the output is ASCII and valid JSON whatever the input (non-ASCII text is not
+// preserved as UTF-8; the data path only writes ASCII-validated protocol text).
 void append_json_string(std::string& out, std::string_view text);
 // Appends `"key":` (key must not need escaping).
 inline void append_json_key(std::string& out, std::string_view key) {

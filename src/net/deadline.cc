@@ -40,7 +40,8 @@ Task<void> Deadline::watch() {
     if (!expired_ && at_ != Clock::time_point::max() && Clock::now() >= at_) {
       expired_ = true;
       at_ = Clock::time_point::max();
-      if (on_expire_) on_expire_();
+      // A copy: the callback may call stop(), which clears on_expire_ while it runs.
+      if (auto callback = on_expire_) callback();
     }
   }
 }

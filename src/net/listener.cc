@@ -46,6 +46,8 @@ bool parse_host_port(std::string_view text, std::string& host, std::uint16_t& po
     if (colon == std::string_view::npos) return false;
     host_part = text.substr(0, colon);
     port_part = text.substr(colon + 1);
+    // An IPv6 host must be bracketed, or its last group would be read as the port.
+    if (host_part.find(':') != std::string_view::npos) return false;
   }
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port_part.data(), port_part.data() + port_part.size(), value);

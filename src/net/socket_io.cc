@@ -23,22 +23,27 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
 }
 
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
-  // Local copy of the buffer list so partial writes can advance it.
-  constexpr std::size_t kMaxBuffers = 16;
-  assert(buffers.size() <= kMaxBuffers);
-  std::array<asio::const_buffer, kMaxBuffers> pending;
-  std::size_t first = 0;
-  std::size_t count = 0;
-  std::size_t total = 0;
-  for (const auto& b : buffers) {
-    if (b.size() == 0) continue;
-    pending[count++] = b;
-    total += b.size();
-  }
+  // Writes a window of at most kWindow buffers per sendmsg (IOV-sized batches) and advances
+  // through the caller's list; `offset` is how much of buffers[next] is already written.
+  constexpr std::size_t kWindow = 16;
+  std::size_t next = 0;
+  std::size_t offset = 0;
   std::size_t written = 0;
-  while (first < count) {
+  for (;;) {
+    while (next < buffers.size() && offset == buffers[next].size()) {
+      ++next;
+      offset = 0;
+    }
+    if (next == buffers.size()) co_return IoResult{{}, written};
+    std::array<asio::const_buffer, kWindow> window;
+    std::size_t count = 0;
+    for (std::size_t i = next; i < buffers.size() && count < kWindow; ++i) {
+      asio::const_buffer b = buffers[i];
+      if (i == next) b += offset;
+      if (b.size() > 0) window[count++] = b;
+    }
     std::error_code ec;
-    std::size_t n = socket.write_some(std::span(pending.data() + first, count - first), ec);
+    std::size_t n = socket.write_some(std::span(window.data(), count), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, use_task);
       if (wait_ec) co_return IoResult{wait_ec, written};
@@ -46,14 +51,17 @@ Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer
     }
     if (ec) co_return IoResult{ec, written};
     written += n;
-    while (n > 0 && first < count) {
-      std::size_t take = std::min(n, pending[first].size());
-      pending[first] += take;
+    while (n > 0) {
+      std::size_t left = buffers[next].size() - offset;
+      std::size_t take = std::min(n, left);
+      offset += take;
       n -= take;
-      if (pending[first].size() == 0) ++first;
+      if (offset == buffers[next].size()) {
+        ++next;
+        offset = 0;
+      }
     }
   }
-  co_return IoResult{{}, total};
 }
 
 Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes) {

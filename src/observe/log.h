@@ -1,6 +1,6 @@
 #pragma once
 // Process-wide log output: JSON (or text) lines on stdout, one write(2) per line so lines from
-// several workers never interleave. The level and format come from the config.
+// several workers do not interleave (guaranteed by the kernel on pipes up to PIPE_BUF bytes). The level and format come from the config.
 
 #include <initializer_list>
 #include <string>

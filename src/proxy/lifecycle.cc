@@ -120,6 +120,7 @@ void Session::identify_request() {
 bool Session::normalize_target_phase() {
   auto error = router::normalize_target(request_.target, ctx_.target);
   if (error != router::NormalizeError::kNone) {
+    ctx_.target.path.assign(request_.target);  // for the log: the raw target that was refused
     fail(ErrorKind::kBadRequest, router::to_string(error));
     ctx_.local_reply.close = true;
     return false;
@@ -483,7 +484,10 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
 
 void Session::release_upstream(bool reusable) {
   if (!upstream_) return;
-  if (reusable && !closing_ && upstream_->socket.is_open()) {
+  // Target ids are per snapshot: a connection opened under a snapshot that has since been
+  // replaced must not be pooled, or another target's request could take it.
+  bool current_snapshot = ctx_.runtime == worker_.runtime();
+  if (reusable && current_snapshot && !closing_ && upstream_->socket.is_open()) {
     ++upstream_->requests_served;
     const auto& pool_spec = ctx_.upstream->spec->pool;
     worker_.pool().put(std::move(upstream_), net::Clock::now(), pool_spec.idle_timeout, pool_spec.max_idle);

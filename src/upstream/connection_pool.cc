@@ -17,9 +17,9 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take(std::size_t target_id, 
 void ConnectionPool::put(std::unique_ptr<UpstreamConnection> connection, net::Clock::time_point now,
                          std::chrono::milliseconds idle_timeout, unsigned max_idle) {
   std::size_t target_id = connection->target_id;
-  if (target_id >= idle_.size()) idle_.resize(target_id + 1);
+  // An id this pool does not know belongs to another config snapshot: never pool it.
+  if (target_id >= idle_.size() || max_idle == 0) return;
   auto& list = idle_[target_id];
-  if (max_idle == 0) return;
   if (list.size() >= max_idle) list.pop_front();
   connection->expires_at = now + idle_timeout;
   connection->buffer.clear();

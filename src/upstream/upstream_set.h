@@ -3,6 +3,7 @@
 // addresses, ready for target selection. Built once per config snapshot; immutable after.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ struct Target {
   std::string host_header;  // Host value to send ("host" or "host:port")
   std::vector<net::tcp::endpoint> endpoints;
   unsigned weight = 1;
+  // How long `endpoints` stay valid: the DNS TTL clamped to [dns.minTtl, dns.maxTtl]; 0 for an IP
+  // literal (or localhost, or a failed resolution), which has nothing to re-resolve.
+  std::chrono::milliseconds ttl{0};
 };
 
 // One configured upstream and its targets.
@@ -32,8 +36,9 @@ struct Upstream {
 // All upstreams of a snapshot, by config order.
 class UpstreamSet {
  public:
-  // Resolves every target's host (blocking; called at load, off the workers). Resolution failures
-  // are appended to `errors` as "upstreams[i].url: cannot resolve 'host': reason".
+  // Resolves every target's host through `config.dns` (blocking, at most dns.timeout per name;
+  // called at load, off the workers). Failures are appended to `errors` as
+  // "upstreams[i] 'name': cannot resolve 'host': reason".
   static std::unique_ptr<UpstreamSet> build(const config::Config& config, std::vector<std::string>& errors);
 
   const Upstream* find(std::string_view name) const;

@@ -1,0 +1,83 @@
+#include "core/json.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace flexgate {
+namespace {
+
+std::string json_string(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+TEST(JsonStringTest, PlainAsciiIsQuotedUnchanged) {
+  EXPECT_EQ(json_string("GET /api/users?id=1"), R"("GET /api/users?id=1")");
+  EXPECT_EQ(json_string(""), R"("")");
+}
+
+TEST(JsonStringTest, QuoteAndBackslashAreEscaped) {
+  EXPECT_EQ(json_string(R"(say "hi")"), R"("say \"hi\"")");
+  EXPECT_EQ(json_string(R"(C:\path)"), R"("C:\\path")");
+  EXPECT_EQ(json_string(R"(\")"), R"("\\\"")");
+}
+
+TEST(JsonStringTest, CommonControlBytesUseShortEscapes) {
+  EXPECT_EQ(json_string("a\nb\rc\td"), R"("a\nb\rc\td")");
+}
+
+TEST(JsonStringTest, OtherControlBytesAreEscapedAsUnicode) {
+  EXPECT_EQ(json_string(std::string_view("\x00", 1)), R"("\u0000")");
+  EXPECT_EQ(json_string("\x01\x1f"), R"("\u0001\u001f")");
+  EXPECT_EQ(json_string("\x08\x0c"), R"("\u0008\u000c")");
+  EXPECT_EQ(json_string("\x7f"), R"("\u007f")");
+}
+
+TEST(JsonStringTest, NonAsciiBytesAreEscapedOneByOne) {
+  EXPECT_EQ(json_string("\x80"), R"("\u0080")");
+  EXPECT_EQ(json_string("\xff"), R"("\u00ff")");
+  // Every byte, even of valid UTF-8, becomes its own escape: the line is pure ASCII.
+  EXPECT_EQ(json_string("\xc3\xa9"), R"("\u00c3\u00a9")");
+}
+
+TEST(JsonStringTest, AppendsToExistingContent) {
+  std::string out = "{";
+  append_json_key(out, "path");
+  append_json_string(out, "/a");
+  out += '}';
+  EXPECT_EQ(out, R"({"path":"/a"})");
+}
+
+TEST(JsonStringTest, EveryByteValueGivesValidJson) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  const std::string out = json_string(all);
+  for (char c : out)
+    EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(out));
+  ASSERT_TRUE(parsed.is_string());
+  // ASCII round-trips byte for byte; each byte >= 0x80 comes back as the code point U+00XX.
+  const std::string decoded = parsed.get<std::string>();
+  EXPECT_EQ(decoded.substr(0, 128), all.substr(0, 128));
+  EXPECT_EQ(decoded.size(), 128u + 128u * 2u);
+}
+
+TEST(JsonUintTest, WritesDecimalDigits) {
+  std::string out;
+  append_json_uint(out, 0);
+  out += ',';
+  append_json_uint(out, 413);
+  out += ',';
+  append_json_uint(out, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(out, "0,413,18446744073709551615");
+}
+
+}  // namespace
+}  // namespace flexgate

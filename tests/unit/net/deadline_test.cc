@@ -1,0 +1,153 @@
+#include "net/deadline.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopback_test_util.h"
+
+namespace flexgate::net {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_until;
+
+// A deadline plus a record of what happened, in order. Durations are short; assertions are only
+// about order and outcome, never elapsed time. The far deadlines (10 s) are there so that an
+// overloaded machine cannot reorder events.
+class DeadlineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    deadline_ = Deadline::start(io_.get_executor(), [this] {
+      ++expirations_;
+      events_.push_back("expire");
+    });
+  }
+  void TearDown() override {
+    deadline_->stop();
+    std::weak_ptr<Deadline> weak = deadline_;
+    deadline_.reset();
+    // With the watchdog stopped the loop runs out of work and the deadline is freed.
+    EXPECT_TRUE(run_until(io_, [&] { return weak.expired(); }));
+  }
+
+  // Schedules a "marker" event at `after` from now.
+  void mark_after(std::chrono::milliseconds after) {
+    marker_.expires_after(after);
+    marker_.async_wait([this](std::error_code ec) {
+      if (!ec) events_.push_back("marker");
+    });
+  }
+  bool marked() const { return std::find(events_.begin(), events_.end(), "marker") != events_.end(); }
+
+  asio::io_context io_;
+  asio::steady_timer marker_{io_};
+  std::shared_ptr<Deadline> deadline_;
+  int expirations_ = 0;
+  std::vector<std::string> events_;
+};
+
+TEST_F(DeadlineTest, ExpiryCallsOnExpireOnceAndSetsExpired) {
+  EXPECT_FALSE(deadline_->expired());
+  deadline_->set_after(20ms);
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1; }));
+  EXPECT_TRUE(deadline_->expired());
+  // Nothing more happens afterwards.
+  mark_after(50ms);
+  ASSERT_TRUE(run_until(io_, [&] { return marked(); }));
+  EXPECT_EQ(events_, (std::vector<std::string>{"expire", "marker"}));
+  EXPECT_EQ(expirations_, 1);
+  EXPECT_TRUE(deadline_->expired());
+}
+
+TEST_F(DeadlineTest, NoDeadlineUntilSet) {
+  EXPECT_EQ(deadline_->at(), Clock::time_point::max());
+  mark_after(30ms);
+  ASSERT_TRUE(run_until(io_, [&] { return marked(); }));
+  EXPECT_EQ(expirations_, 0);
+  EXPECT_FALSE(deadline_->expired());
+}
+
+TEST_F(DeadlineTest, MovingLaterDoesNotFireAtTheEarlierTime) {
+  deadline_->set_after(20ms);
+  io_.poll();  // the watchdog arms its timer for the 20 ms deadline
+  deadline_->set_after(10s);
+  mark_after(60ms);  // well after the old deadline
+  ASSERT_TRUE(run_until(io_, [&] { return marked(); }));
+  EXPECT_EQ(expirations_, 0);
+  EXPECT_FALSE(deadline_->expired());
+  // Still watched: moving it back in fires it.
+  deadline_->set_after(20ms);
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1; }));
+  EXPECT_EQ(events_, (std::vector<std::string>{"marker", "expire"}));
+}
+
+TEST_F(DeadlineTest, MovingEarlierFiresAtTheEarlierTime) {
+  deadline_->set_after(10s);
+  io_.poll();  // the watchdog arms its timer for the 10 s deadline
+  deadline_->set_after(20ms);
+  mark_after(5s);  // long before the original deadline, long after the new one
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1 || marked(); }));
+  EXPECT_EQ(events_, (std::vector<std::string>{"expire"}));
+  EXPECT_TRUE(deadline_->expired());
+  marker_.cancel();
+}
+
+TEST_F(DeadlineTest, ClearPreventsFiring) {
+  deadline_->set_after(20ms);
+  io_.poll();
+  deadline_->clear();
+  EXPECT_EQ(deadline_->at(), Clock::time_point::max());
+  mark_after(60ms);
+  ASSERT_TRUE(run_until(io_, [&] { return marked(); }));
+  EXPECT_EQ(expirations_, 0);
+  EXPECT_FALSE(deadline_->expired());
+}
+
+TEST_F(DeadlineTest, SetAfterExpiryClearsExpiredAndFiresAgain) {
+  deadline_->set_after(20ms);
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1; }));
+  ASSERT_TRUE(deadline_->expired());
+  deadline_->set_after(20ms);
+  EXPECT_FALSE(deadline_->expired());
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 2; }));
+  EXPECT_TRUE(deadline_->expired());
+}
+
+TEST_F(DeadlineTest, SetInThePastFiresPromptly) {
+  io_.poll();
+  deadline_->set(Clock::now() - 1s);
+  mark_after(5s);
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1 || marked(); }));
+  EXPECT_EQ(events_, (std::vector<std::string>{"expire"}));
+  marker_.cancel();
+}
+
+TEST_F(DeadlineTest, StopPreventsFiringAndEndsTheWatchdog) {
+  deadline_->set_after(20ms);
+  io_.poll();
+  deadline_->stop();
+  // The only pending work was the watchdog: the loop runs dry instead of waiting forever.
+  io_.run_for(test::kTestBound);
+  EXPECT_TRUE(io_.stopped());
+  EXPECT_EQ(expirations_, 0);
+  io_.restart();
+}
+
+TEST(DeadlineStartTest, StopBeforeTheWatchdogRanEndsIt) {
+  asio::io_context io;
+  int expirations = 0;
+  auto deadline = Deadline::start(io.get_executor(), [&] { ++expirations; });
+  deadline->set_after(1ms);
+  deadline->stop();
+  io.run_for(test::kTestBound);
+  EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(expirations, 0);
+}
+
+}  // namespace
+}  // namespace flexgate::net

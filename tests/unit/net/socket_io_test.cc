@@ -1,0 +1,188 @@
+#include "net/socket_io.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "loopback_test_util.h"
+
+namespace flexgate::net {
+namespace {
+
+using test::make_socket_pair;
+using test::run_task;
+using test::run_until;
+
+// Reads until `want` bytes arrived (or an error), appending to `out`.
+Task<IoResult> read_exactly(tcp::socket& socket, std::string& out, std::size_t want) {
+  std::array<char, 4096> chunk;
+  std::size_t total = 0;
+  while (total < want) {
+    auto read =
+        co_await read_some(socket, std::span<char>(chunk.data(), std::min(chunk.size(), want - total)));
+    if (read.error) co_return IoResult{read.error, total};
+    out.append(chunk.data(), read.bytes);
+    total += read.bytes;
+  }
+  co_return IoResult{{}, total};
+}
+
+TEST(SocketIoTest, WriteAllThenReadSomeDeliversTheBytes) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  IoResult written = run_task(io, write_all(pair.client, std::string_view("hello")));
+  EXPECT_FALSE(written.error);
+  EXPECT_EQ(written.bytes, 5u);
+  std::string got;
+  IoResult read = run_task(io, read_exactly(pair.server, got, 5));
+  EXPECT_FALSE(read.error);
+  EXPECT_EQ(got, "hello");
+}
+
+TEST(SocketIoTest, ReadSomeWaitsUntilDataArrives) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  std::optional<IoResult> read;
+  asio::co_spawn(io, read_some(pair.server, buffer), [&](std::exception_ptr, IoResult r) { read = r; });
+  io.poll();  // the reader finds nothing and waits
+  ASSERT_FALSE(read.has_value());
+  run_task(io, write_all(pair.client, std::string_view("ping")));
+  ASSERT_TRUE(run_until(io, [&] { return read.has_value(); }));
+  EXPECT_FALSE(read->error);
+  EXPECT_EQ(std::string_view(buffer.data(), read->bytes), "ping");
+}
+
+TEST(SocketIoTest, GatherWriteLargerThanTheSocketBuffersArrivesWholeAndInOrder) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  test::shrink_send_buffer(pair.client);
+  // Several pieces (one empty, one a single byte) totalling far more than the kernel buffers hold,
+  // so the write is partial, would block, and resumes mid-buffer.
+  const std::vector<std::string> pieces = {test::pattern_bytes(300000, 1), "x", "",
+                                           test::pattern_bytes(200003, 2), test::pattern_bytes(77777, 3)};
+  std::string expected;
+  std::vector<asio::const_buffer> buffers;
+  for (const auto& piece : pieces) {
+    expected += piece;
+    buffers.emplace_back(piece.data(), piece.size());
+  }
+
+  std::optional<IoResult> written;
+  std::optional<IoResult> read;
+  std::string received;
+  asio::co_spawn(io, write_all(pair.client, buffers), [&](std::exception_ptr, IoResult r) { written = r; });
+  io.poll();
+  // Nobody reads yet: the kernel took part of the data and the writer is waiting (would block).
+  ASSERT_FALSE(written.has_value());
+  asio::co_spawn(io, read_exactly(pair.server, received, expected.size()),
+                 [&](std::exception_ptr, IoResult r) { read = r; });
+  ASSERT_TRUE(run_until(io, [&] { return written.has_value() && read.has_value(); }));
+  EXPECT_FALSE(written->error) << written->error.message();
+  EXPECT_EQ(written->bytes, expected.size());
+  EXPECT_FALSE(read->error) << read->error.message();
+  ASSERT_EQ(received.size(), expected.size());
+  EXPECT_TRUE(received == expected) << "bytes differ";
+}
+
+// BUG (reported to the lead): write_all() copies the buffer list into a fixed array of 16 and only
+// assert()s the size, so a longer list aborts in Debug and overflows the stack array in Release.
+// The header documents no limit. Enable once write_all() handles (or refuses) longer lists.
+TEST(SocketIoTest, GatherWriteOfMoreThanSixteenBuffersWritesThemAll) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::vector<std::string> pieces;
+  std::vector<asio::const_buffer> buffers;
+  std::string expected;
+  for (int i = 0; i < 20; ++i) pieces.push_back(std::string(3, static_cast<char>('a' + i)));
+  for (const auto& piece : pieces) {
+    buffers.emplace_back(piece.data(), piece.size());
+    expected += piece;
+  }
+  IoResult written = run_task(io, write_all(pair.client, buffers));
+  EXPECT_FALSE(written.error);
+  EXPECT_EQ(written.bytes, expected.size());
+  std::string got;
+  run_task(io, read_exactly(pair.server, got, expected.size()));
+  EXPECT_EQ(got, expected);
+}
+
+TEST(SocketIoTest, WriteAllOfNothingSucceedsImmediately) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  IoResult written = run_task(io, write_all(pair.client, std::string_view()));
+  EXPECT_FALSE(written.error);
+  EXPECT_EQ(written.bytes, 0u);
+}
+
+TEST(SocketIoTest, PeerShutdownIsReportedAsEofAfterTheData) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  run_task(io, write_all(pair.client, std::string_view("last words")));
+  pair.client.shutdown(tcp::socket::shutdown_send);
+  std::string got;
+  std::error_code end = run_task(io, test::read_to_end(pair.server, got));
+  EXPECT_FALSE(end) << end.message();  // read_to_end maps eof to success
+  EXPECT_EQ(got, "last words");
+
+  std::array<char, 16> buffer;
+  IoResult again = run_task(io, read_some(pair.server, buffer));
+  EXPECT_EQ(again.error, asio::error::eof);
+  EXPECT_EQ(again.bytes, 0u);
+}
+
+TEST(SocketIoTest, WriteToAClosedPeerFailsWithAnErrorCode) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  pair.server.close();
+  const std::string big = test::pattern_bytes(4 << 20);
+  IoResult written;
+  EXPECT_NO_THROW(written = run_task(io, write_all(pair.client, big)));
+  EXPECT_TRUE(written.error);
+  EXPECT_LT(written.bytes, big.size());
+}
+
+TEST(SocketIoTest, CancelEndsAWaitingReadWithAnErrorCode) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 16> buffer;
+  std::optional<IoResult> read;
+  asio::co_spawn(io, read_some(pair.server, buffer), [&](std::exception_ptr, IoResult r) { read = r; });
+  io.poll();
+  ASSERT_FALSE(read.has_value());
+  pair.server.cancel();
+  ASSERT_TRUE(run_until(io, [&] { return read.has_value(); }));
+  EXPECT_EQ(read->error, asio::error::operation_aborted);
+  EXPECT_EQ(read->bytes, 0u);
+}
+
+TEST(SocketIoTest, ConnectToAListenerSucceedsAndPreparesTheSocket) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+  tcp::socket socket(io);
+  std::error_code ec = run_task(io, connect(socket, acceptor.local_endpoint()));
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(socket.is_open());
+  EXPECT_TRUE(socket.non_blocking());
+  tcp::no_delay no_delay;
+  socket.get_option(no_delay);
+  EXPECT_TRUE(no_delay.value());
+}
+
+TEST(SocketIoTest, ConnectToAClosedPortFailsWithAnErrorCodeNotAnException) {
+  asio::io_context io;
+  tcp::endpoint closed;
+  {
+    tcp::acceptor acceptor(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    closed = acceptor.local_endpoint();
+  }
+  tcp::socket socket(io);
+  std::error_code ec;
+  EXPECT_NO_THROW(ec = run_task(io, connect(socket, closed)));
+  EXPECT_EQ(ec, asio::error::connection_refused) << ec.message();
+}
+
+}  // namespace
+}  // namespace flexgate::net

@@ -1,0 +1,133 @@
+#include "net/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "loopback_test_util.h"
+
+namespace flexgate::net {
+namespace {
+
+// Joins `pool` but gives up (stopping the loops) if that takes longer than the test bound.
+::testing::AssertionResult join_within_bound(WorkerPool& pool) {
+  auto joined = std::async(std::launch::async, [&] { pool.join(); });
+  if (joined.wait_for(test::kTestBound) == std::future_status::ready) return ::testing::AssertionSuccess();
+  pool.stop();
+  joined.wait();
+  return ::testing::AssertionFailure() << "join() did not return";
+}
+
+TEST(WorkerPoolTest, CreatesTheRequestedNumberOfLoops) {
+  WorkerPool pool(3);
+  EXPECT_EQ(pool.size(), 3u);
+  EXPECT_NE(&pool.loop(0).context(), &pool.loop(1).context());
+}
+
+TEST(WorkerPoolTest, StartRunsTheCallbackOnceOnEachOfNThreads) {
+  constexpr unsigned kWorkers = 3;
+  WorkerPool pool(kWorkers);
+  std::mutex mutex;
+  std::vector<std::pair<unsigned, std::thread::id>> started;
+  pool.start([&](unsigned index) {
+    std::lock_guard lock(mutex);
+    started.emplace_back(index, std::this_thread::get_id());
+  });
+  // A round trip through every loop proves each thread has passed its start callback.
+  std::vector<std::future<void>> ran;
+  for (unsigned i = 0; i < kWorkers; ++i) {
+    auto done = std::make_shared<std::promise<void>>();
+    ran.push_back(done->get_future());
+    asio::post(pool.loop(i).context(), [done] { done->set_value(); });
+  }
+  for (auto& f : ran) ASSERT_EQ(f.wait_for(test::kTestBound), std::future_status::ready);
+  pool.stop();
+  ASSERT_TRUE(join_within_bound(pool));
+
+  ASSERT_EQ(started.size(), kWorkers);
+  std::set<unsigned> indices;
+  std::set<std::thread::id> threads;
+  for (const auto& [index, id] : started) {
+    indices.insert(index);
+    threads.insert(id);
+    EXPECT_NE(id, std::this_thread::get_id());
+  }
+  EXPECT_EQ(indices, (std::set<unsigned>{0, 1, 2}));
+  EXPECT_EQ(threads.size(), kWorkers);
+}
+
+TEST(WorkerPoolTest, WorkPostedToALoopRunsOnThatLoopsThread) {
+  constexpr unsigned kWorkers = 2;
+  WorkerPool pool(kWorkers);
+  std::vector<std::thread::id> start_thread(kWorkers);
+  pool.start([&](unsigned index) { start_thread[index] = std::this_thread::get_id(); });
+  for (unsigned i = 0; i < kWorkers; ++i) {
+    std::promise<std::thread::id> ran_on;
+    auto future = ran_on.get_future();
+    asio::post(pool.loop(i).context(), [&] { ran_on.set_value(std::this_thread::get_id()); });
+    ASSERT_EQ(future.wait_for(test::kTestBound), std::future_status::ready);
+    EXPECT_EQ(future.get(), start_thread[i]) << "loop " << i;  // start_thread[i] written before run()
+  }
+  pool.stop();
+  ASSERT_TRUE(join_within_bound(pool));
+}
+
+TEST(WorkerPoolTest, LoopsKeepRunningWhileIdle) {
+  WorkerPool pool(1);
+  pool.start();
+  // The loop has no work yet; it must still be alive to run what is posted later.
+  std::promise<void> first, second;
+  asio::post(pool.loop(0).context(), [&] { first.set_value(); });
+  ASSERT_EQ(first.get_future().wait_for(test::kTestBound), std::future_status::ready);
+  asio::post(pool.loop(0).context(), [&] { second.set_value(); });
+  ASSERT_EQ(second.get_future().wait_for(test::kTestBound), std::future_status::ready);
+  pool.stop();
+  ASSERT_TRUE(join_within_bound(pool));
+}
+
+TEST(WorkerPoolTest, ReleaseLetsLoopsFinishTheirWorkThenEnd) {
+  constexpr unsigned kWorkers = 2;
+  WorkerPool pool(kWorkers);
+  std::atomic<int> done{0};
+  // Posted before start: run once the threads start, before the release takes effect.
+  for (unsigned i = 0; i < kWorkers; ++i) {
+    for (int k = 0; k < 100; ++k) asio::post(pool.loop(i).context(), [&] { ++done; });
+  }
+  pool.start();
+  pool.release();
+  ASSERT_TRUE(join_within_bound(pool));
+  EXPECT_EQ(done.load(), 200);
+}
+
+TEST(WorkerPoolTest, StopEndsLoopsThatStillHaveTimersPending) {
+  WorkerPool pool(2);
+  std::vector<std::unique_ptr<asio::steady_timer>> timers;
+  for (unsigned i = 0; i < pool.size(); ++i) {
+    timers.push_back(std::make_unique<asio::steady_timer>(pool.loop(i).context(), std::chrono::hours(1)));
+    timers.back()->async_wait([](std::error_code) {});
+  }
+  pool.start();
+  pool.stop();
+  ASSERT_TRUE(join_within_bound(pool));
+}
+
+TEST(WorkerPoolTest, DestructorStopsAndJoinsARunningPool) {
+  {
+    WorkerPool pool(2);
+    pool.start();
+  }  // would hang here if the destructor did not stop the loops
+  SUCCEED();
+}
+
+TEST(WorkerPoolTest, AvailableCpusIsAtLeastOne) {
+  EXPECT_GE(available_cpus(), 1u);
+}
+
+}  // namespace
+}  // namespace flexgate::net

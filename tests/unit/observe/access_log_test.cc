@@ -1,0 +1,178 @@
+#include "observe/access_log.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "observe/log.h"
+#include "stdout_capture.h"
+
+namespace flexgate::observe {
+namespace {
+
+// Every test leaves the process-wide log settings as it found them.
+class AccessLogTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    set_log_format(config::LogFormat::kJson);
+    set_access_log_enabled(true);
+  }
+
+  static AccessRecord sample() {
+    AccessRecord r;
+    r.correlation_id = "cid-1";
+    r.method = "GET";
+    r.path = "/api/users/42";
+    r.route = "/api/*";
+    r.upstream = "users";
+    r.target = "127.0.0.1:9001";
+    r.client_address = "10.0.0.7";
+    r.status = 200;
+    r.duration_ms = 12.3456;
+    r.bytes_in = 87;
+    r.bytes_out = 1234;
+    return r;
+  }
+};
+
+TEST_F(AccessLogTest, JsonLineHasEveryField) {
+  std::string line;
+  format_access_line(sample(), line);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+  EXPECT_EQ(j["type"], "access");
+  EXPECT_TRUE(j["timestamp"].is_string());
+  EXPECT_EQ(j["correlationId"], "cid-1");
+  EXPECT_EQ(j["method"], "GET");
+  EXPECT_EQ(j["path"], "/api/users/42");
+  EXPECT_EQ(j["route"], "/api/*");
+  EXPECT_EQ(j["upstream"], "users");
+  EXPECT_EQ(j["target"], "127.0.0.1:9001");
+  EXPECT_EQ(j["client"], "10.0.0.7");
+  EXPECT_EQ(j["status"], 200);
+  ASSERT_TRUE(j["durationMs"].is_number());
+  EXPECT_DOUBLE_EQ(j["durationMs"].get<double>(), 12.346);  // three decimals
+  EXPECT_EQ(j["bytesIn"], 87);
+  EXPECT_EQ(j["bytesOut"], 1234);
+  EXPECT_FALSE(j.contains("error")) << "no error field for a proxied response";
+}
+
+TEST_F(AccessLogTest, ErrorFieldAppearsForLocalReplies) {
+  AccessRecord r = sample();
+  r.upstream = "";
+  r.target = "";
+  r.route = "";
+  r.status = 404;
+  r.error = "not_found";
+  std::string line;
+  format_access_line(r, line);
+  nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["error"], "not_found");
+  EXPECT_EQ(j["status"], 404);
+  EXPECT_EQ(j["route"], "");
+  EXPECT_EQ(j["upstream"], "");
+  EXPECT_EQ(j["target"], "");
+}
+
+TEST_F(AccessLogTest, OddBytesInThePathAreEscaped) {
+  AccessRecord r = sample();
+  const std::string path = std::string("/a\"b\\c\nd\re\tf\x01g") + std::string(1, '\0') + "\x7f";
+  r.path = path;
+  r.method = "M\"X";
+  std::string line;
+  format_access_line(r, line);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << "one line whatever the path";
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+  EXPECT_EQ(j["path"].get<std::string>(), path);
+  EXPECT_EQ(j["method"], "M\"X");
+}
+
+TEST_F(AccessLogTest, NonUtf8BytesInThePathStillGiveValidJson) {
+  AccessRecord r = sample();
+  r.path = "/\x80\xff\xc3(";  // invalid UTF-8
+  std::string line;
+  format_access_line(r, line);
+  for (char c : line) ASSERT_LT(static_cast<unsigned char>(c), 0x80) << "the line is pure ASCII";
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+  EXPECT_EQ(j["path"], "/\u0080\u00ff\u00c3(");
+}
+
+TEST_F(AccessLogTest, LargeCountersAndZeroDuration) {
+  AccessRecord r = sample();
+  r.duration_ms = 0;
+  r.bytes_in = 0;
+  r.bytes_out = 18446744073709551615ull;
+  std::string line;
+  format_access_line(r, line);
+  nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["durationMs"].get<double>(), 0.0);
+  EXPECT_EQ(j["bytesIn"], 0);
+  EXPECT_EQ(j["bytesOut"].get<std::uint64_t>(), 18446744073709551615ull);
+}
+
+TEST_F(AccessLogTest, FormatReplacesTheScratchContent) {
+  std::string line = "stale content that must go";
+  format_access_line(sample(), line);
+  EXPECT_EQ(line.front(), '{');
+}
+
+TEST_F(AccessLogTest, TextFormatIsOneHumanReadableLine) {
+  set_log_format(config::LogFormat::kText);
+  std::string line;
+  format_access_line(sample(), line);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  EXPECT_NE(line.front(), '{');
+  // "<timestamp> access <client> <method> <path> <status> <duration>ms route=… upstream=… cid=…"
+  const std::string rest = line.substr(24);
+  EXPECT_EQ(rest, " access 10.0.0.7 GET /api/users/42 200 12.346ms route=/api/* upstream=users cid=cid-1\n");
+  EXPECT_EQ(line[23], 'Z');
+}
+
+TEST_F(AccessLogTest, WriteAccessLogWritesOneLineToStdout) {
+  std::string scratch;
+  test::StdoutCapture capture;
+  write_access_log(sample(), scratch);
+  const std::string out = capture.finish();
+  EXPECT_EQ(out, scratch);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
+  EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+}
+
+TEST_F(AccessLogTest, DisabledAccessLogWritesNothing) {
+  set_access_log_enabled(false);
+  EXPECT_FALSE(access_log_enabled());
+  std::string scratch;
+  test::StdoutCapture capture;
+  write_access_log(sample(), scratch);
+  EXPECT_EQ(capture.finish(), "");
+}
+
+// ─── application events (log.h) ────────────────────────────────────────────────────────────────
+
+TEST_F(AccessLogTest, LogEventIsOneJsonLineWithEscapedFields) {
+  set_log_level(config::LogLevel::kInfo);
+  test::StdoutCapture capture;
+  log_event(config::LogLevel::kWarn, "upstream_down", {{"upstream", "users"}, {"reason", "said \"no\"\n"}});
+  log_event(config::LogLevel::kDebug, "hidden");  // below the level: not written
+  const std::string out = capture.finish();
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(out)) << out;
+  EXPECT_EQ(j["level"], "warn");
+  EXPECT_EQ(j["event"], "upstream_down");
+  EXPECT_EQ(j["upstream"], "users");
+  EXPECT_EQ(j["reason"], "said \"no\"\n");
+  EXPECT_TRUE(j["timestamp"].is_string());
+}
+
+}  // namespace
+}  // namespace flexgate::observe

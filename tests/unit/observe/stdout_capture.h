@@ -1,0 +1,50 @@
+#pragma once
+// Captures what the process writes to file descriptor 1 (the log sink) during a scope.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace flexgate::observe::test {
+
+class StdoutCapture {
+ public:
+  StdoutCapture() {
+    std::fflush(stdout);
+    file_ = std::tmpfile();
+    saved_ = ::dup(STDOUT_FILENO);
+    ::dup2(::fileno(file_), STDOUT_FILENO);
+  }
+  ~StdoutCapture() {
+    restore();
+    std::fclose(file_);
+  }
+  StdoutCapture(const StdoutCapture&) = delete;
+  StdoutCapture& operator=(const StdoutCapture&) = delete;
+
+  // Stops capturing and returns everything written.
+  std::string finish() {
+    restore();
+    std::string out;
+    std::rewind(file_);
+    char chunk[4096];
+    std::size_t n;
+    while ((n = std::fread(chunk, 1, sizeof(chunk), file_)) > 0) out.append(chunk, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stdout);
+    ::dup2(saved_, STDOUT_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
+};
+
+}  // namespace flexgate::observe::test
