@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config make python3 curl
-  libasio-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev
+  libasio-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libc-ares-dev dnsmasq-base
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy)

@@ -27,15 +27,18 @@ void print_errors(const std::vector<config::ConfigError>& errors) {
 }
 
 // Loads, validates and compiles a config file; prints every problem to stderr.
-std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path) {
+std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path, const proxy::Runtime* previous = nullptr) {
   auto loaded = config::load_config_file(path);
   if (!loaded.ok()) {
     print_errors(loaded.errors);
     return nullptr;
   }
   std::vector<std::string> errors;
-  auto runtime = proxy::Runtime::build(std::move(*loaded.config), errors);
-  for (const auto& error : errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+  auto runtime = proxy::Runtime::build(std::move(*loaded.config), errors, previous);
+  for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.c_str());
+  if (!errors.empty()) {
+    std::fprintf(stderr, "%zu error%s; the configuration was not loaded.\n", errors.size(), errors.size() == 1 ? "" : "s");
+  }
   return runtime;
 }
 
@@ -85,8 +88,9 @@ int run_command(const std::string& config_path) {
     if (drained.load()) break;
     if (signal_number < 0) continue;  // timeout or EINTR: check the drain again
     if (signal_number == SIGHUP) {
-      auto next = load_runtime(config_path);
+      auto next = load_runtime(config_path, runtime.get());
       if (next) {
+        runtime = next;
         apply_logging(next->config().logging);
         server.swap_runtime(next);
         observe::log_event(config::LogLevel::kInfo, "config_reloaded", {{"config", config_path}});
@@ -117,12 +121,11 @@ int run_command(const std::string& config_path) {
 }
 
 int validate_command(const std::string& config_path) {
-  auto loaded = config::load_config_file(config_path);
-  if (!loaded.ok()) {
-    print_errors(loaded.errors);
-    return 1;
-  }
-  const config::Config& cfg = *loaded.config;
+  // The same checks as `run`: the file, then what only a built snapshot can tell (names resolve,
+  // the egress guard accepts every upstream, schemas compile).
+  auto runtime = load_runtime(config_path);
+  if (!runtime) return 1;
+  const config::Config& cfg = runtime->config();
   std::size_t targets = 0;
   for (const auto& upstream : cfg.upstreams) targets += upstream.targets.size();
   std::printf("%s: valid\n", config_path.c_str());

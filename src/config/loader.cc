@@ -13,9 +13,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <new>
 #include <sstream>
+#include <system_error>
 #include <unordered_map>
 
 #include "config/reader.h"
@@ -31,6 +33,11 @@ constexpr Millis kMaxTimeout = 24h;  // anything longer is a unit mistake ("3000
 constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kMaxRateLimit = 1'000'000'000;
 constexpr std::size_t kMaxFileSize = 16u << 20;  // a config file, not a data file
+constexpr Millis kMinClockSkew = 1s;
+constexpr Millis kMaxClockSkew = 1h;
+constexpr Millis kMaxDnsTimeout = 60s;
+constexpr Millis kMaxDnsTtl = 24h;
+constexpr unsigned kDefaultDnsPort = 53;
 
 std::string upper(std::string text) {
   for (char& c : text) {
@@ -68,6 +75,103 @@ bool valid_upstream_name(std::string_view name) {
   });
 }
 
+bool has_control_chars(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+// "" when `text` is a media type "type/subtype" (two tokens, no parameters), or a media range
+// "type/*" or "*/*" (the route validator matches those too).
+std::string check_media_type(std::string_view text) {
+  if (text.find(';') != std::string_view::npos) {
+    return "must be a media type without parameters, like \"application/json\" (got " + quote(text) + ")";
+  }
+  const std::size_t slash = text.find('/');
+  const std::string_view type = text.substr(0, slash);
+  const std::string_view subtype = slash == std::string_view::npos ? "" : text.substr(slash + 1);
+  if (!is_token(type) || !is_token(subtype)) {
+    return quote(text) + " is not a media type like \"application/json\" (type/subtype)";
+  }
+  const bool range = subtype == "*" && (type == "*" || type.find('*') == std::string_view::npos);
+  if (!range && text.find('*') != std::string_view::npos) {
+    return "'*' is only allowed as a whole subtype, like \"text/*\", or as \"*/*\" (got " + quote(text) + ")";
+  }
+  return {};
+}
+
+// A DNS server: an IPv4 literal or a bracketed IPv6 literal, optionally with ":port" (1..65535,
+// default 53). Sets `out` to "address:port" (IPv6 lower-cased, in brackets); "" when valid.
+std::string parse_dns_server(std::string_view text, std::string& out) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7f) return "must not contain spaces, control or non-ASCII characters";
+  }
+  std::string_view host;
+  std::string_view port_text;
+  bool has_port = false;
+  bool v6 = false;
+  if (text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return "has an unclosed '['";
+    host = text.substr(1, close - 1);
+    if (host.find('%') != std::string_view::npos) {
+      return quote(text.substr(0, close + 1)) +
+             " is not a valid IPv6 address: zone IDs like '%eth0' are not allowed";
+    }
+    if (!parse_ipv6(host)) return quote(text.substr(0, close + 1)) + " is not a valid IPv6 address";
+    const std::string_view after = text.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "unexpected text after ']'";
+      port_text = after.substr(1);
+      has_port = true;
+    }
+    v6 = true;
+  } else if (std::count(text.begin(), text.end(), ':') > 1) {
+    if (parse_ipv6(text)) return "write IPv6 addresses in brackets, like \"[::1]\" or \"[::1]:53\"";
+    return quote(text) + " is not an IP address; write IPv6 addresses in brackets, like \"[::1]:53\"";
+  } else {
+    const std::size_t colon = text.find(':');
+    host = text.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port_text = text.substr(colon + 1);
+      has_port = true;
+    }
+    if (host.empty()) return "has no address";
+    if (!parse_ipv4(host)) {
+      if (host.find('/') != std::string_view::npos) return "must be an IP address, not a CIDR";
+      if (check_hostname(host).empty()) {
+        return quote(host) + " is a host name; name DNS servers by IP address, like 10.0.0.2 or [::1]:53";
+      }
+      return quote(host) +
+             " is not a valid IPv4 address: write 4 decimal parts 0-255 without leading zeros, like 10.0.0.2";
+    }
+  }
+  const bool unspecified = v6 ? parse_ipv6(host) == std::array<std::uint8_t, 16>{}
+                              : parse_ipv4(host) == std::array<std::uint8_t, 4>{};
+  if (unspecified) return quote(host) + " is the unspecified address; name the server's own address";
+  unsigned port = kDefaultDnsPort;
+  if (has_port) {
+    const bool digits = !port_text.empty() && port_text.size() <= 5 && port_text.front() != '0' &&
+                        port_text.find_first_not_of("0123456789") == std::string_view::npos;
+    port = 0;
+    if (digits) {
+      for (char c : port_text) port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return "port must be a number 1..65535 (got " + quote(port_text) + ")";
+  }
+  out = v6 ? "[" + lower(std::string(host)) + "]" : std::string(host);
+  out += ":" + std::to_string(port);
+  return {};
+}
+
+// True when `a`'s key comes after `b`'s in the file.
+bool written_after(const Field& a, const Field& b) {
+  const SourcePos pa = to_pos(a.key_mark), pb = to_pos(b.key_mark);
+  return pa.line != pb.line ? pa.line > pb.line : pa.column > pb.column;
+}
+
 // What the duplicate-route check remembers of each route with a valid path.
 struct SeenRoute {
   std::string path;                  // as written, with the index for messages
@@ -95,11 +199,12 @@ bool methods_overlap(const std::vector<std::string>& a, const std::vector<std::s
 // soon as the referring value is read, at its own position.
 class ConfigLoader {
  public:
-  explicit ConfigLoader(Reader& reader) : r_(reader) {}
+  // `base_dir` resolves relative file paths in the config (the config file's directory).
+  ConfigLoader(Reader& reader, std::filesystem::path base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
 
   Config load(const Field& root) {
     Config config;
-    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging"});
+    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns"});
     if (!top.ok()) return config;
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
@@ -107,6 +212,7 @@ class ConfigLoader {
     if (const Field* f = top.get("security")) read_security(*f, config.security);
     if (const Field* f = top.get("routes")) read_routes(*f, config.routes);
     if (const Field* f = top.get("rateLimit")) read_rate_limit_settings(*f, config.rate_limit);
+    if (const Field* f = top.get("dns")) read_dns(*f, config.dns);
     return config;
   }
 
@@ -317,7 +423,9 @@ class ConfigLoader {
   }
 
   void read_security(const Field& field, SecuritySpec& security) {
-    MapFields map(r_, field, {"allowedHosts", "blockedIPs", "auth"});
+    MapFields map(
+        r_, field,
+        {"allowedHosts", "blockedIPs", "builtinDenyList", "trustedProxies", "underscoreHeaders", "auth"});
     if (!map.ok()) return;
     if (const Field* f = map.get("allowedHosts")) {
       if (const auto items = r_.items(*f)) {
@@ -326,23 +434,48 @@ class ConfigLoader {
         }
       }
     }
-    if (const Field* f = map.get("blockedIPs")) {
-      if (const auto items = r_.items(*f)) {
-        for (const Field& item : *items) {
-          const auto text = r_.string(item);
-          if (!text) continue;
-          if (std::string error = check_ip_or_cidr(*text); !error.empty()) {
-            r_.error(item.mark, item.path, error);
-          } else {
-            security.blocked_ips.push_back(lower(*text));
-          }
-        }
-      }
+    if (const Field* f = map.get("blockedIPs")) read_cidr_list(*f, security.blocked_ips);
+    read_bool(map, "builtinDenyList", security.builtin_deny_list);
+    if (const Field* f = map.get("trustedProxies")) read_cidr_list(*f, security.trusted_proxies);
+    if (const Field* f = map.get("underscoreHeaders")) {
+      if (auto mode = r_.one_of(*f, {"reject", "drop"})) security.underscore_headers = *mode;
     }
     if (const Field* f = map.get("auth")) {
       security.auth.present = true;
       auth_present_ = true;
       read_auth(*f, security.auth);
+    }
+  }
+
+  // A list of IP addresses and CIDRs (strict forms, host bits zero), lower-cased into `out`.
+  // Returns the number of items, or nullopt when `field` is not a list.
+  std::optional<std::size_t> read_cidr_list(const Field& field, std::vector<std::string>& out) {
+    const auto items = r_.items(field);
+    if (!items) return std::nullopt;
+    for (const Field& item : *items) {
+      const auto text = r_.string(item);
+      if (!text) continue;
+      if (std::string error = check_ip_or_cidr(*text); !error.empty()) {
+        r_.error(item.mark, item.path, error);
+      } else {
+        out.push_back(lower(*text));
+      }
+    }
+    return items->size();
+  }
+
+  // A header field name (an HTTP token); `example` shows one in the message.
+  void read_header_name(const MapFields& map, std::string_view key, std::string_view example,
+                        std::string& out) {
+    const Field* f = map.get(key);
+    if (f == nullptr) return;
+    if (auto header = r_.string(*f)) {
+      if (!is_token(*header)) {
+        r_.error(f->mark, f->path,
+                 "must be a header name like " + std::string(example) + " (got " + quote(*header) + ")");
+      } else {
+        out = *header;
+      }
     }
   }
 
@@ -358,20 +491,17 @@ class ConfigLoader {
   }
 
   void read_auth(const Field& field, AuthSpec& auth) {
-    MapFields map(r_, field, {"type", "header", "keys"});
+    MapFields map(r_, field, {"type", "header", "keys", "timestampHeader", "signatureHeader", "maxSkew"});
     if (!map.ok()) return;
     if (const Field* f = map.get("type")) {
       if (auto type = r_.one_of(*f, {"apiKey", "hmac"})) auth.type = *type;
     }
-    if (const Field* f = map.get("header")) {
-      if (auto header = r_.string(*f)) {
-        if (!is_token(*header)) {
-          r_.error(f->mark, f->path, "must be a header name like X-API-Key (got " + quote(*header) + ")");
-        } else {
-          auth.header = *header;
-        }
-      }
-    }
+    read_header_name(map, "header", "X-API-Key", auth.header);
+    read_header_name(map, "timestampHeader", "X-Timestamp", auth.timestamp_header);
+    read_header_name(map, "signatureHeader", "X-Signature", auth.signature_header);
+    read(map, "maxSkew", auth.max_clock_skew,
+         [&](const Field& f) { return r_.duration(f, kMinClockSkew, kMaxClockSkew); });
+    if (auth.type == "hmac") check_hmac_headers_differ(map, auth);
     const Field* keys = map.require("keys");
     if (keys == nullptr) return;
     const auto items = r_.items(*keys);
@@ -421,6 +551,34 @@ class ConfigLoader {
     }
   }
 
+  // HMAC reads the key name, the timestamp and the signature from three headers: one header
+  // cannot carry two of them. Reported at the later of the two keys that were written.
+  void check_hmac_headers_differ(const MapFields& map, const AuthSpec& auth) {
+    struct Header {
+      std::string_view key;
+      const std::string& value;
+    };
+    const Header headers[] = {{"header", auth.header},
+                              {"timestampHeader", auth.timestamp_header},
+                              {"signatureHeader", auth.signature_header}};
+    for (std::size_t i = 0; i < std::size(headers); ++i) {
+      for (std::size_t j = i + 1; j < std::size(headers); ++j) {
+        if (lower(headers[i].value) != lower(headers[j].value)) continue;
+        const Field* a = map.get(headers[i].key);
+        const Field* b = map.get(headers[j].key);
+        if (a == nullptr && b == nullptr) continue;  // two defaults never collide
+        const bool b_later = a == nullptr || (b != nullptr && written_after(*b, *a));
+        const Field* at = b_later ? b : a;
+        const std::string_view other = b_later ? headers[i].key : headers[j].key;
+        r_.error(at->mark, at->path,
+                 "is the same header as security.auth." + std::string(other) + " (" +
+                     quote(headers[i].value) +
+                     "); HMAC reads the key, the timestamp and the signature from three different headers");
+        return;
+      }
+    }
+  }
+
   void read_routes(const Field& field, std::vector<RouteSpec>& routes) {
     const auto items = r_.items(field);
     if (!items) return;
@@ -432,9 +590,10 @@ class ConfigLoader {
   }
 
   void read_route(const Field& field, std::size_t index, RouteSpec& route) {
-    MapFields map(r_, field,
-                  {"path", "host", "upstream", "methods", "auth", "timeout", "maxBodySize", "stripPrefix",
-                   "rewrite", "preserveHost", "rateLimit"});
+    MapFields map(
+        r_, field,
+        {"path", "host", "upstream", "methods", "auth", "timeout", "maxBodySize", "stripPrefix", "rewrite",
+         "preserveHost", "rateLimit", "allowFrom", "denyFrom", "validate", "forwardCredentials"});
     if (!map.ok()) return;
     route.pos = to_pos(field.mark);
 
@@ -512,7 +671,82 @@ class ConfigLoader {
         route.rate_limit = std::move(spec);
       }
     }
+    if (const Field* f = map.get("allowFrom")) {
+      if (read_cidr_list(*f, route.allow_from) == 0u) {
+        r_.error(f->mark, f->path,
+                 "must list at least one address or CIDR (omit the key to allow every client)");
+      }
+    }
+    if (const Field* f = map.get("denyFrom")) read_cidr_list(*f, route.deny_from);
+    if (const Field* f = map.get("validate")) read_validate(*f, route);
+    read_bool(map, "forwardCredentials", route.forward_credentials);
     if (path_ok && host_ok && methods_ok) check_duplicate_route(*path, index, pattern.shape, route);
+  }
+
+  // `validate: { contentTypes: [...], jsonSchema: "path" }`: at least one of the two.
+  void read_validate(const Field& field, RouteSpec& route) {
+    MapFields map(r_, field, {"contentTypes", "jsonSchema"});
+    if (!map.ok()) return;
+    ValidateSpec spec;
+    spec.pos = to_pos(field.mark);
+    const Field* types = map.get("contentTypes");
+    const Field* schema = map.get("jsonSchema");
+    if (types == nullptr && schema == nullptr) {
+      r_.error(field.mark, map.path("contentTypes"), "missing required key 'contentTypes' (or 'jsonSchema')");
+      return;
+    }
+    if (types != nullptr) read_content_types(*types, spec.content_types);
+    if (schema != nullptr) read_json_schema(*schema, spec);
+    route.validate = std::move(spec);
+  }
+
+  void read_content_types(const Field& field, std::vector<std::string>& types) {
+    const auto items = r_.items(field);
+    if (!items) return;
+    if (items->empty()) {
+      r_.error(field.mark, field.path,
+               "must list at least one media type (omit the key to accept any content type)");
+      return;
+    }
+    for (const Field& item : *items) {
+      const auto text = r_.string(item);
+      if (!text) continue;
+      if (std::string error = check_media_type(*text); !error.empty()) {
+        r_.error(item.mark, item.path, error);
+        continue;
+      }
+      std::string type = lower(*text);
+      if (std::find(types.begin(), types.end(), type) != types.end()) {
+        r_.error(item.mark, item.path, "media type " + type + " is listed twice");
+        continue;
+      }
+      types.push_back(std::move(type));
+    }
+  }
+
+  // Keeps the path as written and resolves it against the config file's directory. Whether the
+  // file is a valid schema is checked when the runtime compiles it; a missing file is reported now.
+  void read_json_schema(const Field& field, ValidateSpec& spec) {
+    const auto text = r_.string(field);
+    if (!text) return;
+    if (has_control_chars(*text)) {
+      r_.error(field.mark, field.path, "must be a file path without control characters");
+      return;
+    }
+    const std::filesystem::path written(*text);
+    const std::filesystem::path resolved =
+        (written.is_absolute() ? written : base_dir_ / written).lexically_normal();
+    spec.json_schema = *text;
+    spec.json_schema_path = resolved.string();
+    std::error_code ec;
+    const std::filesystem::file_status status = std::filesystem::status(resolved, ec);
+    if (status.type() == std::filesystem::file_type::not_found) {
+      r_.error(field.mark, field.path, "file not found: " + resolved.string());
+    } else if (ec) {
+      r_.error(field.mark, field.path, "cannot access " + resolved.string() + ": " + ec.message());
+    } else if (std::filesystem::is_directory(status)) {
+      r_.error(field.mark, field.path, resolved.string() + " is a directory, not a JSON schema file");
+    }
   }
 
   void check_upstream_defined(const Field& field, const std::string& name) {
@@ -654,6 +888,58 @@ class ConfigLoader {
     }
   }
 
+  void read_dns(const Field& field, DnsSpec& dns) {
+    MapFields map(r_, field, {"servers", "timeout", "minTtl", "maxTtl"});
+    if (!map.ok()) return;
+    if (const Field* f = map.get("servers")) {
+      if (const auto items = r_.items(*f)) {
+        std::vector<std::string> paths;  // of each accepted server, for the duplicate message
+        for (const Field& item : *items) {
+          const auto text = r_.string(item);
+          if (!text) continue;
+          std::string server;
+          if (std::string error = parse_dns_server(*text, server); !error.empty()) {
+            r_.error(item.mark, item.path, error);
+            continue;
+          }
+          const auto earlier = std::find(dns.servers.begin(), dns.servers.end(), server);
+          if (earlier != dns.servers.end()) {
+            r_.error(
+                item.mark, item.path,
+                "server " + server + " is listed twice (also " + paths[earlier - dns.servers.begin()] + ")");
+            continue;
+          }
+          dns.servers.push_back(std::move(server));
+          paths.push_back(item.path);
+        }
+      }
+    }
+    read(map, "timeout", dns.timeout,
+         [&](const Field& f) { return r_.duration(f, kMinTimeout, kMaxDnsTimeout); });
+    // A minimum TTL of 0 keeps answers for exactly their own TTL; the maximum must allow caching.
+    const Field* min_field = map.get("minTtl");
+    const Field* max_field = map.get("maxTtl");
+    std::optional<Millis> min_ttl, max_ttl;
+    if (min_field != nullptr) min_ttl = r_.duration(*min_field, 0ms, kMaxDnsTtl);
+    if (max_field != nullptr) max_ttl = r_.duration(*max_field, kMinTimeout, kMaxDnsTtl);
+    if ((min_field != nullptr && !min_ttl) || (max_field != nullptr && !max_ttl)) return;
+    if (min_ttl) dns.min_ttl = *min_ttl;
+    if (max_ttl) dns.max_ttl = *max_ttl;
+    if (dns.min_ttl <= dns.max_ttl || (min_field == nullptr && max_field == nullptr)) return;
+    // Blame the key written last (the one set, when only one is).
+    const bool blame_max =
+        min_field == nullptr || (max_field != nullptr && written_after(*max_field, *min_field));
+    if (blame_max) {
+      r_.error(max_field->mark, max_field->path,
+               "must not be less than minTtl (got " + format_duration(dns.max_ttl) + "; minTtl is " +
+                   format_duration(dns.min_ttl) + (min_field == nullptr ? " by default)" : ")"));
+    } else {
+      r_.error(min_field->mark, min_field->path,
+               "must not be greater than maxTtl (got " + format_duration(dns.min_ttl) + "; maxTtl is " +
+                   format_duration(dns.max_ttl) + (max_field == nullptr ? " by default)" : ")"));
+    }
+  }
+
   void check_per_route_path(const Field& field, const std::string& entry_path, const std::string& text,
                             std::unordered_map<std::string, std::string>& first) {
     PathPattern pattern;
@@ -676,6 +962,7 @@ class ConfigLoader {
   }
 
   Reader& r_;
+  std::filesystem::path base_dir_;
   std::vector<std::string> upstream_names_;  // in file order, for "defined: a, b"
   bool auth_present_ = false;
   std::vector<std::string> route_paths_;                                 // as written, valid or not
@@ -747,7 +1034,8 @@ class DocumentCounter : public YAML::EventHandler {
   bool content_ = false;
 };
 
-LoadResult load_document(std::string_view yaml_text, std::string_view file_name) {
+LoadResult load_document(std::string_view yaml_text, std::string_view file_name,
+                         const std::filesystem::path& base_dir) {
   const std::string text(yaml_text);
   YAML::Node root;
   try {
@@ -781,10 +1069,28 @@ LoadResult load_document(std::string_view yaml_text, std::string_view file_name)
                      describe(root) + ")");
     return LoadResult{std::nullopt, reader.take_errors()};
   }
-  ConfigLoader loader(reader);
+  ConfigLoader loader(reader, base_dir);
   Config config = loader.load(Field{root, "", root.Mark(), root.Mark()});
   if (reader.has_errors()) return LoadResult{std::nullopt, reader.take_errors()};
   return LoadResult{std::move(config), {}};
+}
+
+// Loads `yaml_text`; relative file paths in it are resolved against `base_dir`.
+LoadResult load_text(std::string_view yaml_text, std::string_view file_name,
+                     const std::filesystem::path& base_dir) {
+  // yaml-cpp reports problems by throwing; none of that may leave the loader.
+  try {
+    return load_document(yaml_text, file_name, base_dir);
+  } catch (const YAML::Exception& e) {
+    const SourcePos pos = to_pos(e.mark);
+    return error_result(file_name, pos.line, pos.column, "YAML error: " + e.msg);
+  } catch (const std::bad_alloc&) {
+    return error_result(file_name, 0, 0, "out of memory while reading the config");
+  } catch (const std::exception& e) {
+    return error_result(file_name, 0, 0, std::string("internal error while reading the config: ") + e.what());
+  } catch (...) {
+    return error_result(file_name, 0, 0, "internal error while reading the config");
+  }
 }
 
 // Closes a file descriptor on scope exit.
@@ -809,19 +1115,9 @@ std::string ConfigError::to_string() const {
 }
 
 LoadResult load_config_text(std::string_view yaml_text, std::string_view file_name) {
-  // yaml-cpp reports problems by throwing; none of that may leave the loader.
-  try {
-    return load_document(yaml_text, file_name);
-  } catch (const YAML::Exception& e) {
-    const SourcePos pos = to_pos(e.mark);
-    return error_result(file_name, pos.line, pos.column, "YAML error: " + e.msg);
-  } catch (const std::bad_alloc&) {
-    return error_result(file_name, 0, 0, "out of memory while reading the config");
-  } catch (const std::exception& e) {
-    return error_result(file_name, 0, 0, std::string("internal error while reading the config: ") + e.what());
-  } catch (...) {
-    return error_result(file_name, 0, 0, "internal error while reading the config");
-  }
+  std::error_code ec;
+  const std::filesystem::path cwd = std::filesystem::current_path(ec);  // "" if it is gone
+  return load_text(yaml_text, file_name, cwd);
 }
 
 LoadResult load_config_file(const std::string& path) {
@@ -845,7 +1141,10 @@ LoadResult load_config_file(const std::string& path) {
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxFileSize) return fail("larger than " + format_size(kMaxFileSize));
   }
-  LoadResult result = load_config_text(text, path);
+  // Relative paths inside the file (jsonSchema) are relative to the file's own directory.
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  LoadResult result = load_text(text, path, ec ? std::filesystem::path() : absolute.parent_path());
   if (result.config) result.config->source_path = path;
   return result;
 }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "net/ip_address.h"
+
 namespace flexgate::config {
 namespace {
 
@@ -18,11 +20,6 @@ bool is_hex_digit(char c) {
 }
 char to_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  return to_lower(c) - 'a' + 10;
 }
 
 std::string lower(std::string_view text) {
@@ -86,42 +83,6 @@ bool is_param_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return is_alpha(c) || is_digit(c) || c == '_'; });
 }
 
-std::string format_ipv4(const std::array<std::uint8_t, 16>& bytes) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3]);
-  return buf;
-}
-
-// RFC 5952 form: lower-case, the longest run of two or more zero groups written as "::".
-std::string format_ipv6(const std::array<std::uint8_t, 16>& bytes) {
-  unsigned groups[8];
-  for (int i = 0; i < 8; ++i) groups[i] = static_cast<unsigned>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
-  int best_start = -1, best_len = 0;
-  for (int i = 0; i < 8;) {
-    if (groups[i] != 0) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < 8 && groups[j] == 0) ++j;
-    if (j - i > best_len && j - i >= 2) best_start = i, best_len = j - i;
-    i = j;
-  }
-  std::string out;
-  char buf[8];
-  for (int i = 0; i < 8; ++i) {
-    if (i == best_start) {
-      out += "::";
-      i += best_len - 1;
-      continue;
-    }
-    if (!out.empty() && out.back() != ':') out += ':';
-    std::snprintf(buf, sizeof buf, "%x", groups[i]);
-    out += buf;
-  }
-  return out;
-}
-
 constexpr std::string_view kIpv4Hint =
     "write 4 decimal parts 0-255 without leading zeros, like 169.254.169.254 (short, octal, hex and "
     "single-number forms are refused)";
@@ -147,137 +108,46 @@ std::string quote(std::string_view text) {
 }
 
 std::optional<std::array<std::uint8_t, 4>> parse_ipv4(std::string_view text) {
-  std::array<std::uint8_t, 4> out{};
-  std::size_t part = 0;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t dot = text.find('.', start);
-    const std::string_view piece =
-        text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (part == 4) return std::nullopt;
-    const auto value = parse_decimal(piece, 3);
-    if (!value || *value > 255) return std::nullopt;
-    out[part++] = static_cast<std::uint8_t>(*value);
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  if (part != 4) return std::nullopt;
-  return out;
+  const auto address = net::IpAddress::parse(text);
+  if (!address || !address->is_v4) return std::nullopt;
+  return address->v4_bytes();
 }
 
 std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view text) {
-  if (text.size() < 2 || text.size() > 45) return std::nullopt;
-  std::uint16_t head[8] = {}, tail[8] = {};
-  int head_count = 0, tail_count = 0;
-  bool compressed = false;
-  const auto push = [&](unsigned group) {
-    if (head_count + tail_count >= 8) return false;
-    if (compressed) {
-      tail[tail_count++] = static_cast<std::uint16_t>(group);
-    } else {
-      head[head_count++] = static_cast<std::uint16_t>(group);
-    }
-    return true;
-  };
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  if (text.starts_with("::")) {
-    compressed = true;
-    i = 2;
-  } else if (text[0] == ':') {
-    return std::nullopt;
-  }
-  while (i < n) {
-    std::size_t j = text.find(':', i);
-    if (j == std::string_view::npos) j = n;
-    const std::string_view piece = text.substr(i, j - i);
-    if (piece.find('.') != std::string_view::npos) {  // dotted-quad tail: the last 32 bits
-      if (j != n) return std::nullopt;
-      const auto v4 = parse_ipv4(piece);
-      if (!v4) return std::nullopt;
-      if (!push(static_cast<unsigned>((*v4)[0] << 8 | (*v4)[1])) ||
-          !push(static_cast<unsigned>((*v4)[2] << 8 | (*v4)[3]))) {
-        return std::nullopt;
-      }
-      break;
-    }
-    if (piece.empty() || piece.size() > 4) return std::nullopt;
-    unsigned group = 0;
-    for (char c : piece) {
-      if (!is_hex_digit(c)) return std::nullopt;
-      group = group * 16 + static_cast<unsigned>(hex_value(c));
-    }
-    if (!push(group)) return std::nullopt;
-    if (j == n) break;
-    if (j + 1 < n && text[j + 1] == ':') {
-      if (compressed) return std::nullopt;
-      compressed = true;
-      i = j + 2;
-    } else {
-      i = j + 1;
-      if (i == n) return std::nullopt;  // trailing single ':'
-    }
-  }
-  const int total = head_count + tail_count;
-  if (compressed ? total > 7 : total != 8) return std::nullopt;
-  std::array<std::uint8_t, 16> out{};
-  for (int g = 0; g < head_count; ++g) {
-    out[2 * g] = static_cast<std::uint8_t>(head[g] >> 8);
-    out[2 * g + 1] = static_cast<std::uint8_t>(head[g] & 0xff);
-  }
-  for (int g = 0; g < tail_count; ++g) {
-    const int at = 8 - tail_count + g;
-    out[2 * at] = static_cast<std::uint8_t>(tail[g] >> 8);
-    out[2 * at + 1] = static_cast<std::uint8_t>(tail[g] & 0xff);
-  }
-  return out;
+  const auto address = net::IpAddress::parse(text);
+  if (!address || address->is_v4) return std::nullopt;
+  return address->bytes;
 }
 
 std::string check_ip_or_cidr(std::string_view text) {
+  if (net::Cidr::parse(text)) return {};
+  // net::Cidr::parse is the one parser; what follows only explains why it refused the text.
   const std::size_t slash = text.find('/');
-  const std::string_view address = text.substr(0, slash);
-  if (address.empty()) return "must be an IP address or CIDR like \"10.0.0.0/8\"";
-  std::array<std::uint8_t, 16> bytes{};
-  unsigned max_bits = 32;
-  if (address.find(':') != std::string_view::npos) {
-    const auto v6 = parse_ipv6(address);
-    if (!v6) {
-      if (address.find('%') != std::string_view::npos) {
-        return quote(address) + " is not a valid IPv6 address: zone IDs like '%eth0' are not allowed";
+  const std::string_view address_text = text.substr(0, slash);
+  if (address_text.empty()) return "must be an IP address or CIDR like \"10.0.0.0/8\"";
+  const auto address = net::IpAddress::parse(address_text);
+  if (!address) {
+    if (address_text.find(':') != std::string_view::npos) {
+      if (address_text.find('%') != std::string_view::npos) {
+        return quote(address_text) + " is not a valid IPv6 address: zone IDs like '%eth0' are not allowed";
       }
-      return quote(address) + " is not a valid IPv6 address";
+      return quote(address_text) + " is not a valid IPv6 address";
     }
-    bytes = *v6;
-    max_bits = 128;
-  } else {
-    const auto v4 = parse_ipv4(address);
-    if (!v4 && check_hostname(address).empty()) {
-      return quote(address) +
+    if (check_hostname(address_text).empty()) {
+      return quote(address_text) +
              " is a host name; list IP addresses or CIDRs like 169.254.169.254 or 10.0.0.0/8";
     }
-    if (!v4) return quote(address) + " is not a valid IPv4 address or CIDR: " + std::string(kIpv4Hint);
-    std::copy(v4->begin(), v4->end(), bytes.begin());
+    return quote(address_text) + " is not a valid IPv4 address or CIDR: " + std::string(kIpv4Hint);
   }
-  if (slash == std::string_view::npos) return {};
-  const std::string_view prefix_text = text.substr(slash + 1);
+  const unsigned max_bits = address->is_v4 ? 32 : 128;
+  const std::string_view prefix_text = slash == std::string_view::npos ? "" : text.substr(slash + 1);
   const auto prefix = parse_decimal(prefix_text, 3);
   if (!prefix || *prefix > max_bits) {
     return "prefix length " + quote(prefix_text) + " must be a number 0.." + std::to_string(max_bits);
   }
-  bool host_bits = false;
-  for (unsigned bit = *prefix; bit < max_bits; ++bit) {
-    const unsigned mask = 0x80u >> (bit % 8);
-    if (bytes[bit / 8] & mask) {
-      host_bits = true;
-      bytes[bit / 8] = static_cast<std::uint8_t>(bytes[bit / 8] & ~mask);
-    }
-  }
-  if (host_bits) {
-    const std::string network = max_bits == 32 ? format_ipv4(bytes) : format_ipv6(bytes);
-    return quote(text) + " has bits set after the /" + std::to_string(*prefix) + " prefix (did you mean " +
-           network + "/" + std::to_string(*prefix) + "?)";
-  }
-  return {};
+  const net::Cidr network = net::Cidr::of(*address, *prefix);
+  return quote(text) + " has bits set after the /" + std::to_string(*prefix) + " prefix (did you mean " +
+         network.to_string() + "?)";
 }
 
 std::string check_hostname(std::string_view text) {

@@ -18,12 +18,14 @@ namespace flexgate::config {
 // The router captures at most this many `:name` parameters per route (router::kMaxRouteParams).
 inline constexpr std::size_t kMaxPathParams = 8;
 
+// Thin wrappers over net::IpAddress::parse, the one IP parser (see net/ip_address.h).
 // "a.b.c.d": exactly four decimal parts 0..255 without leading zeros. No short or numeric forms.
 std::optional<std::array<std::uint8_t, 4>> parse_ipv4(std::string_view text);
 // RFC 4291 text form: hex groups, one optional "::", optional dotted-quad tail. No zone ("%eth0").
 std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view text);
 
-// An IPv4/IPv6 address or a CIDR ("10.0.0.0/8", "fd00::/8") whose host bits are zero.
+// An IPv4/IPv6 address or a CIDR ("10.0.0.0/8", "fd00::/8") whose host bits are zero: accepted
+// exactly when net::Cidr::parse accepts it; otherwise a sentence saying why not.
 std::string check_ip_or_cidr(std::string_view text);
 // A DNS name (letters, digits, '-', '_'; labels of 1..63) or a strict dotted quad. A name whose
 // last label is numeric ("10.1", "2852039166", "0xA9FEA9FE") is an odd IPv4 form and is refused,

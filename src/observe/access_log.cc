@@ -64,6 +64,7 @@ void format_access_line(const AccessRecord& r, std::string& out) {
   out += ",\"bytesOut\":";
   append_json_uint(out, r.bytes_out);
   append_field(out, "client", r.client_address);
+  if (!r.client_name.empty()) append_field(out, "clientName", r.client_name);
   if (!r.error.empty()) append_field(out, "error", r.error);
   out += "}\n";
 }

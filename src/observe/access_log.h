@@ -16,6 +16,7 @@ struct AccessRecord {
   std::string_view upstream;  // upstream name, "" when not proxied
   std::string_view target;    // "host:port" of the target, "" when not proxied
   std::string_view client_address;
+  std::string_view client_name;  // authenticated client (API key name), "" if anonymous
   std::string_view error;     // error kind when the gateway answered itself, else ""
   std::uint16_t status = 0;
   double duration_ms = 0;

@@ -3,14 +3,21 @@
 // reply (fail()) and stops; log_phase() always runs.
 
 #include <algorithm>
+#include <array>
+#include <cassert>
+#include <ctime>
 #include <string>
 
 #include "core/json.h"
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "http/serializer.h"
+#include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/access_log.h"
+#include "observe/log.h"
+#include "policy/ipfilter/cidr_list.h"
+#include "policy/ipfilter/client_address.h"
 #include "observe/correlation_id.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/session.h"
@@ -73,17 +80,19 @@ net::Task<bool> Session::handle_request() {
   ctx_.body_unread = request_.framing == http::BodyFraming::kChunked ||
                      (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
 
+  ctx_.client_ip = peer_ip_;
   identify_request();
-  bool proceed = normalize_target_phase() && route_phase() && request_policies_phase() && body_limit_phase() &&
-                 choose_upstream_phase();
+  bool proceed = normalize_target_phase() && route_phase() && body_limit_phase();
+  if (proceed) proceed = co_await request_policies_phase();
+  if (proceed) proceed = choose_upstream_phase();
   bool keep_alive = false;
   if (!proceed) {
-    client_buffer_.consume(request_head_size_);
+    consume_request_head();
     keep_alive = co_await send_local_reply();
   } else {
     build_upstream_request_head();
     // The head is copied into head_out_; its bytes can leave the client buffer now.
-    client_buffer_.consume(request_head_size_);
+    consume_request_head();
     keep_alive = false;
     for (unsigned attempt = 0; attempt < 2; ++attempt) {
       ++ctx_.attempts;
@@ -155,10 +164,150 @@ bool Session::route_phase() {
   return false;
 }
 
-bool Session::request_policies_phase() {
-  // The fixed-order policy chain (ip allow/deny ─► auth ─► rate limit ─► validate) runs here.
-  // No policy is configured in this build yet, so every request continues.
-  return true;
+net::Task<bool> Session::request_policies_phase() {
+  // The fixed-order policy chain: ip allow/deny ─► auth ─► rate limit ─► validate. Each policy
+  // sees the request and its own config only; the first refusal answers.
+  const Runtime& runtime = *ctx_.runtime;
+  const RouteBinding& binding = *ctx_.binding;
+  const config::RouteSpec& route = *ctx_.match.route->spec;
+  if (!runtime.trusted_proxies().empty()) {
+    ctx_.peer_trusted = runtime.trusted_proxies().contains(policy::unmap_v4(peer_ip_));
+    ctx_.client_ip = policy::resolve_client_address(peer_ip_, request_, runtime.trusted_proxies());
+    if (!(ctx_.client_ip == peer_ip_)) ctx_.client_ip_text = ctx_.client_ip.to_string();
+  }
+  policy::RequestView view;
+  view.head = &request_;
+  view.method = request_.method_text;
+  view.path = ctx_.target.path;
+  view.query = ctx_.target.query;
+  view.has_query = ctx_.target.has_query;
+  view.peer = peer_ip_;
+  view.client = ctx_.client_ip;
+  view.body_buffered = request_.framing == http::BodyFraming::kNone;
+
+  // Header hygiene first: a field that would alias in the backend is refused whatever the route.
+  // Such a request is an attempt to be read differently by the backend: close after answering.
+  if (auto verdict = runtime.header_rules().check_headers(request_); !verdict.allowed) {
+    fail_with(verdict);
+    ctx_.local_reply.close = true;
+    co_return false;
+  }
+  // ip allow/deny
+  if (binding.client_filter) {
+    if (auto verdict = binding.client_filter->check(ctx_.client_ip); !verdict.allowed) {
+      fail_with(verdict);
+      co_return false;
+    }
+  }
+  // The content type is known from the head: refuse (415) before reading any body.
+  if (binding.validator) {
+    if (auto verdict = binding.validator->check_content_type(view); !verdict.allowed) {
+      fail_with(verdict);
+      co_return false;
+    }
+  }
+  // Signatures and schemas read the whole body: buffer it (bounded by the route's limit) once.
+  bool needs_body = runtime.auth().needs_body(route) || (binding.validator && binding.validator->needs_body());
+  if (needs_body && request_.framing != http::BodyFraming::kNone) {
+    if (!co_await buffer_request_body()) co_return false;
+    view.head = &request_;  // re-parsed from its copy
+    view.body = ctx_.body;
+    view.body_buffered = true;
+  }
+  // auth
+  if (auto verdict = runtime.auth().check(view, route, ctx_.client_name, static_cast<std::int64_t>(std::time(nullptr)));
+      !verdict.allowed) {
+    fail_with(verdict);
+    co_return false;
+  }
+  // rate limit: arrives with the rate-limiting issue.
+  // validate
+  if (binding.validator && binding.validator->needs_body()) {
+    std::vector<policy::Violation> violations;
+    if (auto verdict = binding.validator->check(view, &violations); !verdict.allowed) {
+      fail_with(verdict);
+      if (!violations.empty()) {
+        policy::append_violations_json(ctx_.violations_json, violations);
+        ctx_.local_reply.violations_json = ctx_.violations_json;
+      }
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+net::Task<bool> Session::buffer_request_body() {
+  // Policies that read the body (signatures, schemas) need all of it before anything is sent.
+  // The head moves out of the read buffer first (re-parsed from a copy), so reading the body
+  // through that buffer cannot invalidate the head's views.
+  head_copy_.assign(client_buffer_.readable().substr(0, request_head_size_));
+  client_buffer_.consume(request_head_size_);
+  head_consumed_ = true;
+  auto reparsed = http::parse_request_head(head_copy_, ctx_.runtime->limits(), request_);
+  assert(reparsed.status == http::ParseStatus::kComplete);
+  (void)reparsed;
+  ctx_.body.clear();
+  std::uint64_t limit = ctx_.binding->max_body_size;
+  for (;;) {
+    if (request_.framing == http::BodyFraming::kContentLength) {
+      std::size_t want = static_cast<std::size_t>(request_.content_length - ctx_.body.size());
+      std::size_t take = std::min(want, client_buffer_.readable_size());
+      ctx_.body.append(client_buffer_.readable().substr(0, take));
+      client_buffer_.consume(take);
+      if (ctx_.body.size() == request_.content_length) break;
+    } else {
+      std::string_view input = client_buffer_.readable();
+      std::size_t used = 0;
+      bool done = false;
+      while (used < input.size()) {
+        auto step = request_decoder_.next(input.substr(used));
+        used += step.consumed;
+        if (step.kind == http::ChunkedDecoder::Kind::kData) {
+          ctx_.body.append(step.data);
+        } else if (step.kind == http::ChunkedDecoder::Kind::kDone) {
+          done = true;
+          break;
+        } else if (step.kind == http::ChunkedDecoder::Kind::kError) {
+          bool too_large = step.error == http::ParseError::kBodyTooLarge;
+          fail(too_large ? ErrorKind::kPayloadTooLarge : ErrorKind::kBadRequest,
+               too_large ? "request body exceeds the size limit" : "malformed chunked request body");
+          ctx_.local_reply.close = true;
+          co_return false;
+        } else {
+          break;
+        }
+      }
+      client_buffer_.consume(used);
+      if (done) break;
+    }
+    if (ctx_.body.size() > limit) {
+      fail(ErrorKind::kPayloadTooLarge, "request body exceeds the size limit");
+      ctx_.local_reply.close = true;
+      co_return false;
+    }
+    auto read = co_await net::read_some(client_, client_buffer_.writable());
+    if (read.error || read.bytes == 0) {
+      if (deadline_->expired()) {
+        fail(ErrorKind::kClientTimeout, "client too slow sending the request body");
+      } else {
+        ctx_.status = 499;
+        closing_ = true;
+      }
+      ctx_.local_reply.close = true;
+      co_return false;
+    }
+    client_buffer_.commit(read.bytes);
+  }
+  ctx_.body_buffered = true;
+  ctx_.body_unread = false;
+  ctx_.bytes_in += ctx_.body.size();
+  co_return true;
+}
+
+void Session::consume_request_head() {
+  if (head_consumed_) return;
+  client_buffer_.consume(request_head_size_);
+  head_consumed_ = true;
 }
 
 bool Session::body_limit_phase() {
@@ -200,7 +349,17 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     set_timeout(TimeoutKind::kRequest, ctx_.deadline);
   }
   std::error_code error;
+  std::string blocked_reason;
+  bool attempted = false;
   for (const auto& endpoint : target.endpoints) {
+    // The egress guard judges the exact address about to be connected to: no second lookup
+    // between check and connect, so a DNS answer cannot change under it.
+    auto decision = ctx_.runtime->egress().check(net::to_ip_address(endpoint.address()));
+    if (!decision.allowed) {
+      blocked_reason = std::move(decision.reason);
+      continue;
+    }
+    attempted = true;
     error = co_await net::connect(upstream_->socket, endpoint);
     if (!error) {
       set_timeout(TimeoutKind::kRequest, ctx_.deadline);
@@ -210,7 +369,13 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     std::error_code ignored;
     upstream_->socket.close(ignored);
   }
-  if (deadline_->expired()) {
+  if (!attempted && !blocked_reason.empty()) {
+    fail(ErrorKind::kForbidden, "upstream address refused by the egress guard: " + blocked_reason);
+    observe::log_event(config::LogLevel::kWarn, "egress_blocked",
+                       {{"correlationId", ctx_.correlation_id},
+                        {"upstream", ctx_.upstream->spec->name},
+                        {"reason", blocked_reason}});
+  } else if (deadline_->expired()) {
     fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
          "upstream connect timed out");
   } else {
@@ -224,7 +389,8 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
   bool reused = upstream_->requests_served > 0;
   StreamResult result;
   bool has_body = request_.framing != http::BodyFraming::kNone;
-  if (has_body && request_.expect_continue && request_.version_minor == 1 && client_buffer_.empty()) {
+  if (has_body && !ctx_.body_buffered && request_.expect_continue && request_.version_minor == 1 &&
+      client_buffer_.empty()) {
     // The client waits for a go-ahead before sending the body; the route accepted it.
     auto written = co_await net::write_all(client_, kContinue);
     if (written.error) {
@@ -233,10 +399,13 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
       co_return false;
     }
   }
-  switch (request_.framing) {
+  http::BodyFraming framing = ctx_.body_buffered ? http::BodyFraming::kNone : request_.framing;
+  switch (framing) {
     case http::BodyFraming::kNone:
     case http::BodyFraming::kUntilClose: {
-      auto written = co_await net::write_all(upstream_->socket, head_out_);
+      // A buffered body goes in the same write as the head.
+      std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
+      auto written = co_await net::write_all(upstream_->socket, parts);
       if (written.error) {
         result.outcome = StreamOutcome::kSinkError;
         result.error = written.error;
@@ -260,7 +429,7 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
       if (deadline_->expired()) {
         fail(ErrorKind::kRequestTimeout, "request timed out while sending to the upstream");
       } else {
-        retryable_failure = reused && !has_body && request_is_idempotent();
+        retryable_failure = reused && (!has_body || ctx_.body_buffered) && request_is_idempotent();
         fail(ErrorKind::kUpstreamReset, "upstream closed the connection while receiving the request");
       }
       break;
@@ -330,7 +499,8 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
       fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
            "upstream did not answer in time");
     } else if (buffer.empty()) {
-      retryable_failure = reused && request_.framing == http::BodyFraming::kNone && request_is_idempotent();
+      retryable_failure = reused && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered) &&
+                          request_is_idempotent();
       fail(ErrorKind::kUpstreamReset, "upstream closed the connection without a response");
     } else {
       fail(ErrorKind::kBadUpstreamResponse, "upstream closed the connection mid-response head");
@@ -397,7 +567,8 @@ void Session::log_phase() {
   if (ctx_.match.route != nullptr) record.route = ctx_.match.route->spec->path;
   if (ctx_.upstream != nullptr) record.upstream = ctx_.upstream->spec->name;
   if (ctx_.target_choice != nullptr) record.target = ctx_.target_choice->authority;
-  record.client_address = client_address_;
+  record.client_address = ctx_.client_ip_text.empty() ? std::string_view(client_address_) : ctx_.client_ip_text;
+  record.client_name = ctx_.client_name;
   if (ctx_.has_local_reply) record.error = to_string(ctx_.error_kind);
   record.status = ctx_.status;
   record.duration_ms =
@@ -415,8 +586,15 @@ void Session::fail(ErrorKind kind, std::string_view message) {
   ctx_.local_reply.status = status_for(kind);
   ctx_.extra_headers.clear();
   ctx_.local_reply.extra_headers = {};
+  ctx_.local_reply.violations_json = {};
   ctx_.failure_message.assign(message);
   ctx_.local_reply.message = ctx_.failure_message;
+}
+
+void Session::fail_with(const policy::Verdict& verdict) {
+  fail(verdict.kind, verdict.message);
+  ctx_.extra_headers = verdict.extra_headers;
+  ctx_.local_reply.extra_headers = ctx_.extra_headers;
 }
 
 net::Task<bool> Session::send_local_reply() {
@@ -437,17 +615,31 @@ void Session::build_upstream_request_head() {
   http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
   const config::RouteSpec& route = *ctx_.match.route->spec;
   http::append_field(head_out_, "Host", route.preserve_host ? request_.host : ctx_.target_choice->host_header);
+  const policy::AuthPolicy& auth = ctx_.runtime->auth();
   for (const http::HeaderField& field : request_.fields) {
     if (skip_request_field(field, request_)) continue;
+    if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
+    if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
     http::append_field(head_out_, field.name, field.value);
   }
-  // The client's own X-Forwarded-* are not trusted (they are dropped above): the gateway states
-  // what it saw.
-  http::append_field(head_out_, "X-Forwarded-For", client_address_);
+  // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
+  // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
+  head_out_ += "X-Forwarded-For: ";
+  if (ctx_.peer_trusted) {
+    for (const http::HeaderField& field : request_.fields) {
+      if (field.token != http::HeaderToken::kXForwardedFor || field.value.empty()) continue;
+      head_out_.append(field.value).append(", ");
+    }
+  }
+  head_out_.append(client_address_).append("\r\n");
   http::append_field(head_out_, "X-Forwarded-Proto", "http");
   if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  if (request_.framing == http::BodyFraming::kContentLength) {
+  if (ctx_.body_buffered) {
+    head_out_ += "Content-Length: ";
+    append_json_uint(head_out_, ctx_.body.size());
+    head_out_ += "\r\n";
+  } else if (request_.framing == http::BodyFraming::kContentLength) {
     head_out_ += "Content-Length: ";
     append_json_uint(head_out_, request_.content_length);
     head_out_ += "\r\n";

@@ -41,6 +41,10 @@ void serialize_local_reply(const LocalReply& reply, std::string_view correlation
   append_json_string(body, reply.message);
   body += ",\"correlationId\":";
   append_json_string(body, correlation_id);
+  if (!reply.violations_json.empty()) {
+    body += ",\"violations\":";
+    body += reply.violations_json;
+  }
   body += "}\n";
 
   out.clear();

@@ -17,6 +17,7 @@ struct LocalReply {
   std::uint16_t status = 500;
   std::string_view message;        // human sentence for the body
   std::string_view extra_headers;  // complete "Name: value\r\n" lines (e.g. Allow), or ""
+  std::string_view violations_json;  // a JSON array added as "violations" (422), or ""
   bool close = false;              // add Connection: close
   bool head_only = false;          // HEAD request: no body bytes
 };

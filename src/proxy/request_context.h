@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "net/deadline.h"
+#include "net/ip_address.h"
 #include "proxy/local_reply.h"
 #include "proxy/runtime.h"
 #include "router/normalize.h"
@@ -31,12 +32,20 @@ struct RequestContext {
   const upstream::Target* target_choice = nullptr;
   std::string forward_target;  // path (+ "?" + query) sent upstream
 
+  net::IpAddress client_ip;      // peer, or the client named by a trusted proxy
+  std::string client_ip_text;    // client_ip as text when it differs from the peer; else ""
+  bool peer_trusted = false;     // the peer is a trusted proxy (its X-Forwarded-For is extended)
+  std::string_view client_name;  // authenticated client (API key name), "" if anonymous
+  std::string body;              // the whole request body, when the route needs it buffered
+  bool body_buffered = false;
+
   // The answer when the gateway replies itself.
   bool has_local_reply = false;
   ErrorKind error_kind = ErrorKind::kInternal;
   LocalReply local_reply;
   std::string failure_message;  // owns local_reply.message
   std::string extra_headers;    // owns local_reply.extra_headers
+  std::string violations_json;  // owns local_reply.violations_json (422)
 
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client
@@ -54,11 +63,17 @@ struct RequestContext {
     upstream = nullptr;
     target_choice = nullptr;
     forward_target.clear();
+    client_name = {};
+    client_ip_text.clear();
+    peer_trusted = false;
+    body.clear();
+    body_buffered = false;
     has_local_reply = false;
     error_kind = ErrorKind::kInternal;
     local_reply = {};
     failure_message.clear();
     extra_headers.clear();
+    violations_json.clear();
     status = 0;
     response_started = false;
     body_unread = false;

@@ -2,14 +2,51 @@
 
 #include <algorithm>
 
+#include "policy/egress/egress_validation.h"
+#include "policy/ipfilter/cidr_list.h"
+
 namespace flexgate::proxy {
 
 Runtime::Runtime(config::Config config) : config_(std::move(config)) {}
 
-std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector<std::string>& errors) {
+namespace {
+
+// "FILE:LINE:COL: key.path: message", like the loader's errors.
+std::string positioned(const config::Config& cfg, const config::SourcePos& pos, const std::string& key_path,
+                       const std::string& message) {
+  return cfg.source_path + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": " + key_path +
+         ": " + message;
+}
+
+}  // namespace
+
+std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector<std::string>& errors,
+                                              const Runtime* previous) {
   // Built in place: the route table and bindings point into config_, which must not move after.
   auto runtime = std::make_shared<Runtime>(std::move(config));
   const config::Config& cfg = runtime->config_;
+  // Deny by default: an upstream the egress guard would refuse is a config error, not a
+  // runtime surprise.
+  for (const auto& violation : policy::validate_upstreams(cfg)) {
+    const auto& upstream = cfg.upstreams[violation.upstream_index];
+    const auto& target = upstream.targets[violation.target_index];
+    std::string key = "upstreams[" + std::to_string(violation.upstream_index) + "]" +
+                      (upstream.targets.size() > 1 ? ".targets[" + std::to_string(violation.target_index) + "]" : "") +
+                      ".url";
+    errors.push_back(positioned(cfg, target.pos, key, violation.message));
+  }
+  if (!errors.empty()) return nullptr;
+  runtime->egress_ = std::make_unique<policy::EgressGuard>(policy::EgressGuard::build(cfg.security));
+  runtime->auth_ = policy::AuthPolicy::build(cfg, previous != nullptr ? previous->auth_.replay_cache() : nullptr);
+  std::string error;
+  runtime->header_rules_ = policy::HeaderRules::build(cfg.security, error);
+  if (!runtime->header_rules_) errors.push_back(cfg.source_path + ": security: " + error);
+  auto trusted = policy::parse_cidr_set(cfg.security.trusted_proxies, "security.trustedProxies", error);
+  if (trusted) {
+    runtime->trusted_proxies_ = std::move(*trusted);
+  } else {
+    errors.push_back(cfg.source_path + ": security.trustedProxies: " + error);
+  }
   runtime->routes_ = std::make_unique<router::RouteTable>(cfg.routes);
   runtime->upstreams_ = upstream::UpstreamSet::build(cfg, errors);
   runtime->limits_.max_head_bytes = cfg.proxy.max_head_size;
@@ -26,6 +63,18 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
     }
     binding.response_timeout = route.timeout.value_or(binding.upstream->spec->timeout);
     binding.max_body_size = route.max_body_size.value_or(cfg.proxy.max_body_size);
+    std::string route_key = "routes[" + std::to_string(i) + "]";
+    auto filter = policy::ClientFilter::build(route, error);
+    if (!filter) {
+      errors.push_back(positioned(cfg, route.pos, route_key, error));
+    } else if (!filter->empty()) {
+      binding.client_filter = std::move(filter);
+    }
+    if (route.validate) {
+      // Schemas are compiled once, here: a broken schema is a load error, never a runtime one.
+      binding.validator = policy::RouteValidator::compile(*route.validate, error);
+      if (!binding.validator) errors.push_back(positioned(cfg, route.validate->pos, route_key + ".validate", error));
+    }
   }
   if (!errors.empty()) return nullptr;
   return runtime;

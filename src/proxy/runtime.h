@@ -5,11 +5,17 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/schema.h"
 #include "http/message.h"
+#include "policy/auth/auth_policy.h"
+#include "policy/egress/egress_policy.h"
+#include "policy/ipfilter/client_filter.h"
+#include "policy/validate/header_rules.h"
+#include "policy/validate/route_validator.h"
 #include "router/route_table.h"
 #include "upstream/upstream_set.h"
 
@@ -20,19 +26,28 @@ struct RouteBinding {
   const upstream::Upstream* upstream = nullptr;
   std::chrono::milliseconds response_timeout{30000};  // route timeout, else the upstream's
   std::uint64_t max_body_size = 0;                     // route maxBodySize, else proxy.maxBodySize
+  std::optional<policy::ClientFilter> client_filter;   // allowFrom / denyFrom, when set
+  std::optional<policy::RouteValidator> validator;     // validate, when set
 };
 
 // One config snapshot, ready to serve.
 class Runtime {
  public:
-  // Compiles `config`; returns nullptr and fills `errors` when it cannot be served (e.g. DNS).
-  static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors);
+  // Compiles `config`; returns nullptr and fills `errors` when it cannot be served (e.g. DNS, an
+  // upstream the egress guard forbids). `previous` is the snapshot being replaced, if any: state
+  // that must survive a reload (the HMAC replay cache) is carried over from it.
+  static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
+                                              const Runtime* previous = nullptr);
 
   const config::Config& config() const { return config_; }
   const router::RouteTable& routes() const { return *routes_; }
   const upstream::UpstreamSet& upstreams() const { return *upstreams_; }
   const RouteBinding& binding(std::size_t route_index) const { return bindings_[route_index]; }
   const http::Limits& limits() const { return limits_; }
+  const policy::AuthPolicy& auth() const { return auth_; }
+  const policy::EgressGuard& egress() const { return *egress_; }
+  const policy::HeaderRules& header_rules() const { return *header_rules_; }
+  const net::CidrSet& trusted_proxies() const { return trusted_proxies_; }
 
   explicit Runtime(config::Config config);  // use build()
 
@@ -42,6 +57,10 @@ class Runtime {
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::vector<RouteBinding> bindings_;
   http::Limits limits_;
+  policy::AuthPolicy auth_;
+  std::unique_ptr<policy::EgressGuard> egress_;
+  std::optional<policy::HeaderRules> header_rules_;
+  net::CidrSet trusted_proxies_;
 };
 
 }  // namespace flexgate::proxy

@@ -3,6 +3,7 @@
 #include "proxy/session.h"
 
 #include "http/parser.h"
+#include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/log.h"
 #include "proxy/worker.h"
@@ -34,7 +35,10 @@ Session::Session(Worker& worker, net::tcp::socket socket)
       client_buffer_(client_buffer_capacity(*worker.runtime())) {
   std::error_code ec;
   auto remote = client_.remote_endpoint(ec);
-  if (!ec) client_address_ = remote.address().to_string();
+  if (!ec) {
+    client_address_ = remote.address().to_string();
+    peer_ip_ = net::to_ip_address(remote.address());
+  }
   worker_.add_session(this);
 }
 
@@ -131,6 +135,7 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       auto outcome = http::parse_request_head(client_buffer_.readable(), limits, request_);
       if (outcome.status == http::ParseStatus::kComplete) {
         request_head_size_ = outcome.consumed;
+        head_consumed_ = false;
         state_ = State::kBusy;
         co_return ReadHeadResult::kRequest;
       }

@@ -20,6 +20,8 @@
 #include "http/chunked.h"
 #include "http/message.h"
 #include "net/asio.h"
+#include "net/ip_address.h"
+#include "policy/request_view.h"
 #include "net/deadline.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_context.h"
@@ -63,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void identify_request();
   bool normalize_target_phase();
   bool route_phase();
-  bool request_policies_phase();
+  net::Task<bool> request_policies_phase();
   bool body_limit_phase();
   bool choose_upstream_phase();
   net::Task<bool> connect_phase(bool allow_pooled);
@@ -74,6 +76,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Helpers.
   void fail(ErrorKind kind, std::string_view message);
+  void fail_with(const policy::Verdict& verdict);
+  net::Task<bool> buffer_request_body();
+  void consume_request_head();
   net::Task<bool> send_local_reply();
   void build_upstream_request_head();
   void build_response_head(bool chunked_to_client, bool close);
@@ -83,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Worker& worker_;
   net::tcp::socket client_;
   std::string client_address_;
+  net::IpAddress peer_ip_;
   std::shared_ptr<net::Deadline> deadline_;
   TimeoutKind timeout_kind_ = TimeoutKind::kNone;
   State state_ = State::kIdle;
@@ -92,6 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
   ByteBuffer client_buffer_;
   http::RequestHead request_;
   std::size_t request_head_size_ = 0;
+  bool head_consumed_ = false;
+  std::string head_copy_;  // the head, moved out of the read buffer when the body is buffered
   http::ResponseHead response_;
   std::size_t upstream_head_size_ = 0;
   http::ChunkedDecoder request_decoder_;

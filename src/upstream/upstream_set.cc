@@ -1,56 +1,57 @@
 #include "upstream/upstream_set.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
+#include <optional>
 
-#include <cstring>
+#include "net/dns_resolver.h"
 
 namespace flexgate::upstream {
 namespace {
 
-// Resolves a host to TCP endpoints; numeric hosts never touch the resolver.
-bool resolve(const std::string& host, std::uint16_t port, std::vector<net::tcp::endpoint>& out,
-             std::string& error) {
-  std::error_code ec;
-  auto address = net::ip::make_address(host, ec);
-  if (!ec) {
-    out.emplace_back(address, port);
-    return true;
+// Resolves target hosts through `config.dns`. The c-ares channel is opened on the first name that
+// needs it, so a config of IP literals never reads resolv.conf or opens a socket.
+class TargetResolver {
+ public:
+  explicit TargetResolver(const config::DnsSpec& dns) {
+    options_.servers = dns.servers;
+    options_.timeout = dns.timeout;
+    options_.min_ttl = dns.min_ttl;
+    options_.max_ttl = dns.max_ttl;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &result);
-  if (rc != 0) {
-    error = gai_strerror(rc);
-    return false;
-  }
-  for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(ai->ai_addr);
-      net::ip::address_v4::bytes_type bytes;
-      std::memcpy(bytes.data(), &sin->sin_addr, 4);
-      out.emplace_back(net::ip::address_v4(bytes), port);
-    } else if (ai->ai_family == AF_INET6) {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(ai->ai_addr);
-      net::ip::address_v6::bytes_type bytes;
-      std::memcpy(bytes.data(), &sin6->sin6_addr, 16);
-      out.emplace_back(net::ip::address_v6(bytes, sin6->sin6_scope_id), port);
+
+  // Appends `host`'s addresses with `port` to `out` and sets `ttl`; returns "" or the reason.
+  std::string resolve(const std::string& host, std::uint16_t port, std::vector<net::tcp::endpoint>& out,
+                      std::chrono::milliseconds& ttl) {
+    std::error_code ec;
+    const auto literal = net::ip::make_address(host, ec);
+    if (!ec) {
+      out.emplace_back(literal, port);
+      ttl = std::chrono::milliseconds(0);
+      return {};
     }
+    if (!resolver_) {
+      std::string error;
+      resolver_ = net::DnsResolver::create(options_, error);
+      create_error_ = error;
+    }
+    if (!*resolver_) return create_error_;
+    net::DnsAnswer answer = (*resolver_)->resolve(host);
+    if (!answer.ok()) return answer.error;
+    for (const auto& address : answer.addresses) out.emplace_back(address, port);
+    ttl = answer.ttl;
+    return {};
   }
-  ::freeaddrinfo(result);
-  if (out.empty()) {
-    error = "no addresses";
-    return false;
-  }
-  return true;
-}
+
+ private:
+  net::DnsOptions options_;
+  std::optional<std::unique_ptr<net::DnsResolver>> resolver_;  // unset until first needed
+  std::string create_error_;  // why creating it failed, repeated for every name
+};
 
 }  // namespace
 
 std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, std::vector<std::string>& errors) {
   auto set = std::make_unique<UpstreamSet>();
+  TargetResolver resolver(config.dns);
   std::size_t next_id = 0;
   for (std::size_t u = 0; u < config.upstreams.size(); ++u) {
     const auto& spec = config.upstreams[u];
@@ -66,8 +67,9 @@ std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, st
       target.authority = host + ":" + std::to_string(target_spec.port);
       std::uint16_t default_port = target_spec.scheme == "https" ? 443 : 80;
       target.host_header = target_spec.port == default_port ? host : target.authority;
-      std::string error;
-      if (!resolve(target_spec.host, target_spec.port, target.endpoints, error)) {
+      if (std::string error =
+              resolver.resolve(target_spec.host, target_spec.port, target.endpoints, target.ttl);
+          !error.empty()) {
         errors.push_back("upstreams[" + std::to_string(u) + "] '" + spec.name + "': cannot resolve '" +
                          target_spec.host + "': " + error);
       }

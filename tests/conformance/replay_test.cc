@@ -38,7 +38,7 @@ std::vector<Case> load_cases() {
     std::string verdict = item.value("proxy_verdict", item.value("verdict", "accept"));
     c.reject = verdict == "reject";
     c.status = item.value("proxy_status", item.value("status", c.reject ? 400 : 200));
-    c.forwarded = item.value("forwarded_requests", 0);
+    c.forwarded = item.value("proxy_forwarded", item.value("forwarded_requests", 0));
     cases.push_back(std::move(c));
   }
   return cases;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "config/loader.h"
 #include "config_test_util.h"
@@ -30,7 +32,7 @@ TEST(ExampleFiles, FullLoads) {
   EXPECT_EQ(c.upstreams[0].connect_timeout, 2s);
   ASSERT_EQ(c.upstreams[1].targets.size(), 3u);
   EXPECT_EQ(c.upstreams[1].targets[0].weight, 3u);
-  EXPECT_EQ(c.upstreams[1].targets[2].host, "fd00::12");
+  EXPECT_EQ(c.upstreams[1].targets[2].host, "fc00::12");
   ASSERT_EQ(c.routes.size(), 4u);
   EXPECT_EQ(c.routes[0].auth, AuthMode::kRequired);
   EXPECT_EQ(c.routes[1].methods, (std::vector<std::string>{"GET", "DELETE"}));
@@ -41,6 +43,27 @@ TEST(ExampleFiles, FullLoads) {
   EXPECT_EQ(c.rate_limit.backend, "redis");
   ASSERT_EQ(c.rate_limit.per_route.size(), 1u);
   EXPECT_EQ(c.logging.sampling.success_rate, 0.1);
+  // Keys for the security, validation and DNS features.
+  EXPECT_EQ(c.routes[0].allow_from, (std::vector<std::string>{"192.168.0.0/16", "2001:db8::/32"}));
+  EXPECT_EQ(c.routes[0].deny_from, (std::vector<std::string>{"192.168.13.0/24"}));
+  ASSERT_TRUE(c.routes[0].validate.has_value());
+  EXPECT_EQ(c.routes[0].validate->content_types,
+            (std::vector<std::string>{"application/json", "application/merge-patch+json"}));
+  EXPECT_EQ(c.routes[0].validate->json_schema, "schemas/user.json");
+  EXPECT_EQ(c.routes[0].validate->json_schema_path,
+            std::filesystem::path(kExamples + "schemas/user.json").lexically_normal().string());
+  EXPECT_FALSE(c.routes[0].forward_credentials);
+  EXPECT_TRUE(c.routes[1].forward_credentials);
+  EXPECT_TRUE(c.security.builtin_deny_list);
+  EXPECT_EQ(c.security.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "172.16.0.0/12"}));
+  EXPECT_EQ(c.security.underscore_headers, "reject");
+  EXPECT_EQ(c.security.auth.timestamp_header, "X-Timestamp");
+  EXPECT_EQ(c.security.auth.signature_header, "X-Signature");
+  EXPECT_EQ(c.security.auth.max_clock_skew, 5min);
+  EXPECT_EQ(c.dns.servers, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53", "10.0.0.2:53"}));
+  EXPECT_EQ(c.dns.timeout, 2s);
+  EXPECT_EQ(c.dns.min_ttl, 1s);
+  EXPECT_EQ(c.dns.max_ttl, 5min);
 }
 
 TEST(ExampleFiles, BrokenYieldsTheDocumentedErrors) {

@@ -239,6 +239,126 @@ routes:
   EXPECT_EQ(c.logging.level, LogLevel::kInfo);
   EXPECT_EQ(c.logging.format, LogFormat::kJson);
   EXPECT_TRUE(c.logging.access_log);
+  EXPECT_TRUE(c.security.builtin_deny_list);
+  EXPECT_TRUE(c.security.trusted_proxies.empty());
+  EXPECT_EQ(c.security.underscore_headers, "reject");
+  EXPECT_EQ(c.security.auth.timestamp_header, "X-Timestamp");
+  EXPECT_EQ(c.security.auth.signature_header, "X-Signature");
+  EXPECT_EQ(c.security.auth.max_clock_skew, 5min);
+  EXPECT_TRUE(c.routes[0].allow_from.empty());
+  EXPECT_TRUE(c.routes[0].deny_from.empty());
+  EXPECT_FALSE(c.routes[0].validate.has_value());
+  EXPECT_FALSE(c.routes[0].forward_credentials);
+  EXPECT_TRUE(c.dns.servers.empty());
+  EXPECT_EQ(c.dns.timeout, 2s);
+  EXPECT_EQ(c.dns.min_ttl, 1s);
+  EXPECT_EQ(c.dns.max_ttl, 5min);
+}
+
+TEST(LoadConfig, SecurityRouteAndDnsKeys) {
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams: [{ name: a, url: "http://127.0.0.1:1" }]
+routes:
+  - path: /a/*
+    upstream: a
+    auth: required
+    allowFrom: ["10.0.0.0/8", "FD00::/8", "192.168.1.7"]
+    denyFrom: ["10.13.0.0/16"]
+    validate:
+      contentTypes: [Application/JSON, "text/plain"]
+    forwardCredentials: true
+  - path: /b
+    upstream: a
+    denyFrom: []
+security:
+  builtinDenyList: false
+  trustedProxies: ["127.0.0.1", "2001:DB8::/32"]
+  underscoreHeaders: drop
+  auth:
+    type: hmac
+    timestampHeader: X-Request-Time
+    signatureHeader: X-Request-Signature
+    maxSkew: 90s
+    keys: [{ key: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", name: k, hmacSecret: s }]
+dns:
+  servers: ["127.0.0.1:5353", "[::1]:53", "10.0.0.2", "[FD00::A]", "[::ffff:10.0.0.3]:65535"]
+  timeout: 250ms
+  minTtl: 0
+  maxTtl: 1h
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  const RouteSpec& a = c.routes[0];
+  EXPECT_EQ(a.allow_from, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8", "192.168.1.7"}));
+  EXPECT_EQ(a.deny_from, (std::vector<std::string>{"10.13.0.0/16"}));
+  ASSERT_TRUE(a.validate.has_value());
+  EXPECT_EQ(a.validate->content_types, (std::vector<std::string>{"application/json", "text/plain"}));
+  EXPECT_EQ(a.validate->json_schema, "");
+  EXPECT_EQ(a.validate->json_schema_path, "");
+  EXPECT_EQ(a.validate->pos.line, 9);
+  EXPECT_EQ(a.validate->pos.column, 7);
+  EXPECT_TRUE(a.forward_credentials);
+  EXPECT_TRUE(c.routes[1].allow_from.empty());
+  EXPECT_TRUE(c.routes[1].deny_from.empty());  // an empty denyFrom refuses no one, like no key
+  EXPECT_FALSE(c.routes[1].forward_credentials);
+
+  EXPECT_FALSE(c.security.builtin_deny_list);
+  EXPECT_EQ(c.security.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "2001:db8::/32"}));
+  EXPECT_EQ(c.security.underscore_headers, "drop");
+  EXPECT_EQ(c.security.auth.timestamp_header, "X-Request-Time");
+  EXPECT_EQ(c.security.auth.signature_header, "X-Request-Signature");
+  EXPECT_EQ(c.security.auth.max_clock_skew, 90s);
+
+  EXPECT_EQ(c.dns.servers, (std::vector<std::string>{"127.0.0.1:5353", "[::1]:53", "10.0.0.2:53",
+                                                     "[fd00::a]:53", "[::ffff:10.0.0.3]:65535"}));
+  EXPECT_EQ(c.dns.timeout, 250ms);
+  EXPECT_EQ(c.dns.min_ttl, 0ms);
+  EXPECT_EQ(c.dns.max_ttl, 1h);
+}
+
+TEST(LoadConfig, ContentTypesAcceptMediaRanges) {
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams: [{ name: a, url: "http://127.0.0.1:1" }]
+routes:
+  - { path: /a, upstream: a, validate: { contentTypes: ["Text/*", "*/*", "application/vnd.api+json"] } }
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->routes[0].validate->content_types,
+            (std::vector<std::string>{"text/*", "*/*", "application/vnd.api+json"}));
+}
+
+TEST(LoadConfig, DnsTtlBoundsMayBeEqual) {
+  const LoadResult result = load_config_text("dns: { minTtl: 30s, maxTtl: 30s, timeout: 60s }\n");
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->dns.min_ttl, 30s);
+  EXPECT_EQ(result.config->dns.max_ttl, 30s);
+  EXPECT_EQ(result.config->dns.timeout, 60s);
+}
+
+TEST(LoadConfig, ApiKeyAuthDoesNotCheckTheHmacHeaders) {
+  // The timestamp and signature headers are only read for hmac; with apiKey they may be anything.
+  const LoadResult result = load_config_text(yaml(R"(
+security:
+  auth:
+    timestampHeader: X-API-Key
+    signatureHeader: x-api-key
+    keys: [{ key: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", name: k }]
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->security.auth.signature_header, "x-api-key");
+}
+
+TEST(LoadConfig, BrokenValidateDoesNotAlsoReportTheRoute) {
+  // One error per mistake: a bad media type is not also "missing contentTypes or jsonSchema".
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams: [{ name: a, url: "http://127.0.0.1:1" }]
+routes:
+  - { path: /a, upstream: a, validate: { contentTypes: [json] } }
+)"));
+  ASSERT_EQ(result.errors.size(), 1u) << all_errors(result);
+  EXPECT_EQ(result.errors[0].to_string(),
+            "<string>:3:57: routes[0].validate.contentTypes[0]: 'json' is not a media type like "
+            "\"application/json\" (type/subtype)");
 }
 
 TEST(LoadConfig, OnlyAProxySectionIsValid) {
@@ -334,6 +454,105 @@ class TempFile {
   static inline int counter_ = 0;
   std::string path_;
 };
+
+// A temporary directory removed (with its contents) at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("flexgate_config_dir_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `contents` to `name` (relative to the directory, creating subdirectories).
+  std::string write(const std::string& name, const std::string& contents) const {
+    const std::filesystem::path file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << contents;
+    return file.string();
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+std::string route_with_schema(const std::string& schema) {
+  return "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+         "routes:\n"
+         "  - path: /a\n"
+         "    upstream: a\n"
+         "    validate: { jsonSchema: \"" +
+         schema + "\" }\n";
+}
+
+TEST(LoadConfigFile, JsonSchemaIsResolvedAgainstTheConfigDirectory) {
+  TempDir dir;
+  const std::string schema = dir.write("schemas/user.json", R"({"type": "object"})");
+  const std::string config = dir.write("conf/gw.yml", route_with_schema("../schemas/./user.json"));
+  const LoadResult result = load_config_file(config);
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const ValidateSpec& validate = *result.config->routes[0].validate;
+  EXPECT_EQ(validate.json_schema, "../schemas/./user.json");  // as written
+  EXPECT_EQ(validate.json_schema_path, schema);               // absolute and normalized
+  EXPECT_TRUE(validate.content_types.empty());
+  EXPECT_EQ(validate.pos.line, 5);
+  EXPECT_EQ(validate.pos.column, 15);
+}
+
+TEST(LoadConfigFile, RelativeConfigPathStillResolvesToAnAbsoluteSchemaPath) {
+  TempDir dir;
+  const std::string schema = dir.write("user.json", "{}");
+  const std::string config = dir.write("gw.yml", route_with_schema("user.json"));
+  const std::string relative = std::filesystem::relative(config).string();
+  ASSERT_FALSE(std::filesystem::path(relative).is_absolute());
+  const LoadResult result = load_config_file(relative);
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const std::string& resolved = result.config->routes[0].validate->json_schema_path;
+  EXPECT_TRUE(std::filesystem::path(resolved).is_absolute()) << resolved;
+  EXPECT_TRUE(std::filesystem::equivalent(resolved, schema)) << resolved;
+}
+
+TEST(LoadConfigFile, AbsoluteJsonSchemaPathIsKept) {
+  TempDir dir;
+  const std::string schema = dir.write("s.json", "{}");
+  TempFile file(route_with_schema(schema));
+  const LoadResult result = load_config_file(file.path());
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->routes[0].validate->json_schema, schema);
+  EXPECT_EQ(result.config->routes[0].validate->json_schema_path, schema);
+}
+
+TEST(LoadConfigFile, MissingJsonSchemaIsReportedAtTheValue) {
+  TempDir dir;
+  const std::string config = dir.write("gw.yml", route_with_schema("schemas/missing.json"));
+  const LoadResult result = load_config_file(config);
+  ASSERT_EQ(result.errors.size(), 1u) << all_errors(result);
+  EXPECT_EQ(result.errors[0].to_string(), config + ":5:29: routes[0].validate.jsonSchema: file not found: " +
+                                              (dir.path() / "schemas/missing.json").string());
+}
+
+TEST(LoadConfigText, JsonSchemaIsResolvedAgainstTheCurrentDirectory) {
+  TempDir dir;
+  const std::string schema = dir.write("user.json", "{}");
+  const std::string relative = std::filesystem::relative(schema).string();
+  const LoadResult result = load_config_text(route_with_schema(relative));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const ValidateSpec& validate = *result.config->routes[0].validate;
+  EXPECT_EQ(validate.json_schema, relative);
+  EXPECT_TRUE(std::filesystem::path(validate.json_schema_path).is_absolute());
+  EXPECT_TRUE(std::filesystem::equivalent(validate.json_schema_path, schema));
+
+  const LoadResult missing = load_config_text(route_with_schema("no/such/schema.json"), "t.yml");
+  ASSERT_EQ(missing.errors.size(), 1u) << all_errors(missing);
+  EXPECT_EQ(missing.errors[0].to_string(),
+            "t.yml:5:29: routes[0].validate.jsonSchema: file not found: " +
+                (std::filesystem::current_path() / "no/such/schema.json").string());
+}
 
 TEST(LoadConfigFile, SetsSourcePath) {
   TempFile file(

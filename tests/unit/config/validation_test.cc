@@ -889,6 +889,493 @@ const RuleCase kRuleCases[] = {
      "    loadBalancer: roundrobin\n",
      "upstreams[0].loadBalancer", 4, 19, "must be one of round_robin, least_request, latency, consistent_hash (got 'roundrobin'); did you mean 'round_robin'?"},
 
+    // security: builtinDenyList, trustedProxies, underscoreHeaders
+    {"UnknownKeyBuiltinDenyListCase",
+     "security:\n"
+     "  builtinDenylist: true\n",
+     "security.builtinDenylist", 2, 3, "unknown key 'builtinDenylist' (did you mean 'builtinDenyList'?)"},
+    {"UnknownKeyTrustedProxiesTypo",
+     "security:\n"
+     "  trustedProxys: [\"10.0.0.1\"]\n",
+     "security.trustedProxys", 2, 3, "(did you mean 'trustedProxies'?)"},
+    {"UnknownKeyUnderscoreHeadersSnakeCase",
+     "security:\n"
+     "  underscore_headers: drop\n",
+     "security.underscore_headers", 2, 3, "(did you mean 'underscoreHeaders'?)"},
+    {"BuiltinDenyListQuoted",
+     "security:\n"
+     "  builtinDenyList: \"false\"\n",
+     "security.builtinDenyList", 2, 20, "must be true or false (got 'false'); remove the quotes"},
+    {"TrustedProxiesNotList",
+     "security:\n"
+     "  trustedProxies: 10.0.0.1\n",
+     "security.trustedProxies", 2, 19, "must be a list (got '10.0.0.1')"},
+    {"TrustedProxyCidrHostBits",
+     "security:\n"
+     "  trustedProxies: [\"10.0.0.1\", \"10.1.0.0/8\"]\n",
+     "security.trustedProxies[1]", 2, 32, "'10.1.0.0/8' has bits set after the /8 prefix (did you mean 10.0.0.0/8?)"},
+    {"TrustedProxyHostName",
+     "security:\n"
+     "  trustedProxies: [lb.internal]\n",
+     "security.trustedProxies[0]", 2, 20, "'lb.internal' is a host name; list IP addresses or CIDRs"},
+    {"TrustedProxyShortForm",
+     "security:\n"
+     "  trustedProxies: [\"127.1\"]\n",
+     "security.trustedProxies[0]", 2, 20, "'127.1' is not a valid IPv4 address or CIDR"},
+    {"UnderscoreHeadersUnknown",
+     "security:\n"
+     "  underscoreHeaders: allow\n",
+     "security.underscoreHeaders", 2, 22, "must be one of reject, drop (got 'allow')"},
+    {"UnderscoreHeadersTypo",
+     "security:\n"
+     "  underscoreHeaders: rejct\n",
+     "security.underscoreHeaders", 2, 22, "did you mean 'reject'?"},
+
+    // security.auth: timestampHeader, signatureHeader, maxSkew
+    {"UnknownKeyInAuthMaxSkew",
+     "security:\n"
+     "  auth:\n"
+     "    maxSkw: 5m\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.maxSkw", 3, 5, "unknown key 'maxSkw' (did you mean 'maxSkew'?)"},
+    {"UnknownKeyInAuthTimestampHeader",
+     "security:\n"
+     "  auth:\n"
+     "    timestamp_header: X-Time\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.timestamp_header", 3, 5, "(did you mean 'timestampHeader'?)"},
+    {"UnknownKeyInAuthSignatureHeader",
+     "security:\n"
+     "  auth:\n"
+     "    signatureHeadr: X-Sig\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.signatureHeadr", 3, 5, "(did you mean 'signatureHeader'?)"},
+    {"TimestampHeaderNotAToken",
+     "security:\n"
+     "  auth:\n"
+     "    timestampHeader: \"X Time\"\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.timestampHeader", 3, 22, "must be a header name like X-Timestamp (got 'X Time')"},
+    {"SignatureHeaderNotAToken",
+     "security:\n"
+     "  auth:\n"
+     "    signatureHeader: \"X:Sig\"\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.signatureHeader", 3, 22, "must be a header name like X-Signature (got 'X:Sig')"},
+    {"SignatureHeaderEmpty",
+     "security:\n"
+     "  auth:\n"
+     "    signatureHeader: \"\"\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.signatureHeader", 3, 22, "must not be empty"},
+    {"MaxSkewTooShort",
+     "security:\n"
+     "  auth:\n"
+     "    maxSkew: 500ms\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.maxSkew", 3, 14, "must be between 1s and 1h (got 500ms)"},
+    {"MaxSkewTooLong",
+     "security:\n"
+     "  auth:\n"
+     "    maxSkew: 2h\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.maxSkew", 3, 14, "must be between 1s and 1h (got 2h)"},
+    {"MaxSkewNotADuration",
+     "security:\n"
+     "  auth:\n"
+     "    maxSkew: five minutes\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a }]\n",
+     "security.auth.maxSkew", 3, 14, "must be a duration like 5000, \"5s\" or \"250ms\" (got 'five minutes')"},
+    {"HmacSignatureHeaderSameAsTimestampHeader",
+     "security:\n"
+     "  auth:\n"
+     "    type: hmac\n"
+     "    timestampHeader: X-Sig\n"
+     "    signatureHeader: x-sig\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a, hmacSecret: s }]\n",
+     "security.auth.signatureHeader", 5, 22, "is the same header as security.auth.timestampHeader ('X-Sig')"},
+    {"HmacTimestampHeaderSameAsKeyHeader",
+     "security:\n"
+     "  auth:\n"
+     "    type: hmac\n"
+     "    timestampHeader: X-API-Key\n"
+     "    keys: [{ key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", name: a, hmacSecret: s }]\n",
+     "security.auth.timestampHeader", 4, 22, "is the same header as security.auth.header ('X-API-Key')"},
+
+    // routes[]: allowFrom, denyFrom, forwardCredentials
+    {"UnknownKeyInRouteAllowFrom",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    allow_from: [\"10.0.0.0/8\"]\n",
+     "routes[0].allow_from", 5, 5, "unknown key 'allow_from' (did you mean 'allowFrom'?)"},
+    {"UnknownKeyInRouteDenyFrom",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    denyFrm: [\"10.0.0.0/8\"]\n",
+     "routes[0].denyFrm", 5, 5, "(did you mean 'denyFrom'?)"},
+    {"UnknownKeyInRouteValidate",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    valdate: { contentTypes: [application/json] }\n",
+     "routes[0].valdate", 5, 5, "(did you mean 'validate'?)"},
+    {"UnknownKeyInRouteForwardCredentials",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    forwardCredential: true\n",
+     "routes[0].forwardCredential", 5, 5, "(did you mean 'forwardCredentials'?)"},
+    {"AllowFromNotList",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    allowFrom: 10.0.0.0/8\n",
+     "routes[0].allowFrom", 5, 16, "must be a list (got '10.0.0.0/8')"},
+    {"AllowFromEmpty",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    allowFrom: []\n",
+     "routes[0].allowFrom", 5, 16, "must list at least one address or CIDR (omit the key to allow every client)"},
+    {"AllowFromPrefixTooLong",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    allowFrom: [\"10.0.0.0/8\", \"10.0.0.1/33\"]\n",
+     "routes[0].allowFrom[1]", 5, 31, "prefix length '33' must be a number 0..32"},
+    {"AllowFromIpv6HostBits",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    allowFrom:\n"
+     "      - \"2001:db8::1/32\"\n",
+     "routes[0].allowFrom[0]", 6, 9, "(did you mean 2001:db8::/32?)"},
+    {"DenyFromShortForm",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    denyFrom: [\"10.1\"]\n",
+     "routes[0].denyFrom[0]", 5, 16, "'10.1' is not a valid IPv4 address or CIDR"},
+    {"DenyFromIpv6Zone",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    denyFrom: [\"fe80::1%eth0\"]\n",
+     "routes[0].denyFrom[0]", 5, 16, "zone IDs like '%eth0' are not allowed"},
+    {"DenyFromNotString",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    denyFrom: [[\"10.0.0.0/8\"]]\n",
+     "routes[0].denyFrom[0]", 5, 16, "must be a string (got a list)"},
+    {"ForwardCredentialsNotBoolean",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    forwardCredentials: yes\n",
+     "routes[0].forwardCredentials", 5, 25, "must be true or false (got 'yes')"},
+
+    // routes[].validate
+    {"ValidateNotMapping",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: true\n",
+     "routes[0].validate", 5, 15, "must be a mapping of keys to values (got 'true')"},
+    {"ValidateEmpty",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: {}\n",
+     "routes[0].validate.contentTypes", 5, 15, "missing required key 'contentTypes' (or 'jsonSchema')"},
+    {"UnknownKeyInValidate",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: { contentType: [application/json] }\n",
+     "routes[0].validate.contentType", 5, 17, "unknown key 'contentType' (did you mean 'contentTypes'?)"},
+    {"UnknownKeyInValidateSnakeCase",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      json_schema: x.json\n",
+     "routes[0].validate.json_schema", 6, 7, "(did you mean 'jsonSchema'?)"},
+    {"ContentTypesNotList",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: { contentTypes: application/json }\n",
+     "routes[0].validate.contentTypes", 5, 31, "must be a list (got 'application/json')"},
+    {"ContentTypesEmpty",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: { contentTypes: [] }\n",
+     "routes[0].validate.contentTypes", 5, 31, "must list at least one media type (omit the key to accept any content type)"},
+    {"ContentTypeWithoutSubtype",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate: { contentTypes: [json] }\n",
+     "routes[0].validate.contentTypes[0]", 5, 32, "'json' is not a media type like \"application/json\" (type/subtype)"},
+    {"ContentTypeEmptySubtype",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"application/\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "'application/' is not a media type"},
+    {"ContentTypeTwoSlashes",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"application/json/x\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "'application/json/x' is not a media type"},
+    {"ContentTypeWithSpace",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"application/ json\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "'application/ json' is not a media type"},
+    {"ContentTypeWithParameters",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"application/json; charset=utf-8\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "must be a media type without parameters, like \"application/json\""},
+    {"ContentTypeWildcardType",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"*/json\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "'*' is only allowed as a whole subtype, like \"text/*\", or as \"*/*\" (got '*/json')"},
+    {"ContentTypePartialWildcard",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [\"application/vnd.*\"]\n",
+     "routes[0].validate.contentTypes[0]", 6, 22, "'*' is only allowed as a whole subtype"},
+    {"ContentTypeListedTwice",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      contentTypes: [application/json, Application/JSON]\n",
+     "routes[0].validate.contentTypes[1]", 6, 40, "media type application/json is listed twice"},
+    {"JsonSchemaFileNotFound",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      jsonSchema: /nonexistent/flexgate/../schemas/user.json\n",
+     "routes[0].validate.jsonSchema", 6, 19, "file not found: /nonexistent/schemas/user.json"},
+    {"JsonSchemaIsADirectory",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      jsonSchema: /\n",
+     "routes[0].validate.jsonSchema", 6, 19, "/ is a directory, not a JSON schema file"},
+    {"JsonSchemaEmpty",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      jsonSchema: \"\"\n",
+     "routes[0].validate.jsonSchema", 6, 19, "must not be empty"},
+    {"JsonSchemaNotString",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      jsonSchema: [a.json]\n",
+     "routes[0].validate.jsonSchema", 6, 19, "must be a string (got a list)"},
+    {"JsonSchemaControlCharacter",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /a\n"
+     "    upstream: a\n"
+     "    validate:\n"
+     "      jsonSchema: \"a\\tb.json\"\n",
+     "routes[0].validate.jsonSchema", 6, 19, "must be a file path without control characters"},
+
+    // dns
+    {"UnknownTopLevelKeyDns",
+     "dsn: { timeout: 1s }\n",
+     "dsn", 1, 1, "unknown key 'dsn' (did you mean 'dns'?)"},
+    {"UnknownKeyInDns",
+     "dns:\n"
+     "  min_ttl: 1s\n",
+     "dns.min_ttl", 2, 3, "unknown key 'min_ttl' (did you mean 'minTtl'?)"},
+    {"UnknownKeyInDnsListsAllowed",
+     "dns:\n"
+     "  resolvers: []\n",
+     "dns.resolvers", 2, 3, "unknown key 'resolvers' (expected one of: servers, timeout, minTtl, maxTtl)"},
+    {"DnsNotMapping",
+     "dns: [\"10.0.0.2\"]\n",
+     "dns", 1, 6, "must be a mapping of keys to values (got a list)"},
+    {"DnsServersNotList",
+     "dns:\n"
+     "  servers: 10.0.0.2\n",
+     "dns.servers", 2, 12, "must be a list (got '10.0.0.2')"},
+    {"DnsServerHostName",
+     "dns:\n"
+     "  servers: [dns.google]\n",
+     "dns.servers[0]", 2, 13, "'dns.google' is a host name; name DNS servers by IP address"},
+    {"DnsServerHostNameWithPort",
+     "dns:\n"
+     "  servers: [\"localhost:53\"]\n",
+     "dns.servers[0]", 2, 13, "'localhost' is a host name"},
+    {"DnsServerPortZero",
+     "dns:\n"
+     "  servers: [\"10.0.0.2:0\"]\n",
+     "dns.servers[0]", 2, 13, "port must be a number 1..65535 (got '0')"},
+    {"DnsServerPortTooLarge",
+     "dns:\n"
+     "  servers: [\"[::1]:65536\"]\n",
+     "dns.servers[0]", 2, 13, "port must be a number 1..65535 (got '65536')"},
+    {"DnsServerPortLeadingZero",
+     "dns:\n"
+     "  servers: [\"10.0.0.2:053\"]\n",
+     "dns.servers[0]", 2, 13, "port must be a number 1..65535 (got '053')"},
+    {"DnsServerPortEmpty",
+     "dns:\n"
+     "  servers: [\"10.0.0.2:\"]\n",
+     "dns.servers[0]", 2, 13, "port must be a number 1..65535 (got '')"},
+    {"DnsServerPortNotANumber",
+     "dns:\n"
+     "  servers: [\"10.0.0.2:dns\"]\n",
+     "dns.servers[0]", 2, 13, "port must be a number 1..65535 (got 'dns')"},
+    {"DnsServerIpv6WithoutBrackets",
+     "dns:\n"
+     "  servers: [\"::1\"]\n",
+     "dns.servers[0]", 2, 13, "write IPv6 addresses in brackets, like \"[::1]\" or \"[::1]:53\""},
+    {"DnsServerIpv6Invalid",
+     "dns:\n"
+     "  servers: [\"[1::2::3]:53\"]\n",
+     "dns.servers[0]", 2, 13, "'[1::2::3]' is not a valid IPv6 address"},
+    {"DnsServerIpv6Zone",
+     "dns:\n"
+     "  servers: [\"[fe80::1%eth0]:53\"]\n",
+     "dns.servers[0]", 2, 13, "zone IDs like '%eth0' are not allowed"},
+    {"DnsServerUnclosedBracket",
+     "dns:\n"
+     "  servers: [\"[::1:53\"]\n",
+     "dns.servers[0]", 2, 13, "has an unclosed '['"},
+    {"DnsServerTextAfterBracket",
+     "dns:\n"
+     "  servers: [\"[::1]53\"]\n",
+     "dns.servers[0]", 2, 13, "unexpected text after ']'"},
+    {"DnsServerShortIpv4",
+     "dns:\n"
+     "  servers: [\"10.2:53\"]\n",
+     "dns.servers[0]", 2, 13, "'10.2' is not a valid IPv4 address"},
+    {"DnsServerCidr",
+     "dns:\n"
+     "  servers: [\"10.0.0.0/8\"]\n",
+     "dns.servers[0]", 2, 13, "must be an IP address, not a CIDR"},
+    {"DnsServerUnspecified",
+     "dns:\n"
+     "  servers: [\"0.0.0.0\"]\n",
+     "dns.servers[0]", 2, 13, "'0.0.0.0' is the unspecified address"},
+    {"DnsServerNoAddress",
+     "dns:\n"
+     "  servers: [\":53\"]\n",
+     "dns.servers[0]", 2, 13, "has no address"},
+    {"DnsServerWithSpace",
+     "dns:\n"
+     "  servers: [\"10.0.0.2 :53\"]\n",
+     "dns.servers[0]", 2, 13, "must not contain spaces, control or non-ASCII characters"},
+    {"DnsServerListedTwice",
+     "dns:\n"
+     "  servers: [\"10.0.0.2\", \"10.0.0.2:53\"]\n",
+     "dns.servers[1]", 2, 25, "server 10.0.0.2:53 is listed twice (also dns.servers[0])"},
+    {"DnsServerIpv6ListedTwice",
+     "dns:\n"
+     "  servers:\n"
+     "    - \"[FD00::1]\"\n"
+     "    - \"[fd00::1]:53\"\n",
+     "dns.servers[1]", 4, 7, "server [fd00::1]:53 is listed twice (also dns.servers[0])"},
+    {"DnsTimeoutZero",
+     "dns:\n"
+     "  timeout: 0\n",
+     "dns.timeout", 2, 12, "must be between 1ms and 1m (got 0ms)"},
+    {"DnsTimeoutTooLong",
+     "dns:\n"
+     "  timeout: 61s\n",
+     "dns.timeout", 2, 12, "must be between 1ms and 1m (got 61s)"},
+    {"DnsMinTtlOverADay",
+     "dns:\n"
+     "  minTtl: 25h\n",
+     "dns.minTtl", 2, 11, "must be between 0ms and 24h (got 25h)"},
+    {"DnsMaxTtlZero",
+     "dns:\n"
+     "  maxTtl: 0\n",
+     "dns.maxTtl", 2, 11, "must be between 1ms and 24h (got 0ms)"},
+    {"DnsMaxTtlNotADuration",
+     "dns:\n"
+     "  maxTtl: forever\n",
+     "dns.maxTtl", 2, 11, "must be a duration like"},
+    {"DnsMinTtlAboveMaxTtl",
+     "dns:\n"
+     "  maxTtl: 1m\n"
+     "  minTtl: 5m\n",
+     "dns.minTtl", 3, 11, "must not be greater than maxTtl (got 5m; maxTtl is 1m)"},
+    {"DnsMaxTtlBelowMinTtl",
+     "dns:\n"
+     "  minTtl: 5m\n"
+     "  maxTtl: 1m\n",
+     "dns.maxTtl", 3, 11, "must not be less than minTtl (got 1m; minTtl is 5m)"},
+    {"DnsMaxTtlBelowMinTtlSameLine",
+     "dns: { minTtl: 2h, maxTtl: 1h }\n",
+     "dns.maxTtl", 1, 28, "must not be less than minTtl (got 1h; minTtl is 2h)"},
+    {"DnsMinTtlAboveDefaultMaxTtl",
+     "dns:\n"
+     "  minTtl: 10m\n",
+     "dns.minTtl", 2, 11, "must not be greater than maxTtl (got 10m; maxTtl is 5m by default)"},
+    {"DnsMaxTtlBelowDefaultMinTtl",
+     "dns:\n"
+     "  maxTtl: 500ms\n",
+     "dns.maxTtl", 2, 11, "must not be less than minTtl (got 500ms; minTtl is 1s by default)"},
+
 };
 // clang-format on
 

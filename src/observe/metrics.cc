@@ -1,0 +1,469 @@
+#include "observe/metrics.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <utility>
+
+namespace flexgate::observe {
+namespace {
+
+constexpr MetricFamilyInfo kFamilies[] = {
+#define FLEXGATE_FAMILY_INFO(enumerator, name, type, help) {name, type, help},
+    FLEXGATE_METRIC_FAMILIES(FLEXGATE_FAMILY_INFO)
+#undef FLEXGATE_FAMILY_INFO
+};
+static_assert(std::size(kFamilies) == kMetricFamilyCount);
+
+struct RejectionLabels {
+  std::string_view policy;
+  std::string_view reason;
+};
+constexpr RejectionLabels kRejections[] = {
+#define FLEXGATE_REJECTION_LABELS(enumerator, policy, reason) {policy, reason},
+    FLEXGATE_POLICY_REJECTIONS(FLEXGATE_REJECTION_LABELS)
+#undef FLEXGATE_REJECTION_LABELS
+};
+static_assert(std::size(kRejections) == kRejectionCount);
+
+constexpr std::string_view kOutcomes[] = {
+#define FLEXGATE_OUTCOME_LABEL(enumerator, label) label,
+    FLEXGATE_UPSTREAM_OUTCOMES(FLEXGATE_OUTCOME_LABEL)
+#undef FLEXGATE_OUTCOME_LABEL
+};
+static_assert(std::size(kOutcomes) == kUpstreamOutcomeCount);
+
+constexpr std::string_view kMethods[] = {"GET",     "HEAD",  "POST",  "PUT",     "DELETE",
+                                         "OPTIONS", "PATCH", "TRACE", "CONNECT", "OTHER"};
+static_assert(std::size(kMethods) == kMethodLabelCount);
+
+// The le label of each bucket bound, as Prometheus clients print them.
+constexpr std::string_view kBoundLabels[] = {"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+                                             "0.05",   "0.1",   "0.25",   "0.5",   "1",    "2.5",
+                                             "5",      "10",    "30",     "60"};
+static_assert(std::size(kBoundLabels) == kDurationBoundsMicros.size());
+
+void append_uint(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof(digits), value);
+  out.append(digits, result.ptr);
+}
+
+void append_int(std::string& out, std::int64_t value) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof(digits), value);
+  out.append(digits, result.ptr);
+}
+
+// `units` / 10^decimals as an exact decimal ("1.000250"), no floating point: sums stay exact.
+void append_fixed(std::string& out, std::uint64_t units, int decimals) {
+  std::uint64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  append_uint(out, units / scale);
+  out += '.';
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof(digits), units % scale);
+  out.append(static_cast<std::size_t>(decimals) - static_cast<std::size_t>(result.ptr - digits), '0');
+  out.append(digits, result.ptr);
+}
+
+// Label values escape backslash, double quote and line feed (exposition format 0.0.4).
+void append_label_value(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+}
+
+// HELP text escapes backslash and line feed.
+void append_help_text(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+}
+
+void append_header(std::string& out, MetricFamily family) {
+  const MetricFamilyInfo& info = family_info(family);
+  out += "# HELP ";
+  out += info.name;
+  out += ' ';
+  append_help_text(out, info.help);
+  out += "\n# TYPE ";
+  out += info.name;
+  out += ' ';
+  out += info.type;
+  out += '\n';
+}
+
+// Writes `name{` — the caller appends labels, then close_labels().
+void open_sample(std::string& out, std::string_view name, std::string_view suffix = {}) {
+  out += name;
+  out += suffix;
+  out += '{';
+}
+
+void append_label(std::string& out, std::string_view label, std::string_view value, bool first = false) {
+  if (!first) out += ',';
+  out += label;
+  out += "=\"";
+  append_label_value(out, value);
+  out += '"';
+}
+
+void close_labels(std::string& out) { out += "} "; }
+
+}  // namespace
+
+const MetricFamilyInfo& family_info(MetricFamily family) { return kFamilies[static_cast<std::size_t>(family)]; }
+
+MethodLabel method_label(std::string_view method) {
+  for (std::size_t i = 0; i + 1 < kMethodLabelCount; ++i) {
+    if (method == kMethods[i]) return static_cast<MethodLabel>(i);
+  }
+  return MethodLabel::kOther;
+}
+
+std::string_view to_string(MethodLabel method) { return kMethods[static_cast<std::size_t>(method)]; }
+std::string_view to_string(UpstreamOutcome outcome) { return kOutcomes[static_cast<std::size_t>(outcome)]; }
+std::string_view policy_of(Rejection rejection) { return kRejections[static_cast<std::size_t>(rejection)].policy; }
+std::string_view reason_of(Rejection rejection) { return kRejections[static_cast<std::size_t>(rejection)].reason; }
+
+namespace detail {
+
+SeriesTable::SeriesTable(std::uint32_t capacity) {
+  // A power of two of at least 64 slots (16 lines), so probing wraps with a mask.
+  const std::uint64_t slots = std::bit_ceil(std::max<std::uint64_t>(capacity, 64));
+  mask_ = slots - 1;
+  shift_ = 64 - static_cast<unsigned>(std::countr_zero(slots));
+  limit_ = static_cast<std::uint32_t>(slots / 4 * 3);
+  lines_ = std::make_unique<Line[]>(slots / 4);
+}
+
+bool SeriesTable::insert(Slot& slot, std::uint64_t key) {
+  if (used_ >= limit_) return false;
+  ++used_;
+  slot.count.add();  // the count first, then the key with release: a reader that sees the key sees it
+  slot.key.store(key, std::memory_order_release);
+  return true;
+}
+
+std::uint64_t SeriesTable::count(std::uint64_t key) const {
+  std::uint64_t index = key * 0x9E3779B97F4A7C15ull >> shift_;
+  for (std::uint64_t probes = 0; probes <= mask_; ++probes) {
+    const Slot& slot = slot_at(index);
+    const std::uint64_t found = slot.key.load(std::memory_order_acquire);
+    if (found == key) return slot.count.value();
+    if (found == 0) return 0;
+    index = (index + 1) & mask_;
+  }
+  return 0;
+}
+
+}  // namespace detail
+
+WorkerMetrics::WorkerMetrics(const MetricsLimits& limits)
+    : requests_(limits.request_series), durations_(limits.max_routes), upstreams_(limits.max_upstreams) {}
+
+MetricsRegistry::MetricsRegistry(unsigned workers, MetricsLimits limits) : limits_(limits) {
+  limits_.max_routes = std::max<std::uint32_t>(limits_.max_routes, 1);  // room for "none"
+  workers_.reserve(workers);
+  for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<WorkerMetrics>(limits_));
+  std::vector<std::string> errors;
+  register_route("none", errors);  // kNoRoute
+}
+
+std::optional<std::uint32_t> MetricsRegistry::intern(detail::LabelTable& table, std::string_view name,
+                                                     std::uint32_t capacity, std::string_view kind,
+                                                     std::vector<std::string>& errors, bool& added) {
+  // Caller holds mutex_ (or is the constructor).
+  added = false;
+  std::string key(name);
+  if (const auto it = table.ids.find(key); it != table.ids.end()) return it->second;
+  if (table.names.size() >= capacity) {
+    errors.push_back("metrics: more than " + std::to_string(capacity) + " distinct " + std::string(kind) +
+                     " label values since start; cannot add " + std::string(kind) + " \"" + key +
+                     "\" (restart the process to reset the metrics label tables)");
+    return std::nullopt;
+  }
+  const auto id = static_cast<std::uint32_t>(table.names.size());
+  table.names.push_back(key);
+  table.ids.emplace(std::move(key), id);
+  added = true;
+  return id;
+}
+
+std::optional<RouteId> MetricsRegistry::register_route(std::string_view pattern, std::vector<std::string>& errors) {
+  if (pattern.empty()) return kNoRoute;
+  const std::lock_guard lock(mutex_);
+  bool added = false;
+  const auto id = intern(routes_, pattern, limits_.max_routes, "route", errors, added);
+  // Storage for a new id exists in every shard before the id is handed out.
+  if (added) {
+    for (const auto& worker : workers_) worker->durations_.ensure(*id);
+  }
+  return id;
+}
+
+std::optional<UpstreamId> MetricsRegistry::register_upstream(std::string_view name,
+                                                             std::vector<std::string>& errors) {
+  const std::lock_guard lock(mutex_);
+  bool added = false;
+  const auto id = intern(upstreams_, name, limits_.max_upstreams, "upstream", errors, added);
+  if (added) {
+    for (const auto& worker : workers_) worker->upstreams_.ensure(*id);
+  }
+  return id;
+}
+
+void MetricsRegistry::set_build_version(std::string_view version) {
+  const std::lock_guard lock(mutex_);
+  version_ = version;
+}
+
+void MetricsRegistry::record_config_load(std::chrono::system_clock::time_point when) {
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+  last_success_unix_millis_.store(millis, std::memory_order_relaxed);
+}
+
+void MetricsRegistry::record_config_reload(bool success, std::chrono::system_clock::time_point when) {
+  // Not a hot path, and a reload may come from the signal loop or the admin listener: fetch_add.
+  if (success) {
+    reload_successes_.fetch_add(1, std::memory_order_relaxed);
+    record_config_load(when);
+  } else {
+    reload_failures_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::uint64_t MetricsRegistry::request_count(RouteId route, MethodLabel method, std::uint16_t status) const {
+  const std::uint64_t key = detail::series_key(route, method, status);
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->requests_.count(key);
+  return total;
+}
+
+DurationSnapshot MetricsRegistry::request_durations(RouteId route) const {
+  DurationSnapshot snapshot;
+  for (const auto& worker : workers_) {
+    const detail::RouteDurations* durations = worker->durations_.find(route);
+    if (durations == nullptr) continue;
+    for (std::size_t i = 0; i < kDurationBucketCount; ++i) snapshot.buckets[i] += durations->buckets[i].value();
+    snapshot.sum_micros += durations->sum_micros.value();
+  }
+  for (const std::uint64_t bucket : snapshot.buckets) snapshot.count += bucket;
+  return snapshot;
+}
+
+std::int64_t MetricsRegistry::requests_in_flight() const {
+  std::int64_t total = 0;
+  for (const auto& worker : workers_) total += worker->in_flight_.value();
+  return total;
+}
+
+std::uint64_t MetricsRegistry::rejection_count(Rejection rejection) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->rejections_[static_cast<std::size_t>(rejection)].value();
+  return total;
+}
+
+std::uint64_t MetricsRegistry::upstream_request_count(UpstreamId upstream, UpstreamOutcome outcome) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) {
+    if (const auto* counters = worker->upstreams_.find(upstream)) {
+      total += counters->requests[static_cast<std::size_t>(outcome)].value();
+    }
+  }
+  return total;
+}
+
+std::uint64_t MetricsRegistry::upstream_connections_opened(UpstreamId upstream) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) {
+    if (const auto* counters = worker->upstreams_.find(upstream)) total += counters->connections_opened.value();
+  }
+  return total;
+}
+
+std::uint64_t MetricsRegistry::upstream_pool_reuses(UpstreamId upstream) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) {
+    if (const auto* counters = worker->upstreams_.find(upstream)) total += counters->pool_reuses.value();
+  }
+  return total;
+}
+
+std::uint64_t MetricsRegistry::dropped_count() const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->dropped_.value();
+  return total;
+}
+
+std::string MetricsRegistry::render_prometheus() const {
+  std::string out;
+  render_prometheus(out);
+  return out;
+}
+
+void MetricsRegistry::render_prometheus(std::string& out) const {
+  // Copy the label names, so the mutex is held only for that: registration (a reload) never
+  // waits for a scrape to finish formatting. Ids registered after this copy show up next scrape.
+  std::vector<std::string> route_names;
+  std::vector<std::string> upstream_names;
+  std::string version;
+  {
+    const std::lock_guard lock(mutex_);
+    route_names = routes_.names;
+    upstream_names = upstreams_.names;
+    version = version_;
+  }
+  out.reserve(out.size() + 4096 + 160 * route_names.size() + 400 * upstream_names.size());
+
+  // flexgate_http_requests_total: merge the shards' series, ordered by (route, method, status).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> series;
+  for (const auto& worker : workers_) {
+    worker->requests_.for_each([&series](std::uint64_t key, std::uint64_t count) { series.emplace_back(key, count); });
+  }
+  std::sort(series.begin(), series.end());
+  {
+    const std::string_view name = family_info(MetricFamily::kHttpRequestsTotal).name;
+    append_header(out, MetricFamily::kHttpRequestsTotal);
+    for (std::size_t i = 0; i < series.size();) {
+      const std::uint64_t key = series[i].first;
+      std::uint64_t count = 0;
+      for (; i < series.size() && series[i].first == key; ++i) count += series[i].second;
+      const std::uint64_t route = (key >> 14) - 1;
+      if (route >= route_names.size()) continue;  // registered after the name copy
+      open_sample(out, name);
+      append_label(out, "method", kMethods[(key >> 10) & 0xF], true);
+      append_label(out, "route", route_names[route]);
+      out += ",status=\"";
+      append_uint(out, key & 0x3FF);
+      out += '"';
+      close_labels(out);
+      append_uint(out, count);
+      out += '\n';
+    }
+  }
+
+  // flexgate_http_request_duration_seconds: cumulative buckets; +Inf and _count are the same sum
+  // of the bucket reads, so they always agree even while workers write.
+  {
+    const std::string_view name = family_info(MetricFamily::kHttpRequestDurationSeconds).name;
+    append_header(out, MetricFamily::kHttpRequestDurationSeconds);
+    for (std::size_t route = 0; route < route_names.size(); ++route) {
+      const DurationSnapshot snapshot = request_durations(static_cast<RouteId>(route));
+      if (snapshot.count == 0) continue;
+      std::uint64_t cumulative = 0;
+      for (std::size_t b = 0; b < kDurationBucketCount; ++b) {
+        cumulative += snapshot.buckets[b];
+        open_sample(out, name, "_bucket");
+        append_label(out, "route", route_names[route], true);
+        append_label(out, "le", b < kDurationBoundsMicros.size() ? kBoundLabels[b] : "+Inf");
+        close_labels(out);
+        append_uint(out, cumulative);
+        out += '\n';
+      }
+      open_sample(out, name, "_sum");
+      append_label(out, "route", route_names[route], true);
+      close_labels(out);
+      append_fixed(out, snapshot.sum_micros, 6);
+      out += '\n';
+      open_sample(out, name, "_count");
+      append_label(out, "route", route_names[route], true);
+      close_labels(out);
+      append_uint(out, cumulative);
+      out += '\n';
+    }
+  }
+
+  append_header(out, MetricFamily::kHttpRequestsInFlight);
+  out += family_info(MetricFamily::kHttpRequestsInFlight).name;
+  out += ' ';
+  append_int(out, requests_in_flight());
+  out += '\n';
+
+  // Closed sets are rendered whole, zeros included: every series exists from the start.
+  {
+    const std::string_view name = family_info(MetricFamily::kPolicyRejectionsTotal).name;
+    append_header(out, MetricFamily::kPolicyRejectionsTotal);
+    for (std::size_t r = 0; r < kRejectionCount; ++r) {
+      open_sample(out, name);
+      append_label(out, "policy", kRejections[r].policy, true);
+      append_label(out, "reason", kRejections[r].reason);
+      close_labels(out);
+      append_uint(out, rejection_count(static_cast<Rejection>(r)));
+      out += '\n';
+    }
+  }
+
+  {
+    const std::string_view name = family_info(MetricFamily::kUpstreamRequestsTotal).name;
+    append_header(out, MetricFamily::kUpstreamRequestsTotal);
+    for (std::size_t u = 0; u < upstream_names.size(); ++u) {
+      for (std::size_t o = 0; o < kUpstreamOutcomeCount; ++o) {
+        open_sample(out, name);
+        append_label(out, "upstream", upstream_names[u], true);
+        append_label(out, "outcome", kOutcomes[o]);
+        close_labels(out);
+        append_uint(out, upstream_request_count(static_cast<UpstreamId>(u), static_cast<UpstreamOutcome>(o)));
+        out += '\n';
+      }
+    }
+  }
+  for (const MetricFamily family : {MetricFamily::kUpstreamConnectionsOpenedTotal, MetricFamily::kUpstreamPoolReusesTotal}) {
+    append_header(out, family);
+    for (std::size_t u = 0; u < upstream_names.size(); ++u) {
+      open_sample(out, family_info(family).name);
+      append_label(out, "upstream", upstream_names[u], true);
+      close_labels(out);
+      const auto id = static_cast<UpstreamId>(u);
+      append_uint(out, family == MetricFamily::kUpstreamConnectionsOpenedTotal ? upstream_connections_opened(id)
+                                                                               : upstream_pool_reuses(id));
+      out += '\n';
+    }
+  }
+
+  {
+    const std::string_view name = family_info(MetricFamily::kConfigReloadsTotal).name;
+    append_header(out, MetricFamily::kConfigReloadsTotal);
+    const std::pair<std::string_view, std::uint64_t> results[] = {
+        {"success", reload_successes_.load(std::memory_order_relaxed)},
+        {"failure", reload_failures_.load(std::memory_order_relaxed)}};
+    for (const auto& [result, count] : results) {
+      open_sample(out, name);
+      append_label(out, "result", result, true);
+      close_labels(out);
+      append_uint(out, count);
+      out += '\n';
+    }
+  }
+
+  append_header(out, MetricFamily::kConfigLastReloadSuccessTimestampSeconds);
+  out += family_info(MetricFamily::kConfigLastReloadSuccessTimestampSeconds).name;
+  out += ' ';
+  const std::int64_t millis = last_success_unix_millis_.load(std::memory_order_relaxed);
+  append_fixed(out, static_cast<std::uint64_t>(std::max<std::int64_t>(millis, 0)), 3);
+  out += '\n';
+
+  append_header(out, MetricFamily::kBuildInfo);
+  open_sample(out, family_info(MetricFamily::kBuildInfo).name);
+  append_label(out, "version", version, true);
+  close_labels(out);
+  out += "1\n";
+
+  append_header(out, MetricFamily::kMetricsDroppedTotal);
+  out += family_info(MetricFamily::kMetricsDroppedTotal).name;
+  out += ' ';
+  append_uint(out, dropped_count());
+  out += '\n';
+}
+
+}  // namespace flexgate::observe

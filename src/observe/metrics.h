@@ -1,0 +1,448 @@
+#pragma once
+// The metrics registry: per-worker counter shards, summed into the Prometheus text exposition
+// format (0.0.4) when /metrics is scraped.
+//
+// How it stays off the hot path's back:
+// - One writer per shard. Each worker thread owns one WorkerMetrics and is the only thread that
+//   writes it. A Counter is a std::atomic advanced with a relaxed load + relaxed store: plain `mov`s
+//   on x86, no `lock` prefix, no contention. It is atomic only so a scraping thread can read it
+//   without tearing. Shards and their chunks are separate cache-line-aligned allocations, so two
+//   workers never write the same line. Recording a request is ~4 such increments, no allocation,
+//   no lock, no string hashing.
+// - A scrape never stalls a worker: it only loads atomics. The registry mutex is taken by
+//   registration (config build) and by a scrape to copy the label names, never by a worker.
+// - Cardinality is fixed by the config: method is a closed enum, status the 3-digit code, policy and
+//   reason one closed enum, route the configured pattern (never the raw path), upstream the
+//   configured name. Route and upstream tables have a fixed capacity.
+// - Reloads keep counts. Route patterns and upstream names are interned into append-only tables: a
+//   name keeps its id for the life of the process, so a route kept by a reload keeps its series, and
+//   names dropped from the config keep being exported with their last counts (a series that
+//   vanished and came back would look like a counter reset). Per-id storage lives in chunks of 64
+//   ids that the registering thread allocates for every worker, under the mutex, and publishes with
+//   a release store before it returns the id. A worker only learns an id through a snapshot posted
+//   to its loop, after that store; chunks never move and are freed only with the registry, so no
+//   reader can see a dangling or half-built slot. Past the capacity, registration fails with a
+//   message (the reload is refused; a restart resets the tables).
+// - flexgate_http_requests_total is sparse (route x method x status), so each worker keeps a fixed
+//   open-addressing table of series: insert-only, written by the worker, each key published after
+//   its count (release) so a reader never sees a series without its first count. Past 3/4 full,
+//   new series are dropped and counted in flexgate_metrics_dropped_total.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace flexgate::observe {
+
+// Every metric family, declared once: X(enumerator, name, type, help). Rendered in this order.
+#define FLEXGATE_METRIC_FAMILIES(X)                                                                       \
+  X(kHttpRequestsTotal, "flexgate_http_requests_total", "counter",                                       \
+    "HTTP requests answered, by method, route pattern and status code.")                                 \
+  X(kHttpRequestDurationSeconds, "flexgate_http_request_duration_seconds", "histogram",                  \
+    "Time from a request head to its last response byte, by route pattern.")                             \
+  X(kHttpRequestsInFlight, "flexgate_http_requests_in_flight", "gauge", "Requests being handled now.")    \
+  X(kPolicyRejectionsTotal, "flexgate_policy_rejections_total", "counter",                               \
+    "Requests refused by a policy, by policy and reason.")                                               \
+  X(kUpstreamRequestsTotal, "flexgate_upstream_requests_total", "counter",                               \
+    "Requests sent to an upstream (each attempt, retries included), by outcome.")                        \
+  X(kUpstreamConnectionsOpenedTotal, "flexgate_upstream_connections_opened_total", "counter",            \
+    "New connections opened to an upstream.")                                                            \
+  X(kUpstreamPoolReusesTotal, "flexgate_upstream_pool_reuses_total", "counter",                          \
+    "Requests sent on a pooled (reused) upstream connection.")                                           \
+  X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
+  X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",   \
+    "gauge", "Unix time of the last successful configuration load or reload.")                           \
+  X(kBuildInfo, "flexgate_build_info", "gauge", "Always 1; the version is a label.")                     \
+  X(kMetricsDroppedTotal, "flexgate_metrics_dropped_total", "counter",                                   \
+    "Observations not counted: a worker's series table was full or a label id was not registered.")
+
+// Every reason a policy refuses a request: X(enumerator, policy, reason). A closed set, so the
+// policy_rejections_total series are fixed at compile time.
+#define FLEXGATE_POLICY_REJECTIONS(X)                                                      \
+  X(kIpfilterDenied, "ipfilter", "denied")                                                 \
+  X(kAuthMalformed, "auth", "malformed")                 /* repeated credential fields */ \
+  X(kAuthMissingKey, "auth", "missing_key")                                                \
+  X(kAuthUnknownKey, "auth", "unknown_key")                                                \
+  X(kAuthMissingSignature, "auth", "missing_signature")  /* or timestamp */                \
+  X(kAuthBadSignature, "auth", "bad_signature")                                            \
+  X(kAuthStaleTimestamp, "auth", "stale_timestamp")                                        \
+  X(kAuthReplay, "auth", "replay")                                                         \
+  X(kAuthReplayWindowFull, "auth", "replay_window_full")                                   \
+  X(kRatelimitLimited, "ratelimit", "limited")                                             \
+  X(kRatelimitBackendUnavailable, "ratelimit", "backend_unavailable") /* fail closed */    \
+  X(kValidateContentType, "validate", "content_type")                                      \
+  X(kValidateNotJson, "validate", "not_json")                                              \
+  X(kValidateSchema, "validate", "schema")                                                 \
+  X(kValidateHeader, "validate", "header")                                                 \
+  X(kEgressBlockedAddress, "egress", "blocked_address")                                    \
+  X(kLimitsBodyTooLarge, "limits", "body_too_large")                                       \
+  X(kLimitsHeadTooLarge, "limits", "head_too_large")                                       \
+  X(kLimitsUriTooLong, "limits", "uri_too_long")
+
+// How one attempt to an upstream ended: X(enumerator, label).
+#define FLEXGATE_UPSTREAM_OUTCOMES(X) \
+  X(kSuccess, "success")              \
+  X(kConnectError, "connect_error")   \
+  X(kTimeout, "timeout")              \
+  X(kReset, "reset")                  \
+  X(kBadResponse, "bad_response")
+
+#define FLEXGATE_METRICS_ENUMERATOR(name, ...) name,
+#define FLEXGATE_METRICS_PLUS_ONE(...) +1
+
+// A metric family (name, type and help in FLEXGATE_METRIC_FAMILIES).
+enum class MetricFamily : std::uint8_t { FLEXGATE_METRIC_FAMILIES(FLEXGATE_METRICS_ENUMERATOR) };
+inline constexpr std::size_t kMetricFamilyCount = 0 FLEXGATE_METRIC_FAMILIES(FLEXGATE_METRICS_PLUS_ONE);
+
+// A (policy, reason) pair of flexgate_policy_rejections_total.
+enum class Rejection : std::uint8_t { FLEXGATE_POLICY_REJECTIONS(FLEXGATE_METRICS_ENUMERATOR) };
+inline constexpr std::size_t kRejectionCount = 0 FLEXGATE_POLICY_REJECTIONS(FLEXGATE_METRICS_PLUS_ONE);
+
+// The outcome label of flexgate_upstream_requests_total.
+enum class UpstreamOutcome : std::uint8_t { FLEXGATE_UPSTREAM_OUTCOMES(FLEXGATE_METRICS_ENUMERATOR) };
+inline constexpr std::size_t kUpstreamOutcomeCount = 0 FLEXGATE_UPSTREAM_OUTCOMES(FLEXGATE_METRICS_PLUS_ONE);
+
+#undef FLEXGATE_METRICS_ENUMERATOR
+#undef FLEXGATE_METRICS_PLUS_ONE
+
+// The method label: the standard methods, anything else "OTHER". Same order as http::Method.
+enum class MethodLabel : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kTrace, kConnect, kOther };
+inline constexpr std::size_t kMethodLabelCount = 10;
+
+// Name, type and help of a family.
+struct MetricFamilyInfo {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+};
+const MetricFamilyInfo& family_info(MetricFamily family);
+
+// Method names are case-sensitive (RFC 9110 section 9.1): "get" is OTHER.
+MethodLabel method_label(std::string_view method);
+std::string_view to_string(MethodLabel method);
+std::string_view to_string(UpstreamOutcome outcome);
+std::string_view policy_of(Rejection rejection);
+std::string_view reason_of(Rejection rejection);
+
+// Upper bounds of flexgate_http_request_duration_seconds buckets, in microseconds.
+inline constexpr std::array<std::uint64_t, 16> kDurationBoundsMicros = {
+    500,    1'000,   2'500,   5'000,     10'000,    25'000,     50'000,     100'000,
+    250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 30'000'000, 60'000'000};
+// Buckets per histogram: one per bound plus the one above the last bound (+Inf).
+inline constexpr std::size_t kDurationBucketCount = kDurationBoundsMicros.size() + 1;
+
+// The (non-cumulative) bucket of a duration: the first bound >= micros (le is inclusive).
+inline std::size_t duration_bucket(std::uint64_t micros) {
+  std::size_t index = 0;  // most requests are fast: a linear scan stops early
+  while (index < kDurationBoundsMicros.size() && micros > kDurationBoundsMicros[index]) ++index;
+  return index;
+}
+
+// Index of a route pattern in the registry's append-only table; stable for the process lifetime.
+using RouteId = std::uint32_t;
+// Index of an upstream name in the registry's append-only table; stable for the process lifetime.
+using UpstreamId = std::uint32_t;
+// The route of requests that matched none: rendered route="none".
+inline constexpr RouteId kNoRoute = 0;
+
+// A monotonic count with one writer (the thread owning its shard), readable from any thread.
+class Counter {
+ public:
+  // Writer thread only: load + store, not fetch_add, because no other thread writes this.
+  void add(std::uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// A level that goes up and down, with one writer, readable from any thread.
+class Gauge {
+ public:
+  void add(std::int64_t delta) {
+    value_.store(value_.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+// Capacities fixed at startup: they bound memory and label cardinality.
+struct MetricsLimits {
+  std::uint32_t max_routes = 4096;      // distinct route patterns since start, "none" included
+  std::uint32_t max_upstreams = 1024;   // distinct upstream names since start
+  std::uint32_t request_series = 16384; // per worker: (route, method, status) slots, 3/4 usable
+};
+
+// One route's request durations (per shard, or summed); buckets are not cumulative.
+struct DurationSnapshot {
+  std::array<std::uint64_t, kDurationBucketCount> buckets{};  // the last one is above 60 s
+  std::uint64_t sum_micros = 0;
+  std::uint64_t count = 0;  // the sum of the buckets
+};
+
+namespace detail {
+
+inline constexpr std::uint32_t kChunkBits = 6;  // 64 ids per chunk
+inline constexpr std::uint32_t kChunkMask = (1u << kChunkBits) - 1;
+
+// Per-id slots that grow by chunks without moving: the registry adds chunks (under its mutex) while
+// workers and scrapes read; a chunk pointer is published with release and read with acquire.
+template <typename T>
+class ChunkedTable {
+ public:
+  explicit ChunkedTable(std::uint32_t capacity)
+      : chunk_count_((capacity + kChunkMask) >> kChunkBits),
+        published_(std::make_unique<std::atomic<Chunk*>[]>(chunk_count_)),
+        owned_(std::make_unique<std::unique_ptr<Chunk>[]>(chunk_count_)) {}
+
+  // Any thread: the slot of `id`, or nullptr when no chunk holds it yet.
+  T* find(std::uint32_t id) const {
+    const std::uint32_t chunk = id >> kChunkBits;
+    if (chunk >= chunk_count_) [[unlikely]] return nullptr;
+    Chunk* found = published_[chunk].load(std::memory_order_acquire);
+    return found == nullptr ? nullptr : &found->items[id & kChunkMask];
+  }
+
+  // Registration only (one thread at a time): makes `id`'s slot exist. False past the capacity.
+  bool ensure(std::uint32_t id) {
+    const std::uint32_t chunk = id >> kChunkBits;
+    if (chunk >= chunk_count_) return false;
+    if (owned_[chunk] == nullptr) {
+      owned_[chunk] = std::make_unique<Chunk>();
+      published_[chunk].store(owned_[chunk].get(), std::memory_order_release);
+    }
+    return true;
+  }
+
+ private:
+  struct alignas(64) Chunk {  // aligned: no line shared with another worker's data
+    std::array<T, kChunkMask + 1> items{};
+  };
+  std::uint32_t chunk_count_;
+  std::unique_ptr<std::atomic<Chunk*>[]> published_;
+  std::unique_ptr<std::unique_ptr<Chunk>[]> owned_;
+};
+
+// A fixed-capacity, insert-only hash table of counts keyed by a non-zero 64-bit series key. One
+// writer (the owning worker); any thread may read. Linear probing; never more than 3/4 full, so
+// every probe ends.
+class SeriesTable {
+ public:
+  explicit SeriesTable(std::uint32_t capacity);
+
+  // Writer only. False when the series is new and the table is full (the count is lost).
+  bool add(std::uint64_t key) {
+    std::uint64_t index = key * 0x9E3779B97F4A7C15ull >> shift_;  // Fibonacci hashing
+    for (;;) {
+      Slot& slot = slot_at(index);
+      const std::uint64_t found = slot.key.load(std::memory_order_relaxed);  // our own write
+      if (found == key) {
+        slot.count.add();
+        return true;
+      }
+      if (found == 0) return insert(slot, key);
+      index = (index + 1) & mask_;
+    }
+  }
+
+  // Any thread: the count of `key`, 0 when absent.
+  std::uint64_t count(std::uint64_t key) const;
+
+  // Any thread: calls visit(key, count) for every series present.
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (std::uint64_t index = 0; index <= mask_; ++index) {
+      const Slot& slot = slot_at(index);
+      const std::uint64_t key = slot.key.load(std::memory_order_acquire);  // pairs with insert()
+      if (key != 0) visit(key, slot.count.value());
+    }
+  }
+
+ private:
+  struct Slot {
+    std::atomic<std::uint64_t> key{0};  // 0 = empty
+    Counter count;
+  };
+  struct alignas(64) Line {  // four slots per cache line, lines never shared with other memory
+    std::array<Slot, 4> slots;
+  };
+
+  Slot& slot_at(std::uint64_t index) const { return lines_[index >> 2].slots[index & 3]; }
+  bool insert(Slot& slot, std::uint64_t key);
+
+  std::uint64_t mask_;
+  unsigned shift_;
+  std::uint32_t used_ = 0;  // writer only
+  std::uint32_t limit_;
+  std::unique_ptr<Line[]> lines_;
+};
+
+// The key of one flexgate_http_requests_total series: route + 1 (so never 0), method, status.
+inline std::uint64_t series_key(RouteId route, MethodLabel method, std::uint16_t status) {
+  const std::uint64_t code = status <= 999 ? status : 0;
+  return (std::uint64_t{route} + 1) << 14 | std::uint64_t{static_cast<std::uint8_t>(method)} << 10 | code;
+}
+
+// One route's duration histogram in one shard.
+struct RouteDurations {
+  std::array<Counter, kDurationBucketCount> buckets;
+  Counter sum_micros;
+};
+
+// One upstream's counters in one shard.
+struct UpstreamCounters {
+  std::array<Counter, kUpstreamOutcomeCount> requests;
+  Counter connections_opened;
+  Counter pool_reuses;
+};
+
+// Interned label values: append-only, so ids are stable. Guarded by the registry mutex.
+struct LabelTable {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, std::uint32_t> ids;
+};
+
+}  // namespace detail
+
+// One worker's shard. Only its worker thread calls the record functions; scrapes read it from
+// any thread. Made by MetricsRegistry.
+class alignas(64) WorkerMetrics {
+ public:
+  explicit WorkerMetrics(const MetricsLimits& limits);
+  WorkerMetrics(const WorkerMetrics&) = delete;
+  WorkerMetrics& operator=(const WorkerMetrics&) = delete;
+
+  // A request head was read: the request counts as in flight until request_finished().
+  void request_started() { in_flight_.add(1); }
+
+  // The log phase of a request request_started() counted (exactly once each): leaves in flight,
+  // counts it in requests_total and the route's duration histogram. `route` is the matched route's
+  // id or kNoRoute; `duration` runs from the request head to the last response byte.
+  void request_finished(RouteId route, MethodLabel method, std::uint16_t status,
+                        std::chrono::microseconds duration) {
+    in_flight_.add(-1);
+    detail::RouteDurations* durations = durations_.find(route);
+    if (durations == nullptr) [[unlikely]] {
+      dropped_.add();  // an id the registry never gave out: a wiring bug, counted, not fatal
+      return;
+    }
+    const std::uint64_t micros = duration.count() > 0 ? static_cast<std::uint64_t>(duration.count()) : 0;
+    durations->buckets[duration_bucket(micros)].add();
+    durations->sum_micros.add(micros);
+    if (!requests_.add(detail::series_key(route, method, status))) dropped_.add();
+  }
+
+  // A policy refused the request (the request is still counted by request_finished()).
+  void record_rejection(Rejection rejection) { rejections_[static_cast<std::size_t>(rejection)].add(); }
+
+  // One attempt to `upstream` ended (each retry is an attempt).
+  void record_upstream_request(UpstreamId upstream, UpstreamOutcome outcome) {
+    if (detail::UpstreamCounters* counters = upstreams_.find(upstream)) [[likely]] {
+      counters->requests[static_cast<std::size_t>(outcome)].add();
+    } else {
+      dropped_.add();
+    }
+  }
+  // A new connection to `upstream` was established.
+  void record_upstream_connection_opened(UpstreamId upstream) {
+    if (detail::UpstreamCounters* counters = upstreams_.find(upstream)) [[likely]] {
+      counters->connections_opened.add();
+    } else {
+      dropped_.add();
+    }
+  }
+  // An attempt to `upstream` went out on a pooled connection.
+  void record_upstream_pool_reuse(UpstreamId upstream) {
+    if (detail::UpstreamCounters* counters = upstreams_.find(upstream)) [[likely]] {
+      counters->pool_reuses.add();
+    } else {
+      dropped_.add();
+    }
+  }
+
+ private:
+  friend class MetricsRegistry;
+
+  Gauge in_flight_;
+  Counter dropped_;
+  std::array<Counter, kRejectionCount> rejections_;
+  detail::SeriesTable requests_;
+  detail::ChunkedTable<detail::RouteDurations> durations_;
+  detail::ChunkedTable<detail::UpstreamCounters> upstreams_;
+};
+
+// The process's metrics: one shard per worker, the route and upstream label tables, and the
+// process-wide values (config reloads, build info). Lives as long as the workers that use it.
+class MetricsRegistry {
+ public:
+  // `workers` shards, one per worker thread (proxy.workers, fixed for the process lifetime).
+  explicit MetricsRegistry(unsigned workers, MetricsLimits limits = {});
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
+  unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  // The shard of worker `index` (< worker_count()); only that worker's thread may record into it.
+  WorkerMetrics& worker(unsigned index) { return *workers_[index]; }
+
+  // Interns a route pattern (when a config snapshot is built) and returns its id: the same pattern
+  // gets the same id forever. "" and "none" are kNoRoute. Past max_routes distinct patterns:
+  // nullopt, with a message appended to `errors`. Any thread; takes the registry mutex.
+  std::optional<RouteId> register_route(std::string_view pattern, std::vector<std::string>& errors);
+  // Same for an upstream name (max_upstreams).
+  std::optional<UpstreamId> register_upstream(std::string_view name, std::vector<std::string>& errors);
+
+  // The version label of flexgate_build_info.
+  void set_build_version(std::string_view version);
+  // The config was loaded at startup: sets the last-success timestamp, counts no reload.
+  void record_config_load(std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
+  // A reload finished; a success also sets the last-success timestamp.
+  void record_config_reload(bool success,
+                            std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
+
+  // Values summed across workers, from any thread (tests and admin views).
+  std::uint64_t request_count(RouteId route, MethodLabel method, std::uint16_t status) const;
+  DurationSnapshot request_durations(RouteId route) const;
+  std::int64_t requests_in_flight() const;
+  std::uint64_t rejection_count(Rejection rejection) const;
+  std::uint64_t upstream_request_count(UpstreamId upstream, UpstreamOutcome outcome) const;
+  std::uint64_t upstream_connections_opened(UpstreamId upstream) const;
+  std::uint64_t upstream_pool_reuses(UpstreamId upstream) const;
+  std::uint64_t dropped_count() const;
+
+  // The text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4; charset=utf-8).
+  // Any thread; never blocks a worker. Histograms of routes with no request yet are left out.
+  std::string render_prometheus() const;
+  // Same, appended to `out`.
+  void render_prometheus(std::string& out) const;
+
+ private:
+  std::optional<std::uint32_t> intern(detail::LabelTable& table, std::string_view name, std::uint32_t capacity,
+                                      std::string_view kind, std::vector<std::string>& errors, bool& added);
+
+  MetricsLimits limits_;
+  std::vector<std::unique_ptr<WorkerMetrics>> workers_;
+
+  mutable std::mutex mutex_;  // guards the label tables and the version; never taken by a worker
+  detail::LabelTable routes_;
+  detail::LabelTable upstreams_;
+  std::string version_ = "unknown";
+
+  std::atomic<std::uint64_t> reload_successes_{0};
+  std::atomic<std::uint64_t> reload_failures_{0};
+  std::atomic<std::int64_t> last_success_unix_millis_{0};
+};
+
+}  // namespace flexgate::observe
