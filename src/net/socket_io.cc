@@ -22,6 +22,12 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   }
 }
 
+Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer) {
+  auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_task);
+  if (wait_ec) co_return IoResult{wait_ec, 0};
+  co_return co_await read_some(socket, buffer);
+}
+
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
   // Writes a window of at most kWindow buffers per sendmsg (IOV-sized batches) and advances
   // through the caller's list; `offset` is how much of buffers[next] is already written.

@@ -25,6 +25,12 @@ void prepare_socket(tcp::socket& socket);
 // Reads at least one byte (or fails). `buffer` must be non-empty.
 Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer);
 
+// Waits until the socket is readable, then reads (at least one byte, or fails). For reads that
+// cannot succeed yet, like a response right after its request was sent: it saves the failing
+// recv() that read_some() would try first. Only for data that arrives after the call (a new
+// edge); bytes already waiting in the kernel are found by read_some(), not by this.
+Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer);
+
 // Writes every byte of every buffer (gather write, in order).
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers);
 Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes);

@@ -71,10 +71,17 @@ void append_fixed(std::string& out, std::uint64_t units, int decimals) {
 void append_label_value(std::string& out, std::string_view value) {
   for (const char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -83,9 +90,14 @@ void append_label_value(std::string& out, std::string_view value) {
 void append_help_text(std::string& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -118,11 +130,15 @@ void append_label(std::string& out, std::string_view label, std::string_view val
   out += '"';
 }
 
-void close_labels(std::string& out) { out += "} "; }
+void close_labels(std::string& out) {
+  out += "} ";
+}
 
 }  // namespace
 
-const MetricFamilyInfo& family_info(MetricFamily family) { return kFamilies[static_cast<std::size_t>(family)]; }
+const MetricFamilyInfo& family_info(MetricFamily family) {
+  return kFamilies[static_cast<std::size_t>(family)];
+}
 
 MethodLabel method_label(std::string_view method) {
   for (std::size_t i = 0; i + 1 < kMethodLabelCount; ++i) {
@@ -131,10 +147,18 @@ MethodLabel method_label(std::string_view method) {
   return MethodLabel::kOther;
 }
 
-std::string_view to_string(MethodLabel method) { return kMethods[static_cast<std::size_t>(method)]; }
-std::string_view to_string(UpstreamOutcome outcome) { return kOutcomes[static_cast<std::size_t>(outcome)]; }
-std::string_view policy_of(Rejection rejection) { return kRejections[static_cast<std::size_t>(rejection)].policy; }
-std::string_view reason_of(Rejection rejection) { return kRejections[static_cast<std::size_t>(rejection)].reason; }
+std::string_view to_string(MethodLabel method) {
+  return kMethods[static_cast<std::size_t>(method)];
+}
+std::string_view to_string(UpstreamOutcome outcome) {
+  return kOutcomes[static_cast<std::size_t>(outcome)];
+}
+std::string_view policy_of(Rejection rejection) {
+  return kRejections[static_cast<std::size_t>(rejection)].policy;
+}
+std::string_view reason_of(Rejection rejection) {
+  return kRejections[static_cast<std::size_t>(rejection)].reason;
+}
 
 namespace detail {
 
@@ -200,7 +224,8 @@ std::optional<std::uint32_t> MetricsRegistry::intern(detail::LabelTable& table, 
   return id;
 }
 
-std::optional<RouteId> MetricsRegistry::register_route(std::string_view pattern, std::vector<std::string>& errors) {
+std::optional<RouteId> MetricsRegistry::register_route(std::string_view pattern,
+                                                       std::vector<std::string>& errors) {
   if (pattern.empty()) return kNoRoute;
   const std::lock_guard lock(mutex_);
   bool added = false;
@@ -255,7 +280,8 @@ DurationSnapshot MetricsRegistry::request_durations(RouteId route) const {
   for (const auto& worker : workers_) {
     const detail::RouteDurations* durations = worker->durations_.find(route);
     if (durations == nullptr) continue;
-    for (std::size_t i = 0; i < kDurationBucketCount; ++i) snapshot.buckets[i] += durations->buckets[i].value();
+    for (std::size_t i = 0; i < kDurationBucketCount; ++i)
+      snapshot.buckets[i] += durations->buckets[i].value();
     snapshot.sum_micros += durations->sum_micros.value();
   }
   for (const std::uint64_t bucket : snapshot.buckets) snapshot.count += bucket;
@@ -270,7 +296,8 @@ std::int64_t MetricsRegistry::requests_in_flight() const {
 
 std::uint64_t MetricsRegistry::rejection_count(Rejection rejection) const {
   std::uint64_t total = 0;
-  for (const auto& worker : workers_) total += worker->rejections_[static_cast<std::size_t>(rejection)].value();
+  for (const auto& worker : workers_)
+    total += worker->rejections_[static_cast<std::size_t>(rejection)].value();
   return total;
 }
 
@@ -287,7 +314,8 @@ std::uint64_t MetricsRegistry::upstream_request_count(UpstreamId upstream, Upstr
 std::uint64_t MetricsRegistry::upstream_connections_opened(UpstreamId upstream) const {
   std::uint64_t total = 0;
   for (const auto& worker : workers_) {
-    if (const auto* counters = worker->upstreams_.find(upstream)) total += counters->connections_opened.value();
+    if (const auto* counters = worker->upstreams_.find(upstream))
+      total += counters->connections_opened.value();
   }
   return total;
 }
@@ -329,7 +357,8 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   // flexgate_http_requests_total: merge the shards' series, ordered by (route, method, status).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> series;
   for (const auto& worker : workers_) {
-    worker->requests_.for_each([&series](std::uint64_t key, std::uint64_t count) { series.emplace_back(key, count); });
+    worker->requests_.for_each(
+        [&series](std::uint64_t key, std::uint64_t count) { series.emplace_back(key, count); });
   }
   std::sort(series.begin(), series.end());
   {
@@ -418,15 +447,17 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
       }
     }
   }
-  for (const MetricFamily family : {MetricFamily::kUpstreamConnectionsOpenedTotal, MetricFamily::kUpstreamPoolReusesTotal}) {
+  for (const MetricFamily family :
+       {MetricFamily::kUpstreamConnectionsOpenedTotal, MetricFamily::kUpstreamPoolReusesTotal}) {
     append_header(out, family);
     for (std::size_t u = 0; u < upstream_names.size(); ++u) {
       open_sample(out, family_info(family).name);
       append_label(out, "upstream", upstream_names[u], true);
       close_labels(out);
       const auto id = static_cast<UpstreamId>(u);
-      append_uint(out, family == MetricFamily::kUpstreamConnectionsOpenedTotal ? upstream_connections_opened(id)
-                                                                               : upstream_pool_reuses(id));
+      append_uint(out, family == MetricFamily::kUpstreamConnectionsOpenedTotal
+                           ? upstream_connections_opened(id)
+                           : upstream_pool_reuses(id));
       out += '\n';
     }
   }

@@ -45,47 +45,47 @@ namespace flexgate::observe {
 
 // Every metric family, declared once: X(enumerator, name, type, help). Rendered in this order.
 #define FLEXGATE_METRIC_FAMILIES(X)                                                                       \
-  X(kHttpRequestsTotal, "flexgate_http_requests_total", "counter",                                       \
-    "HTTP requests answered, by method, route pattern and status code.")                                 \
-  X(kHttpRequestDurationSeconds, "flexgate_http_request_duration_seconds", "histogram",                  \
-    "Time from a request head to its last response byte, by route pattern.")                             \
+  X(kHttpRequestsTotal, "flexgate_http_requests_total", "counter",                                        \
+    "HTTP requests answered, by method, route pattern and status code.")                                  \
+  X(kHttpRequestDurationSeconds, "flexgate_http_request_duration_seconds", "histogram",                   \
+    "Time from a request head to its last response byte, by route pattern.")                              \
   X(kHttpRequestsInFlight, "flexgate_http_requests_in_flight", "gauge", "Requests being handled now.")    \
-  X(kPolicyRejectionsTotal, "flexgate_policy_rejections_total", "counter",                               \
-    "Requests refused by a policy, by policy and reason.")                                               \
-  X(kUpstreamRequestsTotal, "flexgate_upstream_requests_total", "counter",                               \
-    "Requests sent to an upstream (each attempt, retries included), by outcome.")                        \
-  X(kUpstreamConnectionsOpenedTotal, "flexgate_upstream_connections_opened_total", "counter",            \
-    "New connections opened to an upstream.")                                                            \
-  X(kUpstreamPoolReusesTotal, "flexgate_upstream_pool_reuses_total", "counter",                          \
-    "Requests sent on a pooled (reused) upstream connection.")                                           \
+  X(kPolicyRejectionsTotal, "flexgate_policy_rejections_total", "counter",                                \
+    "Requests refused by a policy, by policy and reason.")                                                \
+  X(kUpstreamRequestsTotal, "flexgate_upstream_requests_total", "counter",                                \
+    "Requests sent to an upstream (each attempt, retries included), by outcome.")                         \
+  X(kUpstreamConnectionsOpenedTotal, "flexgate_upstream_connections_opened_total", "counter",             \
+    "New connections opened to an upstream.")                                                             \
+  X(kUpstreamPoolReusesTotal, "flexgate_upstream_pool_reuses_total", "counter",                           \
+    "Requests sent on a pooled (reused) upstream connection.")                                            \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
-  X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",   \
-    "gauge", "Unix time of the last successful configuration load or reload.")                           \
-  X(kBuildInfo, "flexgate_build_info", "gauge", "Always 1; the version is a label.")                     \
-  X(kMetricsDroppedTotal, "flexgate_metrics_dropped_total", "counter",                                   \
+  X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",    \
+    "gauge", "Unix time of the last successful configuration load or reload.")                            \
+  X(kBuildInfo, "flexgate_build_info", "gauge", "Always 1; the version is a label.")                      \
+  X(kMetricsDroppedTotal, "flexgate_metrics_dropped_total", "counter",                                    \
     "Observations not counted: a worker's series table was full or a label id was not registered.")
 
 // Every reason a policy refuses a request: X(enumerator, policy, reason). A closed set, so the
 // policy_rejections_total series are fixed at compile time.
-#define FLEXGATE_POLICY_REJECTIONS(X)                                                      \
-  X(kIpfilterDenied, "ipfilter", "denied")                                                 \
-  X(kAuthMalformed, "auth", "malformed")                 /* repeated credential fields */ \
-  X(kAuthMissingKey, "auth", "missing_key")                                                \
-  X(kAuthUnknownKey, "auth", "unknown_key")                                                \
-  X(kAuthMissingSignature, "auth", "missing_signature")  /* or timestamp */                \
-  X(kAuthBadSignature, "auth", "bad_signature")                                            \
-  X(kAuthStaleTimestamp, "auth", "stale_timestamp")                                        \
-  X(kAuthReplay, "auth", "replay")                                                         \
-  X(kAuthReplayWindowFull, "auth", "replay_window_full")                                   \
-  X(kRatelimitLimited, "ratelimit", "limited")                                             \
-  X(kRatelimitBackendUnavailable, "ratelimit", "backend_unavailable") /* fail closed */    \
-  X(kValidateContentType, "validate", "content_type")                                      \
-  X(kValidateNotJson, "validate", "not_json")                                              \
-  X(kValidateSchema, "validate", "schema")                                                 \
-  X(kValidateHeader, "validate", "header")                                                 \
-  X(kEgressBlockedAddress, "egress", "blocked_address")                                    \
-  X(kLimitsBodyTooLarge, "limits", "body_too_large")                                       \
-  X(kLimitsHeadTooLarge, "limits", "head_too_large")                                       \
+#define FLEXGATE_POLICY_REJECTIONS(X)                                                   \
+  X(kIpfilterDenied, "ipfilter", "denied")                                              \
+  X(kAuthMalformed, "auth", "malformed") /* repeated credential fields */               \
+  X(kAuthMissingKey, "auth", "missing_key")                                             \
+  X(kAuthUnknownKey, "auth", "unknown_key")                                             \
+  X(kAuthMissingSignature, "auth", "missing_signature") /* or timestamp */              \
+  X(kAuthBadSignature, "auth", "bad_signature")                                         \
+  X(kAuthStaleTimestamp, "auth", "stale_timestamp")                                     \
+  X(kAuthReplay, "auth", "replay")                                                      \
+  X(kAuthReplayWindowFull, "auth", "replay_window_full")                                \
+  X(kRatelimitLimited, "ratelimit", "limited")                                          \
+  X(kRatelimitBackendUnavailable, "ratelimit", "backend_unavailable") /* fail closed */ \
+  X(kValidateContentType, "validate", "content_type")                                   \
+  X(kValidateNotJson, "validate", "not_json")                                           \
+  X(kValidateSchema, "validate", "schema")                                              \
+  X(kValidateHeader, "validate", "header")                                              \
+  X(kEgressBlockedAddress, "egress", "blocked_address")                                 \
+  X(kLimitsBodyTooLarge, "limits", "body_too_large")                                    \
+  X(kLimitsHeadTooLarge, "limits", "head_too_large")                                    \
   X(kLimitsUriTooLong, "limits", "uri_too_long")
 
 // How one attempt to an upstream ended: X(enumerator, label).
@@ -115,7 +115,18 @@ inline constexpr std::size_t kUpstreamOutcomeCount = 0 FLEXGATE_UPSTREAM_OUTCOME
 #undef FLEXGATE_METRICS_PLUS_ONE
 
 // The method label: the standard methods, anything else "OTHER". Same order as http::Method.
-enum class MethodLabel : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kTrace, kConnect, kOther };
+enum class MethodLabel : std::uint8_t {
+  kGet,
+  kHead,
+  kPost,
+  kPut,
+  kDelete,
+  kOptions,
+  kPatch,
+  kTrace,
+  kConnect,
+  kOther
+};
 inline constexpr std::size_t kMethodLabelCount = 10;
 
 // Name, type and help of a family.
@@ -135,7 +146,7 @@ std::string_view reason_of(Rejection rejection);
 
 // Upper bounds of flexgate_http_request_duration_seconds buckets, in microseconds.
 inline constexpr std::array<std::uint64_t, 16> kDurationBoundsMicros = {
-    500,    1'000,   2'500,   5'000,     10'000,    25'000,     50'000,     100'000,
+    500,     1'000,   2'500,     5'000,     10'000,    25'000,     50'000,     100'000,
     250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, 30'000'000, 60'000'000};
 // Buckets per histogram: one per bound plus the one above the last bound (+Inf).
 inline constexpr std::size_t kDurationBucketCount = kDurationBoundsMicros.size() + 1;
@@ -181,9 +192,9 @@ class Gauge {
 
 // Capacities fixed at startup: they bound memory and label cardinality.
 struct MetricsLimits {
-  std::uint32_t max_routes = 4096;      // distinct route patterns since start, "none" included
-  std::uint32_t max_upstreams = 1024;   // distinct upstream names since start
-  std::uint32_t request_series = 16384; // per worker: (route, method, status) slots, 3/4 usable
+  std::uint32_t max_routes = 4096;       // distinct route patterns since start, "none" included
+  std::uint32_t max_upstreams = 1024;    // distinct upstream names since start
+  std::uint32_t request_series = 16384;  // per worker: (route, method, status) slots, 3/4 usable
 };
 
 // One route's request durations (per shard, or summed); buckets are not cumulative.
@@ -211,7 +222,8 @@ class ChunkedTable {
   // Any thread: the slot of `id`, or nullptr when no chunk holds it yet.
   T* find(std::uint32_t id) const {
     const std::uint32_t chunk = id >> kChunkBits;
-    if (chunk >= chunk_count_) [[unlikely]] return nullptr;
+    if (chunk >= chunk_count_) [[unlikely]]
+      return nullptr;
     Chunk* found = published_[chunk].load(std::memory_order_acquire);
     return found == nullptr ? nullptr : &found->items[id & kChunkMask];
   }
@@ -429,8 +441,9 @@ class MetricsRegistry {
   void render_prometheus(std::string& out) const;
 
  private:
-  std::optional<std::uint32_t> intern(detail::LabelTable& table, std::string_view name, std::uint32_t capacity,
-                                      std::string_view kind, std::vector<std::string>& errors, bool& added);
+  std::optional<std::uint32_t> intern(detail::LabelTable& table, std::string_view name,
+                                      std::uint32_t capacity, std::string_view kind,
+                                      std::vector<std::string>& errors, bool& added);
 
   MetricsLimits limits_;
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;

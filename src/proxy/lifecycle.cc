@@ -466,6 +466,7 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     set_timeout(TimeoutKind::kRequest, ctx_.deadline);
   }
   ByteBuffer& buffer = upstream_->buffer;
+  bool waited_for_response = false;
   for (;;) {
     if (!buffer.empty()) {
       auto outcome = http::parse_response_head(buffer.readable(), http::Limits{}, request_.method, response_);
@@ -490,7 +491,15 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
         break;
       }
     }
-    auto read = co_await net::read_some(upstream_->socket, buffer.writable());
+    // The first read waits for the response instead of trying a recv() that cannot succeed yet:
+    // the response can only arrive after the request just sent, so its edge is still to come.
+    net::IoResult read;
+    if (!waited_for_response) {
+      waited_for_response = true;
+      read = co_await net::read_after_wait(upstream_->socket, buffer.writable());
+    } else {
+      read = co_await net::read_some(upstream_->socket, buffer.writable());
+    }
     if (!read.error && read.bytes > 0) {
       buffer.commit(read.bytes);
       continue;
