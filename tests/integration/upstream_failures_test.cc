@@ -124,7 +124,9 @@ TEST(UpstreamFailures, StalePooledConnectionIsNotRetriedForPost) {
   std::size_t posts = 0;
   for (const auto& raw : upstream.requests()) posts += raw.rfind("POST", 0) == 0 ? 1 : 0;
   EXPECT_LE(posts, 1u);
-  if (post.status != 200) EXPECT_EQ(post.status, 502);
+  if (post.status != 200) {
+    EXPECT_EQ(post.status, 502);
+  }
 }
 
 TEST(UpstreamFailures, UpstreamThatClosesWithoutAnswerIs502) {
