@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "config/loader.h"
+#include "net/worker_pool.h"
+#include "observe/metrics.h"
 #include "observe/access_log.h"
 #include "observe/log.h"
 #include "proxy/runtime.h"
@@ -20,26 +23,41 @@
 namespace flexgate::app {
 namespace {
 
+constexpr const char* kVersion = "0.1.0";
+
 void print_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
   std::fprintf(stderr, "%zu error%s; the configuration was not loaded.\n", errors.size(),
                errors.size() == 1 ? "" : "s");
 }
 
-// Loads, validates and compiles a config file; prints every problem to stderr.
-std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path, const proxy::Runtime* previous = nullptr) {
+// Loads and validates a config file; prints every problem to stderr.
+std::optional<config::Config> load_config_or_report(const std::string& path) {
   auto loaded = config::load_config_file(path);
   if (!loaded.ok()) {
     print_errors(loaded.errors);
-    return nullptr;
+    return std::nullopt;
   }
+  return std::move(loaded.config);
+}
+
+// Compiles a loaded config into a snapshot; prints every problem to stderr.
+std::shared_ptr<const proxy::Runtime> build_runtime(config::Config config, const proxy::Runtime* previous,
+                                                    observe::MetricsRegistry* metrics) {
   std::vector<std::string> errors;
-  auto runtime = proxy::Runtime::build(std::move(*loaded.config), errors, previous);
+  auto runtime = proxy::Runtime::build(std::move(config), errors, previous, metrics);
   for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.c_str());
   if (!errors.empty()) {
     std::fprintf(stderr, "%zu error%s; the configuration was not loaded.\n", errors.size(), errors.size() == 1 ? "" : "s");
   }
   return runtime;
+}
+
+std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path, const proxy::Runtime* previous = nullptr,
+                                                   observe::MetricsRegistry* metrics = nullptr) {
+  auto config = load_config_or_report(path);
+  if (!config) return nullptr;
+  return build_runtime(std::move(*config), previous, metrics);
 }
 
 void apply_logging(const config::LoggingSpec& logging) {
@@ -52,8 +70,15 @@ void apply_logging(const config::LoggingSpec& logging) {
 
 int run_command(const std::string& config_path) {
   // Fail fast: an invalid file exits 1 before any port is bound.
-  auto runtime = load_runtime(config_path);
+  auto config = load_config_or_report(config_path);
+  if (!config) return 1;
+  // One metrics shard per worker; the worker count is fixed for the life of the process.
+  unsigned workers = config->proxy.workers == 0 ? net::available_cpus() : config->proxy.workers;
+  observe::MetricsRegistry metrics(workers);
+  metrics.set_build_version(kVersion);
+  auto runtime = build_runtime(std::move(*config), nullptr, &metrics);
   if (!runtime) return 1;
+  metrics.record_config_load();
   apply_logging(runtime->config().logging);
 
   // Signals are taken synchronously by this thread (sigtimedwait); workers never see them.
@@ -65,7 +90,7 @@ int run_command(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  proxy::Server server(runtime, runtime->config().proxy.workers);
+  proxy::Server server(runtime, metrics);
   if (auto ec = server.start()) {
     observe::log_event(config::LogLevel::kError, "listen_failed",
                        {{"address", runtime->config().proxy.host + ":" + std::to_string(runtime->config().proxy.port)},
@@ -88,7 +113,8 @@ int run_command(const std::string& config_path) {
     if (drained.load()) break;
     if (signal_number < 0) continue;  // timeout or EINTR: check the drain again
     if (signal_number == SIGHUP) {
-      auto next = load_runtime(config_path, runtime.get());
+      auto next = load_runtime(config_path, runtime.get(), &metrics);
+      metrics.record_config_reload(next != nullptr);
       if (next) {
         runtime = next;
         apply_logging(next->config().logging);

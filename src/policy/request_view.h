@@ -30,10 +30,16 @@ struct Verdict {
   ErrorKind kind = ErrorKind::kForbidden;
   std::string message;        // for the JSON error body and the log; never a secret
   std::string extra_headers;  // complete "Name: value\r\n" lines (e.g. WWW-Authenticate)
+  std::string_view reason;    // a short static token for metrics ("missing_key"); "" = the policy's default
 
   static Verdict allow() { return {}; }
   static Verdict deny(ErrorKind kind, std::string message, std::string extra_headers = {}) {
-    return Verdict{false, kind, std::move(message), std::move(extra_headers)};
+    return Verdict{false, kind, std::move(message), std::move(extra_headers), {}};
+  }
+  // Names why, for the rejection metric: `return Verdict::deny(...).because("replay");`
+  Verdict because(std::string_view why) && {
+    reason = why;
+    return std::move(*this);
   }
 };
 

@@ -66,6 +66,18 @@ bool skip_response_field(const http::HeaderField& field, const http::ResponseHea
   return !response.connection_tokens.empty() && http::connection_nominates(response.fields, field.name);
 }
 
+// The rejection metric for an auth refusal, from the reason the policy gave.
+observe::Rejection auth_rejection(std::string_view reason) {
+  if (reason == "missing_key") return observe::Rejection::kAuthMissingKey;
+  if (reason == "unknown_key") return observe::Rejection::kAuthUnknownKey;
+  if (reason == "missing_signature") return observe::Rejection::kAuthMissingSignature;
+  if (reason == "bad_signature") return observe::Rejection::kAuthBadSignature;
+  if (reason == "stale_timestamp") return observe::Rejection::kAuthStaleTimestamp;
+  if (reason == "replay") return observe::Rejection::kAuthReplay;
+  if (reason == "replay_window_full") return observe::Rejection::kAuthReplayWindowFull;
+  return observe::Rejection::kAuthMalformed;
+}
+
 }  // namespace
 
 // ─── the lifecycle ──────────────────────────────────────────────────────────────────────────
@@ -82,6 +94,12 @@ net::Task<bool> Session::handle_request() {
 
   ctx_.client_ip = peer_ip_;
   identify_request();
+  // Served before routing, so no route can shadow it.
+  if (request_.method == http::Method::kGet && request_.target == "/metrics") {
+    bool keep_alive = co_await serve_metrics();
+    log_phase();
+    co_return keep_alive;
+  }
   bool proceed = normalize_target_phase() && route_phase() && body_limit_phase();
   if (proceed) proceed = co_await request_policies_phase();
   if (proceed) proceed = choose_upstream_phase();
@@ -97,8 +115,12 @@ net::Task<bool> Session::handle_request() {
     for (unsigned attempt = 0; attempt < 2; ++attempt) {
       ++ctx_.attempts;
       bool retryable = false;
-      if (!co_await connect_phase(/*allow_pooled=*/attempt == 0)) break;
+      if (!co_await connect_phase(/*allow_pooled=*/attempt == 0)) {
+        record_upstream_outcome(false);
+        break;
+      }
       if (!co_await send_request_phase(retryable) || !co_await read_response_head_phase(retryable)) {
+        record_upstream_outcome(false);
         // A pooled connection that the upstream had already closed fails before any response
         // byte; an idempotent request with no body is safe to send again on a fresh one.
         if (retryable && attempt == 0) {
@@ -108,6 +130,7 @@ net::Task<bool> Session::handle_request() {
         }
         break;
       }
+      record_upstream_outcome(true);
       keep_alive = co_await send_response_phase();
       break;
     }
@@ -188,21 +211,21 @@ net::Task<bool> Session::request_policies_phase() {
   // Header hygiene first: a field that would alias in the backend is refused whatever the route.
   // Such a request is an attempt to be read differently by the backend: close after answering.
   if (auto verdict = runtime.header_rules().check_headers(request_); !verdict.allowed) {
-    fail_with(verdict);
+    reject(observe::Rejection::kValidateHeader, verdict);
     ctx_.local_reply.close = true;
     co_return false;
   }
   // ip allow/deny
   if (binding.client_filter) {
     if (auto verdict = binding.client_filter->check(ctx_.client_ip); !verdict.allowed) {
-      fail_with(verdict);
+      reject(observe::Rejection::kIpfilterDenied, verdict);
       co_return false;
     }
   }
   // The content type is known from the head: refuse (415) before reading any body.
   if (binding.validator) {
     if (auto verdict = binding.validator->check_content_type(view); !verdict.allowed) {
-      fail_with(verdict);
+      reject(observe::Rejection::kValidateContentType, verdict);
       co_return false;
     }
   }
@@ -217,7 +240,7 @@ net::Task<bool> Session::request_policies_phase() {
   // auth
   if (auto verdict = runtime.auth().check(view, route, ctx_.client_name, static_cast<std::int64_t>(std::time(nullptr)));
       !verdict.allowed) {
-    fail_with(verdict);
+    reject(auth_rejection(verdict.reason), verdict);
     co_return false;
   }
   // rate limit: arrives with the rate-limiting issue.
@@ -225,7 +248,10 @@ net::Task<bool> Session::request_policies_phase() {
   if (binding.validator && binding.validator->needs_body()) {
     std::vector<policy::Violation> violations;
     if (auto verdict = binding.validator->check(view, &violations); !verdict.allowed) {
-      fail_with(verdict);
+      reject(verdict.kind == ErrorKind::kUnprocessableEntity  ? observe::Rejection::kValidateSchema
+             : verdict.kind == ErrorKind::kUnsupportedMediaType ? observe::Rejection::kValidateContentType
+                                                                 : observe::Rejection::kValidateNotJson,
+             verdict);
       if (!violations.empty()) {
         policy::append_violations_json(ctx_.violations_json, violations);
         ctx_.local_reply.violations_json = ctx_.violations_json;
@@ -339,7 +365,10 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   const upstream::Target& target = *ctx_.target_choice;
   if (allow_pooled) {
     upstream_ = worker_.pool().take(target.id, now);
-    if (upstream_) co_return true;
+    if (upstream_) {
+      worker_.metrics().record_upstream_pool_reuse(ctx_.binding->metrics_upstream);
+      co_return true;
+    }
   }
   upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
   auto connect_deadline = now + ctx_.upstream->spec->connect_timeout;
@@ -363,6 +392,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     error = co_await net::connect(upstream_->socket, endpoint);
     if (!error) {
       set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+      worker_.metrics().record_upstream_connection_opened(ctx_.binding->metrics_upstream);
       co_return true;
     }
     if (deadline_->expired()) break;
@@ -371,6 +401,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   }
   if (!attempted && !blocked_reason.empty()) {
     fail(ErrorKind::kForbidden, "upstream address refused by the egress guard: " + blocked_reason);
+    worker_.metrics().record_rejection(observe::Rejection::kEgressBlockedAddress);
     observe::log_event(config::LogLevel::kWarn, "egress_blocked",
                        {{"correlationId", ctx_.correlation_id},
                         {"upstream", ctx_.upstream->spec->name},
@@ -585,11 +616,16 @@ void Session::log_phase() {
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
   observe::write_access_log(record, log_scratch_);
+  worker_.metrics().request_finished(
+      ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute, observe::method_label(ctx_.method),
+      ctx_.status, std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
 }
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
 
 void Session::fail(ErrorKind kind, std::string_view message) {
+  // Every body-limit refusal (known length, or a chunked body cut off) is counted here.
+  if (kind == ErrorKind::kPayloadTooLarge) worker_.metrics().record_rejection(observe::Rejection::kLimitsBodyTooLarge);
   ctx_.has_local_reply = true;
   ctx_.error_kind = kind;
   ctx_.local_reply.status = status_for(kind);
@@ -598,6 +634,49 @@ void Session::fail(ErrorKind kind, std::string_view message) {
   ctx_.local_reply.violations_json = {};
   ctx_.failure_message.assign(message);
   ctx_.local_reply.message = ctx_.failure_message;
+}
+
+void Session::reject(observe::Rejection rejection, const policy::Verdict& verdict) {
+  if (verdict.kind != ErrorKind::kInternal) worker_.metrics().record_rejection(rejection);
+  fail_with(verdict);
+}
+
+void Session::record_upstream_outcome(bool success) {
+  observe::UpstreamOutcome outcome = observe::UpstreamOutcome::kSuccess;
+  if (!success) {
+    if (!ctx_.has_local_reply) return;  // the client went away: not the upstream's doing
+    switch (ctx_.error_kind) {
+      case ErrorKind::kUpstreamConnectFailed: outcome = observe::UpstreamOutcome::kConnectError; break;
+      case ErrorKind::kUpstreamTimeout:
+      case ErrorKind::kRequestTimeout: outcome = observe::UpstreamOutcome::kTimeout; break;
+      case ErrorKind::kUpstreamReset: outcome = observe::UpstreamOutcome::kReset; break;
+      case ErrorKind::kBadUpstreamResponse: outcome = observe::UpstreamOutcome::kBadResponse; break;
+      default: return;  // refused before any upstream exchange (egress, body)
+    }
+  }
+  worker_.metrics().record_upstream_request(ctx_.binding->metrics_upstream, outcome);
+}
+
+net::Task<bool> Session::serve_metrics() {
+  consume_request_head();
+  std::string body;
+  worker_.registry().render_prometheus(body);
+  bool close = !request_.keep_alive || closing_ || worker_.draining() || request_.framing != http::BodyFraming::kNone;
+  head_out_.clear();
+  http::append_status_line(head_out_, 200);
+  head_out_ += "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: ";
+  append_json_uint(head_out_, body.size());
+  head_out_ += "\r\n";
+  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  if (close) head_out_ += "Connection: close\r\n";
+  head_out_ += "\r\n";
+  std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(body)};
+  ctx_.status = 200;
+  ctx_.response_started = true;
+  ctx_.target.path = "/metrics";
+  auto written = co_await net::write_all(client_, parts);
+  ctx_.bytes_out = written.bytes;
+  co_return !close && !written.error;
 }
 
 void Session::fail_with(const policy::Verdict& verdict) {

@@ -21,7 +21,7 @@ std::string positioned(const config::Config& cfg, const config::SourcePos& pos, 
 }  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector<std::string>& errors,
-                                              const Runtime* previous) {
+                                              const Runtime* previous, observe::MetricsRegistry* metrics) {
   // Built in place: the route table and bindings point into config_, which must not move after.
   auto runtime = std::make_shared<Runtime>(std::move(config));
   const config::Config& cfg = runtime->config_;
@@ -69,6 +69,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
       errors.push_back(positioned(cfg, route.pos, route_key, error));
     } else if (!filter->empty()) {
       binding.client_filter = std::move(filter);
+    }
+    if (metrics != nullptr) {
+      binding.metrics_route = metrics->register_route(route.path, errors).value_or(observe::kNoRoute);
+      binding.metrics_upstream = metrics->register_upstream(route.upstream, errors).value_or(0);
     }
     if (route.validate) {
       // Schemas are compiled once, here: a broken schema is a load error, never a runtime one.

@@ -11,6 +11,7 @@
 
 #include "config/schema.h"
 #include "http/message.h"
+#include "observe/metrics.h"
 #include "policy/auth/auth_policy.h"
 #include "policy/egress/egress_policy.h"
 #include "policy/ipfilter/client_filter.h"
@@ -28,6 +29,8 @@ struct RouteBinding {
   std::uint64_t max_body_size = 0;                     // route maxBodySize, else proxy.maxBodySize
   std::optional<policy::ClientFilter> client_filter;   // allowFrom / denyFrom, when set
   std::optional<policy::RouteValidator> validator;     // validate, when set
+  observe::RouteId metrics_route = observe::kNoRoute;  // label ids in the metrics registry
+  observe::UpstreamId metrics_upstream = 0;
 };
 
 // One config snapshot, ready to serve.
@@ -36,8 +39,10 @@ class Runtime {
   // Compiles `config`; returns nullptr and fills `errors` when it cannot be served (e.g. DNS, an
   // upstream the egress guard forbids). `previous` is the snapshot being replaced, if any: state
   // that must survive a reload (the HMAC replay cache) is carried over from it.
+  // `metrics` (optional) gets the route and upstream label values registered.
   static std::shared_ptr<const Runtime> build(config::Config config, std::vector<std::string>& errors,
-                                              const Runtime* previous = nullptr);
+                                              const Runtime* previous = nullptr,
+                                              observe::MetricsRegistry* metrics = nullptr);
 
   const config::Config& config() const { return config_; }
   const router::RouteTable& routes() const { return *routes_; }

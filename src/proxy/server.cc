@@ -8,11 +8,12 @@
 
 namespace flexgate::proxy {
 
-Server::Server(std::shared_ptr<const Runtime> runtime, unsigned workers) : runtime_(std::move(runtime)) {
-  unsigned count = workers == 0 ? net::available_cpus() : workers;
+Server::Server(std::shared_ptr<const Runtime> runtime, observe::MetricsRegistry& metrics)
+    : runtime_(std::move(runtime)) {
+  unsigned count = metrics.worker_count();
   pool_ = std::make_unique<net::WorkerPool>(count);
   for (unsigned i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_));
+    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_, metrics));
   }
 }
 

@@ -15,8 +15,8 @@ namespace flexgate::proxy {
 
 class Server {
  public:
-  // `workers` = 0 means one per CPU.
-  Server(std::shared_ptr<const Runtime> runtime, unsigned workers);
+  // `metrics` must have one shard per worker and outlive the server.
+  Server(std::shared_ptr<const Runtime> runtime, observe::MetricsRegistry& metrics);
   ~Server();
 
   // Binds every worker's listener on proxy.host:proxy.port (port 0 picks one port for all) and

@@ -136,12 +136,20 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       if (outcome.status == http::ParseStatus::kComplete) {
         request_head_size_ = outcome.consumed;
         head_consumed_ = false;
+        worker_.metrics().request_started();
         state_ = State::kBusy;
         co_return ReadHeadResult::kRequest;
       }
       if (outcome.status == http::ParseStatus::kError) {
         // Nothing after the fault is ever interpreted: answer and close.
         state_ = State::kBusy;
+        worker_.metrics().request_started();
+        switch (http::status_for(outcome.error)) {
+          case 431: worker_.metrics().record_rejection(observe::Rejection::kLimitsHeadTooLarge); break;
+          case 414: worker_.metrics().record_rejection(observe::Rejection::kLimitsUriTooLong); break;
+          case 413: worker_.metrics().record_rejection(observe::Rejection::kLimitsBodyTooLarge); break;
+          default: break;
+        }
         ctx_.runtime = worker_.runtime();
         identify_request();
         ctx_.method = "-";

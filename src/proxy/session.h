@@ -21,6 +21,7 @@
 #include "http/message.h"
 #include "net/asio.h"
 #include "net/ip_address.h"
+#include "observe/metrics.h"
 #include "policy/request_view.h"
 #include "net/deadline.h"
 #include "proxy/local_reply.h"
@@ -77,6 +78,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Helpers.
   void fail(ErrorKind kind, std::string_view message);
   void fail_with(const policy::Verdict& verdict);
+  void reject(observe::Rejection rejection, const policy::Verdict& verdict);
+  net::Task<bool> serve_metrics();
+  void record_upstream_outcome(bool success);
   net::Task<bool> buffer_request_body();
   void consume_request_head();
   net::Task<bool> send_local_reply();

@@ -6,9 +6,12 @@
 
 namespace flexgate::proxy {
 
-Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime)
+Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
+               observe::MetricsRegistry& metrics)
     : context_(context),
       index_(index),
+      registry_(metrics),
+      metrics_(metrics.worker(index)),
       runtime_(std::move(runtime)),
       pool_(runtime_->upstreams().target_count()),
       sweep_timer_(std::make_unique<asio::steady_timer>(context)) {}

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "net/asio.h"
+#include "observe/metrics.h"
 #include "proxy/runtime.h"
 #include "upstream/connection_pool.h"
 #include "upstream/upstream_set.h"
@@ -19,7 +20,8 @@ class Session;
 
 class Worker {
  public:
-  Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime);
+  Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
+         observe::MetricsRegistry& metrics);
   ~Worker();
 
   asio::io_context& context() { return context_; }
@@ -27,6 +29,8 @@ class Worker {
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   upstream::ConnectionPool& pool() { return pool_; }
   upstream::TargetPicker& picker() { return picker_; }
+  observe::WorkerMetrics& metrics() { return metrics_; }
+  const observe::MetricsRegistry& registry() const { return registry_; }
   bool draining() const { return draining_; }
 
   // Starts accepting on `acceptor` (already listening) and the pool sweeper. Worker thread only.
@@ -52,6 +56,8 @@ class Worker {
 
   asio::io_context& context_;
   unsigned index_;
+  observe::MetricsRegistry& registry_;
+  observe::WorkerMetrics& metrics_;
   std::shared_ptr<const Runtime> runtime_;
   upstream::ConnectionPool pool_;
   upstream::TargetPicker picker_;

@@ -144,31 +144,37 @@ Verdict AuthPolicy::check(const RequestView& request, const config::RouteSpec& r
     }
   }
   if (found.key_count > 1)
-    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + key_header_ + " field");
+    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + key_header_ + " field").because("malformed");
   if (found.timestamp_count > 1)
-    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + timestamp_header_ + " field");
+    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + timestamp_header_ + " field")
+        .because("malformed");
   if (found.signature_count > 1)
-    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + signature_header_ + " field");
+    return Verdict::deny(ErrorKind::kBadRequest, "more than one " + signature_header_ + " field")
+        .because("malformed");
 
   if (found.key_count == 0) {
     const std::string& challenge = hmac_type_ ? hmac_challenge_ : api_key_challenge_;
     if (mode == config::AuthMode::kRequired)
       return Verdict::deny(ErrorKind::kUnauthorized, "missing API key (" + key_header_ + " header)",
-                           challenge);
+                           challenge)
+          .because("missing_key");
     // A signature without a key is a broken client, not an anonymous one.
     if (found.signature_count > 0)
       return Verdict::deny(ErrorKind::kUnauthorized,
-                           "signature without an API key (" + key_header_ + " header)", challenge);
+                           "signature without an API key (" + key_header_ + " header)", challenge)
+          .because("missing_key");
     return Verdict::allow();  // optional route, anonymous client
   }
 
   // From here a key was presented: on an optional route too, anything wrong with it is refused
   // (never downgraded to anonymous). Messages never contain the presented value.
-  if (found.key.empty()) return Verdict::deny(ErrorKind::kForbidden, "empty API key");
+  if (found.key.empty()) return Verdict::deny(ErrorKind::kForbidden, "empty API key").because("unknown_key");
   Sha256Digest digest;
   if (!sha256(found.key, digest)) return Verdict::deny(ErrorKind::kInternal, "SHA-256 failed");
   const auto it = keys_.find(digest);
-  if (it == keys_.end()) return Verdict::deny(ErrorKind::kForbidden, "API key not recognized");
+  if (it == keys_.end()) {
+    return Verdict::deny(ErrorKind::kForbidden, "API key not recognized").because("unknown_key");
+  }
   const Key& key = it->second;
 
   if (hmac_type_ || !key.hmac_secret.empty()) {
@@ -189,25 +195,29 @@ Verdict AuthPolicy::verify_signature(const RequestView& request, const Key& key,
     return Verdict::deny(ErrorKind::kUnauthorized,
                          "key " + quoted(key.name) + " must sign requests (" + timestamp_header_ + " and " +
                              signature_header_ + " headers)",
-                         hmac_challenge_);
+                         hmac_challenge_)
+        .because("missing_signature");
   }
   std::int64_t timestamp = 0;
   if (!parse_unix_seconds(found.timestamp, timestamp)) {
     return Verdict::deny(ErrorKind::kUnauthorized,
-                         timestamp_header_ + " must be unix seconds (decimal digits)", hmac_challenge_);
+                         timestamp_header_ + " must be unix seconds (decimal digits)", hmac_challenge_)
+        .because("missing_signature");
   }
   const auto stale = [&] {
     return Verdict::deny(ErrorKind::kUnauthorized,
                          timestamp_header_ + " is outside the accepted clock skew of " +
                              std::to_string(max_skew_seconds_) + "s",
-                         hmac_challenge_);
+                         hmac_challenge_)
+        .because("stale_timestamp");
   };
   const std::int64_t distance = timestamp > now ? timestamp - now : now - timestamp;
   if (distance > max_skew_seconds_) return stale();
   Sha256Digest presented;
   if (!decode_hex(found.signature, presented)) {
     return Verdict::deny(ErrorKind::kUnauthorized, signature_header_ + " must be 64 hex digits (HMAC-SHA256)",
-                         hmac_challenge_);
+                         hmac_challenge_)
+        .because("missing_signature");
   }
   if (!request.body_buffered && has_body(request.head))  // the lifecycle must buffer when needs_body()
     return Verdict::deny(ErrorKind::kInternal, "request body was not buffered for signature verification");
@@ -220,17 +230,19 @@ Verdict AuthPolicy::verify_signature(const RequestView& request, const Key& key,
     return Verdict::deny(ErrorKind::kInternal, "HMAC-SHA256 failed");
   }
   if (CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) != 0)
-    return Verdict::deny(ErrorKind::kForbidden, "signature does not match (key " + quoted(key.name) + ")");
+    return Verdict::deny(ErrorKind::kForbidden, "signature does not match (key " + quoted(key.name) + ")")
+        .because("bad_signature");
 
   switch (replay_cache_->remember(presented, timestamp, now)) {
     case ReplayCache::Outcome::kFresh:
       return Verdict::allow();
     case ReplayCache::Outcome::kReplay:
-      return Verdict::deny(ErrorKind::kForbidden, "signature already used (replay)");
+      return Verdict::deny(ErrorKind::kForbidden, "signature already used (replay)").because("replay");
     case ReplayCache::Outcome::kExpired:
       return stale();
     case ReplayCache::Outcome::kFull:
-      return Verdict::deny(ErrorKind::kTooManyRequests, "too many signed requests in the replay window");
+      return Verdict::deny(ErrorKind::kTooManyRequests, "too many signed requests in the replay window")
+          .because("replay_window_full");
   }
   return Verdict::deny(ErrorKind::kInternal, "unreachable");
 }

@@ -289,7 +289,7 @@ std::string describe(std::span<const Violation> violations, std::size_t total) {
 Verdict unprocessable(std::vector<Violation> found, std::size_t total, std::vector<Violation>* violations) {
   std::string message = describe(found, total);
   if (violations) *violations = std::move(found);
-  return Verdict::deny(ErrorKind::kUnprocessableEntity, std::move(message));
+  return Verdict::deny(ErrorKind::kUnprocessableEntity, std::move(message)).because("schema");
 }
 
 // ─── request shape ──────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,87 @@
+// /metrics through the real binary: requests and every kind of rejection are counted.
+
+#include <gtest/gtest.h>
+
+#include "integration/harness.h"
+#include "integration/test_configs.h"
+
+namespace flexgate::testing {
+namespace {
+
+// The value of the sample line that starts with `series` (name + labels), or -1.
+double sample(const std::string& exposition, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = exposition.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || exposition[at - 1] == '\n') return std::stod(exposition.substr(at + series.size() + 1));
+    ++at;
+  }
+  return -1;
+}
+
+std::string scrape(std::uint16_t port) {
+  auto response = request(port, "GET", "/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.header("Content-Type").find("text/plain"), std::string::npos);
+  return response.body;
+}
+
+TEST(Metrics, RequestsAndRejectionsAreCountedByRouteAndReason) {
+  auto echo = start_echo_server();
+  std::string digest = run_flexgate({"hash-key", "k-123"}).second.substr(0, 64);
+  auto gateway = start_gateway(gateway_config(echo.port,
+      "  - path: \"/api/*\"\n    upstream: echo\n    auth: none\n"
+      "  - path: \"/secure/*\"\n    upstream: echo\n    auth: required\n"
+      "  - path: \"/small/*\"\n    upstream: echo\n    auth: none\n    maxBodySize: 10\n"
+      "security:\n  auth:\n    keys:\n      - key: \"" + digest + "\"\n        name: client-a\n"));
+  EXPECT_EQ(request(gateway.port, "GET", "/api/x").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/api/y").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/nope").status, 404);
+  EXPECT_EQ(request(gateway.port, "GET", "/secure/x").status, 401);
+  EXPECT_EQ(request(gateway.port, "GET", "/secure/x", {{"X-API-Key", "wrong"}}).status, 403);
+  EXPECT_EQ(request(gateway.port, "GET", "/secure/x", {{"X-API-Key", "k-123"}}).status, 200);
+  EXPECT_EQ(request(gateway.port, "POST", "/small/x", {}, std::string(11, 'b')).status, 413);
+  EXPECT_EQ(request(gateway.port, "GET", "/api/x", {{"Bad_Name", "1"}}).status, 400);
+
+  std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/api/*\",status=\"200\"}"), 2);
+  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"none\",status=\"404\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/secure/*\",status=\"401\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"missing_key\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"unknown_key\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"limits\",reason=\"body_too_large\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"validate\",reason=\"header\"}"), 1);
+  EXPECT_EQ(sample(metrics, "flexgate_http_request_duration_seconds_count{route=\"/api/*\"}"), 3);  // 2 OK + 1 refused
+  EXPECT_GE(sample(metrics, "flexgate_upstream_requests_total{upstream=\"echo\",outcome=\"success\"}"), 3);
+  EXPECT_GE(sample(metrics, "flexgate_build_info{version=\"0.1.0\"}"), 1);
+}
+
+TEST(Metrics, EgressRefusalIsAnsweredLoggedCountedAndSendsNothing) {
+  // "localhost" is a name, so the load-time check cannot judge it; the connect-time guard does,
+  // on every address the name resolves to.
+  ScriptedUpstream upstream([](const std::string&) { return std::string("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"); });
+  auto gateway = start_gateway(
+      "proxy:\n  host: 127.0.0.1\n  port: 0\n  workers: 1\n"
+      "upstreams:\n  - name: local\n    url: \"http://localhost:" + std::to_string(upstream.port()) + "\"\n"
+      "routes:\n  - path: \"/*\"\n    upstream: local\n"
+      "security:\n  blockedIPs: [\"127.0.0.0/8\", \"::1\"]\n");
+  auto response = request(gateway.port, "GET", "/x");
+  EXPECT_EQ(response.status, 403);
+  EXPECT_EQ(response.json()["error"], "Forbidden");
+  EXPECT_NE(response.json()["message"].get<std::string>().find("blockedIPs"), std::string::npos);
+  auto event = gateway.process->wait_for_line("\"egress_blocked\"");
+  ASSERT_TRUE(event.has_value());
+  EXPECT_NE(event->find(response.header("X-Correlation-ID")), std::string::npos);
+  EXPECT_EQ(upstream.connections_accepted(), 0u);
+  EXPECT_EQ(sample(scrape(gateway.port), "flexgate_policy_rejections_total{policy=\"egress\",reason=\"blocked_address\"}"), 1);
+}
+
+TEST(Metrics, MetricsPathCannotBeShadowedByARoute) {
+  auto echo = start_echo_server();
+  auto gateway = start_gateway(gateway_config(echo.port, kCatchAllRoute));
+  auto response = request(gateway.port, "GET", "/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.body.find("# TYPE flexgate_http_requests_total counter"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flexgate::testing
