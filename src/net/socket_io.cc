@@ -13,19 +13,18 @@ void prepare_socket(tcp::socket& socket) {
 
 Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   assert(!buffer.empty());
-  for (;;) {
-    std::error_code ec;
-    std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return IoResult{ec, n};
-    auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_task);
-    if (wait_ec) co_return IoResult{wait_ec, 0};
-  }
+  std::error_code ec;
+  std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  if (ec != asio::error::would_block && ec != asio::error::try_again) co_return IoResult{ec, n};
+  // Nothing yet: queue a read with the reactor. Not async_wait(): Asio re-registers the
+  // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall.
+  auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
+  co_return IoResult{read_ec, bytes};
 }
 
 Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer) {
-  auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_task);
-  if (wait_ec) co_return IoResult{wait_ec, 0};
-  co_return co_await read_some(socket, buffer);
+  auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
+  co_return IoResult{read_ec, bytes};
 }
 
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
@@ -51,9 +50,11 @@ Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer
     std::error_code ec;
     std::size_t n = socket.write_some(std::span(window.data(), count), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, use_task);
-      if (wait_ec) co_return IoResult{wait_ec, written};
-      continue;
+      // The socket buffer is full: let the reactor write when it drains (no per-wait epoll_ctl,
+      // unlike async_wait).
+      auto [write_ec, bytes] = co_await socket.async_write_some(std::span(window.data(), count), use_task);
+      ec = write_ec;
+      n = bytes;
     }
     if (ec) co_return IoResult{ec, written};
     written += n;

@@ -25,10 +25,9 @@ void prepare_socket(tcp::socket& socket);
 // Reads at least one byte (or fails). `buffer` must be non-empty.
 Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer);
 
-// Waits until the socket is readable, then reads (at least one byte, or fails). For reads that
-// cannot succeed yet, like a response right after its request was sent: it saves the failing
-// recv() that read_some() would try first. Only for data that arrives after the call (a new
-// edge); bytes already waiting in the kernel are found by read_some(), not by this.
+// Reads through the reactor without trying a recv() first. For reads that cannot succeed yet,
+// like a response right after its request was sent: it saves the failing recv() that
+// read_some() would try first.
 Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer);
 
 // Writes every byte of every buffer (gather write, in order).

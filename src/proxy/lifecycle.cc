@@ -233,7 +233,9 @@ net::Task<bool> Session::request_policies_phase() {
   bool needs_body = runtime.auth().needs_body(route) || (binding.validator && binding.validator->needs_body());
   if (needs_body && request_.framing != http::BodyFraming::kNone) {
     if (!co_await buffer_request_body()) co_return false;
-    view.head = &request_;  // re-parsed from its copy
+    // The head was re-parsed from its copy: every view into it must be taken again.
+    view.head = &request_;
+    view.method = request_.method_text;
     view.body = ctx_.body;
     view.body_buffered = true;
   }
@@ -274,6 +276,15 @@ net::Task<bool> Session::buffer_request_body() {
   (void)reparsed;
   ctx_.body.clear();
   std::uint64_t limit = ctx_.binding->max_body_size;
+  if (request_.expect_continue && request_.version_minor == 1 && client_buffer_.empty()) {
+    // The client waits for a go-ahead before sending the body the policies need.
+    auto written = co_await net::write_all(client_, kContinue);
+    if (written.error) {
+      ctx_.status = 499;
+      closing_ = true;
+      co_return false;
+    }
+  }
   for (;;) {
     if (request_.framing == http::BodyFraming::kContentLength) {
       std::size_t want = static_cast<std::size_t>(request_.content_length - ctx_.body.size());

@@ -161,7 +161,9 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       }
     }
     if (closing_ && client_buffer_.empty()) co_return ReadHeadResult::kClosed;
-    auto read = co_await net::read_some(client_, client_buffer_.writable());
+    // Between requests the next one is rarely there yet: queue the read with the reactor rather
+    // than try a recv() that would fail (Asio still reads at once if an edge was seen).
+    auto read = co_await net::read_after_wait(client_, client_buffer_.writable());
     if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
     if (state_ == State::kIdle) {
       state_ = State::kReadingHead;

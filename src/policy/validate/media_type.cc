@@ -37,8 +37,14 @@ std::optional<std::string> normalize_media_range(std::string_view text) {
   std::string_view type = text.substr(0, slash);
   std::string_view subtype = text.substr(slash + 1);
   if (!is_token(type) || !is_token(subtype)) return std::nullopt;  // also refuses parameters, spaces
-  // No wildcards, as the config loader: a route lists each media type it accepts.
-  if (text.find('*') != std::string_view::npos) return std::nullopt;
+  // Ranges as in Accept (RFC 9110 12.5.1): "type/*" and "*/*"; a '*' anywhere else is not one.
+  bool any_type = type == "*";
+  bool any_subtype = subtype == "*";
+  if (any_type && !any_subtype) return std::nullopt;  // "*/json"
+  if ((!any_type && type.find('*') != std::string_view::npos) ||
+      (!any_subtype && subtype.find('*') != std::string_view::npos)) {
+    return std::nullopt;  // "application/vnd.*"
+  }
   std::string out(text);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -51,6 +57,10 @@ bool media_type_matches(std::string_view range, std::string_view media_type) {
   if (slash == std::string_view::npos || !is_token(media_type.substr(0, slash)) ||
       !is_token(media_type.substr(slash + 1))) {
     return false;  // "json", "application/", "a b/c": no media type to compare
+  }
+  if (range == "*/*") return true;
+  if (range.size() >= 2 && range.substr(range.size() - 2) == "/*") {
+    return http::iequals(range.substr(0, range.size() - 1), media_type.substr(0, slash + 1));
   }
   return http::iequals(range, media_type);
 }

@@ -12,12 +12,12 @@ namespace flexgate::policy {
 // as written (not lower-cased). "" when the value has no media type at all.
 std::string_view media_type_of(std::string_view content_type);
 
-// A configured media type, lower-cased: "type/subtype" (tokens; no parameters, no wildcards).
-// nullopt when `text` is not one.
+// A configured media type or range, lower-cased: "type/subtype", "type/*" or "*/*" (tokens; no
+// parameters). nullopt when `text` is not one.
 std::optional<std::string> normalize_media_range(std::string_view text);
 
-// True when `media_type` (as returned by media_type_of) is a well-formed type/subtype equal to
-// `range` (normalized), ignoring ASCII case.
+// True when `media_type` (as returned by media_type_of) is a well-formed type/subtype that `range`
+// (normalized) covers, ignoring ASCII case.
 bool media_type_matches(std::string_view range, std::string_view media_type);
 
 }  // namespace flexgate::policy

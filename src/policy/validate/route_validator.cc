@@ -326,7 +326,7 @@ std::optional<RouteValidator> RouteValidator::compile(const config::ValidateSpec
     std::optional<std::string> range = normalize_media_range(entry);
     if (!range) {
       error = "validate.contentTypes: '" + entry +
-              "' is not a media type (type/subtype, without parameters or wildcards)";
+              "' is not a media type (type/subtype, type/* or */*, without parameters)";
       return std::nullopt;
     }
     validator.content_types_.push_back(std::move(*range));

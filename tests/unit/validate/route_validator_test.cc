@@ -149,7 +149,7 @@ TEST(RouteValidatorContentType, CompressedBodiesAre415WhenASchemaIsSet) {
 }
 
 TEST(RouteValidatorContentType, BadConfiguredTypesAreCompileErrors) {
-  for (const char* bad : {"json", "application/json; charset=utf-8", "application/*", "*/*", ""}) {
+  for (const char* bad : {"json", "application/json; charset=utf-8", "*/json", "application/vnd.*", ""}) {
     std::string error = compile_error(spec({"application/json", bad}));
     EXPECT_NE(error.find("contentTypes"), std::string::npos) << error;
   }
