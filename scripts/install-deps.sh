@@ -4,10 +4,11 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build ccache pkg-config make python3 curl
+  g++ cmake ninja-build ccache pkg-config make python3 curl openssl
   libasio-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libc-ares-dev dnsmasq-base
+  prometheus  # promtool: the metrics exposition is checked with `promtool check metrics`
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy)

@@ -115,6 +115,41 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
   return found;
 }
 
+std::optional<std::string> ChildProcess::wait_for_line_matching(const std::function<bool(const std::string&)>& matches,
+                                                                std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  std::size_t checked = 0;
+  std::optional<std::string> found;
+  changed_.wait_for(lock, timeout, [&] {
+    for (; checked < lines_.size(); ++checked) {
+      if (matches(lines_[checked])) {
+        found = lines_[checked];
+        return true;
+      }
+    }
+    return eof_;
+  });
+  return found;
+}
+
+std::optional<nlohmann::json> wait_for_access_log(ChildProcess& process, const std::string& correlation_id,
+                                                  std::chrono::milliseconds timeout) {
+  std::optional<nlohmann::json> record;
+  process.wait_for_line_matching(
+      [&](const std::string& line) {
+        if (line.find(correlation_id) == std::string::npos) return false;
+        auto json = nlohmann::json::parse(line, nullptr, false);
+        if (json.is_discarded() || !json.is_object() || json.value("type", "") != "access" ||
+            json.value("correlationId", "") != correlation_id) {
+          return false;
+        }
+        record = std::move(json);
+        return true;
+      },
+      timeout);
+  return record;
+}
+
 std::vector<std::string> ChildProcess::lines() {
   std::lock_guard lock(mutex_);
   return lines_;
@@ -361,18 +396,23 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
 // ─── ScriptedUpstream ───────────────────────────────────────────────────────────────────────
 
 ScriptedUpstream::ScriptedUpstream(Responder respond, bool close_after_response)
+    : ScriptedUpstream(std::move(respond), close_after_response, "127.0.0.1", 0) {}
+
+ScriptedUpstream::ScriptedUpstream(Responder respond, bool close_after_response, const std::string& bind_address,
+                                   std::uint16_t port)
     : respond_(std::move(respond)), close_after_response_(close_after_response) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  address.sin_port = htons(port);
+  if (::inet_pton(AF_INET, bind_address.c_str(), &address.sin_addr) != 1) address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   ::listen(listen_fd_, 64);
   socklen_t length = sizeof(address);
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  port_ = bound ? ntohs(address.sin_port) : 0;
   acceptor_ = std::thread([this] { serve(); });
 }
 
@@ -506,6 +546,33 @@ std::size_t ScriptedUpstream::connections_accepted() {
 bool ScriptedUpstream::wait_peer_closes(std::size_t count, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return peer_closes_ >= count; });
+}
+
+bool ScriptedUpstream::wait_requests(std::size_t count, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= count; });
+}
+
+::testing::AssertionResult IsJsonError(const Response& response, int status) {
+  if (response.status != status) {
+    return ::testing::AssertionFailure() << "status " << response.status << ", expected " << status
+                                         << "; body: " << response.body;
+  }
+  if (response.header("Content-Type") != "application/json") {
+    return ::testing::AssertionFailure() << "Content-Type '" << response.header("Content-Type") << "'";
+  }
+  auto body = response.json();
+  if (body.is_discarded() || !body.is_object()) return ::testing::AssertionFailure() << "not JSON: " << response.body;
+  for (const char* key : {"error", "message", "correlationId"}) {
+    if (!body.contains(key) || !body[key].is_string()) {
+      return ::testing::AssertionFailure() << "no string \"" << key << "\" in " << response.body;
+    }
+  }
+  if (body["message"].get<std::string>().empty()) return ::testing::AssertionFailure() << "empty message";
+  if (body["correlationId"] != response.header("X-Correlation-ID")) {
+    return ::testing::AssertionFailure() << "correlationId differs from X-Correlation-ID: " << response.body;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 std::string hex_decode(const std::string& hex) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace flexgate::testing {
@@ -30,6 +31,9 @@ class ChildProcess {
 
   // Waits for a stdout line containing `needle`; returns it (nullopt on timeout or exit).
   std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout = 10s);
+  // Waits for a stdout line for which `matches` is true; returns it (nullopt on timeout or exit).
+  std::optional<std::string> wait_for_line_matching(const std::function<bool(const std::string&)>& matches,
+                                                    std::chrono::milliseconds timeout = 10s);
   // Every stdout line so far.
   std::vector<std::string> lines();
   std::string stderr_text();
@@ -74,6 +78,11 @@ Gateway start_gateway(const std::string& yaml);
 std::pair<int, std::string> run_flexgate(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
 std::string write_temp_file(const std::string& content, const std::string& suffix = ".yml");
+
+// Waits for the JSON access-log line ("type":"access") of the request with `correlation_id`
+// (send a sane X-Correlation-ID to know it in advance); nullopt on timeout or exit.
+std::optional<nlohmann::json> wait_for_access_log(ChildProcess& process, const std::string& correlation_id,
+                                                  std::chrono::milliseconds timeout = 10s);
 
 // A parsed HTTP response as the client saw it.
 struct Response {
@@ -120,12 +129,19 @@ class ScriptedUpstream {
  public:
   using Responder = std::function<std::string(const std::string& raw_request)>;
   explicit ScriptedUpstream(Responder respond, bool close_after_response = false);
+  // The same, listening on `bind_address` (an IPv4 literal, e.g. "127.0.0.2": all of 127/8 is
+  // loopback on Linux) and `port` (0 = a free one). listening() tells whether the bind worked.
+  ScriptedUpstream(Responder respond, bool close_after_response, const std::string& bind_address,
+                   std::uint16_t port = 0);
+  bool listening() const { return port_ != 0; }
   ~ScriptedUpstream();
   std::uint16_t port() const { return port_; }
   std::vector<std::string> requests();
   std::size_t connections_accepted();
   // Waits until `count` connections were closed by the peer (the proxy).
   bool wait_peer_closes(std::size_t count, std::chrono::milliseconds timeout = 10s);
+  // Waits until at least `count` requests were received.
+  bool wait_requests(std::size_t count, std::chrono::milliseconds timeout = 10s);
 
  private:
   void serve();
@@ -146,5 +162,9 @@ class ScriptedUpstream {
 };
 
 std::string hex_decode(const std::string& hex);
+
+// Checks a gateway's own error answer: `status`, Content-Type application/json, and a body
+// {"error": <reason phrase>, "message": <non-empty>, "correlationId": <the X-Correlation-ID header>}.
+::testing::AssertionResult IsJsonError(const Response& response, int status);
 
 }  // namespace flexgate::testing

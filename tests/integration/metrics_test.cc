@@ -40,7 +40,11 @@ TEST(Metrics, RequestsAndRejectionsAreCountedByRouteAndReason) {
   EXPECT_EQ(request(gateway.port, "GET", "/secure/x", {{"X-API-Key", "wrong"}}).status, 403);
   EXPECT_EQ(request(gateway.port, "GET", "/secure/x", {{"X-API-Key", "k-123"}}).status, 200);
   EXPECT_EQ(request(gateway.port, "POST", "/small/x", {}, std::string(11, 'b')).status, 413);
-  EXPECT_EQ(request(gateway.port, "GET", "/api/x", {{"Bad_Name", "1"}}).status, 400);
+  EXPECT_EQ(request(gateway.port, "GET", "/api/x", {{"Bad_Name", "1"}, {"X-Correlation-ID", "last-request"}}).status,
+            400);
+  // A request is counted in its log phase, just after its response is sent: wait for the last
+  // one's access line (every earlier one finished before the next was sent).
+  ASSERT_TRUE(gateway.process->wait_for_line("\"last-request\""));
 
   std::string metrics = scrape(gateway.port);
   EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/api/*\",status=\"200\"}"), 2);

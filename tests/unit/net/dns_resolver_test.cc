@@ -71,7 +71,7 @@ class DnsResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (test::find_dnsmasq().empty())
-      GTEST_SKIP() << "dnsmasq is not installed (apt-get install dnsmasq-base)";
+      FAIL() << "dnsmasq is not installed (make test installs dnsmasq-base)";
     std::string error;
     dnsmasq_ = test::Dnsmasq::start(kRecords, kHosts, error);
     ASSERT_NE(dnsmasq_, nullptr) << error;
@@ -221,7 +221,7 @@ TEST(DnsResolverNoServerTest, ServerThatNeverRepliesTimesOutWithinTheBudget) {
 }
 
 TEST(DnsResolverNoServerTest, ClosedPortFailsFastWithoutWaitingForTheTimeout) {
-  const std::uint16_t port = test::free_udp_port();  // nothing listens there now
+  const std::uint16_t port = flexgate::testing::free_udp_and_tcp_port();  // nothing listens there now
   DnsOptions options;
   options.servers = {"127.0.0.1:" + std::to_string(port)};
   options.timeout = 5000ms;

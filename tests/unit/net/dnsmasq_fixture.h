@@ -2,6 +2,7 @@
 // A real DNS server for resolver tests: dnsmasq (Debian's dnsmasq-base) as a child process on a
 // free loopback UDP port, configured from a private temp dir, answering only what the test wrote.
 
+#include "support/free_port.h"
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -37,24 +38,6 @@ inline std::string find_dnsmasq() {
   return {};
 }
 
-// A free loopback UDP port: bind port 0, read what the kernel chose, release it. Another process
-// could take it before dnsmasq binds; Dnsmasq::start retries on a new port when that happens.
-inline std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 // One running dnsmasq. Killed (SIGKILL) and its directory removed on destruction; the kernel also
 // kills it if the test process dies first (PR_SET_PDEATHSIG), so no server outlives a crash.
 class Dnsmasq {
@@ -81,8 +64,8 @@ class Dnsmasq {
     }
     auto server = std::make_unique<Dnsmasq>(Key{}, binary, pattern);
     server->write_file("hosts", hosts);
-    // A port taken between free_udp_port() and dnsmasq's bind makes dnsmasq exit: try another.
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    // A port taken before dnsmasq binds it makes dnsmasq exit: try another.
+    for (int attempt = 0; attempt < 20; ++attempt) {
       if (server->launch(records, error)) return server;
       if (error.find("in use") == std::string::npos) return nullptr;
     }
@@ -139,7 +122,7 @@ class Dnsmasq {
   static constexpr const char* kProbeName = "ready.dnsmasq.test";  // answered once dnsmasq is up
 
   bool launch(const std::vector<std::string>& records, std::string& error) {
-    port_ = free_udp_port();
+    port_ = flexgate::testing::free_udp_and_tcp_port();
     if (port_ == 0) {
       error = "no free UDP port";
       return false;

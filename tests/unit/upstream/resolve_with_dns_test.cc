@@ -42,7 +42,7 @@ class ResolveWithDnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (net::test::find_dnsmasq().empty())
-      GTEST_SKIP() << "dnsmasq is not installed (apt-get install dnsmasq-base)";
+      FAIL() << "dnsmasq is not installed (make test installs dnsmasq-base)";
     std::string error;
     dnsmasq_ = net::test::Dnsmasq::start(
         {"host-record=multi.test,127.0.0.1", "host-record=multi.test,169.254.169.254",
