@@ -23,77 +23,16 @@
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
+#include "integration/raw_message.h"
 #include "integration/test_configs.h"
 
 namespace flexgate::testing {
 namespace {
 
-const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-std::string to_hex(std::size_t value) {
-  std::ostringstream out;
-  out << std::hex << value;
-  return out.str();
-}
-
-// Waits (bounded) for the first bytes the gateway sends on `connection` and returns them ("" if none).
-std::string first_bytes(Connection& connection, std::chrono::milliseconds timeout = 5s) {
-  pollfd pfd{connection.fd(), POLLIN, 0};
-  if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return "";
-  char chunk[4096];
-  ssize_t n = ::recv(connection.fd(), chunk, sizeof chunk, 0);
-  return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : "";
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-// The head of a raw request as the upstream received it.
-std::string head_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n") + 2); }
-
-// The value of `name` in a raw request head ("" when absent); `present` tells absent from empty.
-std::string raw_header(const std::string& raw, const std::string& name, bool* present = nullptr) {
-  std::string head = head_of(raw);
-  std::string lowered = lower(head);
-  std::string needle = "\r\n" + lower(name) + ":";
-  auto at = lowered.find(needle);
-  if (present != nullptr) *present = at != std::string::npos;
-  if (at == std::string::npos) return "";
-  auto start = at + needle.size();
-  auto end = head.find("\r\n", start);
-  std::string value = head.substr(start, end - start);
-  while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-  return value;
-}
-
-bool raw_has_header(const std::string& raw, const std::string& name) {
-  bool present = false;
-  raw_header(raw, name, &present);
-  return present;
-}
-
-std::string raw_body(const std::string& raw) { return raw.substr(raw.find("\r\n\r\n") + 4); }
-
-// The first request the upstream received that contains `needle` (a correlation id, a path).
-std::optional<std::string> upstream_request_with(ScriptedUpstream& upstream, const std::string& needle) {
-  for (const auto& raw : upstream.requests()) {
-    if (raw.find(needle) != std::string::npos) return raw;
-  }
-  return std::nullopt;
-}
-
 std::size_t upstream_requests_with(ScriptedUpstream& upstream, const std::string& needle) {
   std::size_t count = 0;
   for (const auto& raw : upstream.requests()) count += raw.find(needle) != std::string::npos ? 1 : 0;
   return count;
-}
-
-// A sane, unique X-Correlation-ID, so the access log line and the upstream request can be found.
-std::string next_cid(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return "sec-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
 }
 
 // `flexgate hash-key KEY`: what the config stores.
@@ -103,20 +42,6 @@ std::string hash_key(const std::string& key) {
   if (!output.empty() && output.back() == '\n') output.pop_back();
   EXPECT_EQ(output.size(), 64u) << output;
   return output;
-}
-
-// A refusal by the gateway itself: JSON error with `status`, the access log has the status and an
-// "error", and the request never reached the upstream.
-void expect_refused(Gateway& gateway, ScriptedUpstream& upstream, const Response& response, int status,
-                    const std::string& cid) {
-  EXPECT_TRUE(IsJsonError(response, status));
-  EXPECT_EQ(response.header("X-Correlation-ID"), cid);
-  auto log = wait_for_access_log(*gateway.process, cid);
-  ASSERT_TRUE(log.has_value()) << "no access log line for " << cid;
-  EXPECT_EQ((*log)["status"], status) << log->dump();
-  EXPECT_TRUE(log->contains("error") && (*log)["error"].is_string() && !(*log)["error"].get<std::string>().empty())
-      << log->dump();
-  EXPECT_FALSE(upstream_request_with(upstream, cid).has_value()) << "a refused request reached the upstream";
 }
 
 // Every stdout line and the stderr of the gateway, for secrecy checks.

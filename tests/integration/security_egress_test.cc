@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
+#include "integration/raw_message.h"
 #include "support/free_port.h"
 #include "integration/test_configs.h"
 
@@ -243,12 +244,7 @@ class Dnsmasq {
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
 
-const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-std::string next_cid(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return "egress-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
 
 // A gateway config with one upstream `echo` at `url` (line 7 of the file, for position checks),
 // a catch-all route, and the given security / dns sections.

@@ -18,66 +18,11 @@
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
+#include "integration/raw_message.h"
 #include "integration/test_configs.h"
 
 namespace flexgate::testing {
 namespace {
-
-const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-std::string to_hex(std::size_t value) {
-  std::ostringstream out;
-  out << std::hex << value;
-  return out.str();
-}
-
-// Waits (bounded) for the first bytes the gateway sends on `connection` and returns them ("" if none).
-std::string first_bytes(Connection& connection, std::chrono::milliseconds timeout = 5s) {
-  pollfd pfd{connection.fd(), POLLIN, 0};
-  if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return "";
-  char chunk[4096];
-  ssize_t n = ::recv(connection.fd(), chunk, sizeof chunk, 0);
-  return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : "";
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string head_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n") + 2); }
-std::string raw_body(const std::string& raw) { return raw.substr(raw.find("\r\n\r\n") + 4); }
-
-// The value of `name` in a raw request head; `present` tells absent from empty.
-std::string raw_header(const std::string& raw, const std::string& name, bool* present = nullptr) {
-  std::string head = head_of(raw);
-  std::string needle = "\r\n" + lower(name) + ":";
-  auto at = lower(head).find(needle);
-  if (present != nullptr) *present = at != std::string::npos;
-  if (at == std::string::npos) return "";
-  auto start = at + needle.size();
-  std::string value = head.substr(start, head.find("\r\n", start) - start);
-  while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-  return value;
-}
-
-bool raw_has_header(const std::string& raw, const std::string& name) {
-  bool present = false;
-  raw_header(raw, name, &present);
-  return present;
-}
-
-std::optional<std::string> upstream_request_with(ScriptedUpstream& upstream, const std::string& needle) {
-  for (const auto& raw : upstream.requests()) {
-    if (raw.find(needle) != std::string::npos) return raw;
-  }
-  return std::nullopt;
-}
-
-std::string next_cid(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return "validate-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-}
 
 // A temp directory holding `name` with `content`; returns the file's absolute path.
 std::string write_in_temp_dir(const std::string& name, const std::string& content) {
@@ -85,18 +30,6 @@ std::string write_in_temp_dir(const std::string& name, const std::string& conten
   if (::mkdtemp(dir.data()) == nullptr) return {};
   std::ofstream(dir + "/" + name) << content;
   return dir + "/" + name;
-}
-
-void expect_refused(Gateway& gateway, ScriptedUpstream& upstream, const Response& response, int status,
-                    const std::string& cid) {
-  EXPECT_TRUE(IsJsonError(response, status));
-  EXPECT_EQ(response.header("X-Correlation-ID"), cid);
-  auto log = wait_for_access_log(*gateway.process, cid);
-  ASSERT_TRUE(log.has_value()) << "no access log line for " << cid;
-  EXPECT_EQ((*log)["status"], status) << log->dump();
-  EXPECT_TRUE(log->contains("error") && (*log)["error"].is_string() && !(*log)["error"].get<std::string>().empty())
-      << log->dump();
-  EXPECT_FALSE(upstream_request_with(upstream, cid).has_value()) << "a refused request reached the upstream";
 }
 
 const std::string kUserSchema = R"({
