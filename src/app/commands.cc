@@ -133,11 +133,14 @@ int run_command(const std::string& config_path) {
     }
     draining = true;
     auto timeout = runtime->config().proxy.drain_timeout;
+    // Listeners are closed and every worker marks responses Connection: close before the event
+    // is logged, so what the log says has happened.
+    server.start_drain();
     observe::log_event(config::LogLevel::kInfo, "draining",
                        {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
                         {"timeoutMs", std::to_string(timeout.count())}});
     drainer = std::thread([&server, &drained, timeout] {
-      bool clean = server.drain(timeout);
+      bool clean = server.finish_drain(timeout);
       observe::log_event(config::LogLevel::kInfo, "stopped", {{"clean", clean ? "true" : "false"}});
       drained.store(true);
     });

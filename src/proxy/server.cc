@@ -1,8 +1,5 @@
 #include "proxy/server.h"
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 
 #include "net/listener.h"
 
@@ -44,22 +41,29 @@ void Server::swap_runtime(std::shared_ptr<const Runtime> runtime) {
   }
 }
 
-bool Server::drain(std::chrono::milliseconds timeout) {
-  std::mutex mutex;
-  std::condition_variable drained_cv;
-  auto remaining = std::make_shared<std::atomic<unsigned>>(static_cast<unsigned>(workers_.size()));
+void Server::start_drain() {
   for (unsigned i = 0; i < workers_.size(); ++i) {
-    asio::post(pool_->loop(i).context(), [&, worker = workers_[i].get(), remaining] {
-      worker->begin_drain([&, remaining] {
-        if (remaining->fetch_sub(1) == 1) {
-          std::lock_guard lock(mutex);
-          drained_cv.notify_all();
-        }
+    asio::post(pool_->loop(i).context(), [this, worker = workers_[i].get()] {
+      {
+        std::lock_guard lock(drain_mutex_);
+        ++draining_workers_;
+        drain_changed_.notify_all();
+      }
+      worker->begin_drain([this] {
+        std::lock_guard lock(drain_mutex_);
+        ++drained_workers_;
+        drain_changed_.notify_all();
       });
     });
   }
-  std::unique_lock lock(mutex);
-  bool drained = drained_cv.wait_for(lock, timeout, [&] { return remaining->load() == 0; });
+  // The loops are running, so every worker gets to the posted step promptly.
+  std::unique_lock lock(drain_mutex_);
+  drain_changed_.wait(lock, [&] { return draining_workers_ == workers_.size(); });
+}
+
+bool Server::finish_drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(drain_mutex_);
+  bool drained = drain_changed_.wait_for(lock, timeout, [&] { return drained_workers_ == workers_.size(); });
   lock.unlock();
   if (!drained) {
     for (unsigned i = 0; i < workers_.size(); ++i) {

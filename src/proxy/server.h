@@ -3,6 +3,8 @@
 // operations the main thread performs on them (start, config swap, drain).
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -28,9 +30,12 @@ class Server {
   // Swaps the snapshot used by new requests on every worker.
   void swap_runtime(std::shared_ptr<const Runtime> runtime);
 
-  // Stops accepting and waits up to `timeout` for in-flight requests; closes what is left.
-  // Returns true when everything finished in time.
-  bool drain(std::chrono::milliseconds timeout);
+  // Stops accepting on every worker and marks them draining (responses in flight from now on carry
+  // Connection: close); returns once every worker has done so.
+  void start_drain();
+  // Waits up to `timeout` for in-flight requests (start_drain() first); closes what is left and
+  // stops. Returns true when everything finished in time.
+  bool finish_drain(std::chrono::milliseconds timeout);
   // Stops everything now.
   void stop();
 
@@ -40,6 +45,10 @@ class Server {
   std::unique_ptr<net::WorkerPool> pool_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
+  std::mutex drain_mutex_;
+  std::condition_variable drain_changed_;
+  unsigned draining_workers_ = 0;  // workers that have begun draining
+  unsigned drained_workers_ = 0;   // workers with no session left
 };
 
 }  // namespace flexgate::proxy

@@ -101,8 +101,12 @@ void Session::close_client() {
 
 void Session::close_if_idle() {
   closing_ = true;
-  // Between requests, or a connection that has not sent a byte yet: nothing is lost by closing.
-  if (state_ == State::kIdle || (state_ == State::kReadingHead && client_buffer_.empty())) close_client();
+  // Between requests, or a new connection that has not sent a byte: nothing is lost by closing.
+  // Bytes already waiting in the kernel are a request the client sent before the drain: serve it
+  // (with Connection: close) instead of dropping it.
+  if (state_ == State::kBusy || !client_buffer_.empty()) return;
+  std::error_code ec;
+  if (client_.available(ec) == 0 || ec) close_client();
 }
 
 void Session::abort() {
@@ -160,7 +164,6 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
         co_return ReadHeadResult::kClosed;
       }
     }
-    if (closing_ && client_buffer_.empty()) co_return ReadHeadResult::kClosed;
     // Between requests the next one is rarely there yet: queue the read with the reactor rather
     // than try a recv() that would fail (Asio still reads at once if an edge was seen).
     auto read = co_await net::read_after_wait(client_, client_buffer_.writable());

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -60,18 +61,25 @@ TEST(Cli, UnknownCommandIsAUsageError) {
 }
 
 TEST(Cli, SigtermDrainsInFlightRequestsAndExitsZero) {
-  auto echo = start_echo_server();
-  auto gateway = start_gateway(gateway_config(echo.port, kCatchAllRoute, "  drainTimeout: 10s\n"));
+  // The upstream holds its answer until the test releases it, so the request is surely in flight
+  // when SIGTERM arrives.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ScriptedUpstream upstream([released](const std::string&) {
+    released.wait();
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow");
+  });
+  auto gateway = start_gateway(gateway_config(upstream.port(), kCatchAllRoute, "  drainTimeout: 10s\n"));
   Connection slow(gateway.port);
-  slow.send("GET /delay/700 HTTP/1.1\r\nHost: a\r\n\r\n");
-  // The request is in flight once the upstream has it; the access log cannot tell us that, so
-  // wait for the gateway's pool to have connected: a second request on another connection.
-  ASSERT_EQ(request(gateway.port, "GET", "/x").status, 200);
+  slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(upstream.wait_requests(1));
   gateway.process->signal(SIGTERM);
   ASSERT_TRUE(gateway.process->wait_for_line("\"draining\""));
+  release.set_value();
   auto response = slow.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "slow");
   EXPECT_EQ(response->header("Connection"), "close");
   EXPECT_EQ(gateway.process->wait_exit(10s), 0);
 }
