@@ -80,6 +80,12 @@ int run_command(const std::string& config_path) {
   if (!runtime) return 1;
   metrics.record_config_load();
   apply_logging(runtime->config().logging);
+  if (runtime->config().rate_limit.backend == "redis") {
+    // Said loudly rather than silently: limits are per instance until the Redis backend lands.
+    observe::log_event(config::LogLevel::kWarn, "rate_limit_backend_fallback",
+                       {{"configured", "redis"}, {"using", "memory"},
+                        {"detail", "the Redis backend is not implemented yet; limits are per instance"}});
+  }
 
   // Signals are taken synchronously by this thread (sigtimedwait); workers never see them.
   sigset_t signals;

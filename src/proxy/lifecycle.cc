@@ -245,7 +245,16 @@ net::Task<bool> Session::request_policies_phase() {
     reject(auth_rejection(verdict.reason), verdict);
     co_return false;
   }
-  // rate limit: arrives with the rate-limiting issue.
+  // rate limit
+  const std::size_t route_index = ctx_.match.route->index;
+  if (runtime.rate_limit().active_for(route_index)) {
+    if (auto verdict = runtime.rate_limit().check(view, route_index, route, ctx_.client_name, ctx_.client_ip_text,
+                                                  net::Clock::now(), ctx_.rate_limit_headers);
+        !verdict.allowed) {
+      reject(observe::Rejection::kRatelimitLimited, verdict);
+      co_return false;
+    }
+  }
   // validate
   if (binding.validator && binding.validator->needs_body()) {
     std::vector<policy::Violation> violations;
@@ -758,6 +767,7 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
     http::append_field(head_out_, field.name, field.value);
   }
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  head_out_ += ctx_.rate_limit_headers;
   if (response_.framing == http::BodyFraming::kContentLength) {
     head_out_ += "Content-Length: ";
     append_json_uint(head_out_, response_.content_length);

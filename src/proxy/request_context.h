@@ -46,6 +46,7 @@ struct RequestContext {
   std::string failure_message;  // owns local_reply.message
   std::string extra_headers;    // owns local_reply.extra_headers
   std::string violations_json;  // owns local_reply.violations_json (422)
+  std::string rate_limit_headers;  // RateLimit / RateLimit-Policy lines for the proxied response
 
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client
@@ -74,6 +75,7 @@ struct RequestContext {
     failure_message.clear();
     extra_headers.clear();
     violations_json.clear();
+    rate_limit_headers.clear();
     status = 0;
     response_started = false;
     body_unread = false;

@@ -38,6 +38,9 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   if (!errors.empty()) return nullptr;
   runtime->egress_ = std::make_unique<policy::EgressGuard>(policy::EgressGuard::build(cfg.security));
   runtime->auth_ = policy::AuthPolicy::build(cfg, previous != nullptr ? previous->auth_.replay_cache() : nullptr);
+  // Buckets outlive a reload: a new snapshot must not hand every client a fresh burst.
+  runtime->rate_limit_ =
+      policy::RateLimitPolicy::build(cfg, previous != nullptr ? previous->rate_limit().table() : nullptr);
   std::string error;
   runtime->header_rules_ = policy::HeaderRules::build(cfg.security, error);
   if (!runtime->header_rules_) errors.push_back(cfg.source_path + ": security: " + error);

@@ -15,6 +15,7 @@
 #include "policy/auth/auth_policy.h"
 #include "policy/egress/egress_policy.h"
 #include "policy/ipfilter/client_filter.h"
+#include "policy/ratelimit/rate_limit_policy.h"
 #include "policy/validate/header_rules.h"
 #include "policy/validate/route_validator.h"
 #include "router/route_table.h"
@@ -51,6 +52,7 @@ class Runtime {
   const http::Limits& limits() const { return limits_; }
   const policy::AuthPolicy& auth() const { return auth_; }
   const policy::EgressGuard& egress() const { return *egress_; }
+  const policy::RateLimitPolicy& rate_limit() const { return *rate_limit_; }
   const policy::HeaderRules& header_rules() const { return *header_rules_; }
   const net::CidrSet& trusted_proxies() const { return trusted_proxies_; }
 
@@ -64,6 +66,7 @@ class Runtime {
   http::Limits limits_;
   policy::AuthPolicy auth_;
   std::unique_ptr<policy::EgressGuard> egress_;
+  std::optional<policy::RateLimitPolicy> rate_limit_;
   std::optional<policy::HeaderRules> header_rules_;
   net::CidrSet trusted_proxies_;
 };
