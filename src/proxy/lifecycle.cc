@@ -94,11 +94,13 @@ net::Task<bool> Session::handle_request() {
 
   ctx_.client_ip = peer_ip_;
   identify_request();
-  // Served before routing, so no route can shadow it.
-  if (request_.method == http::Method::kGet && request_.target == "/metrics") {
-    bool keep_alive = co_await serve_metrics();
-    log_phase();
-    co_return keep_alive;
+  // Health and metrics are served before routing, so no route can shadow them.
+  if (request_.method == http::Method::kGet || request_.method == http::Method::kHead) {
+    if (auto endpoint = builtin_endpoint_for(request_.target); endpoint != BuiltinEndpoint::kNone) {
+      bool keep_alive = co_await serve_builtin(endpoint);
+      log_phase();
+      co_return keep_alive;
+    }
   }
   bool proceed = normalize_target_phase() && route_phase() && body_limit_phase();
   if (proceed) proceed = co_await request_policies_phase();
@@ -677,23 +679,38 @@ void Session::record_upstream_outcome(bool success) {
   worker_.metrics().record_upstream_request(ctx_.binding->metrics_upstream, outcome);
 }
 
-net::Task<bool> Session::serve_metrics() {
+net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
+  ctx_.target.path.assign(request_.target);  // for the log, before the head's bytes are released
   consume_request_head();
   std::string body;
-  worker_.registry().render_prometheus(body);
+  std::uint16_t status = 200;
+  std::string_view content_type = "application/json";
+  HealthFacts facts{worker_.draining(), worker_.index(), worker_.session_count(), worker_.pool().idle_count()};
+  switch (endpoint) {
+    case BuiltinEndpoint::kMetrics:
+      worker_.registry().render_prometheus(body);
+      content_type = "text/plain; version=0.0.4; charset=utf-8";
+      break;
+    case BuiltinEndpoint::kLive: status = render_liveness(body); break;
+    case BuiltinEndpoint::kReady: status = render_readiness(*ctx_.runtime, facts, body); break;
+    case BuiltinEndpoint::kDeep: status = render_deep_health(*ctx_.runtime, facts, body); break;
+    case BuiltinEndpoint::kNone: break;
+  }
   bool close = !request_.keep_alive || closing_ || worker_.draining() || request_.framing != http::BodyFraming::kNone;
   head_out_.clear();
-  http::append_status_line(head_out_, 200);
-  head_out_ += "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: ";
+  http::append_status_line(head_out_, status);
+  head_out_ += "Content-Type: ";
+  head_out_ += content_type;
+  head_out_ += "\r\nCache-Control: no-store\r\nContent-Length: ";
   append_json_uint(head_out_, body.size());
   head_out_ += "\r\n";
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
   if (close) head_out_ += "Connection: close\r\n";
   head_out_ += "\r\n";
+  if (request_.method == http::Method::kHead) body.clear();
   std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(body)};
-  ctx_.status = 200;
+  ctx_.status = status;
   ctx_.response_started = true;
-  ctx_.target.path = "/metrics";
   auto written = co_await net::write_all(client_, parts);
   ctx_.bytes_out = written.bytes;
   co_return !close && !written.error;

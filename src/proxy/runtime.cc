@@ -25,6 +25,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   // Built in place: the route table and bindings point into config_, which must not move after.
   auto runtime = std::make_shared<Runtime>(std::move(config));
   const config::Config& cfg = runtime->config_;
+  if (previous != nullptr) runtime->version_ = previous->version_ + 1;
   // Deny by default: an upstream the egress guard would refuse is a config error, not a
   // runtime surprise.
   for (const auto& violation : policy::validate_upstreams(cfg)) {

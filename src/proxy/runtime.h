@@ -50,6 +50,8 @@ class Runtime {
   const upstream::UpstreamSet& upstreams() const { return *upstreams_; }
   const RouteBinding& binding(std::size_t route_index) const { return bindings_[route_index]; }
   const http::Limits& limits() const { return limits_; }
+  std::uint64_t version() const { return version_; }  // 1 for the first snapshot, +1 per reload
+  std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
   const policy::AuthPolicy& auth() const { return auth_; }
   const policy::EgressGuard& egress() const { return *egress_; }
   const policy::RateLimitPolicy& rate_limit() const { return *rate_limit_; }
@@ -64,6 +66,8 @@ class Runtime {
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::vector<RouteBinding> bindings_;
   http::Limits limits_;
+  std::uint64_t version_ = 1;
+  std::chrono::system_clock::time_point loaded_at_ = std::chrono::system_clock::now();
   policy::AuthPolicy auth_;
   std::unique_ptr<policy::EgressGuard> egress_;
   std::optional<policy::RateLimitPolicy> rate_limit_;

@@ -24,6 +24,7 @@
 #include "observe/metrics.h"
 #include "policy/request_view.h"
 #include "net/deadline.h"
+#include "proxy/health.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_context.h"
 #include "proxy/runtime.h"
@@ -79,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void fail(ErrorKind kind, std::string_view message);
   void fail_with(const policy::Verdict& verdict);
   void reject(observe::Rejection rejection, const policy::Verdict& verdict);
-  net::Task<bool> serve_metrics();
+  net::Task<bool> serve_builtin(BuiltinEndpoint endpoint);
   void record_upstream_outcome(bool success);
   net::Task<bool> buffer_request_body();
   void consume_request_head();

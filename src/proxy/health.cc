@@ -1,0 +1,137 @@
+#include "proxy/health.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "core/json.h"
+#include "observe/log.h"
+
+namespace flexgate::proxy {
+namespace {
+
+const auto kProcessStart = std::chrono::steady_clock::now();
+
+void append_iso_time(std::string& out, std::chrono::system_clock::time_point when) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+// Resident memory of the process in bytes (from /proc/self/statm).
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size_pages = 0;
+  std::uint64_t resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+bool upstreams_available(const Runtime& runtime) {
+  for (const auto& upstream : runtime.upstreams().upstreams()) {
+    bool any = false;
+    for (const auto& target : upstream.targets) any = any || !target.endpoints.empty();
+    if (!any) return false;
+  }
+  return true;
+}
+
+void append_checks(const Runtime& runtime, const HealthFacts& facts, std::string& out) {
+  out += "\"checks\":{\"config\":\"UP\",\"upstreams\":";
+  out += upstreams_available(runtime) ? "\"UP\"" : "\"DOWN\"";
+  // The memory rate-limit backend is always usable (a Redis one reports DEGRADED when it falls back).
+  out += ",\"rateLimit\":\"UP\",\"draining\":";
+  out += facts.draining ? "true" : "false";
+  out += '}';
+}
+
+}  // namespace
+
+BuiltinEndpoint builtin_endpoint_for(std::string_view target) {
+  if (target == "/metrics") return BuiltinEndpoint::kMetrics;
+  if (target == "/health/live") return BuiltinEndpoint::kLive;
+  if (target == "/health/ready") return BuiltinEndpoint::kReady;
+  if (target == "/health/deep") return BuiltinEndpoint::kDeep;
+  return BuiltinEndpoint::kNone;
+}
+
+std::uint16_t render_liveness(std::string& body) {
+  body = "{\"status\":\"UP\",\"timestamp\":\"";
+  observe::append_timestamp(body);
+  body += "\"}\n";
+  return 200;
+}
+
+std::uint16_t render_readiness(const Runtime& runtime, const HealthFacts& facts, std::string& body) {
+  bool ready = !facts.draining && upstreams_available(runtime);
+  body = ready ? "{\"status\":\"UP\"," : "{\"status\":\"DOWN\",";
+  append_checks(runtime, facts, body);
+  body += "}\n";
+  return ready ? 200 : 503;
+}
+
+std::uint16_t render_deep_health(const Runtime& runtime, const HealthFacts& facts, std::string& body) {
+  bool ready = !facts.draining && upstreams_available(runtime);
+  body = ready ? "{\"status\":\"UP\"," : "{\"status\":\"DOWN\",";
+  append_checks(runtime, facts, body);
+  body += ",\"config\":{\"path\":";
+  append_json_string(body, runtime.config().source_path);
+  body += ",\"version\":";
+  append_json_uint(body, runtime.version());
+  body += ",\"loadedAt\":";
+  append_iso_time(body, runtime.loaded_at());
+  body += "},\"upstreams\":[";
+  bool first_upstream = true;
+  for (const auto& upstream : runtime.upstreams().upstreams()) {
+    if (!first_upstream) body += ',';
+    first_upstream = false;
+    body += "{\"name\":";
+    append_json_string(body, upstream.spec->name);
+    body += ",\"targets\":[";
+    bool first_target = true;
+    for (const auto& target : upstream.targets) {
+      if (!first_target) body += ',';
+      first_target = false;
+      body += "{\"target\":";
+      append_json_string(body, target.authority);
+      body += ",\"addresses\":[";
+      bool first_address = true;
+      for (const auto& endpoint : target.endpoints) {
+        if (!first_address) body += ',';
+        first_address = false;
+        append_json_string(body, endpoint.address().to_string());
+      }
+      body += "],\"weight\":";
+      append_json_uint(body, target.weight);
+      body += ",\"status\":";
+      body += target.endpoints.empty() ? "\"DOWN\"" : "\"UP\"";
+      body += '}';
+    }
+    body += "]}";
+  }
+  body += "],\"worker\":{\"index\":";
+  append_json_uint(body, facts.worker_index);
+  body += ",\"connections\":";
+  append_json_uint(body, facts.worker_sessions);
+  body += ",\"idleUpstreamConnections\":";
+  append_json_uint(body, facts.worker_idle_upstream_connections);
+  body += "},\"uptimeSeconds\":";
+  append_json_uint(body, static_cast<std::uint64_t>(
+                             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                              kProcessStart)
+                                 .count()));
+  body += ",\"residentMemoryBytes\":";
+  append_json_uint(body, resident_bytes());
+  body += "}\n";
+  return 200;
+}
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,35 @@
+#pragma once
+// The built-in endpoints answered before routing (no route can shadow them): liveness,
+// readiness, a deep health view, and the Prometheus metrics.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/runtime.h"
+
+namespace flexgate::proxy {
+
+// Which built-in endpoint a request target names, if any.
+enum class BuiltinEndpoint : std::uint8_t { kNone, kLive, kReady, kDeep, kMetrics };
+
+BuiltinEndpoint builtin_endpoint_for(std::string_view target);
+
+// Facts about the process and this worker that the health views report.
+struct HealthFacts {
+  bool draining = false;
+  std::size_t worker_index = 0;
+  std::size_t worker_sessions = 0;
+  std::size_t worker_idle_upstream_connections = 0;
+};
+
+// Readiness: config loaded, every upstream has at least one target with an address, the rate-limit
+// backend usable, not draining. Writes the JSON body into `body`; returns the status (200 or 503).
+std::uint16_t render_readiness(const Runtime& runtime, const HealthFacts& facts, std::string& body);
+// Liveness: 200 {"status":"UP","timestamp":...} while the process can serve.
+std::uint16_t render_liveness(std::string& body);
+// Deep health: readiness checks plus upstream targets, config version and load time, uptime and
+// memory. Always 200 (it is a view, not a probe).
+std::uint16_t render_deep_health(const Runtime& runtime, const HealthFacts& facts, std::string& body);
+
+}  // namespace flexgate::proxy
