@@ -2,9 +2,10 @@
 BUILD_DIR  ?= build
 TEST_DIR   ?= build-test
 JOBS       ?= $(shell nproc)
+SAN_JOBS   ?= 2
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test bench fuzz clean
+.PHONY: all deps build run test test-asan test-tsan bench fuzz clean
 
 all: build
 
@@ -24,6 +25,14 @@ test: deps
 	@cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEXGATE_TESTS=ON -DFLEXGATE_WERROR=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# Every test against an ASan+UBSan(+LSan) build in build-asan; reports in the spawned gateway fail the run too.
+test-asan: deps
+	@JOBS=$(SAN_JOBS) bash scripts/run-sanitized-tests.sh asan
+
+# Cross-worker unit tests (ratelimit, auth, metrics, net, upstream) + integration tests under TSan, build-tsan.
+test-tsan: deps
+	@JOBS=$(SAN_JOBS) bash scripts/run-sanitized-tests.sh tsan
 
 # Every libFuzzer target for FUZZ_SECONDS each (default 60), clang-14 with ASan+UBSan.
 fuzz:
