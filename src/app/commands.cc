@@ -109,6 +109,7 @@ int run_command(const std::string& config_path) {
                       {"workers", std::to_string(server.worker_count())},
                       {"config", config_path}});
 
+  const config::ProxySettings started_with = runtime->config().proxy;
   std::atomic<bool> drained{false};
   std::thread drainer;
   bool draining = false;
@@ -122,6 +123,14 @@ int run_command(const std::string& config_path) {
       auto next = load_runtime(config_path, runtime.get(), &metrics);
       metrics.record_config_reload(next != nullptr);
       if (next) {
+        // The listeners and the worker threads are made at start: say so instead of pretending.
+        const auto& before = started_with;
+        const auto& after = next->config().proxy;
+        if (before.host != after.host || before.port != after.port || before.workers != after.workers) {
+          observe::log_event(config::LogLevel::kWarn, "config_reload_needs_restart",
+                             {{"detail", "proxy.host, proxy.port and proxy.workers apply at start only; "
+                                         "the running values are kept"}});
+        }
         runtime = next;
         apply_logging(next->config().logging);
         server.swap_runtime(next);

@@ -2,6 +2,10 @@
 
 #include <sched.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
 namespace flexgate::net {
 
 // UNSAFE_IO: a worker's sockets and timers are only touched by its own thread; posting from the
@@ -44,7 +48,31 @@ void WorkerPool::join() {
   }
 }
 
+namespace {
+
+// The CPU limit of this process's cgroup (v2 cpu.max "QUOTA PERIOD"), rounded up; 0 when there is
+// none. In a container the affinity mask shows the node's CPUs, not the pod's limit.
+unsigned cgroup_cpu_limit() {
+  std::FILE* file = std::fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (file == nullptr) return 0;
+  char quota[32] = {};
+  unsigned long long period = 0;
+  int fields = std::fscanf(file, "%31s %llu", quota, &period);
+  std::fclose(file);
+  if (fields != 2 || period == 0 || std::string_view(quota) == "max") return 0;
+  unsigned long long limit = std::strtoull(quota, nullptr, 10);
+  return static_cast<unsigned>((limit + period - 1) / period);
+}
+
+}  // namespace
+
 unsigned available_cpus() {
+  unsigned limit = cgroup_cpu_limit();
+  unsigned affinity = available_cpus_by_affinity();
+  return limit > 0 && limit < affinity ? limit : affinity;
+}
+
+unsigned available_cpus_by_affinity() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {

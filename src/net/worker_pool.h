@@ -47,7 +47,10 @@ class WorkerPool {
   std::vector<std::unique_ptr<WorkerLoop>> loops_;
 };
 
-// Number of CPUs usable by this process (at least 1).
+// Number of CPUs usable by this process (at least 1): the affinity mask, capped by a cgroup v2
+// CPU quota (a container's CPU limit) when there is one.
 unsigned available_cpus();
+// The affinity mask alone.
+unsigned available_cpus_by_affinity();
 
 }  // namespace flexgate::net

@@ -637,10 +637,11 @@ void Session::log_phase() {
       std::chrono::duration<double, std::milli>(net::Clock::now() - ctx_.started).count();
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
-  observe::write_access_log(record, log_scratch_);
+  // Counted before the line is written: whoever has seen the line can also see the count.
   worker_.metrics().request_finished(
       ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute, observe::method_label(ctx_.method),
       ctx_.status, std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
+  observe::write_access_log(record, log_scratch_);
 }
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
