@@ -8,6 +8,7 @@ packages=(
   libasio-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libc-ares-dev dnsmasq-base
+  redis-server  # the Redis rate-limit backend is tested against a real server
   prometheus  # promtool: the metrics exposition is checked with `promtool check metrics`
 )
 if [[ "${1:-}" == "--bench" ]]; then
