@@ -29,6 +29,22 @@ struct ChunkHeaders {
 
 bool is_eof(const std::error_code& ec) { return ec == asio::error::eof; }
 
+// Records a failed write to the sink in `result`; true when it failed.
+bool sink_failed(const net::IoResult& written, StreamResult& result) {
+  if (!written.error) return false;
+  result.outcome = StreamOutcome::kSinkError;
+  result.error = written.error;
+  return true;
+}
+
+// Records a failed read from the source in `result` (end of stream = truncation); true when it failed.
+bool source_failed(const net::IoResult& read, StreamResult& result) {
+  if (!read.error) return false;
+  result.outcome = is_eof(read.error) ? StreamOutcome::kSourceClosed : StreamOutcome::kSourceError;
+  result.error = read.error;
+  return true;
+}
+
 asio::const_buffer buf(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
@@ -41,12 +57,7 @@ net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer&
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, source_buffer.readable_size()));
     if (take > 0 || !prefix.empty()) {
       std::array<asio::const_buffer, 2> parts{buf(prefix), buf(source_buffer.readable().substr(0, take))};
-      auto written = co_await net::write_all(sink, parts);
-      if (written.error) {
-        result.outcome = StreamOutcome::kSinkError;
-        result.error = written.error;
-        co_return result;
-      }
+      if (sink_failed(co_await net::write_all(sink, parts), result)) co_return result;
       prefix = {};
       source_buffer.consume(take);
       remaining -= take;
@@ -54,11 +65,7 @@ net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer&
     }
     if (remaining == 0) co_return result;
     auto read = co_await net::read_some(source, source_buffer.writable());
-    if (read.error) {
-      result.outcome = is_eof(read.error) ? StreamOutcome::kSourceClosed : StreamOutcome::kSourceError;
-      result.error = read.error;
-      co_return result;
-    }
+    if (source_failed(read, result)) co_return result;
     source_buffer.commit(read.bytes);
   }
 }
@@ -99,23 +106,15 @@ net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffe
       }
     }
     if (count > 1 || !prefix.empty()) {
-      auto written = co_await net::write_all(sink, std::span<const asio::const_buffer>(parts.data(), count));
-      if (written.error) {
-        result.outcome = StreamOutcome::kSinkError;
-        result.error = written.error;
-        co_return result;
-      }
+      auto span = std::span<const asio::const_buffer>(parts.data(), count);
+      if (sink_failed(co_await net::write_all(sink, span), result)) co_return result;
       prefix = {};
     }
     source_buffer.consume(used);
     if (done) co_return result;
     if (used < input.size()) continue;  // more complete chunks already buffered
     auto read = co_await net::read_some(source, source_buffer.writable());
-    if (read.error) {
-      result.outcome = is_eof(read.error) ? StreamOutcome::kSourceClosed : StreamOutcome::kSourceError;
-      result.error = read.error;
-      co_return result;
-    }
+    if (source_failed(read, result)) co_return result;
     source_buffer.commit(read.bytes);
   }
 }
@@ -134,12 +133,8 @@ net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer
         parts[count++] = buf(data);
         if (encode_chunked) parts[count++] = buf(kCrlf);
       }
-      auto written = co_await net::write_all(sink, std::span<const asio::const_buffer>(parts.data(), count));
-      if (written.error) {
-        result.outcome = StreamOutcome::kSinkError;
-        result.error = written.error;
-        co_return result;
-      }
+      auto span = std::span<const asio::const_buffer>(parts.data(), count);
+      if (sink_failed(co_await net::write_all(sink, span), result)) co_return result;
       prefix = {};
       result.body_bytes += data.size();
       source_buffer.consume(data.size());
@@ -152,11 +147,7 @@ net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer
         co_return result;
       }
       if (encode_chunked) {
-        auto written = co_await net::write_all(sink, kLastChunk);
-        if (written.error) {
-          result.outcome = StreamOutcome::kSinkError;
-          result.error = written.error;
-        }
+        sink_failed(co_await net::write_all(sink, kLastChunk), result);
       }
       co_return result;
     }

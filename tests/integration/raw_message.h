@@ -78,6 +78,16 @@ inline std::string next_cid(const std::string& prefix) {
   return "t-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
 }
 
+// Sends a head carrying "Expect: 100-continue", waits for the interim answer (returned in
+// `interim`), then sends the body and reads the final response.
+inline std::optional<Response> send_expecting_continue(Connection& connection, const std::string& head,
+                                                       const std::string& body, std::string& interim) {
+  connection.send(head);
+  interim = first_bytes(connection);
+  connection.send(body);
+  return connection.read_response();
+}
+
 // A refusal by the gateway itself: JSON error with `status`, the access log has the status and an
 // "error", and the request never reached the upstream.
 inline void expect_refused(Gateway& gateway, ScriptedUpstream& upstream, const Response& response, int status,

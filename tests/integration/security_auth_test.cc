@@ -677,12 +677,10 @@ TEST_F(SecurityHmacTest, ExpectContinueIsAnsweredBeforeTheBodyIsBufferedForTheSi
   std::string head = signed_request("POST", "/api/expect", "", body, timestamp, cid);
   head = head.substr(0, head.size() - body.size() - 2) + "Expect: 100-continue\r\n\r\n";
   Connection connection(gateway_->port);
-  connection.send(head);
-  std::string interim = first_bytes(connection);
+  std::string interim;
+  auto response = send_expecting_continue(connection, head, body, interim);
   EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u)
       << "no 100 Continue for a signed request with Expect: 100-continue; got '" << interim << "'";
-  connection.send(body);
-  auto response = connection.read_response();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200) << response->body;
   auto seen = upstream_request_with(*upstream_, cid);

@@ -272,14 +272,15 @@ TEST_F(SecurityValidateTest, ExpectContinueIsAnsweredBeforeTheBodyIsBufferedForT
   std::string cid = next_cid("expect");
   std::string body = R"({"name":"Expect","age":100})";
   Connection connection(gateway_->port);
-  connection.send("POST /users/5 HTTP/1.1\r\nHost: localhost\r\nX-Correlation-ID: " + cid +
-                  "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                  "\r\nExpect: 100-continue\r\n\r\n");
-  std::string interim = first_bytes(connection);
+  std::string interim;
+  auto response = send_expecting_continue(
+      connection,
+      "POST /users/5 HTTP/1.1\r\nHost: localhost\r\nX-Correlation-ID: " + cid +
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nExpect: 100-continue\r\n\r\n",
+      body, interim);
   EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u)
       << "no 100 Continue on a schema route for Expect: 100-continue; got '" << interim << "'";
-  connection.send(body);
-  auto response = connection.read_response();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200) << response->body;
   auto seen = upstream_request_with(*upstream_, cid);
