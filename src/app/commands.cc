@@ -80,12 +80,13 @@ int run_command(const std::string& config_path) {
   if (!runtime) return 1;
   metrics.record_config_load();
   apply_logging(runtime->config().logging);
-  if (runtime->config().rate_limit.backend == "redis") {
-    // Said loudly rather than silently: limits are per instance until the Redis backend lands.
-    observe::log_event(config::LogLevel::kWarn, "rate_limit_backend_fallback",
-                       {{"configured", "redis"}, {"using", "memory"},
-                        {"detail", "the Redis backend is not implemented yet; limits are per instance"}});
-  }
+  // The in-memory bucket table lives in the snapshot and is carried across reloads.
+  metrics.set_rate_limit_table_source(
+      [table = std::weak_ptr<policy::TokenBucketTable>(runtime->rate_limit().table())] {
+        auto held = table.lock();
+        return held ? std::pair<std::uint64_t, std::uint64_t>(held->evictions(), held->size())
+                    : std::pair<std::uint64_t, std::uint64_t>(0, 0);
+      });
 
   // Signals are taken synchronously by this thread (sigtimedwait); workers never see them.
   sigset_t signals;

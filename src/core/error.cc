@@ -17,6 +17,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::kUpstreamReset: return "upstream_reset";
     case ErrorKind::kBadUpstreamResponse: return "bad_upstream_response";
     case ErrorKind::kNoTargetAvailable: return "no_target_available";
+    case ErrorKind::kServiceUnavailable: return "service_unavailable";
     case ErrorKind::kUpstreamTimeout: return "upstream_timeout";
     case ErrorKind::kRequestTimeout: return "request_timeout";
     case ErrorKind::kForbidden: return "forbidden";

@@ -25,6 +25,7 @@ enum class ErrorKind : std::uint8_t {
   kUpstreamReset,         // reset or closed mid-exchange (502)
   kBadUpstreamResponse,   // malformed upstream response (502)
   kNoTargetAvailable,     // no target to send to (503)
+  kServiceUnavailable,    // a dependency or capacity limit refuses work now (503)
   kUpstreamTimeout,       // upstream connect/response timeout (504)
   kRequestTimeout,        // whole-request deadline passed (504)
   kForbidden,             // policy denied (403)

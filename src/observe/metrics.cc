@@ -328,6 +328,45 @@ std::uint64_t MetricsRegistry::upstream_pool_reuses(UpstreamId upstream) const {
   return total;
 }
 
+std::uint64_t MetricsRegistry::rate_limit_hits(RouteId route) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) {
+    if (const detail::RouteDurations* counters = worker->durations_.find(route)) total += counters->rate_limited.value();
+  }
+  return total;
+}
+
+std::uint64_t MetricsRegistry::rate_limit_decisions(RateLimitStore store, RateLimitResult result) const {
+  std::uint64_t total = 0;
+  const std::size_t index = static_cast<std::size_t>(store) * 2 + static_cast<std::size_t>(result);
+  for (const auto& worker : workers_) total += worker->rate_limit_decisions_[index].value();
+  return total;
+}
+
+std::uint64_t MetricsRegistry::rate_limit_fallbacks(RateLimitFallback fallback) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->rate_limit_fallbacks_[static_cast<std::size_t>(fallback)].value();
+  return total;
+}
+
+std::int64_t MetricsRegistry::rate_limit_degraded_workers() const {
+  std::int64_t total = 0;
+  for (const auto& worker : workers_) total += worker->rate_limit_degraded_.value();
+  return total;
+}
+
+std::uint64_t MetricsRegistry::rate_limit_recoveries() const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->rate_limit_recoveries_.value();
+  return total;
+}
+
+void MetricsRegistry::set_rate_limit_table_source(
+    std::function<std::pair<std::uint64_t, std::uint64_t>()> evictions_and_size) {
+  const std::lock_guard lock(mutex_);
+  rate_limit_table_source_ = std::move(evictions_and_size);
+}
+
 std::uint64_t MetricsRegistry::dropped_count() const {
   std::uint64_t total = 0;
   for (const auto& worker : workers_) total += worker->dropped_.value();
@@ -346,11 +385,13 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   std::vector<std::string> route_names;
   std::vector<std::string> upstream_names;
   std::string version;
+  std::pair<std::uint64_t, std::uint64_t> table_stats{0, 0};
   {
     const std::lock_guard lock(mutex_);
     route_names = routes_.names;
     upstream_names = upstreams_.names;
     version = version_;
+    if (rate_limit_table_source_) table_stats = rate_limit_table_source_();
   }
   out.reserve(out.size() + 4096 + 160 * route_names.size() + 400 * upstream_names.size());
 
@@ -461,6 +502,69 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
       out += '\n';
     }
   }
+
+  {
+    const std::string_view name = family_info(MetricFamily::kRateLimitHitsTotal).name;
+    append_header(out, MetricFamily::kRateLimitHitsTotal);
+    for (std::size_t route = 0; route < route_names.size(); ++route) {
+      const std::uint64_t hits = rate_limit_hits(static_cast<RouteId>(route));
+      if (hits == 0) continue;  // only routes that refused something: most routes have no limit
+      open_sample(out, name);
+      append_label(out, "route", route_names[route], true);
+      close_labels(out);
+      append_uint(out, hits);
+      out += '\n';
+    }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kRateLimitDecisionsTotal).name;
+    append_header(out, MetricFamily::kRateLimitDecisionsTotal);
+    for (const auto& [store, store_label] : {std::pair{RateLimitStore::kMemory, "memory"},
+                                             std::pair{RateLimitStore::kRedis, "redis"}}) {
+      for (const auto& [result, result_label] : {std::pair{RateLimitResult::kAllowed, "allowed"},
+                                                 std::pair{RateLimitResult::kLimited, "limited"}}) {
+        open_sample(out, name);
+        append_label(out, "backend", store_label, true);
+        append_label(out, "result", result_label);
+        close_labels(out);
+        append_uint(out, rate_limit_decisions(store, result));
+        out += '\n';
+      }
+    }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kRateLimitBackendFallbacksTotal).name;
+    append_header(out, MetricFamily::kRateLimitBackendFallbacksTotal);
+    for (const auto& [fallback, label] : {std::pair{RateLimitFallback::kOpen, "open"},
+                                          std::pair{RateLimitFallback::kLocal, "local"},
+                                          std::pair{RateLimitFallback::kClosed, "closed"}}) {
+      open_sample(out, name);
+      append_label(out, "mode", label, true);
+      close_labels(out);
+      append_uint(out, rate_limit_fallbacks(fallback));
+      out += '\n';
+    }
+  }
+  append_header(out, MetricFamily::kRateLimitBackendDegradedWorkers);
+  out += family_info(MetricFamily::kRateLimitBackendDegradedWorkers).name;
+  out += ' ';
+  append_int(out, rate_limit_degraded_workers());
+  out += '\n';
+  append_header(out, MetricFamily::kRateLimitBackendRecoveriesTotal);
+  out += family_info(MetricFamily::kRateLimitBackendRecoveriesTotal).name;
+  out += ' ';
+  append_uint(out, rate_limit_recoveries());
+  out += '\n';
+  append_header(out, MetricFamily::kRateLimitBucketEvictionsTotal);
+  out += family_info(MetricFamily::kRateLimitBucketEvictionsTotal).name;
+  out += ' ';
+  append_uint(out, table_stats.first);
+  out += '\n';
+  append_header(out, MetricFamily::kRateLimitBuckets);
+  out += family_info(MetricFamily::kRateLimitBuckets).name;
+  out += ' ';
+  append_uint(out, table_stats.second);
+  out += '\n';
 
   {
     const std::string_view name = family_info(MetricFamily::kConfigReloadsTotal).name;

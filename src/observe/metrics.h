@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,19 @@ namespace flexgate::observe {
     "New connections opened to an upstream.")                                                             \
   X(kUpstreamPoolReusesTotal, "flexgate_upstream_pool_reuses_total", "counter",                           \
     "Requests sent on a pooled (reused) upstream connection.")                                            \
+  X(kRateLimitHitsTotal, "flexgate_rate_limit_hits_total", "counter",                                     \
+    "Requests refused with 429 by a rate limit, by route pattern.")                                       \
+  X(kRateLimitDecisionsTotal, "flexgate_rate_limit_decisions_total", "counter",                           \
+    "Rate-limit decisions, by the store that made them (memory, redis) and result.")                      \
+  X(kRateLimitBackendFallbacksTotal, "flexgate_rate_limit_backend_fallbacks_total", "counter",            \
+    "Decisions Redis could not answer, by the failMode applied (open, local, closed).")                   \
+  X(kRateLimitBackendDegradedWorkers, "flexgate_rate_limit_backend_degraded_workers", "gauge",            \
+    "Workers whose Redis rate-limit connection is failing now (0 = healthy or not configured).")          \
+  X(kRateLimitBackendRecoveriesTotal, "flexgate_rate_limit_backend_recoveries_total", "counter",          \
+    "Times a worker's Redis rate-limit connection came back after failing.")                             \
+  X(kRateLimitBucketEvictionsTotal, "flexgate_rate_limit_bucket_evictions_total", "counter",              \
+    "In-memory buckets evicted before they were full again because the table was at its cap.")           \
+  X(kRateLimitBuckets, "flexgate_rate_limit_buckets", "gauge", "In-memory rate-limit buckets held now.")  \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
   X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",    \
     "gauge", "Unix time of the last successful configuration load or reload.")                            \
@@ -95,6 +109,13 @@ namespace flexgate::observe {
   X(kTimeout, "timeout")              \
   X(kReset, "reset")                  \
   X(kBadResponse, "bad_response")
+
+// Which store made a rate-limit decision.
+enum class RateLimitStore : std::uint8_t { kMemory, kRedis };
+// What a decision concluded.
+enum class RateLimitResult : std::uint8_t { kAllowed, kLimited };
+// The failMode applied when Redis could not answer.
+enum class RateLimitFallback : std::uint8_t { kOpen, kLocal, kClosed };
 
 #define FLEXGATE_METRICS_ENUMERATOR(name, ...) name,
 #define FLEXGATE_METRICS_PLUS_ONE(...) +1
@@ -308,10 +329,11 @@ inline std::uint64_t series_key(RouteId route, MethodLabel method, std::uint16_t
   return (std::uint64_t{route} + 1) << 14 | std::uint64_t{static_cast<std::uint8_t>(method)} << 10 | code;
 }
 
-// One route's duration histogram in one shard.
+// One route's duration histogram and rate-limit refusals in one shard.
 struct RouteDurations {
   std::array<Counter, kDurationBucketCount> buckets;
   Counter sum_micros;
+  Counter rate_limited;
 };
 
 // One upstream's counters in one shard.
@@ -360,6 +382,29 @@ class alignas(64) WorkerMetrics {
   // A policy refused the request (the request is still counted by request_finished()).
   void record_rejection(Rejection rejection) { rejections_[static_cast<std::size_t>(rejection)].add(); }
 
+  // A rate limit refused a request on `route` (429).
+  void record_rate_limit_hit(RouteId route) {
+    if (detail::RouteDurations* counters = durations_.find(route)) [[likely]] {
+      counters->rate_limited.add();
+    } else {
+      dropped_.add();
+    }
+  }
+  // A rate-limit decision was made by `store`.
+  void record_rate_limit_decision(RateLimitStore store, RateLimitResult result) {
+    rate_limit_decisions_[static_cast<std::size_t>(store) * 2 + static_cast<std::size_t>(result)].add();
+  }
+  // Redis could not answer a decision; `fallback` is the failMode applied.
+  void record_rate_limit_fallback(RateLimitFallback fallback) {
+    rate_limit_fallbacks_[static_cast<std::size_t>(fallback)].add();
+  }
+  // This worker's Redis connection started failing (true) or came back (false).
+  void set_rate_limit_backend_degraded(bool degraded) {
+    if (degraded == (rate_limit_degraded_.value() != 0)) return;
+    rate_limit_degraded_.add(degraded ? 1 : -1);
+    if (!degraded) rate_limit_recoveries_.add();
+  }
+
   // One attempt to `upstream` ended (each retry is an attempt).
   void record_upstream_request(UpstreamId upstream, UpstreamOutcome outcome) {
     if (detail::UpstreamCounters* counters = upstreams_.find(upstream)) [[likely]] {
@@ -390,6 +435,10 @@ class alignas(64) WorkerMetrics {
 
   Gauge in_flight_;
   Counter dropped_;
+  std::array<Counter, 4> rate_limit_decisions_;  // store x result
+  std::array<Counter, 3> rate_limit_fallbacks_;  // by RateLimitFallback
+  Gauge rate_limit_degraded_;                    // 0 or 1
+  Counter rate_limit_recoveries_;
   std::array<Counter, kRejectionCount> rejections_;
   detail::SeriesTable requests_;
   detail::ChunkedTable<detail::RouteDurations> durations_;
@@ -433,6 +482,16 @@ class MetricsRegistry {
   std::uint64_t upstream_connections_opened(UpstreamId upstream) const;
   std::uint64_t upstream_pool_reuses(UpstreamId upstream) const;
   std::uint64_t dropped_count() const;
+  std::uint64_t rate_limit_hits(RouteId route) const;
+  std::uint64_t rate_limit_decisions(RateLimitStore store, RateLimitResult result) const;
+  std::uint64_t rate_limit_fallbacks(RateLimitFallback fallback) const;
+  // Workers whose Redis connection is failing now: > 0 means the shared limit is degraded.
+  std::int64_t rate_limit_degraded_workers() const;
+  std::uint64_t rate_limit_recoveries() const;
+
+  // Where the in-memory rate-limit table's eviction count and size are read at scrape time (the
+  // table belongs to the config snapshot, which the registry does not know). Any thread.
+  void set_rate_limit_table_source(std::function<std::pair<std::uint64_t, std::uint64_t>()> evictions_and_size);
 
   // The text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4; charset=utf-8).
   // Any thread; never blocks a worker. Histograms of routes with no request yet are left out.
@@ -452,6 +511,7 @@ class MetricsRegistry {
   detail::LabelTable routes_;
   detail::LabelTable upstreams_;
   std::string version_ = "unknown";
+  std::function<std::pair<std::uint64_t, std::uint64_t>()> rate_limit_table_source_;
 
   std::atomic<std::uint64_t> reload_successes_{0};
   std::atomic<std::uint64_t> reload_failures_{0};

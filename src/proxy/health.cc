@@ -47,8 +47,9 @@ bool upstreams_available(const Runtime& runtime) {
 void append_checks(const Runtime& runtime, const HealthFacts& facts, std::string& out) {
   out += "\"checks\":{\"config\":\"UP\",\"upstreams\":";
   out += upstreams_available(runtime) ? "\"UP\"" : "\"DOWN\"";
-  // The memory rate-limit backend is always usable (a Redis one reports DEGRADED when it falls back).
-  out += ",\"rateLimit\":\"UP\",\"draining\":";
+  out += ",\"rateLimit\":\"";
+  out += facts.rate_limit;
+  out += "\",\"draining\":";
   out += facts.draining ? "true" : "false";
   out += '}';
 }

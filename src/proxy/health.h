@@ -21,6 +21,9 @@ struct HealthFacts {
   std::size_t worker_index = 0;
   std::size_t worker_sessions = 0;
   std::size_t worker_idle_upstream_connections = 0;
+  // The rate-limit store: "UP", or "DEGRADED" while Redis fails and decisions fall back
+  // (failMode). Degraded is not down: the instance still serves, so readiness stays 200.
+  std::string_view rate_limit = "UP";
 };
 
 // Readiness: config loaded, every upstream has at least one target with an address, the rate-limit

@@ -248,14 +248,8 @@ net::Task<bool> Session::request_policies_phase() {
     co_return false;
   }
   // rate limit
-  const std::size_t route_index = ctx_.match.route->index;
-  if (runtime.rate_limit().active_for(route_index)) {
-    if (auto verdict = runtime.rate_limit().check(view, route_index, route, ctx_.client_name, ctx_.client_ip_text,
-                                                  net::Clock::now(), ctx_.rate_limit_headers);
-        !verdict.allowed) {
-      reject(observe::Rejection::kRatelimitLimited, verdict);
-      co_return false;
-    }
+  if (runtime.rate_limit().active_for(ctx_.match.route->index)) {
+    if (!co_await rate_limit_phase(view)) co_return false;
   }
   // validate
   if (binding.validator && binding.validator->needs_body()) {
@@ -271,6 +265,49 @@ net::Task<bool> Session::request_policies_phase() {
       }
       co_return false;
     }
+  }
+  co_return true;
+}
+
+net::Task<bool> Session::rate_limit_phase(const policy::RequestView& view) {
+  // The buckets are named here; the store is Redis (shared by every instance) or this instance's
+  // memory table. When Redis cannot answer, rateLimit.failMode decides: local (the memory table,
+  // per-instance accuracy), open (allow) or closed (503).
+  const policy::RateLimitPolicy& limits = ctx_.runtime->rate_limit();
+  const std::size_t route_index = ctx_.match.route->index;
+  policy::RateLimitScratch& scratch = ctx_.rate_limit_scratch;
+  limits.prepare(view, route_index, ctx_.client_name, ctx_.client_ip_text, scratch);
+  observe::RateLimitStore store = observe::RateLimitStore::kMemory;
+  std::size_t refused = scratch.count;
+  if (limits.backend() == policy::RateLimitBackend::kRedis && worker_.redis_limiter()) {
+    const std::shared_ptr<policy::RedisRateLimiter> redis = worker_.redis_limiter();  // see Worker
+    const policy::RedisLimitResult result = co_await redis->decide(scratch.requests());
+    worker_.note_redis_outcome(result.ok, result.error, limits.fail_mode());
+    if (result.ok) {
+      store = observe::RateLimitStore::kRedis;
+      refused = result.refused;
+      std::copy_n(result.levels.begin(), scratch.count, scratch.decisions.begin());
+    } else if (limits.fail_mode() == policy::RateLimitFailMode::kOpen) {
+      co_return true;  // no decision, so no RateLimit fields either
+    } else if (limits.fail_mode() == policy::RateLimitFailMode::kClosed) {
+      reject(observe::Rejection::kRatelimitBackendUnavailable,
+             policy::Verdict::deny(ErrorKind::kServiceUnavailable, "rate limiter unavailable", "Retry-After: 1\r\n")
+                 .because("backend_unavailable"));
+      co_return false;
+    } else {
+      refused = limits.decide_local(scratch, net::Clock::now());
+    }
+  } else {
+    refused = limits.decide_local(scratch, net::Clock::now());
+  }
+  const policy::Verdict verdict = limits.conclude(route_index, scratch, refused, ctx_.rate_limit_headers);
+  observe::WorkerMetrics& metrics = worker_.metrics();
+  metrics.record_rate_limit_decision(store, verdict.allowed ? observe::RateLimitResult::kAllowed
+                                                            : observe::RateLimitResult::kLimited);
+  if (!verdict.allowed) {
+    metrics.record_rate_limit_hit(ctx_.binding->metrics_route);
+    reject(observe::Rejection::kRatelimitLimited, verdict);
+    co_return false;
   }
   co_return true;
 }
@@ -687,6 +724,9 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   std::uint16_t status = 200;
   std::string_view content_type = "application/json";
   HealthFacts facts{worker_.draining(), worker_.index(), worker_.session_count(), worker_.pool().idle_count()};
+  if (ctx_.runtime->redis_endpoint() && worker_.registry().rate_limit_degraded_workers() > 0) {
+    facts.rate_limit = "DEGRADED";
+  }
   switch (endpoint) {
     case BuiltinEndpoint::kMetrics:
       worker_.registry().render_prometheus(body);

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
+#include "policy/ratelimit/rate_limit_policy.h"
 #include "proxy/local_reply.h"
 #include "proxy/runtime.h"
 #include "router/normalize.h"
@@ -47,6 +48,7 @@ struct RequestContext {
   std::string extra_headers;    // owns local_reply.extra_headers
   std::string violations_json;  // owns local_reply.violations_json (422)
   std::string rate_limit_headers;  // RateLimit / RateLimit-Policy lines for the proxied response
+  policy::RateLimitScratch rate_limit_scratch;  // overwritten by each decision; keeps its capacity
 
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client

@@ -43,6 +43,10 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   runtime->rate_limit_ =
       policy::RateLimitPolicy::build(cfg, previous != nullptr ? previous->rate_limit().table() : nullptr);
   std::string error;
+  if (cfg.rate_limit.backend == "redis") {
+    runtime->redis_endpoint_ = policy::parse_redis_url(cfg.rate_limit.redis.url, error);
+    if (!runtime->redis_endpoint_) errors.push_back(cfg.source_path + ": rateLimit.redis.url: " + error);
+  }
   runtime->header_rules_ = policy::HeaderRules::build(cfg.security, error);
   if (!runtime->header_rules_) errors.push_back(cfg.source_path + ": security: " + error);
   auto trusted = policy::parse_cidr_set(cfg.security.trusted_proxies, "security.trustedProxies", error);

@@ -16,6 +16,7 @@
 #include "policy/egress/egress_policy.h"
 #include "policy/ipfilter/client_filter.h"
 #include "policy/ratelimit/rate_limit_policy.h"
+#include "policy/ratelimit/redis_protocol.h"
 #include "policy/validate/header_rules.h"
 #include "policy/validate/route_validator.h"
 #include "router/route_table.h"
@@ -55,6 +56,9 @@ class Runtime {
   const policy::AuthPolicy& auth() const { return auth_; }
   const policy::EgressGuard& egress() const { return *egress_; }
   const policy::RateLimitPolicy& rate_limit() const { return *rate_limit_; }
+  // The Redis server of the shared rate limit (rateLimit.backend: redis), parsed once; nullopt
+  // with the memory backend.
+  const std::optional<policy::RedisEndpoint>& redis_endpoint() const { return redis_endpoint_; }
   const policy::HeaderRules& header_rules() const { return *header_rules_; }
   const net::CidrSet& trusted_proxies() const { return trusted_proxies_; }
 
@@ -71,6 +75,7 @@ class Runtime {
   policy::AuthPolicy auth_;
   std::unique_ptr<policy::EgressGuard> egress_;
   std::optional<policy::RateLimitPolicy> rate_limit_;
+  std::optional<policy::RedisEndpoint> redis_endpoint_;
   std::optional<policy::HeaderRules> header_rules_;
   net::CidrSet trusted_proxies_;
 };

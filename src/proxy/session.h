@@ -68,6 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool normalize_target_phase();
   bool route_phase();
   net::Task<bool> request_policies_phase();
+  net::Task<bool> rate_limit_phase(const policy::RequestView& view);
   bool body_limit_phase();
   bool choose_upstream_phase();
   net::Task<bool> connect_phase(bool allow_pooled);

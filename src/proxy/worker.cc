@@ -14,7 +14,9 @@ Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const 
       metrics_(metrics.worker(index)),
       runtime_(std::move(runtime)),
       pool_(runtime_->upstreams().target_count()),
-      sweep_timer_(std::make_unique<asio::steady_timer>(context)) {}
+      sweep_timer_(std::make_unique<asio::steady_timer>(context)) {
+  configure_redis(*runtime_);
+}
 
 Worker::~Worker() = default;
 
@@ -29,6 +31,62 @@ void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
   pool_.close_all();
   pool_ = upstream::ConnectionPool(runtime->upstreams().target_count());
   runtime_ = std::move(runtime);
+  configure_redis(*runtime_);
+}
+
+void Worker::configure_redis(const Runtime& runtime) {
+  const auto& endpoint = runtime.redis_endpoint();
+  if (!endpoint) {
+    redis_limiter_.reset();
+    redis_identity_.clear();
+    return;
+  }
+  const auto& settings = runtime.config().rate_limit.redis;
+  std::string identity = settings.url + '\n' + std::to_string(settings.timeout.count());
+  if (redis_limiter_ && identity == redis_identity_) return;  // same server: keep the connection
+  redis_limiter_ = std::make_shared<policy::RedisRateLimiter>(context_.get_executor(), *endpoint, settings.timeout);
+  redis_identity_ = std::move(identity);
+}
+
+void Worker::note_redis_outcome(bool ok, std::string_view error, policy::RateLimitFailMode mode) {
+  const auto now = net::Clock::now();
+  if (ok) {
+    if (!redis_degraded_) return;
+    redis_degraded_ = false;
+    metrics_.set_rate_limit_backend_degraded(false);
+    const auto down_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - redis_degraded_since_).count();
+    observe::log_event(config::LogLevel::kInfo, "rate_limit_backend_recovered",
+                       {{"worker", std::to_string(index_)},
+                        {"degradedMs", std::to_string(down_ms)},
+                        {"fallbacks", std::to_string(redis_fallbacks_unreported_)}});
+    redis_fallbacks_unreported_ = 0;
+    return;
+  }
+  const std::string_view mode_name = mode == policy::RateLimitFailMode::kOpen     ? "open"
+                                     : mode == policy::RateLimitFailMode::kClosed ? "closed"
+                                                                                  : "local";
+  metrics_.record_rate_limit_fallback(mode == policy::RateLimitFailMode::kOpen     ? observe::RateLimitFallback::kOpen
+                                      : mode == policy::RateLimitFailMode::kClosed ? observe::RateLimitFallback::kClosed
+                                                                                   : observe::RateLimitFallback::kLocal);
+  ++redis_fallbacks_unreported_;
+  // Rate-limited logging: an outage must not turn every request into a log line.
+  if (!redis_degraded_) {
+    redis_degraded_ = true;
+    redis_degraded_since_ = now;
+    metrics_.set_rate_limit_backend_degraded(true);
+    observe::log_event(config::LogLevel::kWarn, "rate_limit_backend_degraded",
+                       {{"worker", std::to_string(index_)}, {"error", std::string(error)},
+                        {"failMode", std::string(mode_name)}});
+    redis_next_report_ = now + std::chrono::seconds(10);
+    redis_fallbacks_unreported_ = 0;
+  } else if (now >= redis_next_report_) {
+    observe::log_event(config::LogLevel::kWarn, "rate_limit_backend_unavailable",
+                       {{"worker", std::to_string(index_)}, {"error", std::string(error)},
+                        {"failMode", std::string(mode_name)},
+                        {"fallbacks", std::to_string(redis_fallbacks_unreported_)}});
+    redis_next_report_ = now + std::chrono::seconds(10);
+    redis_fallbacks_unreported_ = 0;
+  }
 }
 
 net::Task<void> Worker::accept_loop() {
@@ -86,6 +144,7 @@ void Worker::abort_all() {
 
 void Worker::release_io() {
   pool_.close_all();
+  redis_limiter_.reset();
   acceptor_.reset();
   sweep_timer_.reset();
 }

@@ -6,10 +6,13 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "net/asio.h"
 #include "observe/metrics.h"
+#include "policy/ratelimit/redis_rate_limiter.h"
 #include "proxy/runtime.h"
 #include "upstream/connection_pool.h"
 #include "upstream/upstream_set.h"
@@ -33,6 +36,14 @@ class Worker {
   const observe::MetricsRegistry& registry() const { return registry_; }
   bool draining() const { return draining_; }
 
+  // The Redis client of the shared rate limit (rateLimit.backend: redis), or nullptr. A session
+  // holds a copy while it awaits a decision, so a reload that changes the URL never destroys the
+  // client under a running call.
+  const std::shared_ptr<policy::RedisRateLimiter>& redis_limiter() const { return redis_limiter_; }
+  // Counts a Redis decision's outcome and logs the changes: the first failure (warn), then at
+  // most one line every 10 s while failures last, and the recovery. `mode` is the failMode applied.
+  void note_redis_outcome(bool ok, std::string_view error, policy::RateLimitFailMode mode);
+
   // Starts accepting on `acceptor` (already listening) and the pool sweeper. Worker thread only.
   void start(net::tcp::acceptor acceptor);
   // Swaps in a new snapshot for new requests. Worker thread only.
@@ -53,6 +64,8 @@ class Worker {
  private:
   net::Task<void> accept_loop();
   net::Task<void> sweep_pool_loop();
+  // Makes (or keeps, or drops) the Redis client for `runtime`'s rate-limit settings.
+  void configure_redis(const Runtime& runtime);
 
   asio::io_context& context_;
   unsigned index_;
@@ -65,6 +78,12 @@ class Worker {
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::unordered_set<Session*> sessions_;
   bool draining_ = false;
+  std::shared_ptr<policy::RedisRateLimiter> redis_limiter_;
+  std::string redis_identity_;  // url + timeout the client was made for
+  bool redis_degraded_ = false;
+  net::Clock::time_point redis_degraded_since_{};
+  net::Clock::time_point redis_next_report_{};
+  std::uint64_t redis_fallbacks_unreported_ = 0;
   std::function<void()> on_drained_;
 };
 

@@ -122,6 +122,24 @@ class Connection {
 Response request(std::uint16_t port, const std::string& method, const std::string& target,
                  const std::vector<std::pair<std::string, std::string>>& headers = {}, const std::string& body = "");
 
+// The value of the sample line that starts with `series` (name + labels), or -1.
+inline double metric_sample(const std::string& exposition, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = exposition.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || exposition[at - 1] == '\n') return std::stod(exposition.substr(at + series.size() + 1));
+    ++at;
+  }
+  return -1;
+}
+
+// GET /metrics on the gateway: the exposition text (checks the status and content type).
+inline std::string scrape(std::uint16_t port) {
+  auto response = request(port, "GET", "/metrics");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_NE(response.header("Content-Type").find("text/plain"), std::string::npos);
+  return response.body;
+}
+
 // A scripted upstream in this process: records every request it receives (raw bytes) and answers
 // with `respond(raw_request)`; an empty answer closes the connection without responding.
 // `close_after_response` closes each connection right after its first answer (without saying so).

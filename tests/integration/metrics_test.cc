@@ -8,23 +8,6 @@
 namespace flexgate::testing {
 namespace {
 
-// The value of the sample line that starts with `series` (name + labels), or -1.
-double sample(const std::string& exposition, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = exposition.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || exposition[at - 1] == '\n') return std::stod(exposition.substr(at + series.size() + 1));
-    ++at;
-  }
-  return -1;
-}
-
-std::string scrape(std::uint16_t port) {
-  auto response = request(port, "GET", "/metrics");
-  EXPECT_EQ(response.status, 200);
-  EXPECT_NE(response.header("Content-Type").find("text/plain"), std::string::npos);
-  return response.body;
-}
-
 TEST(Metrics, RequestsAndRejectionsAreCountedByRouteAndReason) {
   auto echo = start_echo_server();
   std::string digest = run_flexgate({"hash-key", "k-123"}).second.substr(0, 64);
@@ -47,16 +30,16 @@ TEST(Metrics, RequestsAndRejectionsAreCountedByRouteAndReason) {
   ASSERT_TRUE(gateway.process->wait_for_line("\"last-request\""));
 
   std::string metrics = scrape(gateway.port);
-  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/api/*\",status=\"200\"}"), 2);
-  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"none\",status=\"404\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/secure/*\",status=\"401\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"missing_key\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"unknown_key\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"limits\",reason=\"body_too_large\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_policy_rejections_total{policy=\"validate\",reason=\"header\"}"), 1);
-  EXPECT_EQ(sample(metrics, "flexgate_http_request_duration_seconds_count{route=\"/api/*\"}"), 3);  // 2 OK + 1 refused
-  EXPECT_GE(sample(metrics, "flexgate_upstream_requests_total{upstream=\"echo\",outcome=\"success\"}"), 3);
-  EXPECT_GE(sample(metrics, "flexgate_build_info{version=\"0.1.0\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/api/*\",status=\"200\"}"), 2);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"none\",status=\"404\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_requests_total{method=\"GET\",route=\"/secure/*\",status=\"401\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"missing_key\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_policy_rejections_total{policy=\"auth\",reason=\"unknown_key\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_policy_rejections_total{policy=\"limits\",reason=\"body_too_large\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_policy_rejections_total{policy=\"validate\",reason=\"header\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_request_duration_seconds_count{route=\"/api/*\"}"), 3);  // 2 OK + 1 refused
+  EXPECT_GE(metric_sample(metrics, "flexgate_upstream_requests_total{upstream=\"echo\",outcome=\"success\"}"), 3);
+  EXPECT_GE(metric_sample(metrics, "flexgate_build_info{version=\"0.1.0\"}"), 1);
 }
 
 TEST(Metrics, EgressRefusalIsAnsweredLoggedCountedAndSendsNothing) {
@@ -76,7 +59,7 @@ TEST(Metrics, EgressRefusalIsAnsweredLoggedCountedAndSendsNothing) {
   ASSERT_TRUE(event.has_value());
   EXPECT_NE(event->find(response.header("X-Correlation-ID")), std::string::npos);
   EXPECT_EQ(upstream.connections_accepted(), 0u);
-  EXPECT_EQ(sample(scrape(gateway.port), "flexgate_policy_rejections_total{policy=\"egress\",reason=\"blocked_address\"}"), 1);
+  EXPECT_EQ(metric_sample(scrape(gateway.port), "flexgate_policy_rejections_total{policy=\"egress\",reason=\"blocked_address\"}"), 1);
 }
 
 TEST(Metrics, MetricsPathCannotBeShadowedByARoute) {

@@ -1,6 +1,7 @@
 #include "policy/ratelimit/rate_limit_policy.h"
 
 #include <cassert>
+#include <charconv>
 #include <span>
 #include <utility>
 
@@ -30,6 +31,14 @@ void append_client_key(std::string& key, std::string_view kind, std::string_view
   key.append(value);
 }
 
+// Decimal digits without a temporary string (this runs on every rate-limited request).
+void append_decimal(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+  (void)ec;
+  out.append(digits, end);
+}
+
 }  // namespace
 
 RateLimitPolicy::Level RateLimitPolicy::compile(std::string_view name, const config::RateLimitSpec& spec,
@@ -54,6 +63,10 @@ RateLimitPolicy RateLimitPolicy::build(const config::Config& config,
   RateLimitPolicy policy;
   policy.table_ = reuse ? std::move(reuse) : std::make_shared<TokenBucketTable>();
   const config::RateLimitSettings& settings = config.rate_limit;
+  policy.backend_ = settings.backend == "redis" ? RateLimitBackend::kRedis : RateLimitBackend::kMemory;
+  policy.fail_mode_ = settings.fail_mode == "open"     ? RateLimitFailMode::kOpen
+                      : settings.fail_mode == "closed" ? RateLimitFailMode::kClosed
+                                                       : RateLimitFailMode::kLocal;
   policy.routes_.resize(config.routes.size());
   for (std::size_t i = 0; i < config.routes.size(); ++i) {
     const config::RouteSpec& route = config.routes[i];
@@ -86,28 +99,21 @@ RateLimitPolicy RateLimitPolicy::build(const config::Config& config,
   return policy;
 }
 
-Verdict RateLimitPolicy::check(const RequestView& request, std::size_t route_index,
-                               const config::RouteSpec& route, std::string_view client_name,
-                               std::string_view client_ip, std::chrono::steady_clock::time_point now,
-                               std::string& response_headers) const {
-  (void)route;  // the route is identified by route_index; kept for the lifecycle's call shape
-  if (!active_for(route_index)) return Verdict::allow();
+void RateLimitPolicy::prepare(const RequestView& request, std::size_t route_index, std::string_view client_name,
+                              std::string_view client_ip, RateLimitScratch& scratch) const {
+  assert(active_for(route_index));
   const RouteLimits& limits = routes_[route_index];
-
-  std::string ip_text;
   if (client_ip.empty()) {
-    ip_text = request.client.to_string();
-    client_ip = ip_text;
+    scratch.ip_text = request.client.to_string();
+    client_ip = scratch.ip_text;
   }
-  std::array<std::string, kLevels> keys;
-  std::array<BucketRequest, kLevels> buckets;
+  scratch.count = limits.count;
   for (std::size_t l = 0; l < limits.count; ++l) {
     const Level& level = limits.levels[l];
-    std::string& key = keys[l];
-    key = level.bucket_prefix;
+    std::string& key = scratch.keys[l];
+    key.assign(level.bucket_prefix);
     const http::HeaderField* field = nullptr;
-    if (level.key == KeyKind::kHeader && request.head != nullptr)
-      field = request.head->fields.find(level.header);
+    if (level.key == KeyKind::kHeader && request.head != nullptr) field = request.head->fields.find(level.header);
     if (field != nullptr && !field->value.empty()) {
       append_client_key(key, "h", field->value);
     } else if (level.key == KeyKind::kClient && !client_name.empty()) {
@@ -115,38 +121,53 @@ Verdict RateLimitPolicy::check(const RequestView& request, std::size_t route_ind
     } else {
       append_client_key(key, "i", client_ip);
     }
-    buckets[l] = BucketRequest{key, level.max, level.window};
+    scratch.buckets[l] = BucketRequest{key, level.max, level.window};
   }
+}
 
-  std::array<RateLimitDecision, kLevels> decisions;
-  const std::size_t refused = table_->decide_all(std::span(buckets.data(), limits.count), now, decisions);
+std::size_t RateLimitPolicy::decide_local(RateLimitScratch& scratch, std::chrono::steady_clock::time_point now) const {
+  return table_->decide_all(scratch.requests(), now, std::span(scratch.decisions.data(), scratch.count));
+}
 
-  std::string lines = limits.policy_line;
+Verdict RateLimitPolicy::conclude(std::size_t route_index, const RateLimitScratch& scratch, std::size_t refused,
+                                  std::string& response_headers) const {
+  assert(active_for(route_index) && scratch.count == routes_[route_index].count && refused <= scratch.count);
+  const RouteLimits& limits = routes_[route_index];
+  const bool allowed = refused == limits.count;
+  // Allowed: the lines go into the proxied response. Refused: into the 429 (after Retry-After).
+  std::string refusal;
+  std::string& lines = allowed ? response_headers : refusal;
+  if (!allowed) {
+    lines += "Retry-After: ";
+    append_decimal(lines, std::max<std::uint64_t>(ceil_seconds(scratch.decisions[refused].retry_after), 1));
+    lines += "\r\n";
+  }
+  lines += limits.policy_line;
   lines += "RateLimit: ";
   for (std::size_t l = 0; l < limits.count; ++l) {
-    const RateLimitDecision& decision = decisions[l];
+    const RateLimitDecision& decision = scratch.decisions[l];
     const std::uint64_t reset = l == refused ? std::max<std::uint64_t>(ceil_seconds(decision.retry_after), 1)
                                              : ceil_seconds(decision.reset);
     if (l > 0) lines += ", ";
-    lines.append("\"")
-        .append(limits.levels[l].name)
-        .append("\";r=")
-        .append(std::to_string(decision.remaining));
-    lines.append(";t=").append(std::to_string(reset));
+    lines += '"';
+    lines += limits.levels[l].name;
+    lines += "\";r=";
+    append_decimal(lines, decision.remaining);
+    lines += ";t=";
+    append_decimal(lines, reset);
   }
   lines += "\r\n";
-
-  if (refused == limits.count) {
-    response_headers += lines;
-    return Verdict::allow();
-  }
-  const RateLimitDecision& decision = decisions[refused];
-  std::string extra = "Retry-After: ";
-  extra += std::to_string(std::max<std::uint64_t>(ceil_seconds(decision.retry_after), 1));
-  extra += "\r\n";
-  extra += lines;
-  return Verdict::deny(ErrorKind::kTooManyRequests, limits.levels[refused].message, std::move(extra))
+  if (allowed) return Verdict::allow();
+  return Verdict::deny(ErrorKind::kTooManyRequests, limits.levels[refused].message, std::move(refusal))
       .because("limited");
+}
+
+Verdict RateLimitPolicy::check(const RequestView& request, std::size_t route_index, std::string_view client_name,
+                               std::string_view client_ip, std::chrono::steady_clock::time_point now,
+                               RateLimitScratch& scratch, std::string& response_headers) const {
+  if (!active_for(route_index)) return Verdict::allow();
+  prepare(request, route_index, client_name, client_ip, scratch);
+  return conclude(route_index, scratch, decide_local(scratch, now), response_headers);
 }
 
 }  // namespace flexgate::policy

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,14 +45,32 @@
 
 namespace flexgate::policy {
 
+// Where the buckets live (`rateLimit.backend`).
+enum class RateLimitBackend : std::uint8_t { kMemory, kRedis };
+// What a decision does when the Redis backend cannot answer (`rateLimit.failMode`).
+enum class RateLimitFailMode : std::uint8_t { kOpen, kLocal, kClosed };
+
+// The per-request working storage of a decision. It lives in the request context and is reused,
+// so once its strings have grown a decision allocates nothing.
+struct RateLimitScratch {
+  static constexpr std::size_t kLevels = 3;
+  std::array<std::string, kLevels> keys;  // bucket keys; `buckets[i].key` views keys[i]
+  std::array<BucketRequest, kLevels> buckets{};
+  std::array<RateLimitDecision, kLevels> decisions{};
+  std::size_t count = 0;  // levels that apply to this request
+  std::string ip_text;    // the client address as text, when the caller had none
+
+  std::span<const BucketRequest> requests() const { return {buckets.data(), count}; }
+};
+
 class RateLimitPolicy {
  public:
   static constexpr std::string_view kDefaultMessage = "rate limit exceeded";
-  static constexpr std::size_t kLevels = 3;  // global, per-route, route
+  static constexpr std::size_t kLevels = RateLimitScratch::kLevels;  // global, per-route, route
 
   // Compiles the limits of every route of `config`. `reuse` is the previous snapshot's table (so
-  // buckets survive a reload); nullptr makes a new table. The backend setting is not read here:
-  // this is the memory backend.
+  // buckets survive a reload); nullptr makes a new table. With the Redis backend the table is the
+  // local fallback (failMode: local).
   static RateLimitPolicy build(const config::Config& config,
                                std::shared_ptr<TokenBucketTable> reuse = nullptr);
 
@@ -59,14 +78,27 @@ class RateLimitPolicy {
   bool active_for(std::size_t route_index) const {
     return route_index < routes_.size() && routes_[route_index].count > 0;
   }
+  RateLimitBackend backend() const { return backend_; }
+  RateLimitFailMode fail_mode() const { return fail_mode_; }
 
-  // Decides for one request on the route at `route_index` (`route` is that route's spec).
+  // A decision in three steps, so the bucket store can be chosen (and awaited) in between:
+  //   prepare()      -> the buckets this request takes a token from (into `scratch`);
+  //   decide_local() -> takes them from the in-memory table (or the Redis client fills
+  //                     scratch.decisions and reports the refused index itself);
+  //   conclude()     -> allow (RateLimit lines appended to `response_headers`) or the 429.
   // `client_name` is the authenticated client ("" when anonymous); `client_ip` the client address
-  // as text ("" = render `request.client`). On allow, appends the RateLimit lines (complete
-  // "Name: value\r\n" lines) to `response_headers`; on refusal, the verdict carries them.
-  Verdict check(const RequestView& request, std::size_t route_index, const config::RouteSpec& route,
-                std::string_view client_name, std::string_view client_ip,
-                std::chrono::steady_clock::time_point now, std::string& response_headers) const;
+  // as text ("" = render `request.client`). Precondition: active_for(route_index).
+  void prepare(const RequestView& request, std::size_t route_index, std::string_view client_name,
+               std::string_view client_ip, RateLimitScratch& scratch) const;
+  // Returns the index of the first level without a token, or scratch.count when allowed.
+  std::size_t decide_local(RateLimitScratch& scratch, std::chrono::steady_clock::time_point now) const;
+  Verdict conclude(std::size_t route_index, const RateLimitScratch& scratch, std::size_t refused,
+                   std::string& response_headers) const;
+
+  // prepare + decide_local + conclude: the memory backend in one call.
+  Verdict check(const RequestView& request, std::size_t route_index, std::string_view client_name,
+                std::string_view client_ip, std::chrono::steady_clock::time_point now,
+                RateLimitScratch& scratch, std::string& response_headers) const;
 
   // The shared bucket table: hand it to the next snapshot's build().
   const std::shared_ptr<TokenBucketTable>& table() const { return table_; }
@@ -92,6 +124,8 @@ class RateLimitPolicy {
 
   std::vector<RouteLimits> routes_;
   std::shared_ptr<TokenBucketTable> table_;
+  RateLimitBackend backend_ = RateLimitBackend::kMemory;
+  RateLimitFailMode fail_mode_ = RateLimitFailMode::kLocal;
 };
 
 }  // namespace flexgate::policy

@@ -42,6 +42,7 @@ TEST(StatusForTest, EveryKindMapsToItsStatus) {
       {ErrorKind::kUpstreamReset, 502},
       {ErrorKind::kBadUpstreamResponse, 502},
       {ErrorKind::kNoTargetAvailable, 503},
+      {ErrorKind::kServiceUnavailable, 503},
       {ErrorKind::kUpstreamTimeout, 504},
       {ErrorKind::kRequestTimeout, 504},
       {ErrorKind::kVersionNotSupported, 505},
