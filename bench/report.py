@@ -14,7 +14,8 @@ import statistics
 import sys
 
 PEERS = ("nginx", "haproxy")
-TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy")
+TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-rl-memory", "flexgate-rl-redis")
+RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -175,6 +176,21 @@ def render(rows, meta):
         "Load average: %s at the start, %s at the end."
         % (meta.get("loadavg_start", "?"), meta.get("loadavg_end", "?")),
     ]
+    cost_lines = []
+    for scenario in scenarios:
+        base = rows.get((scenario, "flexgate"))
+        for target in RATE_LIMITED:
+            r = rows.get((scenario, target))
+            if not base or not r or not r["cpu_us"] or not base["cpu_us"] or not r["rps"] or not base["rps"]:
+                continue
+            cost_lines.append("- %s, %s backend: %+.1f µs CPU per request (%.1f vs %.1f), req/s %.2f× of "
+                              "FlexGate without a limit, p99 %s ms vs %s ms." % (
+                                  scenario, target.rsplit("-", 1)[1], r["cpu_us"] - base["cpu_us"], r["cpu_us"],
+                                  base["cpu_us"], r["rps"] / base["rps"], fmt(r["p99"], ".3f"),
+                                  fmt(base["p99"], ".3f")))
+    if cost_lines:
+        lines += ["", "Cost of a rate-limit decision (every request takes a token; the Redis figure is the "
+                  "gateway's CPU only, Redis's own is not counted):"] + cost_lines
     if meta["skipped"]:
         lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,9 @@
 #   WARMUP         seconds of unmeasured wrk before each    default 1
 #   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
-#   TARGETS        subset of "direct flexgate nginx haproxy"
+#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-rl-memory flexgate-rl-redis"
+#                  (the two rate-limited FlexGates run the get-small-c64 scenario only: they
+#                  measure what a rate-limit decision costs, memory table or Redis round trip)
 #   SCENARIOS      subset of scenario names (see below)
 #   KEEP_TMP=1     keep the temp dir with configs and logs
 set -euo pipefail
@@ -36,7 +38,8 @@ if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
 fi
-read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy}"
+read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-rl-memory flexgate-rl-redis}"
+RL_SCENARIO=get-small-c64
 
 # name|path|connections|wrk script (relative to bench/)
 ALL_SCENARIOS=(
@@ -84,6 +87,7 @@ install_tool wrk wrk
 install_tool nginx nginx-light nginx
 install_tool haproxy haproxy
 install_tool curl curl
+if [[ " ${TARGETS[*]} " == *" flexgate-rl-redis "* ]]; then install_tool redis-server redis-server; fi
 [[ -x /usr/bin/time ]] || install_tool /usr/bin/time time
 command -v python3 >/dev/null || die "python3 is required"
 [[ -x $ECHO_BIN ]] || die "echo server binary not found: $ECHO_BIN (build it first, or set FLEXGATE_BIN/ECHO_BIN)"
@@ -124,7 +128,8 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in held))
 EOF
 }
-read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT <<<"$(free_ports 4)"
+read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT \
+  <<<"$(free_ports 7)"
 
 # render TEMPLATE OUTPUT PORT: fills the {{NAME}} placeholders of a bench/ template.
 render() {
@@ -132,7 +137,7 @@ render() {
   [[ $EUID -eq 0 ]] && user_directive="user root;"  # workers must reach the temp dir (mode 700)
   sed -e "s|{{WORKERS}}|$WORKERS|g" -e "s|{{PORT}}|$3|g" -e "s|{{ECHO_PORT}}|$ECHO_PORT|g" \
     -e "s|{{KEEPALIVE}}|$UPSTREAM_KEEPALIVE|g" -e "s|{{WORK}}|$WORK|g" \
-    -e "s|{{USER_DIRECTIVE}}|$user_directive|g" "$BENCH_DIR/$1" >"$2"
+    -e "s|{{USER_DIRECTIVE}}|$user_directive|g" -e "s|{{REDIS_PORT}}|$REDIS_PORT|g" "$BENCH_DIR/$1" >"$2"
 }
 
 # start NAME COMMAND...: runs a server in its own session from the temp dir; sets STARTED_PID.
@@ -199,6 +204,29 @@ for target in "${TARGETS[@]}"; do
       render flexgate.yml.tmpl "$WORK/flexgate.yml" "$FLEXGATE_PORT"
       PORT_OF[flexgate]=$FLEXGATE_PORT
       start flexgate "$FLEXGATE_BIN" run -c "$WORK/flexgate.yml"
+      ;;
+    flexgate-rl-memory | flexgate-rl-redis)
+      if [[ ! -x $FLEXGATE_BIN ]]; then
+        skip "$target" "binary not found: $FLEXGATE_BIN"
+        continue
+      fi
+      if [[ $target == flexgate-rl-redis ]]; then
+        start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no
+        redis_up=0
+        for _ in $(seq 50); do
+          [[ $(redis-cli -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]] && redis_up=1 && break
+          sleep 0.1
+        done
+        if [[ $redis_up == 0 ]]; then
+          skip "$target" "redis-server did not start"
+          continue
+        fi
+        PORT_OF[$target]=$RL_REDIS_PORT
+      else
+        PORT_OF[$target]=$RL_MEMORY_PORT
+      fi
+      render "$target.yml.tmpl" "$WORK/$target.yml" "${PORT_OF[$target]}"
+      start "$target" "$FLEXGATE_BIN" run -c "$WORK/$target.yml"
       ;;
     nginx)
       render nginx.conf.tmpl "$WORK/nginx.conf" "$NGINX_PORT"
@@ -278,7 +306,11 @@ run_wrk() {
 }
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-total_runs=$((ROUNDS * ${#SCENARIO_LIST[@]} * ${#ACTIVE[@]}))
+rl_targets=0
+for target in "${ACTIVE[@]}"; do [[ $target == flexgate-rl-* ]] && rl_targets=$((rl_targets + 1)); done
+rl_scenarios=0
+for scenario in "${SCENARIO_LIST[@]}"; do [[ ${scenario%%|*} == "$RL_SCENARIO" ]] && rl_scenarios=1; done
+total_runs=$((ROUNDS * (${#SCENARIO_LIST[@]} * (${#ACTIVE[@]} - rl_targets) + rl_scenarios * rl_targets)))
 log "$total_runs runs of ${DURATION}s (+${WARMUP}s warm-up): about $((total_runs * (DURATION + WARMUP) / 60 + 1)) min"
 run=0
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -288,6 +320,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     count=${#ACTIVE[@]}
     for ((i = 0; i < count; i++)); do
       target=${ACTIVE[$(((i + round - 1) % count))]}
+      [[ $target == flexgate-rl-* && $name != "$RL_SCENARIO" ]] && continue
       run=$((run + 1))
       url="http://127.0.0.1:${PORT_OF[$target]}$path"
       if ! kill -0 "${PID_OF[$target]}" 2>/dev/null; then
