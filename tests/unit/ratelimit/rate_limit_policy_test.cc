@@ -263,5 +263,44 @@ TEST(RateLimitPolicy, BucketsSurviveARebuildThatReusesTheTable) {
   EXPECT_EQ(count_allowed(fresh_call, 3), 2);
 }
 
+// The Redis backend fills the decisions itself: conclude() renders them exactly as for memory.
+TEST(RateLimitPolicy, ConcludeRendersDecisionsMadeByAnotherStore) {
+  config::Config config;
+  config.rate_limit.backend = "redis";
+  config.rate_limit.fail_mode = "closed";
+  config.rate_limit.global = limit(1000, 60000ms);
+  config.routes = {route("/api/*", limit(10, 10000ms, "tenant over quota"))};
+  RateLimitPolicy policy = RateLimitPolicy::build(config);
+  EXPECT_EQ(policy.backend(), RateLimitBackend::kRedis);
+  EXPECT_EQ(policy.fail_mode(), RateLimitFailMode::kClosed);
+
+  http::RequestHead head;
+  RequestView view;
+  view.head = &head;
+  RateLimitScratch scratch;
+  policy.prepare(view, 0, "client-a", "192.0.2.1", scratch);
+  ASSERT_EQ(scratch.count, 2u);
+  EXPECT_NE(scratch.requests()[0].key.find("n:client-a"), std::string_view::npos);
+  EXPECT_EQ(scratch.requests()[1].capacity, 10u);
+
+  scratch.decisions[0] = RateLimitDecision{true, {}, 1000, 990, 0ms, 600ms, {}};
+  scratch.decisions[1] = RateLimitDecision{false, {}, 10, 0, 2500ms, 10000ms, {}};
+  std::string headers;
+  Verdict refused = policy.conclude(0, scratch, 1, headers);
+  ASSERT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.message, "tenant over quota");
+  EXPECT_EQ(headers, "");
+  EXPECT_EQ(refused.extra_headers,
+            "Retry-After: 3\r\n"
+            "RateLimit-Policy: \"global\";q=1000;w=60, \"route\";q=10;w=10\r\n"
+            "RateLimit: \"global\";r=990;t=1, \"route\";r=0;t=3\r\n");
+
+  scratch.decisions[1] = RateLimitDecision{true, {}, 10, 4, 0ms, 6000ms, {}};
+  EXPECT_TRUE(policy.conclude(0, scratch, 2, headers).allowed);
+  EXPECT_EQ(headers,
+            "RateLimit-Policy: \"global\";q=1000;w=60, \"route\";q=10;w=10\r\n"
+            "RateLimit: \"global\";r=990;t=1, \"route\";r=4;t=6\r\n");
+}
+
 }  // namespace
 }  // namespace flexgate::policy
