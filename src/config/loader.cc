@@ -10,7 +10,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -38,6 +40,11 @@ constexpr Millis kMaxClockSkew = 1h;
 constexpr Millis kMaxDnsTimeout = 60s;
 constexpr Millis kMaxDnsTtl = 24h;
 constexpr unsigned kDefaultDnsPort = 53;
+constexpr unsigned kMaxConnectionLimit = 1'000'000;
+constexpr unsigned kMaxConcurrent = 100'000;
+constexpr unsigned kMaxQueueSize = 100'000;
+constexpr unsigned kMaxRetries = 10;
+constexpr std::string_view kFailureWords[] = {"connect-failure", "timeout", "reset", "5xx"};
 
 std::string upper(std::string text) {
   for (char& c : text) {
@@ -66,6 +73,31 @@ std::string join_names(const std::vector<std::string>& names, std::size_t limit 
 
 std::string line_of(const YAML::Mark& mark) {
   return "line " + std::to_string(to_pos(mark).line);
+}
+
+// 0.7 -> "0.7" (shortest form that reads back the same).
+std::string number_text(double value) {
+  char buf[32];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, result.ptr);
+}
+
+// A health-check probe path: origin-form, sent as written.
+std::string check_probe_path(std::string_view text) {
+  if (!text.starts_with('/')) return "must start with '/' (got " + quote(text) + ")";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7f) return "must not contain spaces, control or non-ASCII characters";
+  }
+  if (text.find('#') != std::string_view::npos) return "must not contain a fragment ('#')";
+  return {};
+}
+
+LoadBalancerStrategy to_strategy(std::string_view name) {
+  if (name == "round_robin") return LoadBalancerStrategy::kRoundRobin;
+  if (name == "latency") return LoadBalancerStrategy::kLatency;
+  if (name == "consistent_hash") return LoadBalancerStrategy::kConsistentHash;
+  return LoadBalancerStrategy::kLeastRequest;
 }
 
 bool valid_upstream_name(std::string_view name) {
@@ -209,6 +241,13 @@ class ConfigLoader {
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
     if (const Field* f = top.get("upstreams")) read_upstreams(*f, config.upstreams);
+    for (UpstreamSpec& upstream : config.upstreams) {
+      // The upstream-level effective values, for code that reads these fields directly.
+      upstream.timeout = upstream.timeouts.first_byte.value_or(
+          config.proxy.timeouts.first_byte.value_or(kDefaultFirstByteTimeout));
+      upstream.connect_timeout =
+          upstream.timeouts.connect.value_or(config.proxy.timeouts.connect.value_or(kDefaultConnectTimeout));
+    }
     if (const Field* f = top.get("security")) read_security(*f, config.security);
     if (const Field* f = top.get("routes")) read_routes(*f, config.routes);
     if (const Field* f = top.get("rateLimit")) read_rate_limit_settings(*f, config.rate_limit);
@@ -217,29 +256,100 @@ class ConfigLoader {
   }
 
  private:
-  // Sets `out` when the key is present and its value valid.
+  // Sets `out` when the key is present and its value valid. False when present and invalid.
   template <typename T, typename Convert>
-  void read(const MapFields& map, std::string_view key, T& out, Convert convert) {
-    if (const Field* field = map.get(key)) {
-      if (auto value = convert(*field)) out = static_cast<T>(*value);
-    }
+  bool read(const MapFields& map, std::string_view key, T& out, Convert convert) {
+    const Field* field = map.get(key);
+    if (field == nullptr) return true;
+    auto value = convert(*field);
+    if (!value) return false;
+    out = static_cast<T>(*value);
+    return true;
   }
-  void read_duration(const MapFields& map, std::string_view key, Millis& out) {
-    read(map, key, out, [&](const Field& f) { return r_.duration(f, kMinTimeout, kMaxTimeout); });
+  bool read_duration(const MapFields& map, std::string_view key, Millis& out) {
+    return read(map, key, out, [&](const Field& f) { return r_.duration(f, kMinTimeout, kMaxTimeout); });
   }
   template <typename T>
-  void read_integer(const MapFields& map, std::string_view key, T& out, std::uint64_t min,
+  bool read_integer(const MapFields& map, std::string_view key, T& out, std::uint64_t min,
                     std::uint64_t max) {
-    read(map, key, out, [&](const Field& f) { return r_.integer(f, min, max); });
+    return read(map, key, out, [&](const Field& f) { return r_.integer(f, min, max); });
   }
-  void read_bool(const MapFields& map, std::string_view key, bool& out) {
-    read(map, key, out, [&](const Field& f) { return r_.boolean(f); });
+  bool read_bool(const MapFields& map, std::string_view key, bool& out) {
+    return read(map, key, out, [&](const Field& f) { return r_.boolean(f); });
+  }
+  bool read_fraction(const MapFields& map, std::string_view key, double& out) {
+    return read(map, key, out, [&](const Field& f) { return r_.number(f, 0.0, 1.0); });
+  }
+
+  // `low` (the value of `low_key`) must not exceed `high` (of `high_key`), nor equal it when
+  // `strict`. Blames the key written last (the one written, when the other is a default).
+  template <typename T, typename Show>
+  void check_order(const MapFields& map, std::string_view low_key, T low, std::string_view high_key, T high,
+                   bool strict, Show show) {
+    if (strict ? low < high : !(high < low)) return;
+    const Field* low_field = map.get(low_key);
+    const Field* high_field = map.get(high_key);
+    if (low_field == nullptr && high_field == nullptr) return;  // the defaults are in order
+    const bool blame_high =
+        low_field == nullptr || (high_field != nullptr && written_after(*high_field, *low_field));
+    const Field& at = blame_high ? *high_field : *low_field;
+    const std::string other(blame_high ? low_key : high_key);
+    const std::string relation =
+        blame_high ? (strict ? "greater than " : "at least ") : (strict ? "less than " : "at most ");
+    const bool other_default = (blame_high ? low_field : high_field) == nullptr;
+    r_.error(at.mark, at.path,
+             "must be " + relation + other + " (got " + show(blame_high ? high : low) + "; " + other +
+                 " is " + show(blame_high ? low : high) + (other_default ? " by default)" : ")"));
+  }
+
+  // An older key at the same level as `timeouts` that sets one of its fields.
+  struct TimeoutAlias {
+    const Field* field;     // nullptr when not written
+    std::string_view twin;  // its key inside `timeouts`
+  };
+
+  // `timeouts: {connect, firstByte, perTry, request, idle}` (`field` may be null) plus the older
+  // keys for the same settings; writing a setting both ways is an error.
+  void read_timeouts(const Field* field, TimeoutsSpec& spec, std::initializer_list<TimeoutAlias> aliases) {
+    std::optional<MapFields> map;
+    if (field != nullptr) {
+      map.emplace(
+          r_, *field,
+          std::initializer_list<std::string_view>{"connect", "firstByte", "perTry", "request", "idle"});
+      if (!map->ok()) map.reset();
+    }
+    using Slot = std::optional<Millis> TimeoutsSpec::*;
+    const std::pair<std::string_view, Slot> slots[] = {{"connect", &TimeoutsSpec::connect},
+                                                       {"firstByte", &TimeoutsSpec::first_byte},
+                                                       {"perTry", &TimeoutsSpec::per_try},
+                                                       {"request", &TimeoutsSpec::request},
+                                                       {"idle", &TimeoutsSpec::idle}};
+    for (const auto& [key, slot] : slots) {
+      const Field* twin = map ? map->get(key) : nullptr;
+      const Field* alias = nullptr;
+      for (const TimeoutAlias& a : aliases) {
+        if (a.twin == key && a.field != nullptr) alias = a.field;
+      }
+      if (twin != nullptr && alias != nullptr) {
+        const bool alias_later = written_after(*alias, *twin);
+        const Field& later = alias_later ? *alias : *twin;
+        const Field& other = alias_later ? *twin : *alias;
+        r_.error(
+            later.key_mark, later.path,
+            "sets the same timeout as " + other.path + " (" + line_of(other.key_mark) + "); keep only one");
+        continue;
+      }
+      const Field* value = twin != nullptr ? twin : alias;
+      if (value == nullptr) continue;
+      if (auto duration = r_.duration(*value, kMinTimeout, kMaxTimeout)) spec.*slot = *duration;
+    }
   }
 
   void read_proxy(const Field& field, ProxySettings& proxy) {
     MapFields map(r_, field,
                   {"port", "host", "timeout", "maxBodySize", "workers", "headerTimeout", "idleTimeout",
-                   "drainTimeout", "maxHeadSize", "maxUriSize", "maxHeaderCount"});
+                   "drainTimeout", "maxHeadSize", "maxUriSize", "maxHeaderCount", "timeouts",
+                   "maxConnections", "maxInFlight", "shedding"});
     if (!map.ok()) return;
     read_integer(map, "port", proxy.port, 0, 65535);
     if (const Field* f = map.get("host")) {
@@ -251,16 +361,39 @@ class ConfigLoader {
         }
       }
     }
-    read_duration(map, "timeout", proxy.timeout);
+    read_timeouts(map.get("timeouts"), proxy.timeouts,
+                  {{map.get("timeout"), "request"}, {map.get("idleTimeout"), "idle"}});
+    proxy.timeout = proxy.timeouts.request.value_or(kDefaultRequestTimeout);
+    proxy.idle_timeout = proxy.timeouts.idle.value_or(kDefaultIdleTimeout);
     read(map, "maxBodySize", proxy.max_body_size, [&](const Field& f) { return r_.size(f, 1, kNoLimit); });
     read_integer(map, "workers", proxy.workers, 0, 256);
     read_duration(map, "headerTimeout", proxy.header_timeout);
-    read_duration(map, "idleTimeout", proxy.idle_timeout);
     read_duration(map, "drainTimeout", proxy.drain_timeout);
     // The head and target are buffered whole, so these bound per-connection memory.
     read(map, "maxHeadSize", proxy.max_head_size, [&](const Field& f) { return r_.size(f, 1, 64u << 20); });
     read(map, "maxUriSize", proxy.max_uri_size, [&](const Field& f) { return r_.size(f, 1, 64u << 20); });
     read_integer(map, "maxHeaderCount", proxy.max_header_count, 1, 10000);
+    read_integer(map, "maxConnections", proxy.max_connections, 0, kMaxConnectionLimit);
+    const bool in_flight_ok = read_integer(map, "maxInFlight", proxy.max_in_flight, 0, kMaxConnectionLimit);
+    if (const Field* f = map.get("shedding")) read_shedding(*f, in_flight_ok, proxy);
+  }
+
+  // `in_flight_ok`: maxInFlight is absent or valid (an invalid one is already reported).
+  void read_shedding(const Field& field, bool in_flight_ok, ProxySettings& proxy) {
+    MapFields map(r_, field, {"lowAt", "normalAt"});
+    if (!map.ok()) return;
+    SheddingSpec& shedding = proxy.shedding;
+    const bool low_ok = read_fraction(map, "lowAt", shedding.low_at);
+    const bool normal_ok = read_fraction(map, "normalAt", shedding.normal_at);
+    if (low_ok && normal_ok) {
+      check_order(map, "lowAt", shedding.low_at, "normalAt", shedding.normal_at, /*strict=*/false,
+                  number_text);
+    }
+    if (in_flight_ok && proxy.max_in_flight == 0) {
+      r_.error(field.key_mark, field.path,
+               "needs proxy.maxInFlight: the thresholds are fractions of it, and with 0 (unlimited, the "
+               "default) nothing is shed");
+    }
   }
 
   void read_logging(const Field& field, LoggingSpec& logging) {
@@ -313,9 +446,10 @@ class ConfigLoader {
 
   // Returns the `name` field when the upstream has a usable name (for the duplicate check).
   std::optional<Field> read_upstream(const Field& field, UpstreamSpec& upstream) {
-    MapFields map(r_, field,
-                  {"name", "url", "targets", "timeout", "connectTimeout", "retries", "loadBalancer",
-                   "circuitBreaker", "pool"});
+    MapFields map(
+        r_, field,
+        {"name", "url", "targets", "timeout", "connectTimeout", "retries", "retry", "loadBalancer",
+         "circuitBreaker", "pool", "timeouts", "healthCheck", "outlierDetection", "maxConcurrent", "queue"});
     if (!map.ok()) return std::nullopt;
     upstream.pos = to_pos(field.mark);
     const Field* name_field = map.require("name");
@@ -342,20 +476,46 @@ class ConfigLoader {
     } else {
       read_targets(*targets, upstream.targets);
     }
-    read_duration(map, "timeout", upstream.timeout);
-    read_duration(map, "connectTimeout", upstream.connect_timeout);
-    read_integer(map, "retries", upstream.retries, 0, 10);
-    if (const Field* f = map.get("loadBalancer")) {
-      if (auto lb = r_.one_of(*f, {"round_robin", "least_request", "latency", "consistent_hash"})) {
-        upstream.load_balancer = *lb;
-      }
+    const Field* retries = map.get("retries");
+    const Field* retry = map.get("retry");
+    std::optional<Field> per_try;  // retry.perTryTimeout: the same setting as timeouts.perTry
+    if (retries != nullptr && retry != nullptr) {
+      const Field& later = written_after(*retry, *retries) ? *retry : *retries;
+      r_.error(
+          later.key_mark, later.path,
+          "use either 'retries' or 'retry', not both ('retries: N' is short for 'retry: {attempts: N}')");
+    } else if (retries != nullptr) {
+      upstream.retry.pos = to_pos(retries->mark);
+      if (auto attempts = r_.integer(*retries, 0, kMaxRetries)) upstream.retry.attempts = *attempts;
+    } else if (retry != nullptr) {
+      per_try = read_retry(*retry, upstream.retry);
     }
+    upstream.retries = upstream.retry.attempts;
+    read_timeouts(map.get("timeouts"), upstream.timeouts,
+                  {{map.get("timeout"), "firstByte"},
+                   {map.get("connectTimeout"), "connect"},
+                   {per_try ? &*per_try : nullptr, "perTry"}});
+    if (const Field* f = map.get("loadBalancer")) read_load_balancer(*f, upstream);
     if (const Field* f = map.get("circuitBreaker")) read_circuit_breaker(*f, upstream.circuit_breaker);
     if (const Field* f = map.get("pool")) {
       MapFields pool(r_, *f, {"maxIdle", "idleTimeout"});
       if (pool.ok()) {
         read_integer(pool, "maxIdle", upstream.pool.max_idle, 0, 10000);
         read_duration(pool, "idleTimeout", upstream.pool.idle_timeout);
+      }
+    }
+    if (const Field* f = map.get("healthCheck")) read_health_check(*f, upstream.health_check);
+    if (const Field* f = map.get("outlierDetection")) read_outlier_detection(*f, upstream.outlier_detection);
+    if (const Field* f = map.get("maxConcurrent")) read_max_concurrent(*f, upstream);
+    if (const Field* f = map.get("queue")) {
+      MapFields queue(r_, *f, {"size", "timeout"});
+      if (queue.ok()) {
+        read_integer(queue, "size", upstream.queue.size, 0, kMaxQueueSize);
+        read_duration(queue, "timeout", upstream.queue.timeout);
+        if (map.get("maxConcurrent") == nullptr) {
+          r_.error(f->key_mark, f->path,
+                   "needs maxConcurrent: without a concurrency limit no request ever waits");
+        }
       }
     }
     if (upstream.name.empty()) return std::nullopt;
@@ -410,9 +570,9 @@ class ConfigLoader {
   }
 
   void read_circuit_breaker(const Field& field, CircuitBreakerSpec& breaker) {
-    MapFields map(
-        r_, field,
-        {"enabled", "failureThreshold", "minimumRequests", "windowMs", "openDuration", "halfOpenRequests"});
+    MapFields map(r_, field,
+                  {"enabled", "failureThreshold", "minimumRequests", "windowMs", "openDuration",
+                   "halfOpenRequests", "failOn"});
     if (!map.ok()) return;
     read_bool(map, "enabled", breaker.enabled);
     read_integer(map, "failureThreshold", breaker.failure_threshold, 1, 100);
@@ -420,6 +580,253 @@ class ConfigLoader {
     read_duration(map, "windowMs", breaker.window);
     read_duration(map, "openDuration", breaker.open_duration);
     read_integer(map, "halfOpenRequests", breaker.half_open_requests, 1, 1000);
+    if (const Field* f = map.get("failOn")) {
+      read_failure_conditions(*f, breaker.fail_on, "connect-failure, timeout, 5xx");
+    }
+  }
+
+  // `circuitBreaker.failOn` / `retry.on`: replaces `out` when the list is valid. `defaults` names
+  // what omitting the key gives, for the empty-list message.
+  void read_failure_conditions(const Field& field, FailureConditions& out, std::string_view defaults) {
+    const auto items = r_.items(field);
+    if (!items) return;
+    if (items->empty()) {
+      r_.error(
+          field.mark, field.path,
+          "must list at least one condition (omit the key for the default: " + std::string(defaults) + ")");
+      return;
+    }
+    FailureConditions conditions;
+    bool ok = true;
+    std::vector<std::pair<std::string, std::string>> seen;  // word -> path of the item
+    std::vector<const Field*> status_items;                 // by index into conditions.statuses
+    const Field* all_5xx = nullptr;
+    const std::string expected = "must be connect-failure, timeout, reset, 5xx or a status code 500..599";
+    for (const Field& item : *items) {
+      if (!item.node.IsScalar()) {
+        r_.error(item.mark, item.path, expected + " (got " + describe(item.node) + ")");
+        ok = false;
+        continue;
+      }
+      const std::string& word = item.node.Scalar();
+      const bool digits = word.size() == 3 && word.find_first_not_of("0123456789") == std::string::npos;
+      const bool known =
+          std::find(std::begin(kFailureWords), std::end(kFailureWords), word) != std::end(kFailureWords);
+      if (digits && (word < "500" || word > "599")) {
+        r_.error(item.mark, item.path,
+                 "status " + word + " is not a server error; only 500..599 can be listed");
+        ok = false;
+        continue;
+      }
+      if (!digits && !known) {
+        std::string message = expected + " (got " + quote(word) + ")";
+        if (const std::string_view hint = suggest(word, kFailureWords); !hint.empty()) {
+          message += "; did you mean '" + std::string(hint) + "'?";
+        }
+        r_.error(item.mark, item.path, std::move(message));
+        ok = false;
+        continue;
+      }
+      const auto earlier =
+          std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == word; });
+      if (earlier != seen.end()) {
+        r_.error(item.mark, item.path, quote(word) + " is listed twice (also " + earlier->second + ")");
+        ok = false;
+        continue;
+      }
+      seen.emplace_back(word, item.path);
+      if (digits) {
+        conditions.statuses.push_back(static_cast<std::uint16_t>(std::stoi(word)));
+        status_items.push_back(&item);
+      } else if (word == "connect-failure") {
+        conditions.connect_failure = true;
+      } else if (word == "timeout") {
+        conditions.timeout = true;
+      } else if (word == "reset") {
+        conditions.reset = true;
+      } else {
+        conditions.any_5xx = true;
+        all_5xx = &item;
+      }
+    }
+    if (all_5xx != nullptr) {
+      for (const Field* item : status_items) {
+        r_.error(item->mark, item->path,
+                 quote(item->node.Scalar()) + " is already covered by '5xx' (" + all_5xx->path + ")");
+        ok = false;
+      }
+    }
+    if (ok) out = std::move(conditions);
+  }
+
+  // `loadBalancer: NAME` or `loadBalancer: {strategy, hashOn, latencyDecay}`.
+  void read_load_balancer(const Field& field, UpstreamSpec& upstream) {
+    LoadBalancerSpec& balancer = upstream.balancer;
+    balancer.pos = to_pos(field.mark);
+    const auto read_strategy = [&](const Field& f) {
+      return r_.one_of(f, {"round_robin", "least_request", "latency", "consistent_hash"});
+    };
+    if (!field.node.IsMap()) {
+      const auto name = read_strategy(field);
+      if (!name) return;
+      if (*name == "consistent_hash") {
+        r_.error(field.mark, field.path,
+                 "consistent_hash needs a key to hash: write {strategy: consistent_hash, hashOn: ip} "
+                 "(or header:NAME, cookie:NAME)");
+        return;
+      }
+      upstream.load_balancer = *name;
+      balancer.strategy = to_strategy(*name);
+      return;
+    }
+    MapFields map(r_, field, {"strategy", "hashOn", "latencyDecay"});
+    if (!map.ok()) return;
+    std::optional<std::string> name;
+    if (const Field* f = map.require("strategy")) name = read_strategy(*f);
+    const Field* hash_field = map.get("hashOn");
+    HashOnSpec hash_on;
+    if (hash_field != nullptr) read_hash_on(*hash_field, hash_on);
+    const Field* decay_field = map.get("latencyDecay");
+    std::optional<Millis> decay;
+    if (decay_field != nullptr) decay = r_.duration(*decay_field, kMinTimeout, kMaxTimeout);
+    if (!name) return;
+    if (*name == "consistent_hash") {
+      if (hash_field == nullptr) {
+        r_.error(field.mark, map.path("hashOn"),
+                 "missing required key 'hashOn' (consistent_hash hashes it: ip, header:NAME or cookie:NAME)");
+      }
+      balancer.hash_on = std::move(hash_on);
+    } else if (hash_field != nullptr) {
+      r_.error(hash_field->key_mark, hash_field->path,
+               "only applies to strategy consistent_hash (strategy is " + *name + ")");
+    }
+    if (decay_field != nullptr && *name != "latency") {
+      r_.error(decay_field->key_mark, decay_field->path,
+               "only applies to strategy latency (strategy is " + *name + ")");
+    } else if (decay) {
+      balancer.latency_decay = *decay;
+    }
+    upstream.load_balancer = *name;
+    balancer.strategy = to_strategy(*name);
+  }
+
+  // "ip", "header:NAME" or "cookie:NAME".
+  bool read_hash_on(const Field& field, HashOnSpec& out) {
+    const auto text = r_.string(field);
+    if (!text) return false;
+    const std::string_view value = *text;
+    if (value == "ip") {
+      out = HashOnSpec{HashSource::kIp, ""};
+      return true;
+    }
+    for (const auto& [prefix, source] : {std::pair{std::string_view("header:"), HashSource::kHeader},
+                                         std::pair{std::string_view("cookie:"), HashSource::kCookie}}) {
+      if (value.starts_with(prefix) && is_token(value.substr(prefix.size()))) {
+        out = HashOnSpec{source, std::string(value.substr(prefix.size()))};
+        return true;
+      }
+    }
+    r_.error(
+        field.mark, field.path,
+        "must be 'ip', 'header:NAME' or 'cookie:NAME' like 'header:X-User-Id' (got " + quote(value) + ")");
+    return false;
+  }
+
+  // Returns the `perTryTimeout` field: it is read with the upstream's timeouts (the same setting).
+  std::optional<Field> read_retry(const Field& field, RetrySpec& retry) {
+    MapFields map(r_, field, {"attempts", "on", "backoff", "budget", "perTryTimeout"});
+    if (!map.ok()) return std::nullopt;
+    retry.pos = to_pos(field.mark);
+    if (const Field* f = map.require("attempts")) {
+      if (auto attempts = r_.integer(*f, 0, kMaxRetries)) retry.attempts = static_cast<unsigned>(*attempts);
+    }
+    if (const Field* f = map.get("on")) {
+      read_failure_conditions(*f, retry.on, "connect-failure, timeout, 502, 503, 504");
+    }
+    if (const Field* f = map.get("backoff")) {
+      MapFields backoff(r_, *f, {"base", "max"});
+      if (backoff.ok()) {
+        const bool base_ok = read_duration(backoff, "base", retry.backoff.base);
+        const bool max_ok = read_duration(backoff, "max", retry.backoff.max);
+        if (base_ok && max_ok) {
+          check_order(backoff, "base", retry.backoff.base, "max", retry.backoff.max, /*strict=*/false,
+                      format_duration);
+        }
+      }
+    }
+    if (const Field* f = map.get("budget")) {
+      MapFields budget(r_, *f, {"ratio", "minRetries", "window"});
+      if (budget.ok()) {
+        read_fraction(budget, "ratio", retry.budget.ratio);
+        read_integer(budget, "minRetries", retry.budget.min_retries, 0, 1'000'000);
+        read_duration(budget, "window", retry.budget.window);
+      }
+    }
+    if (const Field* f = map.get("perTryTimeout")) return *f;
+    return std::nullopt;
+  }
+
+  void read_health_check(const Field& field, std::optional<HealthCheckSpec>& out) {
+    MapFields map(r_, field, {"path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold"});
+    if (!map.ok()) return;
+    HealthCheckSpec spec;
+    spec.pos = to_pos(field.mark);
+    if (const Field* f = map.require("path")) {
+      if (auto text = r_.string(*f)) {
+        if (std::string error = check_probe_path(*text); !error.empty()) {
+          r_.error(f->mark, f->path, error);
+        } else {
+          spec.path = *text;
+        }
+      }
+    }
+    const bool interval_ok = read_duration(map, "interval", spec.interval);
+    const bool timeout_ok = read_duration(map, "timeout", spec.timeout);
+    if (interval_ok && timeout_ok) {
+      check_order(map, "timeout", spec.timeout, "interval", spec.interval, /*strict=*/true, format_duration);
+    }
+    read_integer(map, "healthyThreshold", spec.healthy_threshold, 1, 100);
+    read_integer(map, "unhealthyThreshold", spec.unhealthy_threshold, 1, 100);
+    out = std::move(spec);
+  }
+
+  void read_outlier_detection(const Field& field, OutlierDetectionSpec& spec) {
+    MapFields map(
+        r_, field,
+        {"enabled", "consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent"});
+    if (!map.ok()) return;
+    spec.enabled = true;  // writing the section turns it on
+    spec.pos = to_pos(field.mark);
+    read_bool(map, "enabled", spec.enabled);
+    read_integer(map, "consecutiveFailures", spec.consecutive_failures, 1, 1000);
+    const bool base_ok = read_duration(map, "baseEjectionTime", spec.base_ejection_time);
+    const bool max_ok = read_duration(map, "maxEjectionTime", spec.max_ejection_time);
+    if (base_ok && max_ok) {
+      check_order(map, "baseEjectionTime", spec.base_ejection_time, "maxEjectionTime", spec.max_ejection_time,
+                  /*strict=*/false, format_duration);
+    }
+    read_integer(map, "maxEjectionPercent", spec.max_ejection_percent, 0, 100);
+  }
+
+  // A positive integer or `auto`.
+  void read_max_concurrent(const Field& field, UpstreamSpec& upstream) {
+    const std::string range = "1.." + std::to_string(kMaxConcurrent);
+    if (field.node.IsScalar() && field.node.Scalar() == "auto") {
+      upstream.concurrency = ConcurrencyLimit::kAuto;
+      return;
+    }
+    const bool numeric = field.node.IsScalar() && !field.node.Scalar().empty() &&
+                         (std::isdigit(static_cast<unsigned char>(field.node.Scalar()[0])) != 0 ||
+                          field.node.Scalar()[0] == '-');
+    if (!numeric) {
+      r_.error(field.mark, field.path,
+               "must be an integer " + range + " or 'auto' (got " + describe(field.node) + ")");
+      return;
+    }
+    if (auto limit = r_.integer(field, 1, kMaxConcurrent)) {
+      upstream.concurrency = ConcurrencyLimit::kFixed;
+      upstream.max_concurrent = static_cast<unsigned>(*limit);
+    }
   }
 
   void read_security(const Field& field, SecuritySpec& security) {
@@ -590,10 +997,27 @@ class ConfigLoader {
   }
 
   void read_route(const Field& field, std::size_t index, RouteSpec& route) {
-    MapFields map(
-        r_, field,
-        {"path", "host", "upstream", "methods", "auth", "timeout", "maxBodySize", "stripPrefix", "rewrite",
-         "preserveHost", "rateLimit", "allowFrom", "denyFrom", "validate", "forwardCredentials"});
+    MapFields map(r_, field,
+                  {"path",
+                   "host",
+                   "upstream",
+                   "upstreams",
+                   "fallback",
+                   "methods",
+                   "auth",
+                   "timeout",
+                   "timeouts",
+                   "maxBodySize",
+                   "stripPrefix",
+                   "rewrite",
+                   "preserveHost",
+                   "rateLimit",
+                   "allowFrom",
+                   "denyFrom",
+                   "validate",
+                   "forwardCredentials",
+                   "retryNonIdempotent",
+                   "priority"});
     if (!map.ok()) return;
     route.pos = to_pos(field.mark);
 
@@ -618,12 +1042,7 @@ class ConfigLoader {
       host_ok = host.has_value();
       if (host) route.host = std::move(*host);
     }
-    if (const Field* f = map.require("upstream")) {
-      if (auto name = r_.string(*f)) {
-        route.upstream = *name;
-        check_upstream_defined(*f, *name);
-      }
-    }
+    read_route_upstreams(map, route);
     bool methods_ok = true;
     if (const Field* f = map.get("methods")) methods_ok = read_methods(*f, route.methods);
     if (const Field* f = map.get("auth")) {
@@ -637,7 +1056,16 @@ class ConfigLoader {
         }
       }
     }
-    if (const Field* f = map.get("timeout")) route.timeout = r_.duration(*f, kMinTimeout, kMaxTimeout);
+    read_timeouts(map.get("timeouts"), route.timeouts, {{map.get("timeout"), "firstByte"}});
+    route.timeout = route.timeouts.first_byte;
+    read_bool(map, "retryNonIdempotent", route.retry_non_idempotent);
+    if (const Field* f = map.get("priority")) {
+      if (auto priority = r_.one_of(*f, {"critical", "normal", "low"})) {
+        route.priority = *priority == "critical" ? RoutePriority::kCritical
+                         : *priority == "low"    ? RoutePriority::kLow
+                                                 : RoutePriority::kNormal;
+      }
+    }
     if (const Field* f = map.get("maxBodySize")) route.max_body_size = r_.size(*f, 1, kNoLimit);
     read_bool(map, "stripPrefix", route.strip_prefix);
     read_bool(map, "preserveHost", route.preserve_host);
@@ -681,6 +1109,74 @@ class ConfigLoader {
     if (const Field* f = map.get("validate")) read_validate(*f, route);
     read_bool(map, "forwardCredentials", route.forward_credentials);
     if (path_ok && host_ok && methods_ok) check_duplicate_route(*path, index, pattern.shape, route);
+  }
+
+  // `upstream: NAME` or `upstreams: [{name, weight}]` (exactly one), then `fallback`.
+  void read_route_upstreams(const MapFields& map, RouteSpec& route) {
+    const Field* single = map.get("upstream");
+    const Field* split = map.get("upstreams");
+    if (single != nullptr && split != nullptr) {
+      const Field& later = written_after(*split, *single) ? *split : *single;
+      r_.error(later.key_mark, later.path, "use either 'upstream' or 'upstreams', not both");
+    } else if (single == nullptr && split == nullptr) {
+      r_.error(map.self().mark, map.path("upstream"), "missing required key 'upstream' (or 'upstreams')");
+    } else if (single != nullptr) {
+      if (auto name = r_.string(*single)) {
+        route.upstream = *name;
+        route.upstreams.push_back(WeightedUpstream{*name, 1, to_pos(single->mark)});
+        check_upstream_defined(*single, *name);
+      }
+    } else {
+      read_split(*split, route);
+    }
+    const Field* f = map.get("fallback");
+    if (f == nullptr) return;
+    const auto name = r_.string(*f);
+    if (!name) return;
+    route.fallback = *name;
+    const bool own = std::any_of(route.upstreams.begin(), route.upstreams.end(),
+                                 [&](const WeightedUpstream& u) { return u.name == *name; });
+    if (own) {
+      r_.error(
+          f->mark, f->path,
+          "upstream " + quote(*name) + " already serves this route; the fallback must be another upstream");
+    } else {
+      check_upstream_defined(*f, *name);
+    }
+  }
+
+  void read_split(const Field& field, RouteSpec& route) {
+    const auto items = r_.items(field);
+    if (!items) return;
+    if (items->empty()) {
+      r_.error(field.mark, field.path, "must list at least one upstream like {name: api, weight: 100}");
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> seen;  // name -> path of its entry
+    for (const Field& item : *items) {
+      MapFields entry(r_, item, {"name", "weight"});
+      if (!entry.ok()) continue;
+      WeightedUpstream upstream;
+      upstream.pos = to_pos(item.mark);
+      read_integer(entry, "weight", upstream.weight, 1, 1000);
+      const Field* f = entry.require("name");
+      if (f == nullptr) continue;
+      const auto name = r_.string(*f);
+      if (!name) continue;
+      const auto earlier =
+          std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == *name; });
+      if (earlier != seen.end()) {
+        r_.error(f->mark, f->path,
+                 "upstream " + quote(*name) + " is listed twice (also " + earlier->second +
+                     "); raise its weight instead");
+        continue;
+      }
+      seen.emplace_back(*name, item.path);
+      check_upstream_defined(*f, *name);
+      upstream.name = *name;
+      route.upstreams.push_back(std::move(upstream));
+    }
+    if (!route.upstreams.empty()) route.upstream = route.upstreams.front().name;
   }
 
   // `validate: { contentTypes: [...], jsonSchema: "path" }`: at least one of the two.
@@ -833,8 +1329,9 @@ class ConfigLoader {
   }
 
   void read_rate_limit_settings(const Field& field, RateLimitSettings& settings) {
-    MapFields map(r_, field, {"backend", "redis", "failMode", "global", "perRoute"});
+    MapFields map(r_, field, {"backend", "redis", "failMode", "global", "perRoute", "headers"});
     if (!map.ok()) return;
+    read_bool(map, "headers", settings.headers);
     if (const Field* f = map.get("backend")) {
       if (auto backend = r_.one_of(*f, {"memory", "redis"})) settings.backend = *backend;
     }

@@ -19,19 +19,60 @@ struct SourcePos {
   int column = 0;
 };
 
+// Defaults of the timeouts (`timeouts:` at proxy, upstream and route level; see resolve_timeouts).
+inline constexpr Millis kDefaultConnectTimeout{5000};
+inline constexpr Millis kDefaultFirstByteTimeout{30000};
+inline constexpr Millis kDefaultRequestTimeout{30000};
+inline constexpr Millis kDefaultIdleTimeout{60000};
+
+// `timeouts: {connect, firstByte, perTry, request, idle}` at proxy, upstream or route level.
+// Unset = inherited from the wider scope: route > upstream > proxy > default.
+struct TimeoutsSpec {
+  std::optional<Millis> connect;     // TCP connect to a target, per try (default 5s)
+  std::optional<Millis> first_byte;  // `firstByte`: request sent -> response head, per try (30s)
+  std::optional<Millis> per_try;     // `perTry`: one whole try, connect to response head (default: request)
+  std::optional<Millis> request;     // the whole request, every try and backoff included (30s)
+  std::optional<Millis> idle;        // client keep-alive idle after a response (60s)
+};
+
+// Every timeout concrete, for one (proxy, upstream, route); see resolve_timeouts().
+struct EffectiveTimeouts {
+  Millis connect = kDefaultConnectTimeout;
+  Millis first_byte = kDefaultFirstByteTimeout;
+  Millis per_try = kDefaultRequestTimeout;
+  Millis request = kDefaultRequestTimeout;
+  Millis idle = kDefaultIdleTimeout;
+};
+
+// `proxy.shedding`: fractions of proxy.maxInFlight at which requests are refused (503) by route
+// priority; `critical` requests only at maxInFlight itself. Nothing is shed while maxInFlight is 0.
+struct SheddingSpec {
+  double low_at = 0.7;      // `lowAt`: from here `priority: low` is shed (0..1)
+  double normal_at = 0.85;  // `normalAt`: from here `priority: normal` too (lowAt..1)
+};
+
 // `proxy:` — the listener, global limits and timeouts.
 struct ProxySettings {
   std::string host = "0.0.0.0";
   std::uint16_t port = 3000;                  // 0 = pick a free port (tests)
-  Millis timeout{30000};                      // whole-request deadline
+  Millis timeout{30000};                      // whole-request deadline (= timeouts.request, or its default)
   std::uint64_t max_body_size = 10ull << 20;  // bytes; "10mb" in YAML
   unsigned workers = 0;                       // 0 = one per CPU
   Millis header_timeout{10000};               // client must send a full head within this
-  Millis idle_timeout{60000};                 // keep-alive idle between client requests
+  Millis idle_timeout{60000};                 // keep-alive idle between client requests (= timeouts.idle)
   Millis drain_timeout{30000};                // graceful shutdown deadline
   std::uint64_t max_head_size = 16 * 1024;    // request head bytes (431)
   std::uint64_t max_uri_size = 8 * 1024;      // request target bytes (414)
   unsigned max_header_count = 100;            // header fields (431)
+  // `timeouts`; the older keys `timeout` (= request) and `idleTimeout` (= idle) are filled in here
+  // too, and giving one with its twin is an error.
+  TimeoutsSpec timeouts;
+  unsigned max_connections = 10000;  // `maxConnections`: open client connections; 0 = unlimited
+  // `maxInFlight`: requests being served at once; 0 = unlimited, and then nothing is shed by
+  // priority. Off by default: HTTP/1.1 serves one request per connection at a time, so
+  // maxConnections already bounds it, and a guessed limit would refuse traffic the host can serve.
+  unsigned max_in_flight = 0;
+  SheddingSpec shedding;
 };
 
 // One upstream endpoint, parsed from `url` (http://host:port).
@@ -44,14 +85,101 @@ struct TargetSpec {
   SourcePos pos;
 };
 
-// `circuitBreaker:` (behaviour arrives with the traffic-control issue).
+// What counts as a failure (`circuitBreaker.failOn`) or is worth a retry (`retry.on`), from the
+// words connect-failure, timeout, reset, 5xx and status codes 500..599.
+struct FailureConditions {
+  bool connect_failure = false;  // `connect-failure`: connect refused, unreachable or timed out
+  bool timeout = false;          // `timeout`: no response head within firstByte / perTry
+  bool reset = false;            // `reset`: the connection closed or reset before a complete response head
+  bool any_5xx = false;          // `5xx`: every status 500..599
+  std::vector<std::uint16_t> statuses;  // single codes, 500..599, in file order
+
+  // True when a response with this status counts.
+  bool matches_status(unsigned status) const;
+};
+
+// `circuitBreaker:`
 struct CircuitBreakerSpec {
   bool enabled = false;
   unsigned failure_threshold = 50;  // percent, 1..100
-  unsigned minimum_requests = 20;
-  Millis window{10000};
+  unsigned minimum_requests = 20;   // >= 1
+  Millis window{10000};             // `windowMs`
   Millis open_duration{30000};
-  unsigned half_open_requests = 1;
+  unsigned half_open_requests = 1;  // >= 1
+  // `failOn`, default [connect-failure, timeout, 5xx].
+  FailureConditions fail_on{.connect_failure = true, .timeout = true, .any_5xx = true};
+};
+
+enum class LoadBalancerStrategy : std::uint8_t { kRoundRobin, kLeastRequest, kLatency, kConsistentHash };
+
+// `loadBalancer.hashOn`: what a consistent_hash upstream hashes to pick a target.
+enum class HashSource : std::uint8_t { kNone, kIp, kHeader, kCookie };
+struct HashOnSpec {
+  HashSource source = HashSource::kNone;  // kNone unless the strategy is consistent_hash
+  std::string name;                       // header or cookie name as written ("" for ip)
+};
+
+// `upstreams[].loadBalancer`: a strategy name, or {strategy, hashOn, latencyDecay}.
+struct LoadBalancerSpec {
+  LoadBalancerStrategy strategy = LoadBalancerStrategy::kLeastRequest;
+  HashOnSpec hash_on;           // "ip" | "header:NAME" | "cookie:NAME"; required by consistent_hash only
+  Millis latency_decay{10000};  // `latencyDecay` (latency only): how fast old latency samples fade
+  SourcePos pos;                // 0 when the key is absent
+};
+
+// `upstreams[].healthCheck`: active probes; the key absent = no active checks.
+struct HealthCheckSpec {
+  std::string path;  // required; starts with '/', may carry a query
+  Millis interval{5000};
+  Millis timeout{1000};              // less than interval
+  unsigned healthy_threshold = 2;    // consecutive passes that bring a target back (1..100)
+  unsigned unhealthy_threshold = 3;  // consecutive failures that take it out (1..100)
+  SourcePos pos;
+};
+
+// `upstreams[].outlierDetection`: passive ejection of failing targets. The key absent = off (with
+// these defaults); present = on unless `enabled: false`.
+struct OutlierDetectionSpec {
+  bool enabled = false;
+  unsigned consecutive_failures = 5;   // `consecutiveFailures`: failures in a row that eject (1..1000)
+  Millis base_ejection_time{30000};    // `baseEjectionTime`: the first ejection's length
+  Millis max_ejection_time{300000};    // `maxEjectionTime`: repeated ejections grow up to this (>= base)
+  unsigned max_ejection_percent = 50;  // `maxEjectionPercent`: at most this share of targets out (0..100)
+  SourcePos pos;
+};
+
+// `upstreams[].retry.backoff`: jittered exponential backoff between tries.
+struct RetryBackoffSpec {
+  Millis base{25};
+  Millis max{1000};  // >= base
+};
+
+// `upstreams[].retry.budget`: retries allowed beyond the minimum, as a share of requests.
+struct RetryBudgetSpec {
+  double ratio = 0.2;        // retries / requests over the window (0..1)
+  unsigned min_retries = 3;  // `minRetries`: always allowed per window, whatever the ratio
+  Millis window{10000};
+};
+
+// `upstreams[].retry` (or the shorthand `retries: N` = {attempts: N} with the other defaults).
+// `retry.perTryTimeout` is the same setting as `timeouts.perTry` and is stored in
+// UpstreamSpec::timeouts.per_try.
+struct RetrySpec {
+  unsigned attempts = 0;  // retries after the first try (0..10); required in `retry`
+  // `on`, default [connect-failure, timeout, 502, 503, 504].
+  FailureConditions on{.connect_failure = true, .timeout = true, .statuses = {502, 503, 504}};
+  RetryBackoffSpec backoff;
+  RetryBudgetSpec budget;
+  SourcePos pos;  // of `retry` or `retries`; 0 when neither is set
+};
+
+// `upstreams[].maxConcurrent`: requests in flight to the upstream at once.
+enum class ConcurrencyLimit : std::uint8_t { kUnlimited, kFixed, kAuto };
+
+// `upstreams[].queue`: requests waiting for a maxConcurrent slot (503 when full or timed out).
+struct QueueSpec {
+  unsigned size = 0;     // 0 = no waiting: refused at once
+  Millis timeout{1000};  // longest wait for a slot
 };
 
 // Per-upstream keep-alive pool (per worker, per target).
@@ -64,13 +192,24 @@ struct PoolSpec {
 struct UpstreamSpec {
   std::string name;
   std::vector<TargetSpec> targets;  // from `url` (one target) or `targets`
-  Millis timeout{30000};            // response (first byte) timeout
+  // The two below are the effective values at upstream level (timeouts.firstByte / .connect, else
+  // proxy.timeouts', else the defaults); `timeout` and `connectTimeout` are the older keys for them.
+  Millis timeout{30000};  // response (first byte) timeout
   Millis connect_timeout{5000};
-  unsigned retries = 0;
-  std::string load_balancer = "round_robin";
+  unsigned retries = 0;  // = retry.attempts
+  // = balancer.strategy: round_robin | least_request | latency | consistent_hash
+  std::string load_balancer = "least_request";
   CircuitBreakerSpec circuit_breaker;
   PoolSpec pool;
   SourcePos pos;
+  TimeoutsSpec timeouts;  // as written (older keys and retry.perTryTimeout included)
+  RetrySpec retry;
+  LoadBalancerSpec balancer;
+  std::optional<HealthCheckSpec> health_check;
+  OutlierDetectionSpec outlier_detection;
+  ConcurrencyLimit concurrency = ConcurrencyLimit::kUnlimited;  // `maxConcurrent` absent / N / auto
+  unsigned max_concurrent = 0;                                  // kFixed: N (1..100000)
+  QueueSpec queue;                                              // only with maxConcurrent
 };
 
 // A token-bucket limit: `max` requests per `windowMs`.
@@ -83,6 +222,16 @@ struct RateLimitSpec {
 };
 
 enum class AuthMode : std::uint8_t { kNone, kOptional, kRequired };
+
+// `routes[].priority`: which requests are shed first under load (see SheddingSpec).
+enum class RoutePriority : std::uint8_t { kCritical, kNormal, kLow };
+
+// One entry of `routes[].upstreams` (a weighted traffic split).
+struct WeightedUpstream {
+  std::string name;
+  unsigned weight = 1;  // 1..1000
+  SourcePos pos;
+};
 
 // `routes[].validate`: request body checks.
 struct ValidateSpec {
@@ -97,9 +246,9 @@ struct RouteSpec {
   std::string path;                  // "/api/*", "/users/:id", "/exact"
   std::string host;                  // "" = any; "api.example.com" or "*.example.com"
   std::vector<std::string> methods;  // empty = all; upper-case tokens
-  std::string upstream;
+  std::string upstream;              // the (first, primary) upstream
   std::optional<AuthMode> auth;      // unset: decided by the security policy's default
-  std::optional<Millis> timeout;     // overrides the upstream's response timeout
+  std::optional<Millis> timeout;     // overrides the upstream's response timeout (= timeouts.firstByte)
   std::optional<RateLimitSpec> rate_limit;
   std::optional<std::uint64_t> max_body_size;
   bool strip_prefix = false;  // drop the literal prefix before `*`
@@ -110,6 +259,13 @@ struct RouteSpec {
   std::optional<ValidateSpec> validate;
   bool forward_credentials = false;  // `forwardCredentials`: keep the API-key/signature headers upstream
   SourcePos pos;
+  // `upstreams: [{name, weight}]`, or `upstream` as one entry of weight 1: the loader always fills
+  // it (hand-built specs may leave it empty, meaning {upstream, 1}).
+  std::vector<WeightedUpstream> upstreams;
+  std::string fallback;               // an upstream tried when the chosen one fails; "" = none
+  TimeoutsSpec timeouts;              // as written (`timeout` included as firstByte)
+  bool retry_non_idempotent = false;  // `retryNonIdempotent`: retry POST, PATCH... too
+  RoutePriority priority = RoutePriority::kNormal;
 };
 
 // `security.auth.keys[]`: only the SHA-256 hex digest of a key is ever stored.
@@ -168,6 +324,7 @@ struct RateLimitSettings {
   std::optional<RateLimitSpec> global;
   std::vector<PerRouteRateLimitSpec> per_route;
   std::string fail_mode = "local";  // open | local | closed
+  bool headers = true;              // allowed responses carry RateLimit / RateLimit-Policy (429s always do)
 };
 
 enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
@@ -200,5 +357,14 @@ struct Config {
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };
+
+// The timeouts that apply to a request on `route` sent to `upstream` (one of the route's): each
+// from the most specific scope that sets it — route.timeouts, upstream.timeouts, proxy.timeouts —
+// else from the effective fields the loader keeps at each level (route.timeout for firstByte;
+// upstream.timeout and .connect_timeout; proxy.timeout and .idle_timeout), which hold the
+// defaults 5s connect, 30s firstByte, 30s request, 60s idle. perTry defaults to request. Values
+// are not clamped: the request deadline still bounds every try.
+EffectiveTimeouts resolve_timeouts(const ProxySettings& proxy, const UpstreamSpec& upstream,
+                                   const RouteSpec& route);
 
 }  // namespace flexgate::config

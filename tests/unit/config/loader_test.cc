@@ -39,7 +39,7 @@ upstreams:
     targets:
       - { url: "http://10.0.0.11:9200", weight: 3 }
       - url: "https://[FD00::12]"
-    loadBalancer: consistent_hash
+    loadBalancer: { strategy: consistent_hash, hashOn: "header:X-User" }
 routes:
   - path: "/api/users/*"
     host: "API.Example.com"
@@ -126,6 +126,9 @@ TEST(LoadConfig, FullConfigSetsEveryField) {
 
   const UpstreamSpec& search = c.upstreams[1];
   EXPECT_EQ(search.load_balancer, "consistent_hash");
+  EXPECT_EQ(search.balancer.strategy, LoadBalancerStrategy::kConsistentHash);
+  EXPECT_EQ(search.balancer.hash_on.source, HashSource::kHeader);
+  EXPECT_EQ(search.balancer.hash_on.name, "X-User");
   ASSERT_EQ(search.targets.size(), 2u);
   EXPECT_EQ(search.targets[0].host, "10.0.0.11");
   EXPECT_EQ(search.targets[0].port, 9200);
@@ -228,7 +231,7 @@ routes:
   EXPECT_EQ(c.proxy.max_body_size, 10u << 20);
   EXPECT_EQ(c.proxy.workers, 0u);
   EXPECT_EQ(c.upstreams[0].connect_timeout, 5s);
-  EXPECT_EQ(c.upstreams[0].load_balancer, "round_robin");
+  EXPECT_EQ(c.upstreams[0].load_balancer, "least_request");  // the default since traffic control
   EXPECT_FALSE(c.upstreams[0].circuit_breaker.enabled);
   EXPECT_EQ(c.upstreams[0].targets[0].port, 8080);
   EXPECT_FALSE(c.routes[0].auth.has_value());
