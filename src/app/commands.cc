@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "observe/log.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
+#include "proxy/traffic_metrics.h"
 
 namespace flexgate::app {
 namespace {
@@ -98,6 +100,18 @@ int run_command(const std::string& config_path) {
   ::signal(SIGPIPE, SIG_IGN);
 
   proxy::Server server(runtime, metrics);
+  // /metrics reads breaker, ejection, health and admission state from the snapshot serving now;
+  // a scrape runs on a worker while this thread may swap the snapshot, hence the lock.
+  auto serving = std::make_shared<std::pair<std::mutex, std::shared_ptr<const proxy::Runtime>>>();
+  serving->second = runtime;
+  metrics.set_external_source([serving, &server](std::vector<observe::MetricsRegistry::ExternalSample>& out) {
+    std::shared_ptr<const proxy::Runtime> now;
+    {
+      const std::lock_guard lock(serving->first);
+      now = serving->second;
+    }
+    proxy::append_traffic_samples(*now, server.shedder(), out);
+  });
   if (auto ec = server.start()) {
     observe::log_event(config::LogLevel::kError, "listen_failed",
                        {{"address", runtime->config().proxy.host + ":" + std::to_string(runtime->config().proxy.port)},
@@ -114,11 +128,49 @@ int run_command(const std::string& config_path) {
   std::atomic<bool> drained{false};
   std::thread drainer;
   bool draining = false;
+  // Upstream names are resolved again when their TTL runs out; a changed answer becomes a new
+  // snapshot (new addresses join, gone ones leave), an unchanged one costs nothing more.
+  auto dns_refresh_at = [](const proxy::Runtime& current) {
+    const auto ttl = current.upstreams().shortest_ttl();
+    return ttl.count() > 0 ? std::chrono::steady_clock::now() + ttl : std::chrono::steady_clock::time_point::max();
+  };
+  auto next_dns_refresh = dns_refresh_at(*runtime);
   for (;;) {
     timespec tick{0, 100 * 1000 * 1000};
     siginfo_t info;
     int signal_number = sigtimedwait(&signals, &info, &tick);
     if (drained.load()) break;
+    if (signal_number < 0 && !draining && std::chrono::steady_clock::now() >= next_dns_refresh) {
+      std::vector<std::string> errors;
+      auto fresh = upstream::UpstreamSet::build(runtime->config(), errors);
+      if (!errors.empty()) {
+        // Keep serving the last good addresses; ask again after the shortest allowed TTL.
+        observe::log_event(config::LogLevel::kWarn, "dns_refresh_failed", {{"error", errors.front()}});
+        next_dns_refresh = std::chrono::steady_clock::now() + runtime->config().dns.min_ttl;
+      } else if (fresh->same_addresses(runtime->upstreams())) {
+        const auto ttl = fresh->shortest_ttl();
+        next_dns_refresh = ttl.count() > 0 ? std::chrono::steady_clock::now() + ttl
+                                           : std::chrono::steady_clock::time_point::max();
+      } else {
+        std::vector<std::string> build_errors;
+        auto next = proxy::Runtime::build(runtime->config(), build_errors, runtime.get(), &metrics);
+        if (next) {
+          runtime = next;
+          server.swap_runtime(next);
+          {
+            const std::lock_guard lock(serving->first);
+            serving->second = next;
+          }
+          observe::log_event(config::LogLevel::kInfo, "upstream_addresses_changed", {});
+          next_dns_refresh = dns_refresh_at(*runtime);
+        } else {
+          observe::log_event(config::LogLevel::kWarn, "dns_refresh_failed",
+                             {{"error", build_errors.empty() ? "unknown" : build_errors.front()}});
+          next_dns_refresh = std::chrono::steady_clock::now() + runtime->config().dns.min_ttl;
+        }
+      }
+      continue;
+    }
     if (signal_number < 0) continue;  // timeout or EINTR: check the drain again
     if (signal_number == SIGHUP) {
       auto next = load_runtime(config_path, runtime.get(), &metrics);
@@ -135,6 +187,11 @@ int run_command(const std::string& config_path) {
         runtime = next;
         apply_logging(next->config().logging);
         server.swap_runtime(next);
+        {
+          const std::lock_guard lock(serving->first);
+          serving->second = next;
+        }
+        next_dns_refresh = dns_refresh_at(*runtime);
         observe::log_event(config::LogLevel::kInfo, "config_reloaded", {{"config", config_path}});
       } else {
         observe::log_event(config::LogLevel::kError, "config_reload_failed",
@@ -162,6 +219,7 @@ int run_command(const std::string& config_path) {
     });
   }
   if (drainer.joinable()) drainer.join();
+  metrics.set_external_source(nullptr);  // it refers to the server, which goes first
   return 0;
 }
 

@@ -367,6 +367,17 @@ void MetricsRegistry::set_rate_limit_table_source(
   rate_limit_table_source_ = std::move(evictions_and_size);
 }
 
+std::uint64_t MetricsRegistry::load_shed(std::size_t priority) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += priority < 3 ? worker->load_shed_[priority].value() : 0;
+  return total;
+}
+
+void MetricsRegistry::set_external_source(std::function<void(std::vector<ExternalSample>&)> source) {
+  const std::lock_guard lock(mutex_);
+  external_source_ = std::move(source);
+}
+
 std::uint64_t MetricsRegistry::dropped_count() const {
   std::uint64_t total = 0;
   for (const auto& worker : workers_) total += worker->dropped_.value();
@@ -393,6 +404,13 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
     version = version_;
     if (rate_limit_table_source_) table_stats = rate_limit_table_source_();
   }
+  std::vector<ExternalSample> external;
+  std::function<void(std::vector<ExternalSample>&)> external_source;
+  {
+    const std::lock_guard lock(mutex_);
+    external_source = external_source_;
+  }
+  if (external_source) external_source(external);  // outside the mutex: it may take its owners' locks
   out.reserve(out.size() + 4096 + 160 * route_names.size() + 400 * upstream_names.size());
 
   // flexgate_http_requests_total: merge the shards' series, ordered by (route, method, status).
@@ -567,6 +585,18 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   out += '\n';
 
   {
+    const std::string_view name = family_info(MetricFamily::kLoadShedTotal).name;
+    append_header(out, MetricFamily::kLoadShedTotal);
+    for (const auto& [priority, label] : {std::pair{0, "critical"}, std::pair{1, "normal"}, std::pair{2, "low"}}) {
+      open_sample(out, name);
+      append_label(out, "priority", label, true);
+      close_labels(out);
+      append_uint(out, load_shed(static_cast<std::size_t>(priority)));
+      out += '\n';
+    }
+  }
+
+  {
     const std::string_view name = family_info(MetricFamily::kConfigReloadsTotal).name;
     append_header(out, MetricFamily::kConfigReloadsTotal);
     const std::pair<std::string_view, std::uint64_t> results[] = {
@@ -599,6 +629,27 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   out += ' ';
   append_uint(out, dropped_count());
   out += '\n';
+
+  // External samples, grouped by family in declaration order (one header per family).
+  std::stable_sort(external.begin(), external.end(),
+                   [](const ExternalSample& a, const ExternalSample& b) { return a.family < b.family; });
+  for (std::size_t i = 0; i < external.size(); ++i) {
+    const ExternalSample& sample = external[i];
+    if (i == 0 || external[i - 1].family != sample.family) append_header(out, sample.family);
+    out += family_info(sample.family).name;
+    if (!sample.labels.empty()) {
+      out += '{';
+      out += sample.labels;
+      out += '}';
+    }
+    out += ' ';
+    if (sample.value == static_cast<double>(static_cast<std::int64_t>(sample.value))) {
+      append_int(out, static_cast<std::int64_t>(sample.value));
+    } else {
+      out += std::to_string(sample.value);
+    }
+    out += '\n';
+  }
 }
 
 }  // namespace flexgate::observe

@@ -72,12 +72,32 @@ namespace flexgate::observe {
   X(kRateLimitBucketEvictionsTotal, "flexgate_rate_limit_bucket_evictions_total", "counter",              \
     "In-memory buckets evicted before they were full again because the table was at its cap.")           \
   X(kRateLimitBuckets, "flexgate_rate_limit_buckets", "gauge", "In-memory rate-limit buckets held now.")  \
+  X(kLoadShedTotal, "flexgate_load_shed_total", "counter",                                                 \
+    "Requests refused with 503 because the gateway was overloaded, by route priority.")                   \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
   X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",    \
     "gauge", "Unix time of the last successful configuration load or reload.")                            \
   X(kBuildInfo, "flexgate_build_info", "gauge", "Always 1; the version is a label.")                      \
   X(kMetricsDroppedTotal, "flexgate_metrics_dropped_total", "counter",                                    \
-    "Observations not counted: a worker's series table was full or a label id was not registered.")
+    "Observations not counted: a worker's series table was full or a label id was not registered.")       \
+  /* Read from their owners at scrape time (MetricsRegistry::set_external_source). */                     \
+  X(kDownstreamConnections, "flexgate_downstream_connections", "gauge", "Client connections open now.")    \
+  X(kDownstreamConnectionsRefusedTotal, "flexgate_downstream_connections_refused_total", "counter",       \
+    "Client connections closed at accept because proxy.maxConnections was reached.")                      \
+  X(kCircuitBreakerState, "flexgate_circuit_breaker_state", "gauge",                                      \
+    "1 for the state each upstream's circuit breaker is in, 0 for the others.")                           \
+  X(kCircuitBreakerTransitionsTotal, "flexgate_circuit_breaker_transitions_total", "counter",             \
+    "Circuit breaker transitions, by upstream and the state entered.")                                    \
+  X(kUpstreamTargetsEjected, "flexgate_upstream_targets_ejected", "gauge",                                \
+    "Targets taken out of rotation by outlier detection now, by upstream.")                               \
+  X(kUpstreamEjectionsTotal, "flexgate_upstream_ejections_total", "counter",                              \
+    "Outlier ejections, by upstream.")                                                                    \
+  X(kUpstreamTargetsHealthy, "flexgate_upstream_targets_healthy", "gauge",                                \
+    "Targets passing their active health checks now, by upstream.")                                       \
+  X(kUpstreamRetriesTotal, "flexgate_upstream_retries_total", "counter",                                  \
+    "Retries sent to an upstream, by upstream.")                                                          \
+  X(kUpstreamRetriesRefusedTotal, "flexgate_upstream_retries_refused_total", "counter",                   \
+    "Retries the retry budget refused, by upstream.")
 
 // Every reason a policy refuses a request: X(enumerator, policy, reason). A closed set, so the
 // policy_rejections_total series are fixed at compile time.
@@ -382,6 +402,11 @@ class alignas(64) WorkerMetrics {
   // A policy refused the request (the request is still counted by request_finished()).
   void record_rejection(Rejection rejection) { rejections_[static_cast<std::size_t>(rejection)].add(); }
 
+  // The load shedder refused a request of this priority (0 critical, 1 normal, 2 low).
+  void record_load_shed(std::size_t priority) {
+    if (priority < load_shed_.size()) load_shed_[priority].add();
+  }
+
   // A rate limit refused a request on `route` (429).
   void record_rate_limit_hit(RouteId route) {
     if (detail::RouteDurations* counters = durations_.find(route)) [[likely]] {
@@ -438,6 +463,7 @@ class alignas(64) WorkerMetrics {
   std::array<Counter, 4> rate_limit_decisions_;  // store x result
   std::array<Counter, 3> rate_limit_fallbacks_;  // by RateLimitFallback
   Gauge rate_limit_degraded_;                    // 0 or 1
+  std::array<Counter, 3> load_shed_;             // by priority
   Counter rate_limit_recoveries_;
   std::array<Counter, kRejectionCount> rejections_;
   detail::SeriesTable requests_;
@@ -493,6 +519,19 @@ class MetricsRegistry {
   // table belongs to the config snapshot, which the registry does not know). Any thread.
   void set_rate_limit_table_source(std::function<std::pair<std::uint64_t, std::uint64_t>()> evictions_and_size);
 
+  std::uint64_t load_shed(std::size_t priority) const;
+
+  // Samples whose values live with their owners (load shedder, breakers, ejection, retry
+  // budgets), appended by `source` when /metrics is scraped, after the families above. `labels`
+  // is rendered as given (`upstream="a",state="open"`, label values escaped by the caller), so it
+  // must come from the config. Any thread; `source` runs on the scraping thread.
+  struct ExternalSample {
+    MetricFamily family;
+    std::string labels;
+    double value = 0;
+  };
+  void set_external_source(std::function<void(std::vector<ExternalSample>&)> source);
+
   // The text exposition format 0.0.4 (Content-Type: text/plain; version=0.0.4; charset=utf-8).
   // Any thread; never blocks a worker. Histograms of routes with no request yet are left out.
   std::string render_prometheus() const;
@@ -512,6 +551,7 @@ class MetricsRegistry {
   detail::LabelTable upstreams_;
   std::string version_ = "unknown";
   std::function<std::pair<std::uint64_t, std::uint64_t>()> rate_limit_table_source_;
+  std::function<void(std::vector<ExternalSample>&)> external_source_;
 
   std::atomic<std::uint64_t> reload_successes_{0};
   std::atomic<std::uint64_t> reload_failures_{0};

@@ -21,6 +21,7 @@
 #include "observe/correlation_id.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/session.h"
+#include "upstream/retry/retry_plan.h"
 #include "proxy/worker.h"
 
 namespace flexgate::proxy {
@@ -102,7 +103,7 @@ net::Task<bool> Session::handle_request() {
       co_return keep_alive;
     }
   }
-  bool proceed = normalize_target_phase() && route_phase() && body_limit_phase();
+  bool proceed = normalize_target_phase() && route_phase() && admission_phase() && body_limit_phase();
   if (proceed) proceed = co_await request_policies_phase();
   if (proceed) proceed = choose_upstream_phase();
   bool keep_alive = false;
@@ -114,25 +115,48 @@ net::Task<bool> Session::handle_request() {
     // The head is copied into head_out_; its bytes can leave the client buffer now.
     consume_request_head();
     keep_alive = false;
-    for (unsigned attempt = 0; attempt < 2; ++attempt) {
+    bool stale_retry_used = false;  // the one free retry after a pooled connection went stale
+    bool allow_pooled = true;
+    for (;;) {
       ++ctx_.attempts;
-      bool retryable = false;
-      if (!co_await connect_phase(/*allow_pooled=*/attempt == 0)) {
-        record_upstream_outcome(false);
-        break;
+      bool stale = false;
+      bool answered = false;
+      const bool connected = co_await connect_phase(allow_pooled);
+      if (connected) {
+        if (co_await send_request_phase(stale)) answered = co_await read_response_head_phase(stale);
       }
-      if (!co_await send_request_phase(retryable) || !co_await read_response_head_phase(retryable)) {
+      if (!answered) {
         record_upstream_outcome(false);
         // A pooled connection that the upstream had already closed fails before any response
-        // byte; an idempotent request with no body is safe to send again on a fresh one.
-        if (retryable && attempt == 0) {
+        // byte; an idempotent request with no body is safe to send again on a fresh one, to the
+        // same target, without counting against it.
+        if (stale && !stale_retry_used) {
+          stale_retry_used = true;
           release_upstream(false);
           ctx_.has_local_reply = false;
+          allow_pooled = false;
+          continue;
+        }
+        const auto failure = attempt_failure(connected);
+        if (!failure) {
+          abandon_attempt();
+          break;
+        }
+        finish_attempt(failure);
+        if (co_await retry_attempt(*failure)) {
+          allow_pooled = true;
           continue;
         }
         break;
       }
+      std::optional<upstream::AttemptFailure> failure;
+      if (response_.status >= 500) failure = upstream::AttemptFailure::status_code(response_.status);
+      finish_attempt(failure);
       record_upstream_outcome(true);
+      if (failure && co_await retry_attempt(*failure)) {
+        allow_pooled = true;
+        continue;
+      }
       keep_alive = co_await send_response_phase();
       break;
     }
@@ -395,6 +419,33 @@ void Session::consume_request_head() {
   head_consumed_ = true;
 }
 
+bool Session::admission_phase() {
+  // Backpressure: past the shedding thresholds low-priority routes are refused first, then
+  // normal, critical only at maxInFlight itself. A refusal costs no policy, body or upstream work.
+  const config::RouteSpec& route = *ctx_.match.route->spec;
+  const auto priority = route.priority == config::RoutePriority::kCritical ? policy::Priority::kCritical
+                        : route.priority == config::RoutePriority::kLow    ? policy::Priority::kLow
+                                                                            : policy::Priority::kNormal;
+  ctx_.admission = worker_.shedder().admit(priority);
+  if (ctx_.admission) {
+    // The whole-request deadline is the route's now that the route is known.
+    ctx_.deadline = ctx_.started + ctx_.binding->timeouts.request;
+    set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+    return true;
+  }
+  fail(ErrorKind::kServiceUnavailable, "the gateway is overloaded; retry later");
+  ctx_.extra_headers.assign("Retry-After: ")
+      .append(std::to_string(std::max<std::int64_t>(ctx_.admission.retry_after().count(), 1)))
+      .append("\r\n");
+  ctx_.local_reply.extra_headers = ctx_.extra_headers;
+  worker_.metrics().record_load_shed(static_cast<std::size_t>(priority));
+  observe::log_event(config::LogLevel::kDebug, "request_shed",
+                     {{"correlationId", ctx_.correlation_id},
+                      {"priority", std::string(policy::to_string(priority))},
+                      {"reason", std::string(policy::to_string(ctx_.admission.reason()))}});
+  return false;
+}
+
 bool Session::body_limit_phase() {
   std::uint64_t limit = ctx_.binding->max_body_size;
   if (request_.framing == http::BodyFraming::kContentLength && request_.content_length > limit) {
@@ -408,15 +459,220 @@ bool Session::body_limit_phase() {
 }
 
 bool Session::choose_upstream_phase() {
-  int index = worker_.picker().pick(*ctx_.upstream);
-  if (index < 0 || ctx_.upstream->targets[static_cast<std::size_t>(index)].endpoints.empty()) {
-    fail(ErrorKind::kNoTargetAvailable, "no upstream target available");
+  // Traffic split (weighted) ─► breaker ─► usable targets (health, ejection) ─► balancer; the
+  // route's fallback upstream when the chosen one refuses.
+  const RouteBinding& binding = *ctx_.binding;
+  const upstream::Upstream* chosen = binding.split.front().upstream;
+  if (binding.split.size() > 1) {
+    std::uint64_t draw = worker_.random().below(binding.split_total);
+    for (const RouteBinding::Split& entry : binding.split) {
+      if (draw < entry.weight) {
+        chosen = entry.upstream;
+        break;
+      }
+      draw -= entry.weight;
+    }
+  }
+  bool picked = pick_target(*chosen, /*retry=*/false);
+  if (!picked && binding.fallback != nullptr && binding.fallback != chosen) {
+    picked = pick_target(*binding.fallback, /*retry=*/false);
+  }
+  if (!picked) {
+    if (ctx_.breaker_retry_after.count() > 0) {
+      fail(ErrorKind::kServiceUnavailable, "upstream circuit breaker is open");
+      ctx_.extra_headers.assign("Retry-After: ").append(std::to_string(ctx_.breaker_retry_after.count())).append("\r\n");
+      ctx_.local_reply.extra_headers = ctx_.extra_headers;
+    } else {
+      fail(ErrorKind::kNoTargetAvailable, "no upstream target available");
+    }
     return false;
   }
-  ctx_.target_choice = &ctx_.upstream->targets[static_cast<std::size_t>(index)];
   router::build_forward_path(ctx_.match, ctx_.target.path, ctx_.forward_target);
   if (ctx_.target.has_query) ctx_.forward_target.append("?").append(ctx_.target.query);
   return true;
+}
+
+bool Session::pick_target(const upstream::Upstream& chosen, bool retry) {
+  const auto now = net::Clock::now();
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(chosen.index);
+  if (!retry || ctx_.upstream != &chosen) ctx_.tried.reset(chosen.targets.size(), false);
+  // Usable: resolved, healthy (active checks), not ejected (outliers); for a retry, not tried yet
+  // when another one is left.
+  upstream::TargetMask& usable = usable_scratch_;
+  usable.reset(chosen.targets.size(), false);
+  for (std::size_t t = 0; t < chosen.targets.size(); ++t) {
+    const bool ok = !chosen.targets[t].endpoints.empty() && (!controls.health || controls.health->is_healthy(t)) &&
+                    (!controls.outliers || !controls.outliers->is_ejected(t, now));
+    usable.set(t, ok);
+  }
+  if (retry) {
+    upstream::TargetMask untried = usable;
+    for (std::size_t t = 0; t < chosen.targets.size(); ++t) {
+      if (ctx_.tried.test(t)) untried.set(t, false);
+    }
+    if (untried.any()) usable = untried;
+  }
+  if (!usable.any()) return false;
+  if (!retry && controls.retry_budget) controls.retry_budget->record_request(now);
+  if (controls.breaker) {
+    auto admission = controls.breaker->try_acquire(now);
+    if (admission.transition) note_breaker_transition(chosen, *admission.transition);
+    if (!admission.admitted()) {
+      ctx_.breaker_retry_after = std::max(ctx_.breaker_retry_after, admission.retry_after);
+      return false;
+    }
+    ctx_.breaker_ticket = admission.ticket;
+    ctx_.holds_breaker_ticket = true;
+  }
+  // The key is taken from the request once: on a retry the head has left the read buffer.
+  if (!retry && controls.balancer.strategy == upstream::Strategy::kConsistentHash) {
+    ctx_.key_hash = request_hash_key(controls.hash_on);
+  }
+  const std::uint64_t key_hash = ctx_.key_hash;
+  upstream::Balancer& balancer = worker_.balancer(chosen.index);
+  const int index = balancer.pick(usable, now, key_hash);
+  assert(index >= 0);  // usable.any()
+  balancer.on_request_start(index);
+  ctx_.balancer_generation = worker_.balancer_generation();
+  ctx_.upstream = &chosen;
+  ctx_.target_index = index;
+  ctx_.target_choice = &chosen.targets[static_cast<std::size_t>(index)];
+  ctx_.tried.set(static_cast<std::size_t>(index));
+  ctx_.attempt_started = now;
+  return true;
+}
+
+std::uint64_t Session::request_hash_key(const config::HashOnSpec& hash_on) const {
+  switch (hash_on.source) {
+    case config::HashSource::kHeader:
+      if (const http::HeaderField* field = request_.fields.find(hash_on.name); field != nullptr) {
+        return upstream::stable_hash(field->value);
+      }
+      break;
+    case config::HashSource::kCookie:
+      if (const http::HeaderField* field = request_.fields.find(std::string_view("Cookie")); field != nullptr) {
+        // "a=1; b=2": the named cookie's value.
+        std::string_view cookies = field->value;
+        while (!cookies.empty()) {
+          const std::size_t end = cookies.find(';');
+          std::string_view pair = cookies.substr(0, end);
+          while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+          if (pair.size() > hash_on.name.size() && pair.starts_with(hash_on.name) && pair[hash_on.name.size()] == '=') {
+            return upstream::stable_hash(pair.substr(hash_on.name.size() + 1));
+          }
+          if (end == std::string_view::npos) break;
+          cookies.remove_prefix(end + 1);
+        }
+      }
+      break;
+    case config::HashSource::kIp:
+    case config::HashSource::kNone:
+      break;
+  }
+  // No key in the request (or hashOn: ip): the client address keeps a client on one target.
+  return upstream::stable_hash(ctx_.client_ip.to_string());
+}
+
+void Session::finish_attempt(const std::optional<upstream::AttemptFailure>& failure) {
+  if (ctx_.upstream == nullptr || ctx_.target_index < 0) return;
+  const auto now = net::Clock::now();
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
+  if (ctx_.balancer_generation == worker_.balancer_generation()) {
+    worker_.balancer(ctx_.upstream->index).on_request_end(ctx_.target_index, now - ctx_.attempt_started, now);
+  }
+  if (ctx_.holds_breaker_ticket) {
+    ctx_.holds_breaker_ticket = false;
+    const bool counted = failure && upstream::counts_as_failure(controls.breaker_fail_on, *failure);
+    const auto outcome = !failure ? upstream::BreakerOutcome::kSuccess
+                         : counted ? upstream::BreakerOutcome::kFailure
+                                   : upstream::BreakerOutcome::kSuccess;
+    if (auto transition = controls.breaker->report(ctx_.breaker_ticket, outcome, now)) {
+      note_breaker_transition(*ctx_.upstream, *transition);
+    }
+  }
+  if (controls.outliers) {
+    // Ejection counts what says "this target is broken": no connection, no answer, or a 5xx.
+    const bool success = !failure || (failure->kind == upstream::FailureKind::kStatus && failure->status < 500);
+    if (auto ejection = controls.outliers->record_result(static_cast<std::size_t>(ctx_.target_index), success, now)) {
+      observe::log_event(config::LogLevel::kWarn, "target_ejected",
+                         {{"upstream", ctx_.upstream->spec->name},
+                          {"target", ctx_.target_choice->authority},
+                          {"ejectedMs", std::to_string(ejection->duration.count())}});
+    }
+  }
+}
+
+void Session::abandon_attempt() {
+  if (ctx_.upstream == nullptr || ctx_.target_index < 0) return;
+  if (ctx_.balancer_generation == worker_.balancer_generation()) {
+    worker_.balancer(ctx_.upstream->index).on_request_abandoned(ctx_.target_index);
+  }
+  if (ctx_.holds_breaker_ticket) {
+    ctx_.holds_breaker_ticket = false;
+    const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
+    if (auto transition = controls.breaker->report(ctx_.breaker_ticket, upstream::BreakerOutcome::kAbandoned,
+                                                   net::Clock::now())) {
+      note_breaker_transition(*ctx_.upstream, *transition);
+    }
+  }
+}
+
+void Session::note_breaker_transition(const upstream::Upstream& target, const upstream::BreakerTransition& transition) {
+  observe::log_event(transition.to == upstream::BreakerState::kOpen ? config::LogLevel::kWarn : config::LogLevel::kInfo,
+                     "circuit_breaker_transition",
+                     {{"upstream", target.spec->name},
+                      {"from", std::string(upstream::to_string(transition.from))},
+                      {"to", std::string(upstream::to_string(transition.to))}});
+}
+
+std::optional<upstream::AttemptFailure> Session::attempt_failure(bool connected) const {
+  if (!ctx_.has_local_reply) return std::nullopt;  // the client went away: not the upstream's doing
+  switch (ctx_.error_kind) {
+    case ErrorKind::kUpstreamConnectFailed: return upstream::AttemptFailure::connect_failure();
+    case ErrorKind::kUpstreamTimeout:
+      return connected ? upstream::AttemptFailure::timeout() : upstream::AttemptFailure::connect_failure();
+    case ErrorKind::kRequestTimeout: return upstream::AttemptFailure::timeout();
+    case ErrorKind::kUpstreamReset:
+    case ErrorKind::kBadUpstreamResponse: return upstream::AttemptFailure::reset();
+    default: return std::nullopt;  // egress refusal, body limits, client errors
+  }
+}
+
+net::Task<bool> Session::retry_attempt(const upstream::AttemptFailure& failure) {
+  // Retry only what is safe (retry policy), within the budget, with jittered backoff, before the
+  // deadline, on another target when there is one. The failed attempt's answer stands otherwise.
+  const upstream::Upstream& chosen = *ctx_.upstream;
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(chosen.index);
+  if (!controls.retry || ctx_.response_started || closing_) co_return false;
+  const config::RouteSpec& route = *ctx_.match.route->spec;
+  const upstream::RetryPolicy& policy = route.retry_non_idempotent ? *controls.retry_unsafe : *controls.retry;
+  upstream::AttemptInfo info;
+  info.failure = failure;
+  info.attempts_made = ctx_.attempts;
+  info.method = ctx_.method;
+  info.body_replayable = request_.framing == http::BodyFraming::kNone || ctx_.body_buffered;
+  upstream::Backoff backoff(controls.backoff, worker_.random().next());
+  const auto plan = upstream::plan_retry(policy, info, backoff, *controls.retry_budget, net::Clock::now(), ctx_.deadline);
+  if (!plan.retry()) {
+    if (plan.reason == upstream::RetryReason::kBudgetExhausted) {
+      observe::log_event(config::LogLevel::kDebug, "retry_budget_exhausted",
+                         {{"correlationId", ctx_.correlation_id}, {"upstream", chosen.spec->name}});
+    }
+    co_return false;
+  }
+  if (upstream_) release_upstream(false);  // a failed attempt's connection is never reused
+  if (plan.delay.count() > 0) {
+    asio::steady_timer timer(client_.get_executor(), plan.delay);
+    (void)co_await timer.async_wait(net::use_task);
+    if (closing_) co_return false;
+  }
+  const upstream::Target* previous = ctx_.target_choice;
+  if (!pick_target(chosen, /*retry=*/true)) co_return false;  // the failed attempt's reply stands
+  ctx_.has_local_reply = false;
+  if (ctx_.host_value_at != 0 && ctx_.target_choice->host_header != previous->host_header) {
+    head_out_.replace(ctx_.host_value_at, previous->host_header.size(), ctx_.target_choice->host_header);
+  }
+  co_return true;
 }
 
 net::Task<bool> Session::connect_phase(bool allow_pooled) {
@@ -425,12 +681,13 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   if (allow_pooled) {
     upstream_ = worker_.pool().take(target.id, now);
     if (upstream_) {
-      worker_.metrics().record_upstream_pool_reuse(ctx_.binding->metrics_upstream);
+      worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       co_return true;
     }
   }
   upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
-  auto connect_deadline = now + ctx_.upstream->spec->connect_timeout;
+  auto connect_deadline = std::min(now + ctx_.binding->timeouts.connect,
+                                  ctx_.attempt_started + ctx_.binding->timeouts.per_try);
   if (connect_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamConnect, connect_deadline);
   } else {
@@ -451,7 +708,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     error = co_await net::connect(upstream_->socket, endpoint);
     if (!error) {
       set_timeout(TimeoutKind::kRequest, ctx_.deadline);
-      worker_.metrics().record_upstream_connection_opened(ctx_.binding->metrics_upstream);
+      worker_.metrics().record_upstream_connection_opened(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       co_return true;
     }
     if (deadline_->expired()) break;
@@ -549,7 +806,8 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
 
 net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
   bool reused = upstream_->requests_served > 0;
-  auto response_deadline = net::Clock::now() + ctx_.binding->response_timeout;
+  auto response_deadline = std::min(net::Clock::now() + ctx_.binding->timeouts.first_byte,
+                                    ctx_.attempt_started + ctx_.binding->timeouts.per_try);
   if (response_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamResponse, response_deadline);
   } else {
@@ -714,7 +972,7 @@ void Session::record_upstream_outcome(bool success) {
       default: return;  // refused before any upstream exchange (egress, body)
     }
   }
-  worker_.metrics().record_upstream_request(ctx_.binding->metrics_upstream, outcome);
+  worker_.metrics().record_upstream_request(ctx_.runtime->metrics_upstream(ctx_.upstream->index), outcome);
 }
 
 net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
@@ -780,7 +1038,14 @@ void Session::build_upstream_request_head() {
   head_out_.clear();
   http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
   const config::RouteSpec& route = *ctx_.match.route->spec;
-  http::append_field(head_out_, "Host", route.preserve_host ? request_.host : ctx_.target_choice->host_header);
+  if (route.preserve_host) {
+    http::append_field(head_out_, "Host", request_.host);
+    ctx_.host_value_at = 0;
+  } else {
+    // Remember where the target's Host value is: a retry on another target rewrites it in place.
+    ctx_.host_value_at = head_out_.size() + 6;  // after "Host: "
+    http::append_field(head_out_, "Host", ctx_.target_choice->host_header);
+  }
   const policy::AuthPolicy& auth = ctx_.runtime->auth();
   for (const http::HeaderField& field : request_.fields) {
     if (skip_request_field(field, request_)) continue;

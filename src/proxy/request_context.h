@@ -11,11 +11,14 @@
 #include "core/error.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
+#include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/rate_limit_policy.h"
 #include "proxy/local_reply.h"
 #include "proxy/runtime.h"
 #include "router/normalize.h"
 #include "router/route_table.h"
+#include "upstream/balance/target_mask.h"
+#include "upstream/breaker/circuit_breaker.h"
 
 namespace flexgate::proxy {
 
@@ -31,6 +34,16 @@ struct RequestContext {
   const RouteBinding* binding = nullptr;
   const upstream::Upstream* upstream = nullptr;
   const upstream::Target* target_choice = nullptr;
+  int target_index = -1;                   // target_choice's index in ctx.upstream (balancer, ejection)
+  std::uint64_t balancer_generation = 0;   // the worker's balancers this attempt was counted in
+  net::Clock::time_point attempt_started{};
+  upstream::CircuitBreaker::Ticket breaker_ticket;  // admitted attempt on ctx.upstream's breaker
+  bool holds_breaker_ticket = false;
+  upstream::TargetMask tried{0};           // targets of ctx.upstream already tried (retries)
+  std::chrono::seconds breaker_retry_after{0};  // a breaker refused: its Retry-After
+  std::uint64_t key_hash = 0;              // consistent_hash: the request's key, hashed
+  std::size_t host_value_at = 0;
+  policy::LoadShedder::Ticket admission;   // this request's slot of proxy.maxInFlight           // offset of the Host value in the upstream head; 0 = kept
   std::string forward_target;  // path (+ "?" + query) sent upstream
 
   net::IpAddress client_ip;      // peer, or the client named by a trusted proxy
@@ -65,6 +78,12 @@ struct RequestContext {
     binding = nullptr;
     upstream = nullptr;
     target_choice = nullptr;
+    target_index = -1;
+    holds_breaker_ticket = false;
+    breaker_retry_after = std::chrono::seconds(0);
+    host_value_at = 0;
+    key_hash = 0;
+    admission.release();
     forward_target.clear();
     client_name = {};
     client_ip_text.clear();

@@ -57,9 +57,17 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   }
   runtime->routes_ = std::make_unique<router::RouteTable>(cfg.routes);
   runtime->upstreams_ = upstream::UpstreamSet::build(cfg, errors);
+  runtime->controls_ = upstream::build_upstream_controls(cfg, *runtime->upstreams_,
+                                                         previous != nullptr ? &previous->controls_ : nullptr);
   runtime->limits_.max_head_bytes = cfg.proxy.max_head_size;
   runtime->limits_.max_target_bytes = cfg.proxy.max_uri_size;
   runtime->limits_.max_header_fields = std::min<std::size_t>(cfg.proxy.max_header_count, http::kMaxHeaderFieldsCapacity);
+  runtime->metrics_upstreams_.assign(runtime->upstreams_->upstreams().size(), 0);
+  if (metrics != nullptr) {
+    for (const auto& upstream : runtime->upstreams_->upstreams()) {
+      runtime->metrics_upstreams_[upstream.index] = metrics->register_upstream(upstream.spec->name, errors).value_or(0);
+    }
+  }
   runtime->bindings_.resize(cfg.routes.size());
   for (std::size_t i = 0; i < cfg.routes.size(); ++i) {
     const auto& route = cfg.routes[i];
@@ -69,7 +77,27 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
       errors.push_back("routes[" + std::to_string(i) + "]: upstream '" + route.upstream + "' is not defined");
       continue;
     }
-    binding.response_timeout = route.timeout.value_or(binding.upstream->spec->timeout);
+    binding.timeouts = config::resolve_timeouts(cfg.proxy, *binding.upstream->spec, route);
+    binding.response_timeout = binding.timeouts.first_byte;
+    if (route.upstreams.empty()) {
+      binding.split.push_back({binding.upstream, 1});
+    } else {
+      for (const auto& entry : route.upstreams) {
+        const upstream::Upstream* target = runtime->upstreams_->find(entry.name);
+        if (target == nullptr) {
+          errors.push_back("routes[" + std::to_string(i) + "]: upstream '" + entry.name + "' is not defined");
+          continue;
+        }
+        binding.split.push_back({target, entry.weight});
+      }
+    }
+    for (const auto& entry : binding.split) binding.split_total += entry.weight;
+    if (!route.fallback.empty()) {
+      binding.fallback = runtime->upstreams_->find(route.fallback);
+      if (binding.fallback == nullptr) {
+        errors.push_back("routes[" + std::to_string(i) + "]: fallback upstream '" + route.fallback + "' is not defined");
+      }
+    }
     binding.max_body_size = route.max_body_size.value_or(cfg.proxy.max_body_size);
     std::string route_key = "routes[" + std::to_string(i) + "]";
     auto filter = policy::ClientFilter::build(route, error);
@@ -80,7 +108,6 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
     }
     if (metrics != nullptr) {
       binding.metrics_route = metrics->register_route(route.path, errors).value_or(observe::kNoRoute);
-      binding.metrics_upstream = metrics->register_upstream(route.upstream, errors).value_or(0);
     }
     if (route.validate) {
       // Schemas are compiled once, here: a broken schema is a load error, never a runtime one.

@@ -20,19 +20,28 @@
 #include "policy/validate/header_rules.h"
 #include "policy/validate/route_validator.h"
 #include "router/route_table.h"
+#include "upstream/upstream_controls.h"
 #include "upstream/upstream_set.h"
 
 namespace flexgate::proxy {
 
 // What a matched route resolves to, computed once per snapshot.
 struct RouteBinding {
-  const upstream::Upstream* upstream = nullptr;
+  const upstream::Upstream* upstream = nullptr;  // the primary (first) upstream
+  // `routes[].upstreams`: the weighted split (one entry when the route names one upstream).
+  struct Split {
+    const upstream::Upstream* upstream = nullptr;
+    unsigned weight = 1;
+  };
+  std::vector<Split> split;
+  unsigned split_total = 0;                      // the sum of the split's weights
+  const upstream::Upstream* fallback = nullptr;  // `fallback`: no target / breaker open on the chosen one
+  config::EffectiveTimeouts timeouts;            // route > upstream > proxy, see config::resolve_timeouts
   std::chrono::milliseconds response_timeout{30000};  // route timeout, else the upstream's
   std::uint64_t max_body_size = 0;                     // route maxBodySize, else proxy.maxBodySize
   std::optional<policy::ClientFilter> client_filter;   // allowFrom / denyFrom, when set
   std::optional<policy::RouteValidator> validator;     // validate, when set
   observe::RouteId metrics_route = observe::kNoRoute;  // label ids in the metrics registry
-  observe::UpstreamId metrics_upstream = 0;
 };
 
 // One config snapshot, ready to serve.
@@ -49,6 +58,11 @@ class Runtime {
   const config::Config& config() const { return config_; }
   const router::RouteTable& routes() const { return *routes_; }
   const upstream::UpstreamSet& upstreams() const { return *upstreams_; }
+  // Breakers, ejection, health, retry budget... of each upstream (same index as upstreams()).
+  const upstream::UpstreamControls& controls(std::size_t upstream_index) const { return controls_[upstream_index]; }
+  const std::vector<upstream::UpstreamControls>& all_controls() const { return controls_; }
+  // The metrics label id of upstream `upstream_index`.
+  observe::UpstreamId metrics_upstream(std::size_t upstream_index) const { return metrics_upstreams_[upstream_index]; }
   const RouteBinding& binding(std::size_t route_index) const { return bindings_[route_index]; }
   const http::Limits& limits() const { return limits_; }
   std::uint64_t version() const { return version_; }  // 1 for the first snapshot, +1 per reload
@@ -69,6 +83,8 @@ class Runtime {
   std::unique_ptr<router::RouteTable> routes_;
   std::unique_ptr<upstream::UpstreamSet> upstreams_;
   std::vector<RouteBinding> bindings_;
+  std::vector<upstream::UpstreamControls> controls_;
+  std::vector<observe::UpstreamId> metrics_upstreams_;
   http::Limits limits_;
   std::uint64_t version_ = 1;
   std::chrono::system_clock::time_point loaded_at_ = std::chrono::system_clock::now();

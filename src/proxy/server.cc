@@ -4,13 +4,27 @@
 #include "net/listener.h"
 
 namespace flexgate::proxy {
+namespace {
+
+policy::LoadShedder::Options shedder_options(const config::ProxySettings& proxy) {
+  policy::LoadShedder::Options options;
+  // The shedding thresholds are fractions of maxInFlight, or of maxConnections when in-flight
+  // requests are not limited on their own (HTTP/1.1: at most one request per connection).
+  options.max_in_flight = proxy.max_in_flight != 0 ? proxy.max_in_flight : proxy.max_connections;
+  options.low_shed_at = proxy.shedding.low_at;
+  options.normal_shed_at = proxy.shedding.normal_at;
+  options.max_connections = proxy.max_connections;
+  return options;
+}
+
+}  // namespace
 
 Server::Server(std::shared_ptr<const Runtime> runtime, observe::MetricsRegistry& metrics)
-    : runtime_(std::move(runtime)) {
+    : runtime_(std::move(runtime)), shedder_(shedder_options(runtime_->config().proxy)) {
   unsigned count = metrics.worker_count();
   pool_ = std::make_unique<net::WorkerPool>(count);
   for (unsigned i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_, metrics));
+    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_, metrics, shedder_));
   }
 }
 
@@ -36,6 +50,7 @@ std::error_code Server::start() {
 
 void Server::swap_runtime(std::shared_ptr<const Runtime> runtime) {
   runtime_ = runtime;
+  shedder_.reconfigure(shedder_options(runtime_->config().proxy));
   for (unsigned i = 0; i < workers_.size(); ++i) {
     asio::post(pool_->loop(i).context(), [worker = workers_[i].get(), runtime] { worker->set_runtime(runtime); });
   }

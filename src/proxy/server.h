@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/worker_pool.h"
+#include "policy/loadshed/load_shedder.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
@@ -18,6 +19,7 @@ namespace flexgate::proxy {
 class Server {
  public:
   // `metrics` must have one shard per worker and outlive the server.
+  // The load shedder (proxy.maxConnections, maxInFlight, shedding) is shared by every worker.
   Server(std::shared_ptr<const Runtime> runtime, observe::MetricsRegistry& metrics);
   ~Server();
 
@@ -39,8 +41,11 @@ class Server {
   // Stops everything now.
   void stop();
 
+  const policy::LoadShedder& shedder() const { return shedder_; }
+
  private:
   std::shared_ptr<const Runtime> runtime_;
+  policy::LoadShedder shedder_;                   // outlives the workers and their tickets
   std::vector<std::unique_ptr<Worker>> workers_;  // destroyed after the loops (declared first)
   std::unique_ptr<net::WorkerPool> pool_;
   std::uint16_t port_ = 0;

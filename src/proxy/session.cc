@@ -29,8 +29,9 @@ ErrorKind error_kind_for(http::ParseError error) {
 
 }  // namespace
 
-Session::Session(Worker& worker, net::tcp::socket socket)
+Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission)
     : worker_(worker),
+      connection_admission_(std::move(admission)),
       client_(std::move(socket)),
       client_buffer_(client_buffer_capacity(*worker.runtime())) {
   std::error_code ec;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/byte_buffer.h"
@@ -22,6 +23,7 @@
 #include "net/asio.h"
 #include "net/ip_address.h"
 #include "observe/metrics.h"
+#include "policy/loadshed/load_shedder.h"
 #include "policy/request_view.h"
 #include "net/deadline.h"
 #include "proxy/health.h"
@@ -38,7 +40,8 @@ class Worker;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Worker& worker, net::tcp::socket socket);
+  // `admission` holds this connection's slot of proxy.maxConnections for the session's life.
+  Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission);
   ~Session();
 
   // Serves the connection until it closes. Keeps the session alive while it runs.
@@ -67,10 +70,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void identify_request();
   bool normalize_target_phase();
   bool route_phase();
+  bool admission_phase();
   net::Task<bool> request_policies_phase();
   net::Task<bool> rate_limit_phase(const policy::RequestView& view);
   bool body_limit_phase();
   bool choose_upstream_phase();
+  // Traffic control around each attempt (lifecycle.cc): pick a usable target of `chosen` through
+  // its breaker and balancer; report how the attempt ended (balancer, breaker, outlier ejection).
+  bool pick_target(const upstream::Upstream& chosen, bool retry);
+  std::uint64_t request_hash_key(const config::HashOnSpec& hash_on) const;
+  void finish_attempt(const std::optional<upstream::AttemptFailure>& failure);
+  void abandon_attempt();
+  void note_breaker_transition(const upstream::Upstream& target, const upstream::BreakerTransition& transition);
+  // The failure of an attempt that did not produce a response head, from the reply it set.
+  std::optional<upstream::AttemptFailure> attempt_failure(bool connected) const;
+  net::Task<bool> retry_attempt(const upstream::AttemptFailure& failure);
   net::Task<bool> connect_phase(bool allow_pooled);
   net::Task<bool> send_request_phase(bool& retryable_failure);
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
@@ -92,6 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool request_is_idempotent() const;
 
   Worker& worker_;
+  policy::LoadShedder::Ticket connection_admission_;
   net::tcp::socket client_;
   std::string client_address_;
   net::IpAddress peer_ip_;
@@ -113,6 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<upstream::UpstreamConnection> upstream_;
 
   RequestContext ctx_;
+  upstream::TargetMask usable_scratch_{0};
   std::string head_out_;      // upstream request head / client response head
   std::string log_scratch_;
 };

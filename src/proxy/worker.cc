@@ -7,15 +7,29 @@
 namespace flexgate::proxy {
 
 Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
-               observe::MetricsRegistry& metrics)
+               observe::MetricsRegistry& metrics, policy::LoadShedder& shedder)
     : context_(context),
       index_(index),
       registry_(metrics),
       metrics_(metrics.worker(index)),
+      shedder_(shedder),
       runtime_(std::move(runtime)),
       pool_(runtime_->upstreams().target_count()),
       sweep_timer_(std::make_unique<asio::steady_timer>(context)) {
+  random_ = upstream::SplitMix64(0x5eed0000ull + index);
   configure_redis(*runtime_);
+  build_balancers(*runtime_);
+}
+
+void Worker::build_balancers(const Runtime& runtime) {
+  balancers_.clear();
+  ++balancer_generation_;
+  balancers_.reserve(runtime.all_controls().size());
+  for (const upstream::UpstreamControls& controls : runtime.all_controls()) {
+    upstream::BalancerOptions options = controls.balancer;
+    options.seed = random_.next();  // each worker (and snapshot) its own sequence
+    balancers_.emplace_back(controls.targets, options, controls.maglev);
+  }
 }
 
 Worker::~Worker() = default;
@@ -32,6 +46,7 @@ void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
   pool_ = upstream::ConnectionPool(runtime->upstreams().target_count());
   runtime_ = std::move(runtime);
   configure_redis(*runtime_);
+  build_balancers(*runtime_);
 }
 
 void Worker::configure_redis(const Runtime& runtime) {
@@ -103,7 +118,15 @@ net::Task<void> Worker::accept_loop() {
       continue;
     }
     if (draining_) break;
-    auto session = std::make_shared<Session>(*this, std::move(socket));
+    // Past proxy.maxConnections a new connection is closed at once: accepting it is what keeps
+    // the backlog from filling with clients that would wait for nothing.
+    auto admission = shedder_.admit_connection();
+    if (!admission) {
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket), std::move(admission));
     asio::co_spawn(context_, session->run(), asio::detached);
   }
 }

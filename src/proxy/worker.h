@@ -9,11 +9,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "net/asio.h"
 #include "observe/metrics.h"
+#include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/redis_rate_limiter.h"
 #include "proxy/runtime.h"
+#include "upstream/balance/balancer.h"
+#include "upstream/balance/random.h"
 #include "upstream/connection_pool.h"
 #include "upstream/upstream_set.h"
 
@@ -24,17 +28,26 @@ class Session;
 class Worker {
  public:
   Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
-         observe::MetricsRegistry& metrics);
+         observe::MetricsRegistry& metrics, policy::LoadShedder& shedder);
   ~Worker();
 
   asio::io_context& context() { return context_; }
   unsigned index() const { return index_; }
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   upstream::ConnectionPool& pool() { return pool_; }
-  upstream::TargetPicker& picker() { return picker_; }
+  // This worker's balancer for upstream `index` of the current snapshot (in-flight counts and
+  // latency estimates are per worker: no cross-thread traffic on the pick path).
+  upstream::Balancer& balancer(std::size_t upstream_index) { return balancers_[upstream_index]; }
+  // Changes when the balancers are rebuilt (reload): a request counted in older ones is not
+  // reported to the new ones.
+  std::uint64_t balancer_generation() const { return balancer_generation_; }
+  // This worker's random numbers (route traffic splits, backoff seeds).
+  upstream::SplitMix64& random() { return random_; }
   observe::WorkerMetrics& metrics() { return metrics_; }
   const observe::MetricsRegistry& registry() const { return registry_; }
   bool draining() const { return draining_; }
+  // The instance-wide admission of connections and requests (shared by every worker).
+  policy::LoadShedder& shedder() { return shedder_; }
 
   // The Redis client of the shared rate limit (rateLimit.backend: redis), or nullptr. A session
   // holds a copy while it awaits a decision, so a reload that changes the URL never destroys the
@@ -66,14 +79,19 @@ class Worker {
   net::Task<void> sweep_pool_loop();
   // Makes (or keeps, or drops) the Redis client for `runtime`'s rate-limit settings.
   void configure_redis(const Runtime& runtime);
+  // New balancers for `runtime`'s upstreams (their state belongs to a snapshot's target list).
+  void build_balancers(const Runtime& runtime);
 
   asio::io_context& context_;
   unsigned index_;
   observe::MetricsRegistry& registry_;
   observe::WorkerMetrics& metrics_;
+  policy::LoadShedder& shedder_;
   std::shared_ptr<const Runtime> runtime_;
   upstream::ConnectionPool pool_;
-  upstream::TargetPicker picker_;
+  std::vector<upstream::Balancer> balancers_;
+  upstream::SplitMix64 random_;
+  std::uint64_t balancer_generation_ = 0;
   std::unique_ptr<net::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::unordered_set<Session*> sessions_;

@@ -57,6 +57,7 @@ std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, st
     const auto& spec = config.upstreams[u];
     Upstream upstream;
     upstream.spec = &spec;
+    upstream.index = u;
     for (std::size_t t = 0; t < spec.targets.size(); ++t) {
       const auto& target_spec = spec.targets[t];
       Target target;
@@ -105,6 +106,29 @@ int TargetPicker::pick(const Upstream& upstream) {
   }
   current_weights_[targets[best].id] -= total;
   return best;
+}
+
+std::chrono::milliseconds UpstreamSet::shortest_ttl() const {
+  std::chrono::milliseconds shortest{0};
+  for (const Upstream& upstream : upstreams_) {
+    for (const Target& target : upstream.targets) {
+      if (target.ttl.count() > 0 && (shortest.count() == 0 || target.ttl < shortest)) shortest = target.ttl;
+    }
+  }
+  return shortest;
+}
+
+bool UpstreamSet::same_addresses(const UpstreamSet& other) const {
+  if (upstreams_.size() != other.upstreams_.size()) return false;
+  for (std::size_t u = 0; u < upstreams_.size(); ++u) {
+    const auto& mine = upstreams_[u].targets;
+    const auto& theirs = other.upstreams_[u].targets;
+    if (mine.size() != theirs.size()) return false;
+    for (std::size_t t = 0; t < mine.size(); ++t) {
+      if (mine[t].endpoints != theirs[t].endpoints) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace flexgate::upstream

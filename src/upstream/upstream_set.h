@@ -30,6 +30,7 @@ struct Target {
 // One configured upstream and its targets.
 struct Upstream {
   const config::UpstreamSpec* spec = nullptr;
+  std::size_t index = 0;  // in UpstreamSet::upstreams() (and the snapshot's upstream controls)
   std::vector<Target> targets;
 };
 
@@ -44,6 +45,11 @@ class UpstreamSet {
   const Upstream* find(std::string_view name) const;
   const std::vector<Upstream>& upstreams() const { return upstreams_; }
   std::size_t target_count() const { return target_count_; }
+  // The shortest DNS TTL of any target (0 when every host is an IP literal): when to resolve again.
+  std::chrono::milliseconds shortest_ttl() const;
+  // True when every target of every upstream resolved to the same addresses in `other` (built
+  // from the same config): a DNS refresh that changes nothing needs no new snapshot.
+  bool same_addresses(const UpstreamSet& other) const;
 
  private:
   std::vector<Upstream> upstreams_;

@@ -67,6 +67,7 @@ RateLimitPolicy RateLimitPolicy::build(const config::Config& config,
   policy.fail_mode_ = settings.fail_mode == "open"     ? RateLimitFailMode::kOpen
                       : settings.fail_mode == "closed" ? RateLimitFailMode::kClosed
                                                        : RateLimitFailMode::kLocal;
+  policy.headers_on_allowed_ = settings.headers;
   policy.routes_.resize(config.routes.size());
   for (std::size_t i = 0; i < config.routes.size(); ++i) {
     const config::RouteSpec& route = config.routes[i];
@@ -134,6 +135,7 @@ Verdict RateLimitPolicy::conclude(std::size_t route_index, const RateLimitScratc
   assert(active_for(route_index) && scratch.count == routes_[route_index].count && refused <= scratch.count);
   const RouteLimits& limits = routes_[route_index];
   const bool allowed = refused == limits.count;
+  if (allowed && !headers_on_allowed_) return Verdict::allow();
   // Allowed: the lines go into the proxied response. Refused: into the 429 (after Retry-After).
   std::string refusal;
   std::string& lines = allowed ? response_headers : refusal;

@@ -85,7 +85,8 @@ class RateLimitPolicy {
   //   prepare()      -> the buckets this request takes a token from (into `scratch`);
   //   decide_local() -> takes them from the in-memory table (or the Redis client fills
   //                     scratch.decisions and reports the refused index itself);
-  //   conclude()     -> allow (RateLimit lines appended to `response_headers`) or the 429.
+  //   conclude()     -> allow (RateLimit lines appended to `response_headers`, unless
+  //                     rateLimit.headers is false) or the 429 (which always carries them).
   // `client_name` is the authenticated client ("" when anonymous); `client_ip` the client address
   // as text ("" = render `request.client`). Precondition: active_for(route_index).
   void prepare(const RequestView& request, std::size_t route_index, std::string_view client_name,
@@ -126,6 +127,7 @@ class RateLimitPolicy {
   std::shared_ptr<TokenBucketTable> table_;
   RateLimitBackend backend_ = RateLimitBackend::kMemory;
   RateLimitFailMode fail_mode_ = RateLimitFailMode::kLocal;
+  bool headers_on_allowed_ = true;  // rateLimit.headers
 };
 
 }  // namespace flexgate::policy

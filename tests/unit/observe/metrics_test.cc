@@ -249,6 +249,13 @@ TEST(MetricsRender, FormatLineByLine) {
   registry.worker(0).request_finished(users, MethodLabel::kGet, 200, microseconds(1'234));
   registry.worker(1).request_finished(users, MethodLabel::kGet, 200, microseconds(90'000'000));  // > 60 s
   registry.worker(1).request_finished(tricky, MethodLabel::kPost, 503, microseconds(0));
+  // The families read from their owners at scrape time, one sample each (in reverse: the
+  // registry groups them by family in declaration order).
+  registry.set_external_source([](std::vector<MetricsRegistry::ExternalSample>& out) {
+    for (std::size_t f = kMetricFamilyCount; f-- > static_cast<std::size_t>(MetricFamily::kDownstreamConnections);) {
+      out.push_back({static_cast<MetricFamily>(f), "upstream=\"u\"", 2});
+    }
+  });
 
   const std::string text = registry.render_prometheus();
   ASSERT_FALSE(text.empty());

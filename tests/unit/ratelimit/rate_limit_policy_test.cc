@@ -302,5 +302,19 @@ TEST(RateLimitPolicy, ConcludeRendersDecisionsMadeByAnotherStore) {
             "RateLimit: \"global\";r=990;t=1, \"route\";r=4;t=6\r\n");
 }
 
+TEST(RateLimitPolicy, HeadersCanBeLeftOffAllowedResponsesButNotRefusals) {
+  config::Config config;
+  config.rate_limit.headers = false;
+  config.routes = {route("/api/*", limit(1, 60000ms))};
+  RateLimitPolicy policy = RateLimitPolicy::build(config);
+  Call call{policy, config};
+  EXPECT_TRUE(call.run().allowed);
+  EXPECT_EQ(call.response_headers, "");
+  Verdict refused = call.run();
+  ASSERT_FALSE(refused.allowed);
+  EXPECT_NE(refused.extra_headers.find("RateLimit: "), std::string::npos);
+  EXPECT_NE(refused.extra_headers.find("Retry-After: "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flexgate::policy

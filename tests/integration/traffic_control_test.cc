@@ -1,0 +1,201 @@
+// Traffic control through the real binary against several real upstreams: load-balancing
+// strategies, retries on another target, circuit breaker open → half-open → closed, the fallback
+// upstream, consistent hashing and outlier ejection.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "integration/harness.h"
+#include "integration/raw_message.h"
+#include "support/free_port.h"
+
+namespace flexgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An upstream that answers `status` with `body` (the body names the target in the tests).
+std::string reply(int status, const std::string& body) {
+  const std::string reason = status == 200 ? "OK" : status == 500 ? "Internal Server Error" : "Service Unavailable";
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// "  - name: NAME\n    targets: [...]\n" + extra keys (indented by 4).
+std::string upstream_yaml(const std::string& name, const std::vector<std::uint16_t>& ports, const std::string& extra) {
+  std::string yaml = "  - name: " + name + "\n    targets:\n";
+  for (std::uint16_t port : ports) yaml += "      - url: \"http://127.0.0.1:" + std::to_string(port) + "\"\n";
+  return yaml + extra;
+}
+
+std::string config_with(const std::string& upstreams, const std::string& routes) {
+  return "proxy:\n  host: 127.0.0.1\n  port: 0\n  workers: 1\nupstreams:\n" + upstreams + "routes:\n" + routes +
+         "logging:\n  level: info\n";
+}
+
+std::map<std::string, int> bodies_of(std::uint16_t port, int requests, const std::string& path = "/x",
+                                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < requests; ++i) {
+    auto response = request(port, "GET", path, headers);
+    seen[std::to_string(response.status) + ":" + response.body]++;
+  }
+  return seen;
+}
+
+TEST(TrafficControl, RoundRobinSpreadsByWeight) {
+  ScriptedUpstream a([](const std::string&) { return reply(200, "a"); });
+  ScriptedUpstream b([](const std::string&) { return reply(200, "b"); });
+  auto gateway = start_gateway(config_with(
+      "  - name: pair\n    loadBalancer: round_robin\n    targets:\n"
+      "      - { url: \"http://127.0.0.1:" + std::to_string(a.port()) + "\", weight: 3 }\n"
+      "      - { url: \"http://127.0.0.1:" + std::to_string(b.port()) + "\", weight: 1 }\n",
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  auto seen = bodies_of(gateway.port, 40);
+  EXPECT_EQ(seen["200:a"], 30);
+  EXPECT_EQ(seen["200:b"], 10);
+}
+
+TEST(TrafficControl, LeastRequestIsTheDefaultAndUsesEveryTarget) {
+  ScriptedUpstream a([](const std::string&) { return reply(200, "a"); });
+  ScriptedUpstream b([](const std::string&) { return reply(200, "b"); });
+  auto gateway = start_gateway(config_with(upstream_yaml("pair", {a.port(), b.port()}, ""),
+                                           "  - path: \"/*\"\n    upstream: pair\n"));
+  auto seen = bodies_of(gateway.port, 60);
+  EXPECT_EQ(seen["200:a"] + seen["200:b"], 60);
+  EXPECT_GT(seen["200:a"], 10);
+  EXPECT_GT(seen["200:b"], 10);
+}
+
+TEST(TrafficControl, ConnectFailureIsRetriedOnAnotherTarget) {
+  ScriptedUpstream alive([](const std::string&) { return reply(200, "alive"); });
+  const std::uint16_t dead = free_udp_and_tcp_port();  // nothing listens: connection refused
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {dead, alive.port()}, "    loadBalancer: round_robin\n"
+                    "    retry: { attempts: 1, on: [connect-failure], budget: { ratio: 1.0 } }\n"),
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  auto seen = bodies_of(gateway.port, 20);
+  EXPECT_EQ(seen["200:alive"], 20);  // every request whose first try hit the dead target was retried
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_GE(metric_sample(metrics, "flexgate_upstream_requests_total{upstream=\"pair\",outcome=\"connect_error\"}"), 1);
+}
+
+TEST(TrafficControl, Retry503GoesToTheOtherTargetOnlyForIdempotentMethods) {
+  ScriptedUpstream busy([](const std::string&) { return reply(503, "busy"); });
+  ScriptedUpstream fine([](const std::string&) { return reply(200, "fine"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {busy.port(), fine.port()},
+                    "    loadBalancer: round_robin\n    retry: { attempts: 1, on: [503], backoff: { base: 1ms, max: 5ms }, budget: { ratio: 1.0 } }\n"),
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  EXPECT_EQ(bodies_of(gateway.port, 10)["200:fine"], 10);
+  // POST is not idempotent and the route does not opt in: the 503 stands for its share.
+  int posts_503 = 0;
+  for (int i = 0; i < 10; ++i) posts_503 += request(gateway.port, "POST", "/x", {}, "{}").status == 503 ? 1 : 0;
+  EXPECT_EQ(posts_503, 5);
+}
+
+TEST(TrafficControl, RetriesStopAtTheBudget) {
+  ScriptedUpstream busy([](const std::string&) { return reply(503, "busy"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("solo", {busy.port()},
+                    "    retry: { attempts: 3, on: [503], backoff: { base: 1ms, max: 2ms },"
+                    " budget: { ratio: 0.1, minRetries: 2, window: 60s } }\n"),
+      "  - path: \"/*\"\n    upstream: solo\n"));
+  EXPECT_EQ(bodies_of(gateway.port, 10)["503:busy"], 10);
+  // 10 requests: the budget allows max(2, 10% of 10) = 2 retries in the window, not 30.
+  EXPECT_EQ(busy.requests().size(), 12u);
+}
+
+TEST(TrafficControl, BreakerOpensFailsFastThenClosesWhenTheUpstreamIsHealthyAgain) {
+  std::atomic<bool> healthy{false};
+  ScriptedUpstream upstream([&](const std::string&) { return healthy ? reply(200, "ok") : reply(500, "boom"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("svc", {upstream.port()},
+                    "    circuitBreaker: { enabled: true, failureThreshold: 50, minimumRequests: 4, windowMs: 60000,"
+                    " openDuration: 300ms, halfOpenRequests: 1 }\n"),
+      "  - path: \"/*\"\n    upstream: svc\n"));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(request(gateway.port, "GET", "/x").status, 500);
+  // Open: answered by the gateway, the upstream sees nothing.
+  const auto refused = request(gateway.port, "GET", "/x");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_GE(std::stoi(refused.header("Retry-After").empty() ? "0" : refused.header("Retry-After")), 1);
+  EXPECT_EQ(refused.json()["message"], "upstream circuit breaker is open");
+  EXPECT_EQ(upstream.requests().size(), 4u);
+  ASSERT_TRUE(gateway.process->wait_for_line("\"to\":\"open\""));
+
+  healthy = true;
+  // After openDuration one probe is let through; its success closes the breaker.
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < give_up && status != 200) status = request(gateway.port, "GET", "/x").status;
+  EXPECT_EQ(status, 200);
+  ASSERT_TRUE(gateway.process->wait_for_line("\"to\":\"half_open\""));
+  ASSERT_TRUE(gateway.process->wait_for_line("\"to\":\"closed\""));
+  EXPECT_EQ(bodies_of(gateway.port, 5)["200:ok"], 5);
+}
+
+TEST(TrafficControl, FallbackUpstreamServesWhileThePrimaryBreakerIsOpen) {
+  ScriptedUpstream primary([](const std::string&) { return reply(500, "primary"); });
+  ScriptedUpstream backup([](const std::string&) { return reply(200, "backup"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("primary", {primary.port()},
+                    "    circuitBreaker: { enabled: true, failureThreshold: 50, minimumRequests: 2, windowMs: 60000,"
+                    " openDuration: 60s }\n") +
+          upstream_yaml("backup", {backup.port()}, ""),
+      "  - path: \"/*\"\n    upstream: primary\n    fallback: backup\n"));
+  EXPECT_EQ(bodies_of(gateway.port, 2)["500:primary"], 2);
+  EXPECT_EQ(bodies_of(gateway.port, 5)["200:backup"], 5);
+  EXPECT_EQ(primary.requests().size(), 2u);
+}
+
+TEST(TrafficControl, TrafficSplitFollowsTheWeights) {
+  ScriptedUpstream a([](const std::string&) { return reply(200, "a"); });
+  ScriptedUpstream b([](const std::string&) { return reply(200, "b"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("a", {a.port()}, "") + upstream_yaml("b", {b.port()}, ""),
+      "  - path: \"/*\"\n    upstreams: [{ name: a, weight: 9 }, { name: b, weight: 1 }]\n"));
+  auto seen = bodies_of(gateway.port, 200);
+  EXPECT_EQ(seen["200:a"] + seen["200:b"], 200);
+  EXPECT_GT(seen["200:a"], 150);  // 180 expected
+  EXPECT_GT(seen["200:b"], 5);    // 20 expected
+}
+
+TEST(TrafficControl, ConsistentHashKeepsAKeyOnOneTarget) {
+  ScriptedUpstream a([](const std::string&) { return reply(200, "a"); });
+  ScriptedUpstream b([](const std::string&) { return reply(200, "b"); });
+  ScriptedUpstream c([](const std::string&) { return reply(200, "c"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("trio", {a.port(), b.port(), c.port()},
+                    "    loadBalancer: { strategy: consistent_hash, hashOn: \"header:X-User\" }\n"),
+      "  - path: \"/*\"\n    upstream: trio\n"));
+  std::map<std::string, int> targets_used;
+  for (int user = 0; user < 12; ++user) {
+    auto seen = bodies_of(gateway.port, 5, "/x", {{"X-User", "user-" + std::to_string(user)}});
+    ASSERT_EQ(seen.size(), 1u) << "user-" << user << " moved between targets";
+    targets_used[seen.begin()->first]++;
+  }
+  EXPECT_GE(targets_used.size(), 2u);  // 12 keys do not all hash to one of three targets
+}
+
+TEST(TrafficControl, OutlierEjectionTakesAFailingTargetOut) {
+  ScriptedUpstream broken([](const std::string&) { return reply(500, "broken"); });
+  ScriptedUpstream fine([](const std::string&) { return reply(200, "fine"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {broken.port(), fine.port()},
+                    "    loadBalancer: round_robin\n"
+                    "    outlierDetection: { consecutiveFailures: 2, baseEjectionTime: 60s, maxEjectionPercent: 50 }\n"),
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  auto first = bodies_of(gateway.port, 4);  // alternates until `broken` has failed twice
+  EXPECT_EQ(first["500:broken"], 2);
+  ASSERT_TRUE(gateway.process->wait_for_line("\"target_ejected\""));
+  EXPECT_EQ(bodies_of(gateway.port, 10)["200:fine"], 10);
+  EXPECT_EQ(broken.requests().size(), 2u);
+}
+
+}  // namespace
+}  // namespace flexgate::testing
