@@ -91,14 +91,23 @@ std::uint16_t render_deep_health(const Runtime& runtime, const HealthFacts& fact
   append_iso_time(body, runtime.loaded_at());
   body += "},\"upstreams\":[";
   bool first_upstream = true;
+  const auto now = std::chrono::steady_clock::now();
   for (const auto& upstream : runtime.upstreams().upstreams()) {
     if (!first_upstream) body += ',';
     first_upstream = false;
+    const upstream::UpstreamControls& controls = runtime.controls(upstream.index);
     body += "{\"name\":";
     append_json_string(body, upstream.spec->name);
+    body += ",\"loadBalancer\":";
+    append_json_string(body, upstream::to_string(controls.balancer.strategy));
+    if (controls.breaker) {
+      body += ",\"circuitBreaker\":";
+      append_json_string(body, upstream::to_string(controls.breaker->state()));
+    }
     body += ",\"targets\":[";
     bool first_target = true;
-    for (const auto& target : upstream.targets) {
+    for (std::size_t t = 0; t < upstream.targets.size(); ++t) {
+      const auto& target = upstream.targets[t];
       if (!first_target) body += ',';
       first_target = false;
       body += "{\"target\":";
@@ -112,8 +121,13 @@ std::uint16_t render_deep_health(const Runtime& runtime, const HealthFacts& fact
       }
       body += "],\"weight\":";
       append_json_uint(body, target.weight);
+      // DOWN: no address, failing its health checks, or ejected for errors.
+      const bool healthy = !controls.health || controls.health->is_healthy(t);
+      const bool ejected = controls.outliers && controls.outliers->is_ejected(t, now);
       body += ",\"status\":";
-      body += target.endpoints.empty() ? "\"DOWN\"" : "\"UP\"";
+      body += target.endpoints.empty() || !healthy || ejected ? "\"DOWN\"" : "\"UP\"";
+      if (controls.health) body += healthy ? ",\"healthCheck\":\"passing\"" : ",\"healthCheck\":\"failing\"";
+      if (ejected) body += ",\"ejected\":true";
       body += '}';
     }
     body += "]}";

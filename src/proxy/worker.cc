@@ -1,5 +1,6 @@
 #include "proxy/worker.h"
 
+#include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/log.h"
 #include "proxy/session.h"
@@ -38,6 +39,44 @@ void Worker::start(net::tcp::acceptor acceptor) {
   acceptor_ = std::make_unique<net::tcp::acceptor>(std::move(acceptor));
   asio::co_spawn(context_, accept_loop(), asio::detached);
   asio::co_spawn(context_, sweep_pool_loop(), asio::detached);
+  restart_health_checks();
+}
+
+void Worker::restart_health_checks() {
+  stop_health_checks();
+  if (index_ != 0 || draining_) return;
+  const std::shared_ptr<const Runtime> runtime = runtime_;
+  for (const upstream::Upstream& target_upstream : runtime->upstreams().upstreams()) {
+    const auto& spec = target_upstream.spec->health_check;
+    const upstream::UpstreamControls& controls = runtime->controls(target_upstream.index);
+    if (!spec || !controls.health) continue;
+    std::vector<upstream::ProbeTarget> targets;
+    for (const upstream::Target& target : target_upstream.targets) targets.push_back({target.host_header, target.endpoints});
+    upstream::ActiveHealthCheckOptions options;
+    options.path = spec->path;
+    options.interval = spec->interval;
+    options.timeout = spec->timeout;
+    auto checker = std::make_shared<upstream::ActiveHealthChecker>(
+        asio::any_io_executor(context_.get_executor()), std::move(targets), options, controls.health,
+        // Probes go through the egress guard too: a health check is no way around it.
+        [runtime](const asio::ip::address& address) {
+          return runtime->egress().check(net::to_ip_address(address)).allowed;
+        },
+        [runtime, upstream_index = target_upstream.index](std::size_t target, bool healthy) {
+          const upstream::Upstream& changed = runtime->upstreams().upstreams()[upstream_index];
+          observe::log_event(healthy ? config::LogLevel::kInfo : config::LogLevel::kWarn, "target_health_changed",
+                             {{"upstream", changed.spec->name},
+                              {"target", changed.targets[target].authority},
+                              {"healthy", healthy ? "true" : "false"}});
+        });
+    checker->start();
+    health_checkers_.push_back(std::move(checker));
+  }
+}
+
+void Worker::stop_health_checks() {
+  for (auto& checker : health_checkers_) checker->stop();
+  health_checkers_.clear();
 }
 
 void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
@@ -47,6 +86,7 @@ void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
   runtime_ = std::move(runtime);
   configure_redis(*runtime_);
   build_balancers(*runtime_);
+  if (acceptor_) restart_health_checks();  // started: probe the new snapshot's targets
 }
 
 void Worker::configure_redis(const Runtime& runtime) {
@@ -148,6 +188,7 @@ void Worker::begin_drain(std::function<void()> on_drained) {
     acceptor_->close(ignored);
   }
   sweep_timer_->cancel();
+  stop_health_checks();
   pool_.close_all();
   // Copy: closing a session may remove it from the set.
   std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
@@ -160,12 +201,14 @@ void Worker::begin_drain(std::function<void()> on_drained) {
 }
 
 void Worker::abort_all() {
+  stop_health_checks();
   std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
   for (Session* session : sessions) session->abort();
   pool_.close_all();
 }
 
 void Worker::release_io() {
+  stop_health_checks();
   pool_.close_all();
   redis_limiter_.reset();
   acceptor_.reset();

@@ -19,6 +19,7 @@
 #include "upstream/balance/balancer.h"
 #include "upstream/balance/random.h"
 #include "upstream/connection_pool.h"
+#include "upstream/health/active_checker.h"
 #include "upstream/upstream_set.h"
 
 namespace flexgate::proxy {
@@ -81,6 +82,10 @@ class Worker {
   void configure_redis(const Runtime& runtime);
   // New balancers for `runtime`'s upstreams (their state belongs to a snapshot's target list).
   void build_balancers(const Runtime& runtime);
+  // Worker 0 probes the upstreams that have a healthCheck (probes are light: one loop is plenty);
+  // a new snapshot restarts the probe loops, the health state carries over.
+  void restart_health_checks();
+  void stop_health_checks();
 
   asio::io_context& context_;
   unsigned index_;
@@ -97,6 +102,7 @@ class Worker {
   std::unordered_set<Session*> sessions_;
   bool draining_ = false;
   std::shared_ptr<policy::RedisRateLimiter> redis_limiter_;
+  std::vector<std::shared_ptr<upstream::ActiveHealthChecker>> health_checkers_;
   std::string redis_identity_;  // url + timeout the client was made for
   bool redis_degraded_ = false;
   net::Clock::time_point redis_degraded_since_{};

@@ -5,13 +5,20 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
 #include "integration/raw_message.h"
+#include "support/dnsmasq.h"
 #include "support/free_port.h"
 
 namespace flexgate::testing {
@@ -195,6 +202,121 @@ TEST(TrafficControl, OutlierEjectionTakesAFailingTargetOut) {
   ASSERT_TRUE(gateway.process->wait_for_line("\"target_ejected\""));
   EXPECT_EQ(bodies_of(gateway.port, 10)["200:fine"], 10);
   EXPECT_EQ(broken.requests().size(), 2u);
+}
+
+TEST(TrafficControl, ActiveHealthChecksTakeAFailingTargetOutAndBringItBack) {
+  std::atomic<bool> a_healthy{false};
+  ScriptedUpstream a([&](const std::string& raw) {
+    if (raw.starts_with("GET /healthz ")) return a_healthy ? reply(200, "up") : reply(503, "down");
+    return reply(200, "a");
+  });
+  ScriptedUpstream b([](const std::string& raw) { return raw.starts_with("GET /healthz ") ? reply(200, "up") : reply(200, "b"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {a.port(), b.port()},
+                    "    loadBalancer: round_robin\n"
+                    "    healthCheck: { path: /healthz, interval: 50ms, timeout: 40ms, healthyThreshold: 1,"
+                    " unhealthyThreshold: 1 }\n"),
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  ASSERT_TRUE(gateway.process->wait_for_line_matching([](const std::string& line) {
+    return line.find("\"target_health_changed\"") != std::string::npos && line.find("\"healthy\":\"false\"") != std::string::npos;
+  }));
+  EXPECT_EQ(bodies_of(gateway.port, 10)["200:b"], 10);
+  const auto deep = request(gateway.port, "GET", "/health/deep");
+  EXPECT_NE(deep.body.find("\"healthCheck\":\"failing\""), std::string::npos) << deep.body;
+  EXPECT_EQ(metric_sample(scrape(gateway.port), "flexgate_upstream_targets_healthy{upstream=\"pair\"}"), 1);
+
+  a_healthy = true;
+  ASSERT_TRUE(gateway.process->wait_for_line_matching([](const std::string& line) {
+    return line.find("\"target_health_changed\"") != std::string::npos && line.find("\"healthy\":\"true\"") != std::string::npos;
+  }));
+  auto seen = bodies_of(gateway.port, 10);
+  EXPECT_EQ(seen["200:a"], 5);
+  EXPECT_EQ(seen["200:b"], 5);
+}
+
+// A TCP listener that never accepts: connections complete in the kernel's backlog and requests
+// sent on them are never answered, so they stay in flight at the gateway.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 64) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~SilentListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+TEST(TrafficControl, LowPriorityIsShedBeforeCriticalAndHealthStaysAnswered) {
+  // maxInFlight 4 with the default thresholds: low is shed from floor(4 * 0.7) = 2 requests in
+  // flight, normal from floor(4 * 0.85) = 3, critical only at 4. Two hanging requests hold two.
+  SilentListener hang;
+  ASSERT_NE(hang.port(), 0);
+  ScriptedUpstream fine([](const std::string&) { return reply(200, "ok"); });
+  auto gateway = start_gateway(
+      "proxy:\n  host: 127.0.0.1\n  port: 0\n  workers: 1\n  maxConnections: 16\n  maxInFlight: 4\n"
+      "upstreams:\n" + upstream_yaml("hang", {hang.port()}, "") + upstream_yaml("svc", {fine.port()}, "") +
+      "routes:\n"
+      "  - path: \"/slow\"\n    upstream: hang\n    priority: critical\n"
+      "  - path: \"/low\"\n    upstream: svc\n    priority: low\n"
+      "  - path: \"/normal\"\n    upstream: svc\n"
+      "  - path: \"/critical\"\n    upstream: svc\n    priority: critical\n"
+      "logging:\n  level: info\n");
+  std::vector<std::unique_ptr<Connection>> hanging;
+  for (int i = 0; i < 2; ++i) {
+    hanging.push_back(std::make_unique<Connection>(gateway.port));
+    ASSERT_TRUE(hanging.back()->send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  // Both are in flight once the gauge shows them (the scrape itself is the third).
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < give_up &&
+         metric_sample(scrape(gateway.port), "flexgate_http_requests_in_flight") < 3) {
+  }
+  const auto low = request(gateway.port, "GET", "/low");
+  EXPECT_EQ(low.status, 503);
+  EXPECT_EQ(low.header("Retry-After"), "1");
+  EXPECT_EQ(low.json()["message"], "the gateway is overloaded; retry later");
+  EXPECT_EQ(request(gateway.port, "GET", "/normal").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/critical").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/health/ready").status, 200);  // probes are never shed
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_load_shed_total{priority=\"low\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_load_shed_total{priority=\"normal\"}"), 0);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_load_shed_total{priority=\"critical\"}"), 0);
+}
+
+TEST(TrafficControl, UpstreamNamesAreResolvedAgainWhenTheirTtlRunsOut) {
+  ScriptedUpstream first([](const std::string&) { return reply(200, "first"); }, false, "127.0.0.2");
+  ASSERT_TRUE(first.listening());
+  ScriptedUpstream second([](const std::string&) { return reply(200, "second"); }, false, "127.0.0.3", first.port());
+  ASSERT_TRUE(second.listening());
+  std::string dns_error;
+  auto dns = Dnsmasq::start({}, "127.0.0.2 svc.test\n", dns_error);
+  ASSERT_NE(dns, nullptr) << dns_error;
+  auto gateway = start_gateway(config_with(
+      "  - name: svc\n    url: \"http://svc.test:" + std::to_string(first.port()) + "\"\n",
+      "  - path: \"/*\"\n    upstream: svc\n") +
+      "dns:\n  servers: [\"" + dns->server() + "\"]\n  minTtl: 1s\n  maxTtl: 1s\n");
+  EXPECT_EQ(bodies_of(gateway.port, 3)["200:first"], 3);
+
+  ASSERT_TRUE(dns->reload_hosts("127.0.0.3 svc.test\n", "svc.test", {"127.0.0.3"}));
+  // Within a TTL (1 s here) the gateway asks again and the new address replaces the old one.
+  ASSERT_TRUE(gateway.process->wait_for_line("\"upstream_addresses_changed\""));
+  EXPECT_EQ(bodies_of(gateway.port, 3)["200:second"], 3);
+  const auto deep = request(gateway.port, "GET", "/health/deep");
+  EXPECT_NE(deep.body.find("\"127.0.0.3\""), std::string::npos) << deep.body;
 }
 
 }  // namespace
