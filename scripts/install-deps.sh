@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config make python3 curl openssl
-  libasio-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
+  libasio-dev libssl-dev libhiredis-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libc-ares-dev dnsmasq-base
   redis-server  # the Redis rate-limit backend is tested against a real server

@@ -5,8 +5,8 @@
 // until "Ready to accept connections" (or its exit), then checks PING. kill() / restart() on the
 // same port simulate an outage; stop_responding() (SIGSTOP) a hung server.
 //
-// command() is a small blocking client (poll-bounded) for checks behind the code under test:
-// PTTL, SCRIPT FLUSH, GET...
+// command() is a small blocking client (poll-bounded; replies read by hiredis' reader through
+// policy::RedisReplyReader) for checks behind the code under test: PTTL, SCRIPT FLUSH, GET...
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,7 +32,8 @@
 namespace flexgate::testing {
 
 inline std::string find_redis_server() {
-  for (const char* path : {"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"}) {
+  for (const char* path :
+       {"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"}) {
     if (::access(path, X_OK) == 0) return path;
   }
   return {};
@@ -40,12 +41,13 @@ inline std::string find_redis_server() {
 
 // Commands sent in one write on a fresh connection to 127.0.0.1:`port`, bounded by `timeout`;
 // the reply to the last one, or nullopt when the replies are not all there in time.
-inline std::optional<policy::RedisReply> redis_commands(std::uint16_t port,
-                                                        const std::vector<std::vector<std::string>>& commands,
-                                                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+inline std::optional<policy::RedisReply> redis_commands(
+    std::uint16_t port, const std::vector<std::vector<std::string>>& commands,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   const auto limit = std::chrono::steady_clock::now() + timeout;
   auto left_ms = [&] {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(limit - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(limit - std::chrono::steady_clock::now());
     return static_cast<int>(std::max<std::int64_t>(left.count(), 0));
   };
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -60,8 +62,8 @@ inline std::optional<policy::RedisReply> redis_commands(std::uint16_t port,
     pollfd pfd{fd, POLLOUT, 0};
     int so_error = 0;
     socklen_t len = sizeof so_error;
-    if (rc == 0 || (::poll(&pfd, 1, left_ms()) > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 &&
-                    so_error == 0)) {
+    if (rc == 0 || (::poll(&pfd, 1, left_ms()) > 0 &&
+                    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0 && so_error == 0)) {
       std::string request;
       for (const auto& args : commands) {
         std::vector<std::string_view> views(args.begin(), args.end());
@@ -76,24 +78,26 @@ inline std::optional<policy::RedisReply> redis_commands(std::uint16_t port,
         if (n <= 0) break;
         sent += static_cast<std::size_t>(n);
       }
-      policy::RespParser parser;
+      policy::RedisReplyReader::Limits limits;
+      limits.max_elements = 1 << 20;  // KEYS may list many
+      policy::RedisReplyReader reader(limits);
       policy::RedisReply reply;
       while (sent == request.size()) {
-        const auto status = parser.next(reply);
-        if (status == policy::RespParser::Status::kReply) {
+        const auto status = reader.next(reply);
+        if (status == policy::RedisReplyReader::Status::kReply) {
           if (++replies == commands.size()) {
             result = std::move(reply);
             break;
           }
           continue;
         }
-        if (status == policy::RespParser::Status::kError) break;
+        if (status == policy::RedisReplyReader::Status::kError) break;
         pollfd in{fd, POLLIN, 0};
         if (::poll(&in, 1, left_ms()) <= 0) break;
         char buffer[4096];
         const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
         if (n <= 0) break;
-        parser.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+        reader.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
       }
     }
   }
@@ -101,7 +105,8 @@ inline std::optional<policy::RedisReply> redis_commands(std::uint16_t port,
   return result;
 }
 
-inline std::optional<policy::RedisReply> redis_command(std::uint16_t port, const std::vector<std::string>& args) {
+inline std::optional<policy::RedisReply> redis_command(std::uint16_t port,
+                                                       const std::vector<std::string>& args) {
   return redis_commands(port, {args});
 }
 
@@ -180,9 +185,21 @@ class RedisServer {
       error = "pipe failed";
       return false;
     }
-    std::vector<std::string> args = {binary_,    "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                     "--save",   "",       "--appendonly",        "no",     "--daemonize",
-                                     "no",       "--dir",  "/tmp",                "--logfile", ""};
+    std::vector<std::string> args = {binary_,
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--daemonize",
+                                     "no",
+                                     "--dir",
+                                     "/tmp",
+                                     "--logfile",
+                                     ""};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
@@ -212,7 +229,8 @@ class RedisServer {
     bool ready = false;
     const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!ready) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(limit - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(limit - std::chrono::steady_clock::now());
       pollfd pfd{pipe_fds[0], POLLIN, 0};
       if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
       char buffer[4096];

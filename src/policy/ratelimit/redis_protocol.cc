@@ -1,25 +1,59 @@
 #include "policy/ratelimit/redis_protocol.h"
 
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cassert>
 #include <charconv>
-#include <limits>
 
 namespace flexgate::policy {
+
+// ---- commands ----
+
+namespace {
+
+void append_decimal(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  assert(ec == std::errc{});
+  out.append(digits, end);
+}
+
+}  // namespace
+
+void append_redis_array_header(std::string& out, std::size_t count) {
+  out += '*';
+  append_decimal(out, count);
+  out += "\r\n";
+}
+
+void append_redis_bulk(std::string& out, std::string_view arg, std::string_view prefix) {
+  out += '$';
+  append_decimal(out, prefix.size() + arg.size());
+  out += "\r\n";
+  out += prefix;
+  out += arg;
+  out += "\r\n";
+}
+
+void append_redis_bulk(std::string& out, std::uint64_t number) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, number);
+  assert(ec == std::errc{});
+  append_redis_bulk(out, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void append_redis_command(std::string& out, std::span<const std::string_view> args) {
+  append_redis_array_header(out, args.size());
+  for (auto arg : args) append_redis_bulk(out, arg);
+}
 
 std::string encode_redis_command(std::span<const std::string_view> args) {
   std::size_t size = 16;
   for (auto arg : args) size += arg.size() + 24;
   std::string out;
   out.reserve(size);
-  out += '*';
-  out += std::to_string(args.size());
-  out += "\r\n";
-  for (auto arg : args) {
-    out += '$';
-    out += std::to_string(arg.size());
-    out += "\r\n";
-    out += arg;
-    out += "\r\n";
-  }
+  append_redis_command(out, args);
   return out;
 }
 
@@ -27,147 +61,161 @@ std::string encode_redis_command(std::initializer_list<std::string_view> args) {
   return encode_redis_command(std::span<const std::string_view>(args.begin(), args.size()));
 }
 
-namespace {
+// ---- replies ----
 
-// Strict decimal int64: optional '-', then at least one digit, nothing else.
-bool parse_int(std::string_view text, std::int64_t& out) {
-  if (text.empty() || text.front() == '+') return false;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  if (*first == '-' && text.size() == 1) return false;
-  auto [end, ec] = std::from_chars(first, last, out);
-  return ec == std::errc{} && end == last;
+void RedisReplyDeleter::operator()(redisReply* reply) const {
+  freeReplyObject(reply);
 }
 
-}  // namespace
-
-void RespParser::reset() {
-  buffer_.clear();
-  consumed_ = 0;
-  failed_ = false;
-  error_.clear();
+void RedisReplyReader::ReaderDeleter::operator()(redisReader* reader) const {
+  redisReaderFree(reader);
 }
 
-void RespParser::feed(std::string_view bytes) {
-  if (failed_) return;
-  if (consumed_ > 0 && consumed_ == buffer_.size()) {
-    buffer_.clear();
-    consumed_ = 0;
-  } else if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
-    buffer_.erase(0, consumed_);
-    consumed_ = 0;
-  }
-  if (buffered() + bytes.size() > limits_.max_buffered) {
-    fail("reply larger than " + std::to_string(limits_.max_buffered) + " bytes");
-    return;
-  }
-  buffer_.append(bytes);
-}
-
-RespParser::Parse RespParser::fail(std::string message) {
-  failed_ = true;
-  error_ = "redis protocol error: " + std::move(message);
-  return Parse::kBad;
-}
-
-RespParser::Status RespParser::next(RedisReply& out) {
-  if (failed_) return Status::kError;
-  std::size_t at = consumed_;
-  RedisReply reply;
-  switch (parse(at, reply, 0)) {
-    case Parse::kOk:
-      consumed_ = at;
-      out = std::move(reply);
-      return Status::kReply;
-    case Parse::kIncomplete:
-      return Status::kNeedMore;
-    case Parse::kBad:
+RedisReply to_redis_reply(const redisReply& reply) {
+  RedisReply out;
+  switch (reply.type) {
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kSimple;
+      out.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = reply.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kBulk;
+      out.text.assign(reply.str, reply.len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(reply.elements);
+      for (std::size_t i = 0; i < reply.elements; ++i)
+        out.elements.push_back(to_redis_reply(*reply.element[i]));
+      break;
+    default:  // REDIS_REPLY_NIL
+      out.type = RedisReply::Type::kNil;
       break;
   }
-  return Status::kError;
+  return out;
 }
 
-// The line starting at `at` up to (not including) its CRLF; `at` moves past the CRLF.
-RespParser::Parse RespParser::line(std::size_t& at, std::string_view& out) {
-  const std::string_view rest = std::string_view(buffer_).substr(at);
-  const std::size_t limit = limits_.max_bulk + 64;
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (i > limit) return fail("line too long");
-    if (rest[i] == '\n') return fail("bare LF in a line");
-    if (rest[i] == '\r') {
-      if (i + 1 == rest.size()) return Parse::kIncomplete;
-      if (rest[i + 1] != '\n') return fail("bare CR in a line");
-      out = rest.substr(0, i);
-      at += i + 2;
-      return Parse::kOk;
-    }
+std::string describe_redis_reply(const redisReply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_ERROR:
+      return std::string(reply.str, reply.len);
+    case REDIS_REPLY_STATUS:
+      return "+" + std::string(reply.str, std::min<std::size_t>(reply.len, 64));
+    case REDIS_REPLY_INTEGER:
+      return ":" + std::to_string(reply.integer);
+    case REDIS_REPLY_STRING:
+      return "bulk of " + std::to_string(reply.len) + " bytes";
+    case REDIS_REPLY_ARRAY:
+      return "array of " + std::to_string(reply.elements);
+    case REDIS_REPLY_NIL:
+      return "nil";
+    default:
+      return "reply of type " + std::to_string(reply.type);
   }
-  if (rest.size() > limit) return fail("line too long");
-  return Parse::kIncomplete;
 }
 
-RespParser::Parse RespParser::parse(std::size_t& at, RedisReply& out, std::size_t depth) {
-  if (at >= buffer_.size()) return Parse::kIncomplete;
-  const char type = buffer_[at];
-  std::size_t cursor = at + 1;
-  std::string_view text;
-  if (type != '+' && type != '-' && type != ':' && type != '$' && type != '*') {
-    return fail("unknown reply type byte " + std::to_string(static_cast<unsigned char>(type)));
+// hiredis builds replies through a table of functions; ours is hiredis' own (taken from a reader
+// made with the defaults, since the table itself is not exported) with createArray checked
+// against the limits first. A refused object makes hiredis fail the reader with "Out of memory",
+// so the hook leaves the real reason in refusal_.
+struct RedisReaderHooks {
+  static const redisReplyObjectFunctions& defaults() {
+    static const redisReplyObjectFunctions functions = [] {
+      redisReader* probe = redisReaderCreate();
+      assert(probe != nullptr);
+      const redisReplyObjectFunctions copy = *probe->fn;
+      redisReaderFree(probe);
+      return copy;
+    }();
+    return functions;
   }
-  if (Parse result = line(cursor, text); result != Parse::kOk) return result;
-  switch (type) {
-    case '+':
-    case '-':
-      out.type = type == '+' ? RedisReply::Type::kSimple : RedisReply::Type::kError;
-      out.text.assign(text);
-      at = cursor;
-      return Parse::kOk;
-    case ':':
-      if (!parse_int(text, out.integer)) return fail("bad integer");
-      out.type = RedisReply::Type::kInteger;
-      at = cursor;
-      return Parse::kOk;
-    case '$': {
-      std::int64_t length = 0;
-      if (!parse_int(text, length) || length < -1) return fail("bad bulk length");
-      if (length == -1) {
-        out.type = RedisReply::Type::kNil;
-        at = cursor;
-        return Parse::kOk;
-      }
-      if (static_cast<std::uint64_t>(length) > limits_.max_bulk) return fail("bulk string too long");
-      const std::size_t size = static_cast<std::size_t>(length);
-      if (buffer_.size() - cursor < size + 2) return Parse::kIncomplete;
-      if (buffer_[cursor + size] != '\r' || buffer_[cursor + size + 1] != '\n') {
-        return fail("bulk string not followed by CRLF");
-      }
-      out.type = RedisReply::Type::kBulk;
-      out.text.assign(buffer_, cursor, size);
-      at = cursor + size + 2;
-      return Parse::kOk;
-    }
-    default: {  // '*'
-      std::int64_t count = 0;
-      if (!parse_int(text, count) || count < -1) return fail("bad array length");
-      if (count == -1) {
-        out.type = RedisReply::Type::kNil;
-        at = cursor;
-        return Parse::kOk;
-      }
-      if (static_cast<std::uint64_t>(count) > limits_.max_elements) return fail("array too long");
-      if (depth + 1 > limits_.max_depth) return fail("arrays nested too deep");
-      out.type = RedisReply::Type::kArray;
-      out.elements.clear();
-      out.elements.reserve(static_cast<std::size_t>(count));
-      for (std::int64_t i = 0; i < count; ++i) {
-        RedisReply element;
-        if (Parse result = parse(cursor, element, depth + 1); result != Parse::kOk) return result;
-        out.elements.push_back(std::move(element));
-      }
-      at = cursor;
-      return Parse::kOk;
-    }
+
+  static redisReplyObjectFunctions* bounded() {
+    static redisReplyObjectFunctions functions = [] {
+      redisReplyObjectFunctions copy = defaults();
+      copy.createArray = &create_array;
+      return copy;
+    }();
+    return &functions;
   }
+
+  static void* create_array(const redisReadTask* task, int elements) {
+    auto& self = *static_cast<RedisReplyReader*>(task->privdata);
+    std::size_t depth = 1;
+    for (const redisReadTask* parent = task->parent; parent != nullptr; parent = parent->parent) ++depth;
+    if (elements < 0 || static_cast<std::size_t>(elements) > self.limits_.max_elements) {
+      self.refusal_ = "array of " + std::to_string(elements) + " elements (at most " +
+                      std::to_string(self.limits_.max_elements) + ")";
+      return nullptr;
+    }
+    if (depth > self.limits_.max_depth) {
+      self.refusal_ = "arrays nested deeper than " + std::to_string(self.limits_.max_depth);
+      return nullptr;
+    }
+    return defaults().createArray(task, elements);
+  }
+};
+
+RedisReplyReader::RedisReplyReader(Limits limits)
+    : limits_(limits), reader_(redisReaderCreateWithFunctions(RedisReaderHooks::bounded())) {
+  if (!reader_) {
+    fail("cannot allocate a reply reader");
+    return;
+  }
+  reader_->privdata = this;  // for the hooks; the reader is neither copied nor moved
+}
+
+RedisReplyReader::~RedisReplyReader() = default;
+
+void RedisReplyReader::fail(std::string message) {
+  failed_ = true;
+  error_ = "redis protocol error: " + std::move(message);
+}
+
+void RedisReplyReader::feed(std::string_view bytes) {
+  if (failed_ || bytes.empty()) return;
+  if (redisReaderFeed(reader_.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+    fail(reader_->errstr);
+    return;
+  }
+  fed_ += bytes.size();
+}
+
+RedisReplyReader::Status RedisReplyReader::next(RedisReplyPtr& out) {
+  if (failed_) return Status::kError;
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+    fail(refusal_.empty() ? std::string(reader_->errstr) : refusal_);
+    return Status::kError;
+  }
+  if (raw == nullptr) {
+    // Checked here rather than in feed(): the bytes of complete replies fed together with a
+    // partial one do not count, whatever the size of the reads.
+    if (buffered() > limits_.max_buffered) {
+      fail("more than " + std::to_string(limits_.max_buffered) + " bytes without a complete reply");
+      return Status::kError;
+    }
+    return Status::kNeedMore;
+  }
+  out.reset(static_cast<redisReply*>(raw));
+  // The reader stops right after the reply it returns: what it still holds comes after it.
+  consumed_ = fed_ - (reader_->len - reader_->pos);
+  return Status::kReply;
+}
+
+RedisReplyReader::Status RedisReplyReader::next(RedisReply& out) {
+  RedisReplyPtr reply;
+  const Status status = next(reply);
+  if (status == Status::kReply) out = to_redis_reply(*reply);
+  return status;
 }
 
 // ---- redis:// URLs ----
@@ -219,9 +267,11 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string& 
   if (starts_with_nocase(kTlsScheme)) return bad("rediss:// is refused: TLS not supported yet");
   if (!starts_with_nocase(kScheme)) return bad("redis URL must start with redis://");
   std::string_view rest = url.substr(kScheme.size());
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad("redis URL: query and fragment are not supported");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad("redis URL: query and fragment are not supported");
   for (char c : rest) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("redis URL: control or space character");
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return bad("redis URL: control or space character");
   }
 
   RedisEndpoint endpoint;
@@ -236,14 +286,16 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string& 
     const std::size_t colon = userinfo.find(':');
     if (colon == std::string_view::npos) {
       // redis://secret@host: a lone userinfo is the password (what redis-cli and most clients do).
-      if (!percent_decode(userinfo, endpoint.password)) return bad("redis URL: bad percent-encoding in password");
+      if (!percent_decode(userinfo, endpoint.password))
+        return bad("redis URL: bad percent-encoding in password");
     } else {
       if (!percent_decode(userinfo.substr(0, colon), endpoint.username) ||
           !percent_decode(userinfo.substr(colon + 1), endpoint.password)) {
         return bad("redis URL: bad percent-encoding in user or password");
       }
     }
-    if (endpoint.password.empty() && !endpoint.username.empty()) return bad("redis URL: user without a password");
+    if (endpoint.password.empty() && !endpoint.username.empty())
+      return bad("redis URL: user without a password");
   }
 
   std::string_view port_text;

@@ -1,7 +1,11 @@
 #include "policy/ratelimit/redis_rate_limiter.h"
 
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
 #include <algorithm>
-#include <cmath>
+#include <cassert>
+#include <deque>
 #include <utility>
 #include <vector>
 
@@ -70,56 +74,322 @@ end
 return out
 )lua";
 
+const std::string& redis_token_bucket_script_sha() {
+  static const std::string sha = [] {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    const int ok = EVP_Digest(kRedisTokenBucketScript.data(), kRedisTokenBucketScript.size(), digest, &size,
+                              EVP_sha1(), nullptr);
+    assert(ok == 1 && size == 20);
+    (void)ok;
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < size; ++i) {
+      hex += kHex[digest[i] >> 4];
+      hex += kHex[digest[i] & 15];
+    }
+    return hex;
+  }();
+  return sha;
+}
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+namespace {
+
+// {allowed 0/1, refused index, then remaining, retry_after, reset per level}, consistent.
+bool is_script_reply(const redisReply& reply, std::size_t count) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 + 3 * count) return false;
+  for (std::size_t i = 0; i < reply.elements; ++i) {
+    const redisReply& item = *reply.element[i];
+    if (item.type != REDIS_REPLY_INTEGER || item.integer < 0) return false;
+  }
+  const long long allowed = reply.element[0]->integer;
+  const auto refused = static_cast<unsigned long long>(reply.element[1]->integer);
+  return (allowed == 0 || allowed == 1) && refused <= count && (allowed == 1) == (refused == count);
+}
+
+std::string_view text_of(const redisReply& reply) {
+  return std::string_view(reply.str, reply.len);
+}
+
+}  // namespace
+
+// One decide() call, shared with the connection that owes it a reply: whichever side goes away
+// first, the other still holds the waker and the answer.
+struct RedisRateLimiter::Call {
+  Call(const asio::any_io_executor& executor, Clock::time_point deadline, std::size_t levels)
+      : waker(executor, deadline), levels(levels) {}
+
+  void complete(RedisReplyPtr answer) {
+    reply = std::move(answer);
+    done = true;
+    waker.cancel();
+  }
+  void abort(const std::string& why) {
+    error = why;
+    done = true;
+    waker.cancel();
+  }
+
+  asio::steady_timer waker;    // expires at the call's deadline; an answer cancels the wait
+  std::size_t levels;          // the script answers 2 + 3 * levels integers
+  std::uint64_t sequence = 0;  // of its latest EVALSHA on the connection
+  bool done = false;
+  RedisReplyPtr reply;  // done: the reply; null when the connection broke (see error)
+  std::string error;
+};
+
+// One TCP connection and its pipeline: commands go into `output` as they come, the writer sends
+// them, the reader matches each reply to `pending.front()`. Held by the limiter (while current)
+// and by its connect, reader and writer coroutines, which touch nothing else but the calls.
 struct RedisRateLimiter::Connection {
-  explicit Connection(const asio::any_io_executor& executor) : socket(executor), resolver(executor) {}
+  enum class Expect : std::uint8_t { kAuth, kSelect, kHandshakeLoad, kScriptLoad, kEval };
+  struct Pending {
+    Expect expect;
+    std::shared_ptr<Call> call;  // kEval only
+  };
+
+  Connection(const asio::any_io_executor& executor, RedisEndpoint endpoint)
+      : socket(executor), resolver(executor), wake(executor), endpoint(std::move(endpoint)) {}
+
+  void queue_handshake();
+  void queue_script_load();
+  void queue_eval(const std::shared_ptr<Call>& call, std::span<const BucketRequest> levels,
+                  std::string_view prefix);
+  // Closes the socket and fails every call still waiting (once; later calls are no-ops).
+  void fail(const std::string& why);
+  // Hands `reply` to the oldest command; false when it broke the connection instead.
+  bool accept(RedisReplyPtr reply);
+
+  static net::Task<void> run(std::shared_ptr<Connection> self);
+  static net::Task<void> read_loop(std::shared_ptr<Connection> self);
+  static net::Task<void> write_loop(std::shared_ptr<Connection> self);
+
   net::tcp::socket socket;
   net::tcp::resolver resolver;
-  RespParser parser;
-  std::array<char, 4096> buffer{};
-  bool ready = false;      // handshake done
-  bool timed_out = false;  // the deadline closed it
-  void shut() {
-    std::error_code ignored;
-    resolver.cancel();
-    socket.close(ignored);
-  }
-};
-
-// One coroutine waiting for its turn. Removes itself from the queue if it goes away without
-// being granted; passes the turn on if it was granted but never took it (frame destroyed).
-struct RedisRateLimiter::Waiter {
-  Waiter(RedisRateLimiter& owner, Clock::time_point deadline) : owner(owner), timer(owner.executor_, deadline) {}
-  ~Waiter() {
-    if (granted && !taken) {
-      owner.release_turn();
-    } else if (!granted) {
-      auto& queue = owner.waiters_;
-      queue.erase(std::remove(queue.begin(), queue.end(), this), queue.end());
-    }
-  }
-  RedisRateLimiter& owner;
-  asio::steady_timer timer;
-  bool granted = false;
-  bool taken = false;
-};
-
-// Holds the turn for the rest of a decide() call.
-class RedisRateLimiter::Turn {
- public:
-  explicit Turn(RedisRateLimiter& owner) : owner_(owner) {}
-  ~Turn() {
-    owner_.disarm();
-    owner_.release_turn();
-  }
-  Turn(const Turn&) = delete;
-  Turn& operator=(const Turn&) = delete;
+  asio::steady_timer wake;  // the idle writer waits on it; a queued command cancels the wait
+  const RedisEndpoint endpoint;
+  RedisReplyReader reader;
+  std::string output;                // queued, not handed to the writer yet
+  std::string writing;               // the write in flight (swapped with output: both reused)
+  std::deque<Pending> pending;       // one per command queued, in order
+  std::uint64_t sequence = 0;        // commands queued so far
+  std::uint64_t script_load_at = 0;  // the sequence of the latest SCRIPT LOAD
+  std::size_t calls = 0;             // EVALSHAs waiting for their reply
+  bool ready = false;                // the handshake was answered
+  bool closed = false;
+  bool broken = false;   // closed with calls waiting or before the handshake finished
+  bool counted = false;  // note_up() saw it
+  bool writer_idle = false;
+  std::string error;  // why it closed
+  std::array<char, 16384> input{};
 
  private:
-  RedisRateLimiter& owner_;
+  void queued(Expect expect, std::shared_ptr<Call> call = {}) {
+    pending.push_back(Pending{expect, std::move(call)});
+    ++sequence;
+    if (writer_idle) wake.cancel();
+  }
 };
+
+void RedisRateLimiter::Connection::queue_handshake() {
+  if (!endpoint.password.empty()) {
+    if (endpoint.username.empty()) {
+      const std::string_view args[] = {"AUTH", endpoint.password};
+      append_redis_command(output, args);
+    } else {
+      const std::string_view args[] = {"AUTH", endpoint.username, endpoint.password};
+      append_redis_command(output, args);
+    }
+    queued(Expect::kAuth);
+  }
+  if (endpoint.db != 0) {
+    append_redis_array_header(output, 2);
+    append_redis_bulk(output, "SELECT");
+    append_redis_bulk(output, static_cast<std::uint64_t>(endpoint.db));
+    queued(Expect::kSelect);
+  }
+  const std::string_view load[] = {"SCRIPT", "LOAD", kRedisTokenBucketScript};
+  append_redis_command(output, load);
+  queued(Expect::kHandshakeLoad);
+  script_load_at = sequence;
+}
+
+void RedisRateLimiter::Connection::queue_script_load() {
+  const std::string_view load[] = {"SCRIPT", "LOAD", kRedisTokenBucketScript};
+  append_redis_command(output, load);
+  queued(Expect::kScriptLoad);
+  script_load_at = sequence;
+}
+
+// EVALSHA sha n key... capacity window ...
+void RedisRateLimiter::Connection::queue_eval(const std::shared_ptr<Call>& call,
+                                              std::span<const BucketRequest> levels,
+                                              std::string_view prefix) {
+  append_redis_array_header(output, 3 + 3 * levels.size());
+  append_redis_bulk(output, "EVALSHA");
+  append_redis_bulk(output, redis_token_bucket_script_sha());
+  append_redis_bulk(output, static_cast<std::uint64_t>(levels.size()));
+  for (const auto& level : levels) append_redis_bulk(output, level.key, prefix);
+  for (const auto& level : levels) {
+    append_redis_bulk(output, level.capacity);
+    append_redis_bulk(output, static_cast<std::uint64_t>(std::max<std::int64_t>(level.window.count(), 1)));
+  }
+  ++calls;
+  queued(Expect::kEval, call);
+  call->sequence = sequence;
+}
+
+void RedisRateLimiter::Connection::fail(const std::string& why) {
+  if (closed) return;
+  closed = true;
+  broken = calls > 0 || !ready;
+  error = why;
+  std::error_code ignored;
+  resolver.cancel();
+  socket.close(ignored);
+  wake.cancel();
+  std::deque<Pending> orphans;
+  orphans.swap(pending);
+  calls = 0;
+  for (auto& entry : orphans) {
+    if (entry.call) entry.call->abort(why);
+  }
+}
+
+bool RedisRateLimiter::Connection::accept(RedisReplyPtr reply) {
+  if (pending.empty()) {
+    fail("redis protocol error: a reply to no command");
+    return false;
+  }
+  Pending next = std::move(pending.front());
+  pending.pop_front();
+  const redisReply& answer = *reply;
+  switch (next.expect) {
+    case Expect::kAuth:
+    case Expect::kSelect:
+      if (answer.type != REDIS_REPLY_STATUS || text_of(answer) != "OK") {
+        fail("redis handshake refused: " + describe_redis_reply(answer));
+        return false;
+      }
+      return true;
+    case Expect::kScriptLoad:
+      // An error (OOM, BUSY...) fails only the EVALSHA queued behind it, with NOSCRIPT.
+      if (answer.type == REDIS_REPLY_ERROR) return true;
+      [[fallthrough]];
+    case Expect::kHandshakeLoad:
+      if (answer.type != REDIS_REPLY_STRING) {
+        fail("redis SCRIPT LOAD failed: " + describe_redis_reply(answer));
+        return false;
+      }
+      if (text_of(answer) != redis_token_bucket_script_sha()) {
+        // Every EVALSHA names the local SHA1 of the script: with another one, none would run.
+        fail("redis protocol error: SCRIPT LOAD answered an unexpected sha");
+        return false;
+      }
+      if (next.expect == Expect::kHandshakeLoad) ready = true;
+      return true;
+    case Expect::kEval:
+      assert(calls > 0 && next.call);
+      --calls;
+      if (answer.type != REDIS_REPLY_ERROR && !is_script_reply(answer, next.call->levels)) {
+        const std::string why = "redis protocol error: unexpected reply to the rate-limit script: " +
+                                describe_redis_reply(answer);
+        fail(why);
+        next.call->abort(why);
+        return false;
+      }
+      next.call->complete(std::move(reply));
+      return true;
+  }
+  return true;
+}
+
+// Resolve and connect, then start the writer (the handshake and the calls are already queued)
+// and become the reader.
+net::Task<void> RedisRateLimiter::Connection::run(std::shared_ptr<Connection> self) {
+  Connection& conn = *self;
+  const RedisEndpoint& target = conn.endpoint;
+  std::vector<net::tcp::endpoint> endpoints;
+  std::error_code ec;
+  const auto address = net::ip::make_address(target.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, target.port);
+  } else {
+    auto [resolve_ec, results] =
+        co_await conn.resolver.async_resolve(target.host, std::to_string(target.port), net::use_task);
+    if (conn.closed) co_return;  // a call's deadline passed meanwhile
+    if (resolve_ec) {
+      conn.fail("cannot resolve redis host " + target.host + ": " + resolve_ec.message());
+      co_return;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+  std::string error = "no address for redis host " + target.host;
+  for (const auto& endpoint : endpoints) {
+    const std::error_code connect_ec = co_await net::connect(conn.socket, endpoint);
+    if (conn.closed) co_return;
+    if (!connect_ec) {
+      asio::co_spawn(conn.socket.get_executor(), write_loop(self), asio::detached);
+      co_await read_loop(self);
+      co_return;
+    }
+    error = "cannot connect to redis at " + target.host + ":" + std::to_string(target.port) + ": " +
+            connect_ec.message();
+    std::error_code ignored;
+    conn.socket.close(ignored);
+  }
+  conn.fail(error);
+}
+
+net::Task<void> RedisRateLimiter::Connection::read_loop(std::shared_ptr<Connection> self) {
+  Connection& conn = *self;
+  RedisReplyPtr reply;
+  for (;;) {
+    for (;;) {
+      const RedisReplyReader::Status status = conn.reader.next(reply);
+      if (status == RedisReplyReader::Status::kNeedMore) break;
+      if (status == RedisReplyReader::Status::kError) {
+        conn.fail(conn.reader.error());
+        co_return;
+      }
+      if (!conn.accept(std::move(reply))) co_return;
+    }
+    const net::IoResult io = co_await net::read_some(conn.socket, conn.input);
+    if (conn.closed) co_return;
+    if (io.error) {
+      conn.fail(io.error == asio::error::eof ? std::string("redis closed the connection")
+                                             : "redis read failed: " + io.error.message());
+      co_return;
+    }
+    conn.reader.feed(std::string_view(conn.input.data(), io.bytes));
+  }
+}
+
+// The single writer: sends what is queued, then whatever was queued during that write, in one
+// write each time; sleeps on `wake` when nothing is left.
+net::Task<void> RedisRateLimiter::Connection::write_loop(std::shared_ptr<Connection> self) {
+  Connection& conn = *self;
+  while (!conn.closed) {
+    if (conn.output.empty()) {
+      conn.writer_idle = true;
+      conn.wake.expires_at(Clock::time_point::max());
+      (void)co_await conn.wake.async_wait(net::use_task);
+      conn.writer_idle = false;
+      continue;
+    }
+    conn.writing.swap(conn.output);
+    const net::IoResult io = co_await net::write_all(conn.socket, conn.writing);
+    conn.writing.clear();
+    if (conn.closed) co_return;
+    if (io.error) {
+      conn.fail("redis write failed: " + io.error.message());
+      co_return;
+    }
+  }
+}
 
 RedisRateLimiter::RedisRateLimiter(const asio::any_io_executor& executor, RedisEndpoint endpoint,
                                    milliseconds timeout, Options options)
@@ -127,67 +397,44 @@ RedisRateLimiter::RedisRateLimiter(const asio::any_io_executor& executor, RedisE
       endpoint_(std::move(endpoint)),
       timeout_(std::max(timeout, milliseconds(1))),
       options_(std::move(options)),
-      timer_(executor),
       random_(std::random_device{}()) {
   options_.backoff_initial = std::max(options_.backoff_initial, milliseconds(1));
   options_.backoff_max = std::max(options_.backoff_max, options_.backoff_initial);
+  options_.max_pending = std::max<std::size_t>(options_.max_pending, 1);
 }
 
 RedisRateLimiter::~RedisRateLimiter() {
-  if (conn_) conn_->shut();
+  if (conn_) conn_->fail("redis client closed");
 }
 
-bool RedisRateLimiter::in_backoff() const { return backoff_.count() > 0 && Clock::now() < retry_at_; }
+bool RedisRateLimiter::in_backoff() const {
+  return backoff_.count() > 0 && Clock::now() < retry_at_;
+}
 
 void RedisRateLimiter::close() {
-  if (conn_) conn_->shut();
+  if (conn_) conn_->fail("redis connection closed");
   conn_.reset();
 }
 
-net::Task<bool> RedisRateLimiter::wait_turn(Clock::time_point deadline) {
-  if (!busy_) {
-    busy_ = true;
-    co_return true;
-  }
-  Waiter waiter(*this, deadline);
-  waiters_.push_back(&waiter);
-  (void)co_await waiter.timer.async_wait(net::use_task);
-  if (!waiter.granted) co_return false;  // timed out in the queue (the destructor dequeues it)
-  waiter.taken = true;
-  co_return true;
+std::shared_ptr<RedisRateLimiter::Connection> RedisRateLimiter::open() {
+  auto conn = std::make_shared<Connection>(executor_, endpoint_);
+  conn->queue_handshake();
+  asio::co_spawn(executor_, Connection::run(conn), asio::detached);
+  return conn;
 }
 
-void RedisRateLimiter::release_turn() {
-  if (waiters_.empty()) {
-    busy_ = false;
-    return;
-  }
-  Waiter* next = waiters_.front();
-  waiters_.pop_front();
-  next->granted = true;  // busy_ stays true: the turn passes straight to `next`
-  next->timer.cancel();
+void RedisRateLimiter::note_up(Connection& conn) {
+  if (conn.counted) return;
+  conn.counted = true;
+  ++stats_.connects;
+  healthy_ = true;
+  backoff_ = milliseconds(0);
 }
 
-void RedisRateLimiter::arm(Clock::time_point deadline) {
-  const std::uint64_t generation = ++arm_generation_;
-  timer_.expires_at(deadline);
-  timer_.async_wait([weak = std::weak_ptr<Connection>(conn_), generation, this](std::error_code ec) {
-    if (ec) return;
-    auto conn = weak.lock();  // gone: the limiter (or that connection) no longer exists
-    if (!conn || generation != arm_generation_) return;
-    conn->timed_out = true;
-    conn->shut();
-  });
-}
-
-void RedisRateLimiter::disarm() {
-  ++arm_generation_;
-  timer_.cancel();
-}
-
-void RedisRateLimiter::fail_connection() {
-  if (conn_) conn_->shut();
+void RedisRateLimiter::note_broken(const std::shared_ptr<Connection>& conn) {
+  if (conn != conn_ || !conn->broken) return;  // already noted, closed by close(), or idle
   conn_.reset();
+  if (!conn->ready) ++stats_.connect_failures;
   healthy_ = false;
   backoff_ = backoff_.count() == 0 ? options_.backoff_initial : std::min(backoff_ * 2, options_.backoff_max);
   const auto low = backoff_.count() / 2;
@@ -202,145 +449,6 @@ RedisLimitResult RedisRateLimiter::failure(std::string error) {
   return result;
 }
 
-net::Task<std::string> RedisRateLimiter::send(std::string_view bytes) {
-  const std::shared_ptr<Connection> hold = conn_;  // close() may drop conn_ while this waits
-  Connection& conn = *hold;
-  const net::IoResult io = co_await net::write_all(conn.socket, bytes);
-  if (!io.error) co_return std::string{};
-  co_return conn.timed_out ? std::string("timeout") : "redis write failed: " + io.error.message();
-}
-
-net::Task<std::optional<RedisReply>> RedisRateLimiter::read_reply(std::string& error, bool first) {
-  const std::shared_ptr<Connection> hold = conn_;  // close() may drop conn_ while this waits
-  Connection& conn = *hold;
-  RedisReply reply;
-  for (;;) {
-    switch (conn.parser.next(reply)) {
-      case RespParser::Status::kReply:
-        co_return reply;
-      case RespParser::Status::kError:
-        error = conn.parser.error();
-        co_return std::nullopt;
-      case RespParser::Status::kNeedMore:
-        break;
-    }
-    const std::span<char> buffer(conn.buffer);
-    const net::IoResult io =
-        first ? co_await net::read_after_wait(conn.socket, buffer) : co_await net::read_some(conn.socket, buffer);
-    first = false;
-    if (io.error) {
-      if (conn.timed_out) {
-        error = "timeout";
-      } else if (io.error == asio::error::eof) {
-        error = "redis closed the connection";
-      } else {
-        error = "redis read failed: " + io.error.message();
-      }
-      co_return std::nullopt;
-    }
-    conn.parser.feed(std::string_view(conn.buffer.data(), io.bytes));
-  }
-}
-
-namespace {
-
-bool is_sha(const RedisReply& reply) {
-  return reply.type == RedisReply::Type::kBulk && reply.text.size() == 40 &&
-         std::all_of(reply.text.begin(), reply.text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string describe(const RedisReply& reply) {
-  switch (reply.type) {
-    case RedisReply::Type::kError:
-      return reply.text;
-    case RedisReply::Type::kSimple:
-      return "+" + reply.text.substr(0, 64);
-    case RedisReply::Type::kInteger:
-      return ":" + std::to_string(reply.integer);
-    case RedisReply::Type::kBulk:
-      return "bulk of " + std::to_string(reply.text.size()) + " bytes";
-    case RedisReply::Type::kNil:
-      return "nil";
-    case RedisReply::Type::kArray:
-      return "array of " + std::to_string(reply.elements.size());
-  }
-  return "?";
-}
-
-}  // namespace
-
-// Resolve, connect, then AUTH / SELECT / SCRIPT LOAD in one write. "" on success.
-net::Task<std::string> RedisRateLimiter::connect() {
-  const std::shared_ptr<Connection> hold = conn_;  // close() may drop conn_ while this waits
-  Connection& conn = *hold;
-  std::vector<net::tcp::endpoint> endpoints;
-  std::error_code ec;
-  const auto address = net::ip::make_address(endpoint_.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(address, endpoint_.port);
-  } else {
-    auto [resolve_ec, results] =
-        co_await conn.resolver.async_resolve(endpoint_.host, std::to_string(endpoint_.port), net::use_task);
-    if (resolve_ec) {
-      co_return conn.timed_out ? std::string("timeout")
-                               : "cannot resolve redis host " + endpoint_.host + ": " + resolve_ec.message();
-    }
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-  }
-  std::string error = "no address for redis host " + endpoint_.host;
-  bool connected = false;
-  for (const auto& endpoint : endpoints) {
-    const std::error_code connect_ec = co_await net::connect(conn.socket, endpoint);
-    if (!connect_ec) {
-      connected = true;
-      break;
-    }
-    if (conn.timed_out) co_return std::string("timeout");
-    error = "cannot connect to redis at " + endpoint_.host + ":" + std::to_string(endpoint_.port) + ": " +
-            connect_ec.message();
-    std::error_code ignored;
-    conn.socket.close(ignored);
-  }
-  if (!connected) co_return error;
-
-  std::string handshake;
-  std::size_t replies = 0;
-  if (!endpoint_.password.empty()) {
-    handshake += endpoint_.username.empty() ? encode_redis_command({"AUTH", endpoint_.password})
-                                            : encode_redis_command({"AUTH", endpoint_.username, endpoint_.password});
-    ++replies;
-  }
-  std::string db;
-  if (endpoint_.db != 0) {
-    db = std::to_string(endpoint_.db);
-    handshake += encode_redis_command({"SELECT", db});
-    ++replies;
-  }
-  handshake += encode_redis_command({"SCRIPT", "LOAD", kRedisTokenBucketScript});
-  ++replies;
-  if (std::string write_error = co_await send(handshake); !write_error.empty()) co_return write_error;
-  std::string first_error;
-  for (std::size_t i = 0; i < replies; ++i) {
-    std::string read_error;
-    auto reply = co_await read_reply(read_error, i == 0);
-    if (!reply) co_return read_error;
-    const bool last = i + 1 == replies;
-    if (!last) {  // AUTH / SELECT answer +OK
-      if ((reply->type != RedisReply::Type::kSimple || reply->text != "OK") && first_error.empty()) {
-        first_error = "redis handshake refused: " + describe(*reply);
-      }
-    } else if (!is_sha(*reply)) {
-      if (first_error.empty()) first_error = "redis SCRIPT LOAD failed: " + describe(*reply);
-    } else {
-      script_sha_ = reply->text;
-    }
-  }
-  if (!first_error.empty()) co_return first_error;
-  conn.ready = true;
-  co_return std::string{};
-}
-
 net::Task<RedisLimitResult> RedisRateLimiter::decide(std::span<const BucketRequest> levels) {
   RedisLimitResult result;
   if (levels.empty()) {
@@ -353,111 +461,76 @@ net::Task<RedisLimitResult> RedisRateLimiter::decide(std::span<const BucketReque
     co_return failure("too many rate-limit levels for one decision");
   }
   const auto deadline = Clock::now() + timeout_;
+  if (conn_ && conn_->closed) {
+    note_broken(conn_);  // its calls have not all resumed yet: back off now
+    conn_.reset();       // or the server closed an idle connection: just open another
+  }
   if (in_backoff()) {
     ++stats_.skipped;
     co_return failure("redis unavailable (reconnect backoff)");
   }
-  if (!co_await wait_turn(deadline)) {
-    ++stats_.timeouts;
-    co_return failure("timeout waiting for the redis connection");
+  if (!conn_) conn_ = open();
+  const std::shared_ptr<Connection> conn = conn_;
+  if (conn->calls >= options_.max_pending) {
+    ++stats_.overflows;
+    co_return failure("redis pipeline full (" + std::to_string(options_.max_pending) + " calls pending)");
   }
-  Turn turn(*this);
-  // The call before this one may have failed while this one waited.
-  if (in_backoff()) {
-    ++stats_.skipped;
-    co_return failure("redis unavailable (reconnect backoff)");
-  }
-  if (Clock::now() >= deadline) {
-    ++stats_.timeouts;
-    co_return failure("timeout waiting for the redis connection");
-  }
+  const auto call = std::make_shared<Call>(executor_, deadline, levels.size());
+  conn->queue_eval(call, levels, options_.key_prefix);
+  stats_.max_in_flight = std::max<std::uint64_t>(stats_.max_in_flight, conn->calls);
 
-  // Any error below that is not a Redis error reply leaves the stream unusable.
-  auto broken = [&](std::string error, bool connecting) {
-    if (error == "timeout") {
+  bool retried = false;
+  for (;;) {
+    if (!call->done) (void)co_await call->waker.async_wait(net::use_task);
+    if (!call->done) {
+      // The deadline passed first. The replies queued behind this one are late too, and the
+      // stream cannot skip a reply: drop the connection.
+      assert(!conn->closed);  // closing it would have answered this call
       ++stats_.timeouts;
-      error = connecting ? "timeout connecting to redis" : "timeout waiting for redis";
+      std::string error = conn->ready ? "timeout waiting for redis" : "timeout connecting to redis";
+      conn->fail(error);
+      note_broken(conn);
+      co_return failure(std::move(error));
     }
-    if (connecting) ++stats_.connect_failures;
-    fail_connection();
-    return failure(std::move(error));
-  };
-
-  if (!conn_ || !conn_->ready) {
-    if (conn_) conn_->shut();
-    conn_ = std::make_shared<Connection>(executor_);
-    arm(deadline);
-    if (std::string error = co_await connect(); !error.empty()) co_return broken(std::move(error), true);
-    ++stats_.connects;
-    healthy_ = true;
-    backoff_ = milliseconds(0);
-  } else {
-    arm(deadline);
-  }
-
-  // EVALSHA sha n key... capacity window ...
-  std::vector<std::string> owned;
-  owned.reserve(levels.size() * 3 + 1);
-  owned.push_back(std::to_string(levels.size()));
-  for (const auto& level : levels) owned.push_back(options_.key_prefix + std::string(level.key));
-  for (const auto& level : levels) {
-    owned.push_back(std::to_string(level.capacity));
-    owned.push_back(std::to_string(std::max<std::int64_t>(level.window.count(), 1)));
-  }
-  std::vector<std::string_view> args;
-  args.reserve(owned.size() + 2);
-  args.push_back("EVALSHA");
-  args.push_back(script_sha_);
-  for (const auto& arg : owned) args.push_back(arg);
-  const std::string command = encode_redis_command(args);
-
-  if (std::string error = co_await send(command); !error.empty()) co_return broken(std::move(error), false);
-  std::string read_error;
-  auto reply = co_await read_reply(read_error, true);
-  if (!reply) co_return broken(std::move(read_error), false);
-  if (reply->is_error() && reply->text.starts_with("NOSCRIPT")) {
-    // The script cache was flushed: load it again and retry once, in one write.
-    ++stats_.script_loads;
-    std::string retry = encode_redis_command({"SCRIPT", "LOAD", kRedisTokenBucketScript});
-    retry += command;  // the sha is the SHA1 of the script text, so it does not change
-    if (std::string error = co_await send(retry); !error.empty()) co_return broken(std::move(error), false);
-    auto loaded = co_await read_reply(read_error, true);
-    if (!loaded) co_return broken(std::move(read_error), false);
-    reply = co_await read_reply(read_error, false);
-    if (!reply) co_return broken(std::move(read_error), false);
-    if (!is_sha(*loaded)) co_return failure("redis SCRIPT LOAD failed: " + describe(*loaded));
-    if (loaded->text != script_sha_) {
-      // Not the sha the retried EVALSHA named: remember it; this call fails, the next one works.
-      script_sha_ = loaded->text;
-      co_return failure("redis SCRIPT LOAD returned a different sha");
+    if (!call->reply) {
+      note_broken(conn);
+      co_return failure(call->error);
     }
+    note_up(*conn);
+    const redisReply& reply = *call->reply;
+    if (reply.type != REDIS_REPLY_ERROR) break;
+    const std::string_view text = text_of(reply);
+    if (!text.starts_with("NOSCRIPT") || retried) co_return failure("redis error: " + std::string(text));
+    if (conn->closed) {
+      note_broken(conn);
+      co_return failure(conn->error);
+    }
+    // The script cache was flushed: load the script again, unless a call answered NOSCRIPT
+    // before already queued a load behind this call's EVALSHA, and retry once.
+    retried = true;
+    if (conn->script_load_at < call->sequence) {
+      conn->queue_script_load();
+      ++stats_.script_loads;
+    }
+    call->done = false;
+    call->reply.reset();
+    conn->queue_eval(call, levels, options_.key_prefix);
   }
-  disarm();
-  if (reply->is_error()) co_return failure("redis error: " + reply->text);
 
-  // {allowed, refused, then remaining, retry_after, reset per level}
+  // {allowed, refused, then remaining, retry_after, reset per level}: the reader checked the shape.
+  const redisReply& reply = *call->reply;
   const std::size_t count = levels.size();
-  const auto& items = reply->elements;
-  const bool shape_ok = reply->type == RedisReply::Type::kArray && items.size() == 2 + 3 * count &&
-                        std::all_of(items.begin(), items.end(),
-                                    [](const RedisReply& item) { return item.type == RedisReply::Type::kInteger; }) &&
-                        (items[0].integer == 0 || items[0].integer == 1) && items[1].integer >= 0 &&
-                        static_cast<std::uint64_t>(items[1].integer) <= count &&
-                        (items[0].integer == 1) == (static_cast<std::size_t>(items[1].integer) == count) &&
-                        std::all_of(items.begin() + 2, items.end(),
-                                    [](const RedisReply& item) { return item.integer >= 0; });
-  if (!shape_ok) co_return failure("unexpected reply to the rate-limit script: " + describe(*reply));
-
+  auto item = [&](std::size_t i) { return static_cast<std::int64_t>(reply.element[i]->integer); };
   result.ok = true;
-  result.allowed = items[0].integer == 1;
-  result.refused = static_cast<std::size_t>(items[1].integer);
+  result.allowed = item(0) == 1;
+  result.refused = static_cast<std::size_t>(item(1));
   result.count = count;
   result.remaining = INT64_MAX;
   for (std::size_t i = 0; i < count; ++i) {
     RateLimitDecision& decision = result.levels[i];
-    const std::int64_t remaining = items[2 + 3 * i].integer;
-    const std::int64_t retry = items[3 + 3 * i].integer;
-    const std::int64_t reset = items[4 + 3 * i].integer;
+    const std::int64_t remaining = item(2 + 3 * i);
+    const std::int64_t retry = item(3 + 3 * i);
+    const std::int64_t reset = item(4 + 3 * i);
     decision.limit = levels[i].capacity;
     decision.remaining = static_cast<std::uint64_t>(remaining);
     decision.retry_after = milliseconds(retry);
@@ -466,7 +539,7 @@ net::Task<RedisLimitResult> RedisRateLimiter::decide(std::span<const BucketReque
     result.remaining = std::min(result.remaining, remaining);
     result.reset_ms = std::max(result.reset_ms, reset);
   }
-  if (!result.allowed) result.retry_after_ms = items[3 + 3 * result.refused].integer;
+  if (!result.allowed) result.retry_after_ms = item(3 + 3 * result.refused);
   co_return result;
 }
 
