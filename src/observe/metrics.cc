@@ -373,6 +373,12 @@ std::uint64_t MetricsRegistry::load_shed(std::size_t priority) const {
   return total;
 }
 
+std::uint64_t MetricsRegistry::timeouts(TimeoutKind kind) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->timeouts_[static_cast<std::size_t>(kind)].value();
+  return total;
+}
+
 void MetricsRegistry::set_external_source(std::function<void(std::vector<ExternalSample>&)> source) {
   const std::lock_guard lock(mutex_);
   external_source_ = std::move(source);
@@ -584,6 +590,20 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   append_uint(out, table_stats.second);
   out += '\n';
 
+  {
+    const std::string_view name = family_info(MetricFamily::kTimeoutsTotal).name;
+    append_header(out, MetricFamily::kTimeoutsTotal);
+    for (const auto& [kind, label] :
+         {std::pair{TimeoutKind::kConnect, "connect"}, std::pair{TimeoutKind::kUpstreamResponse, "upstream_response"},
+          std::pair{TimeoutKind::kRequest, "request"}, std::pair{TimeoutKind::kClientHead, "client_head"},
+          std::pair{TimeoutKind::kClientBody, "client_body"}}) {
+      open_sample(out, name);
+      append_label(out, "kind", label, true);
+      close_labels(out);
+      append_uint(out, timeouts(kind));
+      out += '\n';
+    }
+  }
   {
     const std::string_view name = family_info(MetricFamily::kLoadShedTotal).name;
     append_header(out, MetricFamily::kLoadShedTotal);

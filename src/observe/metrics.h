@@ -72,6 +72,8 @@ namespace flexgate::observe {
   X(kRateLimitBucketEvictionsTotal, "flexgate_rate_limit_bucket_evictions_total", "counter",              \
     "In-memory buckets evicted before they were full again because the table was at its cap.")           \
   X(kRateLimitBuckets, "flexgate_rate_limit_buckets", "gauge", "In-memory rate-limit buckets held now.")  \
+  X(kTimeoutsTotal, "flexgate_timeouts_total", "counter",                                                 \
+    "Timeouts, by kind: connect, upstream_response (firstByte / perTry), request, client_head, client_body.") \
   X(kLoadShedTotal, "flexgate_load_shed_total", "counter",                                                 \
     "Requests refused with 503 because the gateway was overloaded, by route priority.")                   \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
@@ -97,7 +99,13 @@ namespace flexgate::observe {
   X(kUpstreamRetriesTotal, "flexgate_upstream_retries_total", "counter",                                  \
     "Retries sent to an upstream, by upstream.")                                                          \
   X(kUpstreamRetriesRefusedTotal, "flexgate_upstream_retries_refused_total", "counter",                   \
-    "Retries the retry budget refused, by upstream.")
+    "Retries the retry budget refused, by upstream.")                                                     \
+  X(kUpstreamConcurrencyLimit, "flexgate_upstream_concurrency_limit", "gauge",                            \
+    "The current maxConcurrent of an upstream (adaptive limits move), by upstream.")                      \
+  X(kUpstreamConcurrencyInFlight, "flexgate_upstream_concurrency_in_flight", "gauge",                     \
+    "Requests holding one of an upstream's maxConcurrent slots now, by upstream.")                        \
+  X(kUpstreamConcurrencyLimitedTotal, "flexgate_upstream_concurrency_limited_total", "counter",           \
+    "Requests that found an upstream at maxConcurrent (then queued, or refused when the queue was full).")
 
 // Every reason a policy refuses a request: X(enumerator, policy, reason). A closed set, so the
 // policy_rejections_total series are fixed at compile time.
@@ -129,6 +137,10 @@ namespace flexgate::observe {
   X(kTimeout, "timeout")              \
   X(kReset, "reset")                  \
   X(kBadResponse, "bad_response")
+
+// Which deadline passed (flexgate_timeouts_total{kind}).
+enum class TimeoutKind : std::uint8_t { kConnect, kUpstreamResponse, kRequest, kClientHead, kClientBody };
+inline constexpr std::size_t kTimeoutKindCount = 5;
 
 // Which store made a rate-limit decision.
 enum class RateLimitStore : std::uint8_t { kMemory, kRedis };
@@ -402,6 +414,9 @@ class alignas(64) WorkerMetrics {
   // A policy refused the request (the request is still counted by request_finished()).
   void record_rejection(Rejection rejection) { rejections_[static_cast<std::size_t>(rejection)].add(); }
 
+  // A deadline passed (the reply is 504, or 408 for the client's own slowness).
+  void record_timeout(TimeoutKind kind) { timeouts_[static_cast<std::size_t>(kind)].add(); }
+
   // The load shedder refused a request of this priority (0 critical, 1 normal, 2 low).
   void record_load_shed(std::size_t priority) {
     if (priority < load_shed_.size()) load_shed_[priority].add();
@@ -464,6 +479,7 @@ class alignas(64) WorkerMetrics {
   std::array<Counter, 3> rate_limit_fallbacks_;  // by RateLimitFallback
   Gauge rate_limit_degraded_;                    // 0 or 1
   std::array<Counter, 3> load_shed_;             // by priority
+  std::array<Counter, kTimeoutKindCount> timeouts_;
   Counter rate_limit_recoveries_;
   std::array<Counter, kRejectionCount> rejections_;
   detail::SeriesTable requests_;
@@ -520,6 +536,7 @@ class MetricsRegistry {
   void set_rate_limit_table_source(std::function<std::pair<std::uint64_t, std::uint64_t>()> evictions_and_size);
 
   std::uint64_t load_shed(std::size_t priority) const;
+  std::uint64_t timeouts(TimeoutKind kind) const;
 
   // Samples whose values live with their owners (load shedder, breakers, ejection, retry
   // budgets), appended by `source` when /metrics is scraped, after the families above. `labels`

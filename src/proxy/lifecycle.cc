@@ -580,6 +580,12 @@ void Session::finish_attempt(const std::optional<upstream::AttemptFailure>& fail
   if (ctx_.balancer_generation == worker_.balancer_generation()) {
     worker_.balancer(ctx_.upstream->index).on_request_end(ctx_.target_index, now - ctx_.attempt_started, now);
   }
+  if (controls.concurrency && ctx_.concurrency) {
+    // Adaptive limits learn from latency and from timeouts (drops); the slot is kept until the
+    // response is over (or the next attempt).
+    const bool dropped = failure && failure->kind == upstream::FailureKind::kTimeout;
+    controls.concurrency->on_sample(now - ctx_.attempt_started, dropped, now);
+  }
   if (ctx_.holds_breaker_ticket) {
     ctx_.holds_breaker_ticket = false;
     const bool counted = failure && upstream::counts_as_failure(controls.breaker_fail_on, *failure);
@@ -675,7 +681,37 @@ net::Task<bool> Session::retry_attempt(const upstream::AttemptFailure& failure) 
   co_return true;
 }
 
+net::Task<bool> Session::acquire_concurrency_slot() {
+  // maxConcurrent: a slot now, or a place in the bounded queue and a wait for a slot until
+  // queue.timeout (or the request deadline). Waiters look again at growing intervals (1 to 8 ms):
+  // slots are freed by every worker, and a short poll wakes them without cross-thread signalling.
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
+  ctx_.concurrency.release();
+  if (!controls.concurrency) co_return true;
+  ctx_.concurrency = controls.concurrency->try_acquire();
+  if (ctx_.concurrency) co_return true;
+  if (auto slot = controls.concurrency->try_enter_queue()) {
+    const auto give_up = std::min(net::Clock::now() + controls.queue_timeout, ctx_.deadline);
+    asio::steady_timer timer(client_.get_executor());
+    auto pause = std::chrono::milliseconds(1);
+    while (!closing_ && net::Clock::now() < give_up) {
+      timer.expires_after(std::min<net::Clock::duration>(pause, give_up - net::Clock::now()));
+      (void)co_await timer.async_wait(net::use_task);
+      if (controls.concurrency->in_flight() < controls.concurrency->limit()) {  // looks free: try
+        ctx_.concurrency = controls.concurrency->try_acquire();
+        if (ctx_.concurrency) co_return true;
+      }
+      pause = std::min(pause * 2, std::chrono::milliseconds(8));
+    }
+  }
+  fail(ErrorKind::kServiceUnavailable, "upstream is at its concurrency limit");
+  ctx_.extra_headers.assign("Retry-After: 1\r\n");
+  ctx_.local_reply.extra_headers = ctx_.extra_headers;
+  co_return false;
+}
+
 net::Task<bool> Session::connect_phase(bool allow_pooled) {
+  if (!co_await acquire_concurrency_slot()) co_return false;
   auto now = net::Clock::now();
   const upstream::Target& target = *ctx_.target_choice;
   if (allow_pooled) {
@@ -942,6 +978,17 @@ void Session::log_phase() {
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
 
 void Session::fail(ErrorKind kind, std::string_view message) {
+  // Every timeout answer is counted here, by the deadline that passed.
+  switch (kind) {
+    case ErrorKind::kUpstreamTimeout:
+      worker_.metrics().record_timeout(timeout_kind_ == TimeoutKind::kUpstreamConnect
+                                           ? observe::TimeoutKind::kConnect
+                                           : observe::TimeoutKind::kUpstreamResponse);
+      break;
+    case ErrorKind::kRequestTimeout: worker_.metrics().record_timeout(observe::TimeoutKind::kRequest); break;
+    case ErrorKind::kClientTimeout: worker_.metrics().record_timeout(observe::TimeoutKind::kClientBody); break;
+    default: break;
+  }
   // Every body-limit refusal (known length, or a chunked body cut off) is counted here.
   if (kind == ErrorKind::kPayloadTooLarge) worker_.metrics().record_rejection(observe::Rejection::kLimitsBodyTooLarge);
   ctx_.has_local_reply = true;

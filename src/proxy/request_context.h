@@ -19,6 +19,7 @@
 #include "router/route_table.h"
 #include "upstream/balance/target_mask.h"
 #include "upstream/breaker/circuit_breaker.h"
+#include "upstream/concurrency/concurrency_limiter.h"
 
 namespace flexgate::proxy {
 
@@ -43,7 +44,8 @@ struct RequestContext {
   std::chrono::seconds breaker_retry_after{0};  // a breaker refused: its Retry-After
   std::uint64_t key_hash = 0;              // consistent_hash: the request's key, hashed
   std::size_t host_value_at = 0;
-  policy::LoadShedder::Ticket admission;   // this request's slot of proxy.maxInFlight           // offset of the Host value in the upstream head; 0 = kept
+  policy::LoadShedder::Ticket admission;   // this request's slot of proxy.maxInFlight
+  upstream::ConcurrencyLimiter::Ticket concurrency;  // its slot of ctx.upstream's maxConcurrent           // offset of the Host value in the upstream head; 0 = kept
   std::string forward_target;  // path (+ "?" + query) sent upstream
 
   net::IpAddress client_ip;      // peer, or the client named by a trusted proxy
@@ -71,6 +73,7 @@ struct RequestContext {
   unsigned attempts = 0;
 
   void reset() {
+    concurrency.release();  // before the snapshot that owns the limiter may go
     runtime.reset();
     correlation_id.clear();
     method.clear();

@@ -70,7 +70,10 @@ void Session::on_deadline() {
   // waiting sees deadline_->expired() and answers for the timeout kind.
   switch (timeout_kind_) {
     case TimeoutKind::kClientIdle:
+      close_client();
+      break;
     case TimeoutKind::kClientHead:
+      worker_.metrics().record_timeout(observe::TimeoutKind::kClientHead);
       close_client();
       break;
     case TimeoutKind::kUpstreamConnect:

@@ -85,6 +85,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // The failure of an attempt that did not produce a response head, from the reply it set.
   std::optional<upstream::AttemptFailure> attempt_failure(bool connected) const;
   net::Task<bool> retry_attempt(const upstream::AttemptFailure& failure);
+  net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
   net::Task<bool> send_request_phase(bool& retryable_failure);
   net::Task<bool> read_response_head_phase(bool& retryable_failure);

@@ -49,6 +49,11 @@ void append_traffic_samples(const Runtime& runtime, const policy::LoadShedder& s
     if (controls.health) {
       out.push_back({Family::kUpstreamTargetsHealthy, label, static_cast<double>(controls.health->healthy_count())});
     }
+    if (controls.concurrency) {
+      out.push_back({Family::kUpstreamConcurrencyLimit, label, static_cast<double>(controls.concurrency->limit())});
+      out.push_back({Family::kUpstreamConcurrencyInFlight, label, static_cast<double>(controls.concurrency->in_flight())});
+      out.push_back({Family::kUpstreamConcurrencyLimitedTotal, label, static_cast<double>(controls.concurrency->rejected())});
+    }
     if (controls.retry_budget) {
       out.push_back({Family::kUpstreamRetriesTotal, label, static_cast<double>(controls.retry_budget->retries_allowed())});
       out.push_back({Family::kUpstreamRetriesRefusedTotal, label,

@@ -125,6 +125,22 @@ std::vector<UpstreamControls> build_upstream_controls(const config::Config& conf
       controls.backoff.base = spec.retry.backoff.base;
       controls.backoff.max = spec.retry.backoff.max;
     }
+
+    if (spec.concurrency != config::ConcurrencyLimit::kUnlimited) {
+      ConcurrencyLimiter::Options options;
+      options.mode = spec.concurrency == config::ConcurrencyLimit::kAuto ? ConcurrencyLimiter::Mode::kAdaptive
+                                                                         : ConcurrencyLimiter::Mode::kFixed;
+      options.fixed_limit = spec.max_concurrent;
+      options.max_queue = spec.queue.size;
+      // The in-flight count must survive a reload, but only a limiter built from the same settings
+      // may be kept.
+      const bool same = before != nullptr && before->concurrency && before->concurrency->mode() == options.mode &&
+                        before->concurrency->max_queue() == options.max_queue &&
+                        (options.mode == ConcurrencyLimiter::Mode::kAdaptive ||
+                         before->concurrency->limit() == options.fixed_limit);
+      controls.concurrency = same ? before->concurrency : std::make_shared<ConcurrencyLimiter>(options);
+      controls.queue_timeout = spec.queue.timeout;
+    }
   }
   return all;
 }

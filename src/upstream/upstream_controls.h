@@ -5,6 +5,7 @@
 // ejection, health and budget state carry over from the previous snapshot when the upstream keeps
 // its name and its targets (a reload must not reset a breaker that protects a failing service).
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "config/schema.h"
 #include "upstream/balance/balancer.h"
 #include "upstream/breaker/circuit_breaker.h"
+#include "upstream/concurrency/concurrency_limiter.h"
 #include "upstream/health/health_tracker.h"
 #include "upstream/health/outlier_detector.h"
 #include "upstream/retry/backoff.h"
@@ -38,6 +40,8 @@ struct UpstreamControls {
   std::optional<RetryPolicy> retry;            // nullopt without retries
   std::optional<RetryPolicy> retry_unsafe;     // the same for routes with retryNonIdempotent
   Backoff::Options backoff;
+  std::shared_ptr<ConcurrencyLimiter> concurrency;  // null when maxConcurrent is unlimited
+  std::chrono::milliseconds queue_timeout{0};       // the longest wait for a concurrency slot
 };
 
 // Builds the controls of every upstream of `set` (same order). `previous` is the snapshot being

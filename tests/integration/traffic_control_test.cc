@@ -319,5 +319,27 @@ TEST(TrafficControl, UpstreamNamesAreResolvedAgainWhenTheirTtlRunsOut) {
   EXPECT_NE(deep.body.find("\"127.0.0.3\""), std::string::npos) << deep.body;
 }
 
+TEST(TrafficControl, MaxConcurrentQueuesThenRefusesWhenTheQueueTimesOut) {
+  SilentListener hang;
+  ASSERT_NE(hang.port(), 0);
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("hang", {hang.port()}, "    maxConcurrent: 1\n    queue: { size: 1, timeout: 100ms }\n"),
+      "  - path: \"/*\"\n    upstream: hang\n"));
+  Connection holder(gateway.port);
+  ASSERT_TRUE(holder.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < give_up &&
+         metric_sample(scrape(gateway.port), "flexgate_upstream_concurrency_in_flight{upstream=\"hang\"}") < 1) {
+  }
+  // The one slot is taken: this request waits in the queue for its timeout, then gets a 503.
+  const auto refused = request(gateway.port, "GET", "/second");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.json()["message"], "upstream is at its concurrency limit");
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_concurrency_limit{upstream=\"hang\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_concurrency_in_flight{upstream=\"hang\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_concurrency_limited_total{upstream=\"hang\"}"), 1);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
