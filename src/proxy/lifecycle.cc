@@ -427,6 +427,7 @@ bool Session::admission_phase() {
                         : route.priority == config::RoutePriority::kLow    ? policy::Priority::kLow
                                                                             : policy::Priority::kNormal;
   ctx_.admission = worker_.shedder().admit(priority);
+  idle_timeout_ = ctx_.binding->timeouts.idle;
   if (ctx_.admission) {
     // The whole-request deadline is the route's now that the route is known.
     ctx_.deadline = ctx_.started + ctx_.binding->timeouts.request;
@@ -535,6 +536,7 @@ bool Session::pick_target(const upstream::Upstream& chosen, bool retry) {
   balancer.on_request_start(index);
   ctx_.balancer_generation = worker_.balancer_generation();
   ctx_.upstream = &chosen;
+  ctx_.timeouts = &ctx_.binding->timeouts_for(chosen.index);
   ctx_.target_index = index;
   ctx_.target_choice = &chosen.targets[static_cast<std::size_t>(index)];
   ctx_.tried.set(static_cast<std::size_t>(index));
@@ -722,8 +724,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     }
   }
   upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
-  auto connect_deadline = std::min(now + ctx_.binding->timeouts.connect,
-                                  ctx_.attempt_started + ctx_.binding->timeouts.per_try);
+  auto connect_deadline = std::min(now + ctx_.timeouts->connect, ctx_.attempt_started + ctx_.timeouts->per_try);
   if (connect_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamConnect, connect_deadline);
   } else {
@@ -842,8 +843,8 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
 
 net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
   bool reused = upstream_->requests_served > 0;
-  auto response_deadline = std::min(net::Clock::now() + ctx_.binding->timeouts.first_byte,
-                                    ctx_.attempt_started + ctx_.binding->timeouts.per_try);
+  auto response_deadline =
+      std::min(net::Clock::now() + ctx_.timeouts->first_byte, ctx_.attempt_started + ctx_.timeouts->per_try);
   if (response_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamResponse, response_deadline);
   } else {

@@ -36,6 +36,7 @@ struct RequestContext {
   const upstream::Upstream* upstream = nullptr;
   const upstream::Target* target_choice = nullptr;
   int target_index = -1;                   // target_choice's index in ctx.upstream (balancer, ejection)
+  const config::EffectiveTimeouts* timeouts = nullptr;  // the route's, for ctx.upstream
   std::uint64_t balancer_generation = 0;   // the worker's balancers this attempt was counted in
   net::Clock::time_point attempt_started{};
   upstream::CircuitBreaker::Ticket breaker_ticket;  // admitted attempt on ctx.upstream's breaker
@@ -82,6 +83,7 @@ struct RequestContext {
     upstream = nullptr;
     target_choice = nullptr;
     target_index = -1;
+    timeouts = nullptr;
     holds_breaker_ticket = false;
     breaker_retry_after = std::chrono::seconds(0);
     host_value_at = 0;

@@ -78,7 +78,6 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
       continue;
     }
     binding.timeouts = config::resolve_timeouts(cfg.proxy, *binding.upstream->spec, route);
-    binding.response_timeout = binding.timeouts.first_byte;
     if (route.upstreams.empty()) {
       binding.split.push_back({binding.upstream, 1});
     } else {
@@ -92,10 +91,17 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
       }
     }
     for (const auto& entry : binding.split) binding.split_total += entry.weight;
+    for (const auto& entry : binding.split) {
+      binding.upstream_timeouts.emplace_back(entry.upstream->index,
+                                             config::resolve_timeouts(cfg.proxy, *entry.upstream->spec, route));
+    }
     if (!route.fallback.empty()) {
       binding.fallback = runtime->upstreams_->find(route.fallback);
       if (binding.fallback == nullptr) {
         errors.push_back("routes[" + std::to_string(i) + "]: fallback upstream '" + route.fallback + "' is not defined");
+      } else {
+        binding.upstream_timeouts.emplace_back(binding.fallback->index,
+                                               config::resolve_timeouts(cfg.proxy, *binding.fallback->spec, route));
       }
     }
     binding.max_body_size = route.max_body_size.value_or(cfg.proxy.max_body_size);

@@ -36,8 +36,15 @@ struct RouteBinding {
   std::vector<Split> split;
   unsigned split_total = 0;                      // the sum of the split's weights
   const upstream::Upstream* fallback = nullptr;  // `fallback`: no target / breaker open on the chosen one
-  config::EffectiveTimeouts timeouts;            // route > upstream > proxy, see config::resolve_timeouts
-  std::chrono::milliseconds response_timeout{30000};  // route timeout, else the upstream's
+  config::EffectiveTimeouts timeouts;            // route > primary upstream > proxy (config::resolve_timeouts)
+  // The same for each upstream the route may use (split entries and fallback), by upstream index.
+  std::vector<std::pair<std::size_t, config::EffectiveTimeouts>> upstream_timeouts;
+  const config::EffectiveTimeouts& timeouts_for(std::size_t upstream_index) const {
+    for (const auto& [index, resolved] : upstream_timeouts) {
+      if (index == upstream_index) return resolved;
+    }
+    return timeouts;
+  }
   std::uint64_t max_body_size = 0;                     // route maxBodySize, else proxy.maxBodySize
   std::optional<policy::ClientFilter> client_filter;   // allowFrom / denyFrom, when set
   std::optional<policy::RouteValidator> validator;     // validate, when set

@@ -8,9 +8,9 @@ namespace {
 
 policy::LoadShedder::Options shedder_options(const config::ProxySettings& proxy) {
   policy::LoadShedder::Options options;
-  // The shedding thresholds are fractions of maxInFlight, or of maxConnections when in-flight
-  // requests are not limited on their own (HTTP/1.1: at most one request per connection).
-  options.max_in_flight = proxy.max_in_flight != 0 ? proxy.max_in_flight : proxy.max_connections;
+  // The shedding thresholds are fractions of maxInFlight; 0 sheds no request (maxConnections still
+  // bounds the work: HTTP/1.1 serves at most one request per connection at a time).
+  options.max_in_flight = proxy.max_in_flight;
   options.low_shed_at = proxy.shedding.low_at;
   options.normal_shed_at = proxy.shedding.normal_at;
   options.max_connections = proxy.max_connections;

@@ -131,7 +131,8 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
   // may sit idle for the idle timeout before its next request starts.
   if (client_buffer_.empty() && !fresh_connection) {
     state_ = State::kIdle;
-    set_timeout(TimeoutKind::kClientIdle, now + proxy_settings.idle_timeout);
+    // The idle timeout of the route the last request took (timeouts.idle), else proxy's.
+    set_timeout(TimeoutKind::kClientIdle, now + (idle_timeout_.count() > 0 ? idle_timeout_ : proxy_settings.idle_timeout));
   } else {
     state_ = State::kReadingHead;
     set_timeout(TimeoutKind::kClientHead, now + proxy_settings.header_timeout);

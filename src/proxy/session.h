@@ -116,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   bool closing_ = false;
   std::uint64_t requests_served_ = 0;
+  std::chrono::milliseconds idle_timeout_{0};  // the last routed request's timeouts.idle; 0 = proxy's
 
   ByteBuffer client_buffer_;
   http::RequestHead request_;

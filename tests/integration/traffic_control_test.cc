@@ -341,5 +341,20 @@ TEST(TrafficControl, MaxConcurrentQueuesThenRefusesWhenTheQueueTimesOut) {
   EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_concurrency_limited_total{upstream=\"hang\"}"), 1);
 }
 
+TEST(TrafficControl, TheMostSpecificTimeoutAppliesAndIsCountedByKind) {
+  SilentListener hang;
+  ASSERT_NE(hang.port(), 0);
+  auto gateway = start_gateway(
+      "proxy:\n  host: 127.0.0.1\n  port: 0\n  workers: 1\n  timeouts: { firstByte: 30s }\n"
+      "upstreams:\n" + upstream_yaml("hang", {hang.port()}, "    timeouts: { firstByte: 20s }\n") +
+      "routes:\n  - path: \"/quick\"\n    upstream: hang\n    timeouts: { firstByte: 50ms }\n"
+      "logging:\n  level: info\n");
+  const auto response = request(gateway.port, "GET", "/quick");
+  EXPECT_EQ(response.status, 504);  // the route's 50 ms, not the upstream's 20 s or the proxy's 30 s
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_timeouts_total{kind=\"upstream_response\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_timeouts_total{kind=\"connect\"}"), 0);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
