@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 SAN_JOBS   ?= 2
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan test-tsan bench fuzz clean
+.PHONY: all deps build run test test-asan test-tsan bench overload fuzz clean
 
 all: build
 
@@ -45,6 +45,11 @@ fuzz:
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/run.sh
+
+# A 10x overload of a gateway with maxInFlight: shedding order by priority and peak memory.
+overload: build
+	@bash scripts/install-deps.sh --bench
+	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/overload.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz
