@@ -256,7 +256,8 @@ net::Task<bool> Session::request_policies_phase() {
     }
   }
   // Signatures and schemas read the whole body: buffer it (bounded by the route's limit) once.
-  bool needs_body = runtime.auth().needs_body(route) || (binding.validator && binding.validator->needs_body());
+  bool needs_body = runtime.auth().needs_body(route) || (binding.validator && binding.validator->needs_body()) ||
+                    body_kept_for_retries();
   if (needs_body && request_.framing != http::BodyFraming::kNone) {
     if (!co_await buffer_request_body()) co_return false;
     // The head was re-parsed from its copy: every view into it must be taken again.
@@ -334,6 +335,20 @@ net::Task<bool> Session::rate_limit_phase(const policy::RequestView& view) {
     co_return false;
   }
   co_return true;
+}
+
+bool Session::body_kept_for_retries() const {
+  // A body that was streamed to an upstream can never be sent again, so a small one (known
+  // length, at most kRetryBodyLimit) is read first when the route's upstream retries and the
+  // request may be retried at all (idempotent, or the route opts in).
+  constexpr std::uint64_t kRetryBodyLimit = 64 * 1024;
+  if (request_.framing != http::BodyFraming::kContentLength || request_.content_length == 0 ||
+      request_.content_length > kRetryBodyLimit) {
+    return false;
+  }
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.binding->upstream->index);
+  if (!controls.retry) return false;
+  return request_is_idempotent() || ctx_.match.route->spec->retry_non_idempotent;
 }
 
 net::Task<bool> Session::buffer_request_body() {

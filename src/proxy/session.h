@@ -99,6 +99,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> serve_builtin(BuiltinEndpoint endpoint);
   void record_upstream_outcome(bool success);
   net::Task<bool> buffer_request_body();
+  bool body_kept_for_retries() const;
   void consume_request_head();
   net::Task<bool> send_local_reply();
   void build_upstream_request_head();

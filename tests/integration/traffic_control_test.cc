@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -354,6 +355,40 @@ TEST(TrafficControl, TheMostSpecificTimeoutAppliesAndIsCountedByKind) {
   const std::string metrics = scrape(gateway.port);
   EXPECT_EQ(metric_sample(metrics, "flexgate_timeouts_total{kind=\"upstream_response\"}"), 1);
   EXPECT_EQ(metric_sample(metrics, "flexgate_timeouts_total{kind=\"connect\"}"), 0);
+}
+
+TEST(TrafficControl, ASmallBodyIsKeptSoAnOptedInPostCanBeRetried) {
+  ScriptedUpstream busy([](const std::string&) { return reply(503, "busy"); });
+  ScriptedUpstream fine([](const std::string& raw) {
+    return reply(200, raw.substr(raw.find("\r\n\r\n") + 4));  // echoes the body it got
+  });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {busy.port(), fine.port()},
+                    "    loadBalancer: round_robin\n"
+                    "    retry: { attempts: 1, on: [503], backoff: { base: 1ms, max: 2ms }, budget: { ratio: 1.0 } }\n"),
+      "  - path: \"/*\"\n    upstream: pair\n    retryNonIdempotent: true\n"));
+  for (int i = 0; i < 6; ++i) {
+    const std::string body = "{\"order\":" + std::to_string(i) + "}";
+    const auto response = request(gateway.port, "POST", "/orders", {{"Content-Type", "application/json"}}, body);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, body);  // the whole body reached the second target too
+  }
+  EXPECT_EQ(busy.requests().size(), 3u);
+}
+
+TEST(TrafficControl, LatencyStrategyMovesTrafficAwayFromASlowTarget) {
+  ScriptedUpstream slow([](const std::string&) {
+    // The upstream is slow (this delay is the behaviour under test, not synchronisation).
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    return reply(200, "slow");
+  });
+  ScriptedUpstream quick([](const std::string&) { return reply(200, "quick"); });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {slow.port(), quick.port()}, "    loadBalancer: latency\n"),
+      "  - path: \"/*\"\n    upstream: pair\n"));
+  auto seen = bodies_of(gateway.port, 40);
+  EXPECT_EQ(seen["200:slow"] + seen["200:quick"], 40);
+  EXPECT_GE(seen["200:quick"], 36);  // the slow one is tried, measured, then avoided
 }
 
 }  // namespace
