@@ -35,10 +35,16 @@ std::uint64_t resident_bytes() {
   return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// A target is available when it has an address, passes its health checks and is not ejected.
 bool upstreams_available(const Runtime& runtime) {
+  const auto now = std::chrono::steady_clock::now();
   for (const auto& upstream : runtime.upstreams().upstreams()) {
+    const upstream::UpstreamControls& controls = runtime.controls(upstream.index);
     bool any = false;
-    for (const auto& target : upstream.targets) any = any || !target.endpoints.empty();
+    for (std::size_t t = 0; t < upstream.targets.size() && !any; ++t) {
+      any = !upstream.targets[t].endpoints.empty() && (!controls.health || controls.health->is_healthy(t)) &&
+            (!controls.outliers || !controls.outliers->is_ejected(t, now));
+    }
     if (!any) return false;
   }
   return true;
@@ -47,9 +53,14 @@ bool upstreams_available(const Runtime& runtime) {
 void append_checks(const Runtime& runtime, const HealthFacts& facts, std::string& out) {
   out += "\"checks\":{\"config\":\"UP\",\"upstreams\":";
   out += upstreams_available(runtime) ? "\"UP\"" : "\"DOWN\"";
-  out += ",\"rateLimit\":\"";
-  out += facts.rate_limit;
-  out += "\",\"draining\":";
+  if (runtime.redis_endpoint()) {
+    // The shared rate limiter: DEGRADED while decisions fall back (failMode), which keeps the
+    // instance ready: it still serves.
+    out += ",\"redis\":\"";
+    out += facts.rate_limit;
+    out += '"';
+  }
+  out += ",\"draining\":";
   out += facts.draining ? "true" : "false";
   out += '}';
 }

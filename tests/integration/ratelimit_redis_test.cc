@@ -118,7 +118,7 @@ TEST(RateLimitRedis, KilledRedisFallsBackLocallyAndRecoversWithoutA5xx) {
   // Degraded, not down: the instance stays ready.
   const auto ready = request(gateway.port, "GET", "/health/ready");
   EXPECT_EQ(ready.status, 200);
-  EXPECT_NE(ready.body.find("\"rateLimit\":\"DEGRADED\""), std::string::npos) << ready.body;
+  EXPECT_NE(ready.body.find("\"redis\":\"DEGRADED\""), std::string::npos) << ready.body;
 
   std::string error;
   ASSERT_TRUE(redis->restart(error)) << error;
@@ -135,7 +135,7 @@ TEST(RateLimitRedis, KilledRedisFallsBackLocallyAndRecoversWithoutA5xx) {
   const double before = redis_decisions(gateway.port);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(send().status, 200);
   EXPECT_GE(redis_decisions(gateway.port), before + 1);  // back on Redis by itself
-  EXPECT_NE(request(gateway.port, "GET", "/health/ready").body.find("\"rateLimit\":\"UP\""), std::string::npos);
+  EXPECT_NE(request(gateway.port, "GET", "/health/ready").body.find("\"redis\":\"UP\""), std::string::npos);
   EXPECT_EQ(server_errors, 0);
 }
 

@@ -391,5 +391,29 @@ TEST(TrafficControl, LatencyStrategyMovesTrafficAwayFromASlowTarget) {
   EXPECT_GE(seen["200:quick"], 36);  // the slow one is tried, measured, then avoided
 }
 
+TEST(TrafficControl, ReadinessFollowsTheHealthOfEachUpstream) {
+  std::atomic<bool> healthy{true};
+  ScriptedUpstream only([&](const std::string& raw) {
+    if (raw.starts_with("GET /healthz ")) return healthy ? reply(200, "up") : reply(503, "down");
+    return reply(200, "only");
+  });
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("solo", {only.port()},
+                    "    healthCheck: { path: /healthz, interval: 50ms, timeout: 40ms, healthyThreshold: 1,"
+                    " unhealthyThreshold: 1 }\n"),
+      "  - path: \"/*\"\n    upstream: solo\n"));
+  EXPECT_EQ(request(gateway.port, "GET", "/health/ready").status, 200);
+  healthy = false;
+  ASSERT_TRUE(gateway.process->wait_for_line("\"healthy\":\"false\""));
+  const auto down = request(gateway.port, "GET", "/health/ready");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_NE(down.body.find("\"upstreams\":\"DOWN\""), std::string::npos) << down.body;
+  EXPECT_EQ(request(gateway.port, "GET", "/x").status, 503);  // no usable target
+  healthy = true;
+  ASSERT_TRUE(gateway.process->wait_for_line("\"healthy\":\"true\""));
+  EXPECT_EQ(request(gateway.port, "GET", "/health/ready").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/x").status, 200);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
