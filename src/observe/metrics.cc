@@ -43,6 +43,9 @@ constexpr std::string_view kBoundLabels[] = {"0.0005", "0.001", "0.0025", "0.005
                                              "5",      "10",    "30",     "60"};
 static_assert(std::size(kBoundLabels) == kDurationBoundsMicros.size());
 
+constexpr std::string_view kSizeLabels[] = {"100", "1000", "10000", "100000", "1e+06", "1e+07", "1e+08"};
+static_assert(std::size(kSizeLabels) == kSizeBounds.size());
+
 void append_uint(std::string& out, std::uint64_t value) {
   char digits[24];
   const auto result = std::to_chars(digits, digits + sizeof(digits), value);
@@ -134,6 +137,42 @@ void close_labels(std::string& out) {
   out += "} ";
 }
 
+// One histogram series (left out while it has no observation): cumulative buckets, then _sum
+// (`sum` in 10^-decimals units: micros with 6 for seconds, bytes with 0) and _count. +Inf and
+// _count come from the same bucket reads, so they always agree.
+template <std::size_t N>
+void append_histogram(std::string& out, std::string_view name, std::string_view label, std::string_view value,
+                      const std::array<std::uint64_t, N>& buckets, const std::string_view (&bounds)[N - 1],
+                      std::uint64_t sum, int decimals) {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : buckets) total += count;
+  if (total == 0) return;
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < N; ++b) {
+    cumulative += buckets[b];
+    open_sample(out, name, "_bucket");
+    append_label(out, label, value, true);
+    append_label(out, "le", b + 1 < N ? bounds[b] : "+Inf");
+    close_labels(out);
+    append_uint(out, cumulative);
+    out += '\n';
+  }
+  open_sample(out, name, "_sum");
+  append_label(out, label, value, true);
+  close_labels(out);
+  if (decimals == 0) {
+    append_uint(out, sum);
+  } else {
+    append_fixed(out, sum, decimals);
+  }
+  out += '\n';
+  open_sample(out, name, "_count");
+  append_label(out, label, value, true);
+  close_labels(out);
+  append_uint(out, cumulative);
+  out += '\n';
+}
+
 }  // namespace
 
 const MetricFamilyInfo& family_info(MetricFamily family) {
@@ -194,7 +233,10 @@ std::uint64_t SeriesTable::count(std::uint64_t key) const {
 }  // namespace detail
 
 WorkerMetrics::WorkerMetrics(const MetricsLimits& limits)
-    : requests_(limits.request_series), durations_(limits.max_routes), upstreams_(limits.max_upstreams) {}
+    : requests_(limits.request_series),
+      durations_(limits.max_routes),
+      upstreams_(limits.max_upstreams),
+      targets_(limits.max_targets) {}
 
 MetricsRegistry::MetricsRegistry(unsigned workers, MetricsLimits limits) : limits_(limits) {
   limits_.max_routes = std::max<std::uint32_t>(limits_.max_routes, 1);  // room for "none"
@@ -244,6 +286,20 @@ std::optional<UpstreamId> MetricsRegistry::register_upstream(std::string_view na
   const auto id = intern(upstreams_, name, limits_.max_upstreams, "upstream", errors, added);
   if (added) {
     for (const auto& worker : workers_) worker->upstreams_.ensure(*id);
+  }
+  return id;
+}
+
+std::optional<TargetId> MetricsRegistry::register_target(std::string_view upstream, std::string_view target,
+                                                         std::vector<std::string>& errors) {
+  std::string key(upstream);
+  key += '\x1f';
+  key += target;
+  const std::lock_guard lock(mutex_);
+  bool added = false;
+  const auto id = intern(targets_, key, limits_.max_targets, "upstream target", errors, added);
+  if (added) {
+    for (const auto& worker : workers_) worker->targets_.ensure(*id);
   }
   return id;
 }
@@ -401,12 +457,14 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   // waits for a scrape to finish formatting. Ids registered after this copy show up next scrape.
   std::vector<std::string> route_names;
   std::vector<std::string> upstream_names;
+  std::vector<std::string> target_names;
   std::string version;
   std::pair<std::uint64_t, std::uint64_t> table_stats{0, 0};
   {
     const std::lock_guard lock(mutex_);
     route_names = routes_.names;
     upstream_names = upstreams_.names;
+    target_names = targets_.names;
     version = version_;
     if (rate_limit_table_source_) table_stats = rate_limit_table_source_();
   }
@@ -484,6 +542,25 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
   append_int(out, requests_in_flight());
   out += '\n';
 
+  // Request and response sizes by route (routes with a request only).
+  for (const bool request_side : {true, false}) {
+    const MetricFamily family = request_side ? MetricFamily::kHttpRequestSizeBytes : MetricFamily::kHttpResponseSizeBytes;
+    const std::string_view name = family_info(family).name;
+    append_header(out, family);
+    for (std::size_t route = 0; route < route_names.size(); ++route) {
+      std::array<std::uint64_t, kSizeBucketCount> buckets{};
+      std::uint64_t bytes = 0;
+      for (const auto& worker : workers_) {
+        const detail::RouteDurations* counters = worker->durations_.find(static_cast<RouteId>(route));
+        if (counters == nullptr) continue;
+        const auto& sizes = request_side ? counters->request_sizes : counters->response_sizes;
+        for (std::size_t b = 0; b < kSizeBucketCount; ++b) buckets[b] += sizes[b].value();
+        bytes += (request_side ? counters->request_bytes : counters->response_bytes).value();
+      }
+      append_histogram(out, name, "route", route_names[route], buckets, kSizeLabels, bytes, 0);
+    }
+  }
+
   // Closed sets are rendered whole, zeros included: every series exists from the start.
   {
     const std::string_view name = family_info(MetricFamily::kPolicyRejectionsTotal).name;
@@ -511,6 +588,53 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
         out += '\n';
       }
     }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kUpstreamResponseDurationSeconds).name;
+    append_header(out, MetricFamily::kUpstreamResponseDurationSeconds);
+    for (std::size_t u = 0; u < upstream_names.size(); ++u) {
+      std::array<std::uint64_t, kDurationBucketCount> buckets{};
+      std::uint64_t micros = 0;
+      for (const auto& worker : workers_) {
+        const detail::UpstreamCounters* counters = worker->upstreams_.find(static_cast<UpstreamId>(u));
+        if (counters == nullptr) continue;
+        for (std::size_t b = 0; b < kDurationBucketCount; ++b) buckets[b] += counters->latency[b].value();
+        micros += counters->latency_sum_micros.value();
+      }
+      append_histogram(out, name, "upstream", upstream_names[u], buckets, kBoundLabels, micros, 6);
+    }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kUpstreamTargetRequestsTotal).name;
+    append_header(out, MetricFamily::kUpstreamTargetRequestsTotal);
+    for (std::size_t t = 0; t < target_names.size(); ++t) {
+      const std::string_view key = target_names[t];
+      const std::size_t split = key.find('\x1f');
+      for (std::size_t o = 0; o < kUpstreamOutcomeCount; ++o) {
+        std::uint64_t count = 0;
+        for (const auto& worker : workers_) {
+          if (const detail::TargetCounters* counters = worker->targets_.find(static_cast<TargetId>(t))) {
+            count += counters->requests[o].value();
+          }
+        }
+        open_sample(out, name);
+        append_label(out, "upstream", key.substr(0, split), true);
+        append_label(out, "target", key.substr(split + 1));
+        append_label(out, "outcome", kOutcomes[o]);
+        close_labels(out);
+        append_uint(out, count);
+        out += '\n';
+      }
+    }
+  }
+  {
+    std::int64_t idle = 0;
+    for (const auto& worker : workers_) idle += worker->pool_idle_.value();
+    append_header(out, MetricFamily::kUpstreamPoolIdleConnections);
+    out += family_info(MetricFamily::kUpstreamPoolIdleConnections).name;
+    out += ' ';
+    append_int(out, idle);
+    out += '\n';
   }
   for (const MetricFamily family :
        {MetricFamily::kUpstreamConnectionsOpenedTotal, MetricFamily::kUpstreamPoolReusesTotal}) {

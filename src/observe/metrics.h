@@ -51,10 +51,20 @@ namespace flexgate::observe {
   X(kHttpRequestDurationSeconds, "flexgate_http_request_duration_seconds", "histogram",                   \
     "Time from a request head to its last response byte, by route pattern.")                              \
   X(kHttpRequestsInFlight, "flexgate_http_requests_in_flight", "gauge", "Requests being handled now.")    \
+  X(kHttpRequestSizeBytes, "flexgate_http_request_size_bytes", "histogram",                               \
+    "Request size received from the client (head and body), by route pattern.")                          \
+  X(kHttpResponseSizeBytes, "flexgate_http_response_size_bytes", "histogram",                             \
+    "Response size sent to the client (head and body), by route pattern.")                               \
   X(kPolicyRejectionsTotal, "flexgate_policy_rejections_total", "counter",                                \
     "Requests refused by a policy, by policy and reason.")                                                \
   X(kUpstreamRequestsTotal, "flexgate_upstream_requests_total", "counter",                                \
     "Requests sent to an upstream (each attempt, retries included), by outcome.")                         \
+  X(kUpstreamResponseDurationSeconds, "flexgate_upstream_response_duration_seconds", "histogram",          \
+    "Time from the start of an attempt to the upstream's response head, by upstream.")                   \
+  X(kUpstreamTargetRequestsTotal, "flexgate_upstream_target_requests_total", "counter",                   \
+    "Attempts sent to each target of an upstream, by outcome.")                                           \
+  X(kUpstreamPoolIdleConnections, "flexgate_upstream_pool_idle_connections", "gauge",                     \
+    "Idle keep-alive upstream connections held in the pools now, all workers.")                           \
   X(kUpstreamConnectionsOpenedTotal, "flexgate_upstream_connections_opened_total", "counter",             \
     "New connections opened to an upstream.")                                                             \
   X(kUpstreamPoolReusesTotal, "flexgate_upstream_pool_reuses_total", "counter",                           \
@@ -211,10 +221,24 @@ inline std::size_t duration_bucket(std::uint64_t micros) {
   return index;
 }
 
+// Upper bounds of the size histograms, in bytes (100 B to 100 MB).
+inline constexpr std::array<std::uint64_t, 7> kSizeBounds = {100,       1'000,      10'000,     100'000,
+                                                              1'000'000, 10'000'000, 100'000'000};
+inline constexpr std::size_t kSizeBucketCount = kSizeBounds.size() + 1;
+
+// The (non-cumulative) bucket of a size: the first bound >= bytes.
+inline std::size_t size_bucket(std::uint64_t bytes) {
+  std::size_t index = 0;
+  while (index < kSizeBounds.size() && bytes > kSizeBounds[index]) ++index;
+  return index;
+}
+
 // Index of a route pattern in the registry's append-only table; stable for the process lifetime.
 using RouteId = std::uint32_t;
 // Index of an upstream name in the registry's append-only table; stable for the process lifetime.
 using UpstreamId = std::uint32_t;
+// Index of an (upstream, target) pair in the registry's append-only table.
+using TargetId = std::uint32_t;
 // The route of requests that matched none: rendered route="none".
 inline constexpr RouteId kNoRoute = 0;
 
@@ -234,6 +258,7 @@ class Counter {
 // A level that goes up and down, with one writer, readable from any thread.
 class Gauge {
  public:
+  void set(std::int64_t value) { value_.store(value, std::memory_order_relaxed); }
   void add(std::int64_t delta) {
     value_.store(value_.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
   }
@@ -247,6 +272,7 @@ class Gauge {
 struct MetricsLimits {
   std::uint32_t max_routes = 4096;       // distinct route patterns since start, "none" included
   std::uint32_t max_upstreams = 1024;    // distinct upstream names since start
+  std::uint32_t max_targets = 8192;      // distinct (upstream, target) pairs since start
   std::uint32_t request_series = 16384;  // per worker: (route, method, status) slots, 3/4 usable
 };
 
@@ -361,11 +387,15 @@ inline std::uint64_t series_key(RouteId route, MethodLabel method, std::uint16_t
   return (std::uint64_t{route} + 1) << 14 | std::uint64_t{static_cast<std::uint8_t>(method)} << 10 | code;
 }
 
-// One route's duration histogram and rate-limit refusals in one shard.
+// One route's duration and size histograms and rate-limit refusals in one shard.
 struct RouteDurations {
   std::array<Counter, kDurationBucketCount> buckets;
   Counter sum_micros;
   Counter rate_limited;
+  std::array<Counter, kSizeBucketCount> request_sizes;
+  Counter request_bytes;
+  std::array<Counter, kSizeBucketCount> response_sizes;
+  Counter response_bytes;
 };
 
 // One upstream's counters in one shard.
@@ -373,6 +403,13 @@ struct UpstreamCounters {
   std::array<Counter, kUpstreamOutcomeCount> requests;
   Counter connections_opened;
   Counter pool_reuses;
+  std::array<Counter, kDurationBucketCount> latency;  // attempt start -> response head
+  Counter latency_sum_micros;
+};
+
+// One target's attempts in one shard.
+struct TargetCounters {
+  std::array<Counter, kUpstreamOutcomeCount> requests;
 };
 
 // Interned label values: append-only, so ids are stable. Guarded by the registry mutex.
@@ -410,6 +447,41 @@ class alignas(64) WorkerMetrics {
     durations->sum_micros.add(micros);
     if (!requests_.add(detail::series_key(route, method, status))) dropped_.add();
   }
+
+  // The sizes of a finished request on `route` (call with request_finished()).
+  void record_sizes(RouteId route, std::uint64_t bytes_in, std::uint64_t bytes_out) {
+    if (detail::RouteDurations* counters = durations_.find(route)) [[likely]] {
+      counters->request_sizes[size_bucket(bytes_in)].add();
+      counters->request_bytes.add(bytes_in);
+      counters->response_sizes[size_bucket(bytes_out)].add();
+      counters->response_bytes.add(bytes_out);
+    } else {
+      dropped_.add();
+    }
+  }
+
+  // An attempt to `upstream` got its response head `latency` after it started.
+  void record_upstream_latency(UpstreamId upstream, std::chrono::microseconds latency) {
+    if (detail::UpstreamCounters* counters = upstreams_.find(upstream)) [[likely]] {
+      const std::uint64_t micros = latency.count() > 0 ? static_cast<std::uint64_t>(latency.count()) : 0;
+      counters->latency[duration_bucket(micros)].add();
+      counters->latency_sum_micros.add(micros);
+    } else {
+      dropped_.add();
+    }
+  }
+
+  // One attempt to `target` ended.
+  void record_target_request(TargetId target, UpstreamOutcome outcome) {
+    if (detail::TargetCounters* counters = targets_.find(target)) [[likely]] {
+      counters->requests[static_cast<std::size_t>(outcome)].add();
+    } else {
+      dropped_.add();
+    }
+  }
+
+  // This worker's idle pooled upstream connections now.
+  void set_pool_idle(std::size_t idle) { pool_idle_.set(static_cast<std::int64_t>(idle)); }
 
   // A policy refused the request (the request is still counted by request_finished()).
   void record_rejection(Rejection rejection) { rejections_[static_cast<std::size_t>(rejection)].add(); }
@@ -485,6 +557,8 @@ class alignas(64) WorkerMetrics {
   detail::SeriesTable requests_;
   detail::ChunkedTable<detail::RouteDurations> durations_;
   detail::ChunkedTable<detail::UpstreamCounters> upstreams_;
+  detail::ChunkedTable<detail::TargetCounters> targets_;
+  Gauge pool_idle_;
 };
 
 // The process's metrics: one shard per worker, the route and upstream label tables, and the
@@ -506,6 +580,9 @@ class MetricsRegistry {
   std::optional<RouteId> register_route(std::string_view pattern, std::vector<std::string>& errors);
   // Same for an upstream name (max_upstreams).
   std::optional<UpstreamId> register_upstream(std::string_view name, std::vector<std::string>& errors);
+  // Same for a target ("host:port") of an upstream (max_targets).
+  std::optional<TargetId> register_target(std::string_view upstream, std::string_view target,
+                                          std::vector<std::string>& errors);
 
   // The version label of flexgate_build_info.
   void set_build_version(std::string_view version);
@@ -566,6 +643,7 @@ class MetricsRegistry {
   mutable std::mutex mutex_;  // guards the label tables and the version; never taken by a worker
   detail::LabelTable routes_;
   detail::LabelTable upstreams_;
+  detail::LabelTable targets_;  // names are "upstream\x1ftarget"
   std::string version_ = "unknown";
   std::function<std::pair<std::uint64_t, std::uint64_t>()> rate_limit_table_source_;
   std::function<void(std::vector<ExternalSample>&)> external_source_;

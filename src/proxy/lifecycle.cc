@@ -597,6 +597,11 @@ void Session::finish_attempt(const std::optional<upstream::AttemptFailure>& fail
   if (ctx_.balancer_generation == worker_.balancer_generation()) {
     worker_.balancer(ctx_.upstream->index).on_request_end(ctx_.target_index, now - ctx_.attempt_started, now);
   }
+  if (!failure || failure->kind == upstream::FailureKind::kStatus) {  // a response head arrived
+    worker_.metrics().record_upstream_latency(
+        ctx_.runtime->metrics_upstream(ctx_.upstream->index),
+        std::chrono::duration_cast<std::chrono::microseconds>(now - ctx_.attempt_started));
+  }
   if (controls.concurrency && ctx_.concurrency) {
     // Adaptive limits learn from latency and from timeouts (drops); the slot is kept until the
     // response is over (or the next attempt).
@@ -985,9 +990,12 @@ void Session::log_phase() {
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
   // Counted before the line is written: whoever has seen the line can also see the count.
-  worker_.metrics().request_finished(
-      ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute, observe::method_label(ctx_.method),
-      ctx_.status, std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
+  const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
+  observe::WorkerMetrics& metrics = worker_.metrics();
+  metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
+  metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
+                           std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
+  metrics.set_pool_idle(worker_.pool().idle_count());
   observe::write_access_log(record, log_scratch_);
 }
 
@@ -1035,7 +1043,12 @@ void Session::record_upstream_outcome(bool success) {
       default: return;  // refused before any upstream exchange (egress, body)
     }
   }
-  worker_.metrics().record_upstream_request(ctx_.runtime->metrics_upstream(ctx_.upstream->index), outcome);
+  observe::WorkerMetrics& metrics = worker_.metrics();
+  metrics.record_upstream_request(ctx_.runtime->metrics_upstream(ctx_.upstream->index), outcome);
+  if (ctx_.target_index >= 0) {
+    metrics.record_target_request(
+        ctx_.runtime->metrics_target(ctx_.upstream->index, static_cast<std::size_t>(ctx_.target_index)), outcome);
+  }
 }
 
 net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {

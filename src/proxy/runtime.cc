@@ -63,9 +63,14 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   runtime->limits_.max_target_bytes = cfg.proxy.max_uri_size;
   runtime->limits_.max_header_fields = std::min<std::size_t>(cfg.proxy.max_header_count, http::kMaxHeaderFieldsCapacity);
   runtime->metrics_upstreams_.assign(runtime->upstreams_->upstreams().size(), 0);
-  if (metrics != nullptr) {
-    for (const auto& upstream : runtime->upstreams_->upstreams()) {
-      runtime->metrics_upstreams_[upstream.index] = metrics->register_upstream(upstream.spec->name, errors).value_or(0);
+  runtime->metrics_targets_.resize(runtime->upstreams_->upstreams().size());
+  for (const auto& upstream : runtime->upstreams_->upstreams()) {
+    auto& targets = runtime->metrics_targets_[upstream.index];
+    targets.assign(upstream.targets.size(), 0);
+    if (metrics == nullptr) continue;
+    runtime->metrics_upstreams_[upstream.index] = metrics->register_upstream(upstream.spec->name, errors).value_or(0);
+    for (std::size_t t = 0; t < upstream.targets.size(); ++t) {
+      targets[t] = metrics->register_target(upstream.spec->name, upstream.targets[t].authority, errors).value_or(0);
     }
   }
   runtime->bindings_.resize(cfg.routes.size());

@@ -70,6 +70,10 @@ class Runtime {
   const std::vector<upstream::UpstreamControls>& all_controls() const { return controls_; }
   // The metrics label id of upstream `upstream_index`.
   observe::UpstreamId metrics_upstream(std::size_t upstream_index) const { return metrics_upstreams_[upstream_index]; }
+  // The metrics label id of target `target_index` of upstream `upstream_index`.
+  observe::TargetId metrics_target(std::size_t upstream_index, std::size_t target_index) const {
+    return metrics_targets_[upstream_index][target_index];
+  }
   const RouteBinding& binding(std::size_t route_index) const { return bindings_[route_index]; }
   const http::Limits& limits() const { return limits_; }
   std::uint64_t version() const { return version_; }  // 1 for the first snapshot, +1 per reload
@@ -92,6 +96,7 @@ class Runtime {
   std::vector<RouteBinding> bindings_;
   std::vector<upstream::UpstreamControls> controls_;
   std::vector<observe::UpstreamId> metrics_upstreams_;
+  std::vector<std::vector<observe::TargetId>> metrics_targets_;
   http::Limits limits_;
   std::uint64_t version_ = 1;
   std::chrono::system_clock::time_point loaded_at_ = std::chrono::system_clock::now();

@@ -70,5 +70,29 @@ TEST(Metrics, MetricsPathCannotBeShadowedByARoute) {
   EXPECT_NE(response.body.find("# TYPE flexgate_http_requests_total counter"), std::string::npos);
 }
 
+TEST(Metrics, SizesUpstreamLatencyAndTargetsAreMeasuredFromRealTraffic) {
+  auto echo = start_echo_server();
+  auto gateway = start_gateway(gateway_config(echo.port, kCatchAllRoute, "  workers: 1\n"));
+  EXPECT_EQ(request(gateway.port, "POST", "/upload", {}, std::string(5000, 'x')).status, 200);  // echoed back
+  EXPECT_EQ(request(gateway.port, "GET", "/bytes/200000").status, 200);
+  // The log phase counts a request just after its response: the scrape below is the third
+  // request, so both are counted once its own head was read.
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_request_size_bytes_count{route=\"/*\"}"), 2);
+  // The upload is 5000 body bytes plus its head: in the 10 kB bucket, not the 1 kB one.
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_request_size_bytes_bucket{route=\"/*\",le=\"1000\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_request_size_bytes_bucket{route=\"/*\",le=\"10000\"}"), 2);
+  // The 200 kB download lands between 100 kB and 1 MB.
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_response_size_bytes_bucket{route=\"/*\",le=\"100000\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_http_response_size_bytes_bucket{route=\"/*\",le=\"1e+06\"}"), 2);
+  EXPECT_GT(metric_sample(metrics, "flexgate_http_response_size_bytes_sum{route=\"/*\"}"), 200000);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_response_duration_seconds_count{upstream=\"echo\"}"), 2);
+  const std::string target = "127.0.0.1:" + std::to_string(echo.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_target_requests_total{upstream=\"echo\",target=\"" + target +
+                                       "\",outcome=\"success\"}"),
+            2);
+  EXPECT_GE(metric_sample(metrics, "flexgate_upstream_pool_idle_connections"), 1);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
