@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "app/config_watcher.h"
 #include "config/loader.h"
 #include "net/worker_pool.h"
 #include "observe/metrics.h"
@@ -60,6 +61,18 @@ std::shared_ptr<const proxy::Runtime> load_runtime(const std::string& path, cons
   auto config = load_config_or_report(path);
   if (!config) return nullptr;
   return build_runtime(std::move(*config), previous, metrics);
+}
+
+// A reload: loads and compiles the file, collecting every error instead of printing it (the
+// caller logs them as one event and keeps them for /health/deep).
+std::shared_ptr<const proxy::Runtime> reload_runtime(const std::string& path, const proxy::Runtime& previous,
+                                                     observe::MetricsRegistry& metrics, std::vector<std::string>& errors) {
+  auto loaded = config::load_config_file(path);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) errors.push_back(error.to_string());
+    return nullptr;
+  }
+  return proxy::Runtime::build(std::move(*loaded.config), errors, &previous, &metrics);
 }
 
 void apply_logging(const config::LoggingSpec& logging) {
@@ -135,11 +148,64 @@ int run_command(const std::string& config_path) {
     return ttl.count() > 0 ? std::chrono::steady_clock::now() + ttl : std::chrono::steady_clock::time_point::max();
   };
   auto next_dns_refresh = dns_refresh_at(*runtime);
+
+  // Hot reload: only a valid file replaces the running snapshot, atomically for every worker;
+  // requests in flight finish on the snapshot they started with.
+  std::string loaded_bytes = read_config_bytes(config_path);
+  auto reload = [&](std::string_view trigger) {
+    std::vector<std::string> errors;
+    const std::string bytes = read_config_bytes(config_path);
+    auto next = reload_runtime(config_path, *runtime, metrics, errors);
+    metrics.record_config_reload(next != nullptr);
+    if (!next) {
+      std::string joined;
+      for (std::size_t i = 0; i < errors.size() && i < 20; ++i) joined += (i > 0 ? "\n" : "") + errors[i];
+      metrics.set_last_reload_error(joined);
+      observe::log_event(config::LogLevel::kError, "config_reload_failed",
+                         {{"config", config_path}, {"trigger", trigger}, {"errors", joined},
+                          {"detail", "kept the running configuration"}});
+      loaded_bytes = bytes;  // do not retry the same broken bytes on every directory event
+      return;
+    }
+    // The listeners and the worker threads are made at start: say so instead of pretending.
+    const auto& before = started_with;
+    const auto& after = next->config().proxy;
+    if (before.host != after.host || before.port != after.port || before.workers != after.workers) {
+      observe::log_event(config::LogLevel::kWarn, "config_reload_needs_restart",
+                         {{"detail", "proxy.host, proxy.port and proxy.workers apply at start only; "
+                                     "the running values are kept"}});
+    }
+    runtime = next;
+    loaded_bytes = bytes;
+    metrics.set_last_reload_error("");
+    apply_logging(next->config().logging);
+    server.swap_runtime(next);
+    {
+      const std::lock_guard lock(serving->first);
+      serving->second = next;
+    }
+    next_dns_refresh = dns_refresh_at(*runtime);
+    observe::log_event(config::LogLevel::kInfo, "config_reloaded",
+                       {{"config", config_path}, {"trigger", trigger}, {"version", std::to_string(next->version())}});
+  };
+  ConfigWatcher watcher(config_path);
+  if (!watcher.ok()) {
+    observe::log_event(config::LogLevel::kWarn, "config_watch_unavailable",
+                       {{"error", watcher.error()}, {"detail", "reload with SIGHUP"}});
+  }
+  // Editors and Kubernetes write in several steps: reload once the directory has been quiet a moment.
+  std::optional<std::chrono::steady_clock::time_point> change_seen;
+
   for (;;) {
     timespec tick{0, 100 * 1000 * 1000};
     siginfo_t info;
     int signal_number = sigtimedwait(&signals, &info, &tick);
     if (drained.load()) break;
+    if (!draining && watcher.poll()) change_seen = std::chrono::steady_clock::now();
+    if (change_seen && std::chrono::steady_clock::now() - *change_seen >= std::chrono::milliseconds(200)) {
+      change_seen.reset();
+      if (read_config_bytes(config_path) != loaded_bytes) reload("file");
+    }
     if (signal_number < 0 && !draining && std::chrono::steady_clock::now() >= next_dns_refresh) {
       std::vector<std::string> errors;
       auto fresh = upstream::UpstreamSet::build(runtime->config(), errors);
@@ -173,30 +239,7 @@ int run_command(const std::string& config_path) {
     }
     if (signal_number < 0) continue;  // timeout or EINTR: check the drain again
     if (signal_number == SIGHUP) {
-      auto next = load_runtime(config_path, runtime.get(), &metrics);
-      metrics.record_config_reload(next != nullptr);
-      if (next) {
-        // The listeners and the worker threads are made at start: say so instead of pretending.
-        const auto& before = started_with;
-        const auto& after = next->config().proxy;
-        if (before.host != after.host || before.port != after.port || before.workers != after.workers) {
-          observe::log_event(config::LogLevel::kWarn, "config_reload_needs_restart",
-                             {{"detail", "proxy.host, proxy.port and proxy.workers apply at start only; "
-                                         "the running values are kept"}});
-        }
-        runtime = next;
-        apply_logging(next->config().logging);
-        server.swap_runtime(next);
-        {
-          const std::lock_guard lock(serving->first);
-          serving->second = next;
-        }
-        next_dns_refresh = dns_refresh_at(*runtime);
-        observe::log_event(config::LogLevel::kInfo, "config_reloaded", {{"config", config_path}});
-      } else {
-        observe::log_event(config::LogLevel::kError, "config_reload_failed",
-                           {{"config", config_path}, {"detail", "kept the running configuration"}});
-      }
+      reload("SIGHUP");
       continue;
     }
     if (draining) {

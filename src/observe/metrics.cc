@@ -304,6 +304,16 @@ std::optional<TargetId> MetricsRegistry::register_target(std::string_view upstre
   return id;
 }
 
+void MetricsRegistry::set_last_reload_error(std::string error) {
+  const std::lock_guard lock(mutex_);
+  last_reload_error_ = std::move(error);
+}
+
+std::string MetricsRegistry::last_reload_error() const {
+  const std::lock_guard lock(mutex_);
+  return last_reload_error_;
+}
+
 void MetricsRegistry::set_build_version(std::string_view version) {
   const std::lock_guard lock(mutex_);
   version_ = version;

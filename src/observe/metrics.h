@@ -584,6 +584,10 @@ class MetricsRegistry {
   std::optional<TargetId> register_target(std::string_view upstream, std::string_view target,
                                           std::vector<std::string>& errors);
 
+  // Why the last reload failed ("" after a successful one): shown by /health/deep and the admin API.
+  void set_last_reload_error(std::string error);
+  std::string last_reload_error() const;
+
   // The version label of flexgate_build_info.
   void set_build_version(std::string_view version);
   // The config was loaded at startup: sets the last-success timestamp, counts no reload.
@@ -645,6 +649,7 @@ class MetricsRegistry {
   detail::LabelTable upstreams_;
   detail::LabelTable targets_;  // names are "upstream\x1ftarget"
   std::string version_ = "unknown";
+  std::string last_reload_error_;
   std::function<std::pair<std::uint64_t, std::uint64_t>()> rate_limit_table_source_;
   std::function<void(std::vector<ExternalSample>&)> external_source_;
 

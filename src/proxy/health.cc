@@ -100,6 +100,10 @@ std::uint16_t render_deep_health(const Runtime& runtime, const HealthFacts& fact
   append_json_uint(body, runtime.version());
   body += ",\"loadedAt\":";
   append_iso_time(body, runtime.loaded_at());
+  if (!facts.last_reload_error.empty()) {
+    body += ",\"lastReloadError\":";
+    append_json_string(body, facts.last_reload_error);
+  }
   body += "},\"upstreams\":[";
   bool first_upstream = true;
   const auto now = std::chrono::steady_clock::now();

@@ -24,6 +24,9 @@ struct HealthFacts {
   // The rate-limit store: "UP", or "DEGRADED" while Redis fails and decisions fall back
   // (failMode). Degraded is not down: the instance still serves, so readiness stays 200.
   std::string_view rate_limit = "UP";
+  // Why the last config reload was refused ("" when the last one succeeded): the running config
+  // is the previous good one.
+  std::string last_reload_error;
 };
 
 // Readiness: config loaded, every upstream has at least one target with an address, the rate-limit

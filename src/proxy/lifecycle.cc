@@ -1061,6 +1061,7 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   if (ctx_.runtime->redis_endpoint() && worker_.registry().rate_limit_degraded_workers() > 0) {
     facts.rate_limit = "DEGRADED";
   }
+  if (endpoint == BuiltinEndpoint::kDeep) facts.last_reload_error = worker_.registry().last_reload_error();
   switch (endpoint) {
     case BuiltinEndpoint::kMetrics:
       worker_.registry().render_prometheus(body);
@@ -1184,9 +1185,18 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
 
 void Session::release_upstream(bool reusable) {
   if (!upstream_) return;
-  // Target ids are per snapshot: a connection opened under a snapshot that has since been
-  // replaced must not be pooled, or another target's request could take it.
+  // Target ids are per snapshot: a connection opened under the snapshot just replaced is pooled
+  // under the new snapshot's id for the same target; any other must not be pooled, or another
+  // target's request could take it.
   bool current_snapshot = ctx_.runtime == worker_.runtime();
+  if (!current_snapshot && worker_.runtime()->replaced(ctx_.runtime.get())) {
+    const auto& ids = worker_.runtime()->target_ids_from_previous();
+    const std::ptrdiff_t new_id = upstream_->target_id < ids.size() ? ids[upstream_->target_id] : -1;
+    if (new_id >= 0) {
+      upstream_->target_id = static_cast<std::size_t>(new_id);
+      current_snapshot = true;
+    }
+  }
   if (reusable && current_snapshot && !closing_ && upstream_->socket.is_open()) {
     ++upstream_->requests_served;
     const auto& pool_spec = ctx_.upstream->spec->pool;

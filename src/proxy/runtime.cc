@@ -59,6 +59,22 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   runtime->upstreams_ = upstream::UpstreamSet::build(cfg, errors);
   runtime->controls_ = upstream::build_upstream_controls(cfg, *runtime->upstreams_,
                                                          previous != nullptr ? &previous->controls_ : nullptr);
+  if (previous != nullptr) {
+    runtime->previous_ = previous;
+    runtime->target_ids_from_previous_.assign(previous->upstreams().target_count(), -1);
+    for (const auto& old_upstream : previous->upstreams().upstreams()) {
+      const upstream::Upstream* kept = runtime->upstreams_->find(old_upstream.spec->name);
+      if (kept == nullptr) continue;
+      for (const auto& old_target : old_upstream.targets) {
+        for (const auto& target : kept->targets) {
+          if (target.authority == old_target.authority && target.endpoints == old_target.endpoints) {
+            runtime->target_ids_from_previous_[old_target.id] = static_cast<std::ptrdiff_t>(target.id);
+            break;
+          }
+        }
+      }
+    }
+  }
   runtime->limits_.max_head_bytes = cfg.proxy.max_head_size;
   runtime->limits_.max_target_bytes = cfg.proxy.max_uri_size;
   runtime->limits_.max_header_fields = std::min<std::size_t>(cfg.proxy.max_header_count, http::kMaxHeaderFieldsCapacity);

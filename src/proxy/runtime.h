@@ -78,6 +78,12 @@ class Runtime {
   const http::Limits& limits() const { return limits_; }
   std::uint64_t version() const { return version_; }  // 1 for the first snapshot, +1 per reload
   std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
+  // True when this snapshot was built to replace `previous` (compared, never dereferenced).
+  bool replaced(const Runtime* previous) const { return previous != nullptr && previous == previous_; }
+  // For the snapshot this one replaced: its target id -> this snapshot's id for the same target
+  // (same upstream name, authority and addresses), -1 when the target is gone or changed. Lets
+  // pooled and in-flight upstream connections outlive a reload.
+  const std::vector<std::ptrdiff_t>& target_ids_from_previous() const { return target_ids_from_previous_; }
   const policy::AuthPolicy& auth() const { return auth_; }
   const policy::EgressGuard& egress() const { return *egress_; }
   const policy::RateLimitPolicy& rate_limit() const { return *rate_limit_; }
@@ -96,6 +102,8 @@ class Runtime {
   std::vector<RouteBinding> bindings_;
   std::vector<upstream::UpstreamControls> controls_;
   std::vector<observe::UpstreamId> metrics_upstreams_;
+  const Runtime* previous_ = nullptr;  // identity only: may be gone
+  std::vector<std::ptrdiff_t> target_ids_from_previous_;
   std::vector<std::vector<observe::TargetId>> metrics_targets_;
   http::Limits limits_;
   std::uint64_t version_ = 1;

@@ -80,9 +80,14 @@ void Worker::stop_health_checks() {
 }
 
 void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
-  // Target ids belong to a snapshot: connections pooled for the old one cannot be matched.
-  pool_.close_all();
-  pool_ = upstream::ConnectionPool(runtime->upstreams().target_count());
+  // Target ids belong to a snapshot: idle connections to targets the new one keeps move to its
+  // ids; the others are closed.
+  if (runtime->replaced(runtime_.get())) {
+    pool_ = pool_.carry_over(runtime->target_ids_from_previous(), runtime->upstreams().target_count());
+  } else {
+    pool_.close_all();
+    pool_ = upstream::ConnectionPool(runtime->upstreams().target_count());
+  }
   runtime_ = std::move(runtime);
   configure_redis(*runtime_);
   build_balancers(*runtime_);

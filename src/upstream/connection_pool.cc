@@ -43,6 +43,20 @@ void ConnectionPool::close_all() {
   for (auto& list : idle_) list.clear();
 }
 
+ConnectionPool ConnectionPool::carry_over(std::span<const std::ptrdiff_t> new_id_of, std::size_t target_count) {
+  ConnectionPool next(target_count);
+  for (std::size_t old_id = 0; old_id < idle_.size(); ++old_id) {
+    const std::ptrdiff_t new_id = old_id < new_id_of.size() ? new_id_of[old_id] : -1;
+    if (new_id < 0 || static_cast<std::size_t>(new_id) >= target_count) continue;  // closed below
+    for (auto& connection : idle_[old_id]) {
+      connection->target_id = static_cast<std::size_t>(new_id);
+      next.idle_[static_cast<std::size_t>(new_id)].push_back(std::move(connection));
+    }
+  }
+  close_all();
+  return next;
+}
+
 std::size_t ConnectionPool::idle_count() const {
   std::size_t total = 0;
   for (const auto& list : idle_) total += list.size();

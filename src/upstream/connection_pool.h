@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/byte_buffer.h"
@@ -38,8 +39,12 @@ class ConnectionPool {
            std::chrono::milliseconds idle_timeout, unsigned max_idle);
   // Closes every idle connection whose idle timeout has passed.
   void close_expired(net::Clock::time_point now);
-  // Closes everything (shutdown, config swap).
+  // Closes everything (shutdown).
   void close_all();
+  // For a new snapshot: a pool of `target_count` targets holding the idle connections of every
+  // target that `new_id_of[old id]` maps to a new id (>= 0); the others are closed. Unchanged
+  // upstreams keep their warm connections across a reload; removed or changed ones drain.
+  ConnectionPool carry_over(std::span<const std::ptrdiff_t> new_id_of, std::size_t target_count);
   std::size_t idle_count() const;
 
  private:

@@ -165,5 +165,24 @@ TEST_F(ConnectionPoolTest, CloseAllEmptiesEveryTarget) {
   EXPECT_EQ(pool.take(0, t0_), nullptr);
 }
 
+TEST_F(ConnectionPoolTest, CarryOverMovesKeptTargetsToTheirNewIdsAndClosesTheRest) {
+  ConnectionPool pool(3);
+  auto kept = open_connection(2);
+  auto dropped = open_connection(0);
+  const int dropped_fd = dropped->socket.native_handle();
+  auto* kept_ptr = kept.get();
+  pool.put(std::move(kept), t0_, 60s, 8);
+  pool.put(std::move(dropped), t0_, 60s, 8);
+  // The new snapshot has two targets: old 2 is new 0, old 0 is gone, old 1 is new 1.
+  const std::vector<std::ptrdiff_t> new_id_of = {-1, 1, 0};
+  ConnectionPool next = pool.carry_over(new_id_of, 2);
+  EXPECT_EQ(pool.idle_count(), 0u);
+  EXPECT_EQ(next.idle_count(), 1u);
+  auto taken = next.take(0, t0_);
+  EXPECT_EQ(taken.get(), kept_ptr);
+  EXPECT_EQ(taken->target_id, 0u);
+  EXPECT_FALSE(fd_is_open(dropped_fd));
+}
+
 }  // namespace
 }  // namespace flexgate::upstream
