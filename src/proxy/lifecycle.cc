@@ -15,6 +15,7 @@
 #include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/access_log.h"
+#include "observe/trace_context.h"
 #include "observe/log.h"
 #include "policy/ipfilter/cidr_list.h"
 #include "policy/ipfilter/client_address.h"
@@ -172,6 +173,36 @@ void Session::identify_request() {
     ctx_.correlation_id.assign(field->value);
   } else {
     observe::generate_correlation_id(ctx_.correlation_id);
+  }
+  // W3C Trace Context: join the client's trace when it sent exactly one valid traceparent (two
+  // are ambiguous), else start one. This hop gets its own span id either way.
+  const http::HeaderField* traceparent = nullptr;
+  std::size_t traceparents = 0;
+  bool tracestate_ok = true;
+  bool has_tracestate = false;
+  for (const http::HeaderField& each : request_.fields) {
+    if (http::iequals(each.name, "traceparent")) {
+      traceparent = &each;
+      ++traceparents;
+    } else if (http::iequals(each.name, "tracestate")) {
+      has_tracestate = true;
+      tracestate_ok = tracestate_ok && observe::valid_tracestate(each.value);
+    }
+  }
+  std::optional<observe::TraceContext> incoming;
+  if (traceparents == 1) incoming = observe::parse_traceparent(traceparent->value);
+  if (incoming) {
+    ctx_.trace_id = incoming->trace_id;
+    ctx_.parent_span_id = incoming->parent_id;
+    ctx_.has_parent_span = true;
+    ctx_.trace_flags = incoming->flags;
+    ctx_.span_id = observe::new_span_id();
+    ctx_.forward_tracestate = has_tracestate && tracestate_ok;
+  } else {
+    const observe::TraceContext fresh = observe::new_trace(/*sampled=*/true);
+    ctx_.trace_id = fresh.trace_id;
+    ctx_.span_id = fresh.parent_id;
+    ctx_.trace_flags = fresh.flags;
   }
 }
 
@@ -1127,6 +1158,9 @@ void Session::build_upstream_request_head() {
   for (const http::HeaderField& field : request_.fields) {
     if (skip_request_field(field, request_)) continue;
     if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
+    // The gateway writes its own traceparent below; tracestate goes on only with a valid trace.
+    if (http::iequals(field.name, "traceparent")) continue;
+    if (!ctx_.forward_tracestate && http::iequals(field.name, "tracestate")) continue;
     if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
     http::append_field(head_out_, field.name, field.value);
   }
@@ -1143,6 +1177,9 @@ void Session::build_upstream_request_head() {
   http::append_field(head_out_, "X-Forwarded-Proto", "http");
   if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  head_out_ += "traceparent: ";
+  observe::append_traceparent(head_out_, ctx_.trace_id, ctx_.span_id, ctx_.trace_flags);
+  head_out_ += "\r\n";
   if (ctx_.body_buffered) {
     head_out_ += "Content-Length: ";
     append_json_uint(head_out_, ctx_.body.size());

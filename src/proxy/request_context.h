@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
+#include "observe/trace_context.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/rate_limit_policy.h"
 #include "proxy/local_reply.h"
@@ -29,6 +30,14 @@ struct RequestContext {
   net::Clock::time_point deadline{};  // whole-request deadline (proxy.timeout)
 
   std::string correlation_id;
+  // W3C trace context: the trace this request belongs to (the client's, or a new one), this
+  // hop's span, the client's span when it sent one, and whether its tracestate is forwarded.
+  observe::TraceId trace_id{};
+  observe::SpanId span_id{};
+  observe::SpanId parent_span_id{};
+  bool has_parent_span = false;
+  std::uint8_t trace_flags = observe::kTraceFlagSampled;
+  bool forward_tracestate = false;
   std::string method;  // copy: the head's views die when the client buffer moves on
   router::NormalizedTarget target;
   router::RouteMatch match;
@@ -77,6 +86,9 @@ struct RequestContext {
     concurrency.release();  // before the snapshot that owns the limiter may go
     runtime.reset();
     correlation_id.clear();
+    has_parent_span = false;
+    forward_tracestate = false;
+    trace_flags = observe::kTraceFlagSampled;
     method.clear();
     match = {};
     binding = nullptr;
