@@ -248,14 +248,21 @@ int run_command(const std::string& config_path) {
       std::_Exit(1);
     }
     draining = true;
-    auto timeout = runtime->config().proxy.drain_timeout;
-    // Listeners are closed and every worker marks responses Connection: close before the event
-    // is logged, so what the log says has happened.
-    server.start_drain();
-    observe::log_event(config::LogLevel::kInfo, "draining",
+    const auto timeout = runtime->config().proxy.drain_timeout;
+    const auto delay = runtime->config().proxy.shutdown_delay;
+    // Readiness goes first, so load balancers stop sending; the listeners stay open for
+    // proxy.shutdownDelay, then close, and requests in flight get up to proxy.drainTimeout.
+    server.stop_being_ready();
+    observe::log_event(config::LogLevel::kInfo, "shutdown_started",
                        {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
-                        {"timeoutMs", std::to_string(timeout.count())}});
-    drainer = std::thread([&server, &drained, timeout] {
+                        {"shutdownDelayMs", std::to_string(delay.count())},
+                        {"drainTimeoutMs", std::to_string(timeout.count())}});
+    drainer = std::thread([&server, &drained, timeout, delay] {
+      if (delay.count() > 0) std::this_thread::sleep_for(delay);  // the pause itself is the point
+      // Listeners are closed and every worker marks responses Connection: close before the event
+      // is logged, so what the log says has happened.
+      server.start_drain();
+      observe::log_event(config::LogLevel::kInfo, "draining", {{"timeoutMs", std::to_string(timeout.count())}});
       bool clean = server.finish_drain(timeout);
       observe::log_event(config::LogLevel::kInfo, "stopped", {{"clean", clean ? "true" : "false"}});
       drained.store(true);

@@ -349,7 +349,7 @@ class ConfigLoader {
     MapFields map(r_, field,
                   {"port", "host", "timeout", "maxBodySize", "workers", "headerTimeout", "idleTimeout",
                    "drainTimeout", "maxHeadSize", "maxUriSize", "maxHeaderCount", "timeouts",
-                   "maxConnections", "maxInFlight", "shedding"});
+                   "maxConnections", "maxInFlight", "shedding", "shutdownDelay"});
     if (!map.ok()) return;
     read_integer(map, "port", proxy.port, 0, 65535);
     if (const Field* f = map.get("host")) {
@@ -369,6 +369,9 @@ class ConfigLoader {
     read_integer(map, "workers", proxy.workers, 0, 256);
     read_duration(map, "headerTimeout", proxy.header_timeout);
     read_duration(map, "drainTimeout", proxy.drain_timeout);
+    // 0 allowed: no pause between "not ready" and closing the listeners.
+    read(map, "shutdownDelay", proxy.shutdown_delay,
+         [&](const Field& f) { return r_.duration(f, Millis(0), std::chrono::minutes(10)); });
     // The head and target are buffered whole, so these bound per-connection memory.
     read(map, "maxHeadSize", proxy.max_head_size, [&](const Field& f) { return r_.size(f, 1, 64u << 20); });
     read(map, "maxUriSize", proxy.max_uri_size, [&](const Field& f) { return r_.size(f, 1, 64u << 20); });

@@ -61,6 +61,9 @@ struct ProxySettings {
   Millis header_timeout{10000};               // client must send a full head within this
   Millis idle_timeout{60000};                 // keep-alive idle between client requests (= timeouts.idle)
   Millis drain_timeout{30000};                // graceful shutdown deadline
+  // `shutdownDelay`: on SIGTERM readiness turns 503 at once, and the listeners keep accepting
+  // this long (so load balancers notice) before the drain starts. 0..10 min.
+  Millis shutdown_delay{0};
   std::uint64_t max_head_size = 16 * 1024;    // request head bytes (431)
   std::uint64_t max_uri_size = 8 * 1024;      // request target bytes (414)
   unsigned max_header_count = 100;            // header fields (431)

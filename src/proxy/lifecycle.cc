@@ -1088,7 +1088,7 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   std::string body;
   std::uint16_t status = 200;
   std::string_view content_type = "application/json";
-  HealthFacts facts{worker_.draining(), worker_.index(), worker_.session_count(), worker_.pool().idle_count()};
+  HealthFacts facts{worker_.stopping(), worker_.index(), worker_.session_count(), worker_.pool().idle_count()};
   if (ctx_.runtime->redis_endpoint() && worker_.registry().rate_limit_degraded_workers() > 0) {
     facts.rate_limit = "DEGRADED";
   }

@@ -24,7 +24,7 @@ Server::Server(std::shared_ptr<const Runtime> runtime, observe::MetricsRegistry&
   unsigned count = metrics.worker_count();
   pool_ = std::make_unique<net::WorkerPool>(count);
   for (unsigned i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_, metrics, shedder_));
+    workers_.push_back(std::make_unique<Worker>(pool_->loop(i).context(), i, runtime_, metrics, shedder_, stopping_));
   }
 }
 

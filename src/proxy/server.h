@@ -2,6 +2,7 @@
 // The proxy server: the worker loops, one listener per worker on the same port, and the
 // operations the main thread performs on them (start, config swap, drain).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -32,6 +33,9 @@ class Server {
   // Swaps the snapshot used by new requests on every worker.
   void swap_runtime(std::shared_ptr<const Runtime> runtime);
 
+  // First step of a graceful shutdown: /health/ready answers 503 from now on, while everything
+  // else is served as before, so load balancers stop sending before the listeners close. Any thread.
+  void stop_being_ready() { stopping_.store(true, std::memory_order_relaxed); }
   // Stops accepting on every worker and marks them draining (responses in flight from now on carry
   // Connection: close); returns once every worker has done so.
   void start_drain();
@@ -46,6 +50,7 @@ class Server {
  private:
   std::shared_ptr<const Runtime> runtime_;
   policy::LoadShedder shedder_;                   // outlives the workers and their tickets
+  std::atomic<bool> stopping_{false};             // readiness is off: a shutdown has begun
   std::vector<std::unique_ptr<Worker>> workers_;  // destroyed after the loops (declared first)
   std::unique_ptr<net::WorkerPool> pool_;
   std::uint16_t port_ = 0;

@@ -8,12 +8,13 @@
 namespace flexgate::proxy {
 
 Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
-               observe::MetricsRegistry& metrics, policy::LoadShedder& shedder)
+               observe::MetricsRegistry& metrics, policy::LoadShedder& shedder, const std::atomic<bool>& stopping)
     : context_(context),
       index_(index),
       registry_(metrics),
       metrics_(metrics.worker(index)),
       shedder_(shedder),
+      stopping_(stopping),
       runtime_(std::move(runtime)),
       pool_(runtime_->upstreams().target_count()),
       sweep_timer_(std::make_unique<asio::steady_timer>(context)) {

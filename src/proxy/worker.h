@@ -3,6 +3,7 @@
 // its target pickers, its live sessions and its view of the current config snapshot.
 // Only that thread touches a Worker (others post to its loop).
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -29,7 +30,7 @@ class Session;
 class Worker {
  public:
   Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
-         observe::MetricsRegistry& metrics, policy::LoadShedder& shedder);
+         observe::MetricsRegistry& metrics, policy::LoadShedder& shedder, const std::atomic<bool>& stopping);
   ~Worker();
 
   asio::io_context& context() { return context_; }
@@ -47,6 +48,8 @@ class Worker {
   observe::WorkerMetrics& metrics() { return metrics_; }
   const observe::MetricsRegistry& registry() const { return registry_; }
   bool draining() const { return draining_; }
+  // A shutdown has begun: readiness answers 503 (the listeners may still be open for a while).
+  bool stopping() const { return draining_ || stopping_.load(std::memory_order_relaxed); }
   // The instance-wide admission of connections and requests (shared by every worker).
   policy::LoadShedder& shedder() { return shedder_; }
 
@@ -92,6 +95,7 @@ class Worker {
   observe::MetricsRegistry& registry_;
   observe::WorkerMetrics& metrics_;
   policy::LoadShedder& shedder_;
+  const std::atomic<bool>& stopping_;
   std::shared_ptr<const Runtime> runtime_;
   upstream::ConnectionPool pool_;
   std::vector<upstream::Balancer> balancers_;

@@ -95,5 +95,20 @@ TEST(Cli, SigtermClosesIdleConnectionsAndStopsAccepting) {
   EXPECT_EQ(gateway.process->wait_exit(10s), 0);
 }
 
+TEST(Cli, SigtermTurnsReadinessOffFirstAndKeepsServingForTheShutdownDelay) {
+  auto echo = start_echo_server();
+  auto gateway = start_gateway(gateway_config(echo.port, kCatchAllRoute, "  shutdownDelay: 2s\n"));
+  EXPECT_EQ(request(gateway.port, "GET", "/health/ready").status, 200);
+  gateway.process->signal(SIGTERM);
+  ASSERT_TRUE(gateway.process->wait_for_line("\"shutdown_started\""));
+  // Not ready any more, but still serving: load balancers get the time to notice.
+  const auto ready = request(gateway.port, "GET", "/health/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("\"draining\":true"), std::string::npos) << ready.body;
+  EXPECT_EQ(request(gateway.port, "GET", "/still-served").status, 200);
+  ASSERT_TRUE(gateway.process->wait_for_line("\"draining\""));
+  EXPECT_EQ(gateway.process->wait_exit(10s), 0);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
