@@ -14,7 +14,7 @@ import statistics
 import sys
 
 PEERS = ("nginx", "haproxy")
-TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-rl-memory", "flexgate-rl-redis")
+TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-logged", "flexgate-rl-memory", "flexgate-rl-redis")
 RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -179,6 +179,12 @@ def render(rows, meta):
     cost_lines = []
     for scenario in scenarios:
         base = rows.get((scenario, "flexgate"))
+        logged = rows.get((scenario, "flexgate-logged"))
+        if base and logged and logged["cpu_us"] and base["cpu_us"] and logged["rps"] and base["rps"]:
+            cost_lines.append("- %s, access log on: %+.1f µs CPU per request (%.1f vs %.1f), req/s %.2f× of FlexGate "
+                              "without it (metrics are always on in both)." % (
+                                  scenario, logged["cpu_us"] - base["cpu_us"], logged["cpu_us"], base["cpu_us"],
+                                  logged["rps"] / base["rps"]))
         for target in RATE_LIMITED:
             r = rows.get((scenario, target))
             if not base or not r or not r["cpu_us"] or not base["cpu_us"] or not r["rps"] or not base["rps"]:
@@ -189,8 +195,8 @@ def render(rows, meta):
                                   base["cpu_us"], r["rps"] / base["rps"], fmt(r["p99"], ".3f"),
                                   fmt(base["p99"], ".3f")))
     if cost_lines:
-        lines += ["", "Cost of a rate-limit decision (every request takes a token; the Redis figure is the "
-                  "gateway's CPU only, Redis's own is not counted):"] + cost_lines
+        lines += ["", "Cost of logging and of a rate-limit decision (every request takes a token; the Redis "
+                  "figure is the gateway's CPU only, Redis's own is not counted):"] + cost_lines
     if meta["skipped"]:
         lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
     return "\n".join(lines) + "\n"

@@ -14,9 +14,10 @@
 #   WARMUP         seconds of unmeasured wrk before each    default 1
 #   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
-#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-rl-memory flexgate-rl-redis"
-#                  (the two rate-limited FlexGates run the get-small-c64 scenario only: they
-#                  measure what a rate-limit decision costs, memory table or Redis round trip)
+#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory
+#                  flexgate-rl-redis" (the last three run the get-small-c64 scenario only: they
+#                  measure what the access log and a rate-limit decision, memory table or Redis
+#                  round trip, cost per request)
 #   SCENARIOS      subset of scenario names (see below)
 #   KEEP_TMP=1     keep the temp dir with configs and logs
 set -euo pipefail
@@ -38,8 +39,8 @@ if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
 fi
-read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-rl-memory flexgate-rl-redis}"
-RL_SCENARIO=get-small-c64
+read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory flexgate-rl-redis}"
+EXTRA_SCENARIO=get-small-c64
 
 # name|path|connections|wrk script (relative to bench/)
 ALL_SCENARIOS=(
@@ -128,8 +129,8 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in held))
 EOF
 }
-read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT \
-  <<<"$(free_ports 7)"
+read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT LOGGED_PORT \
+  <<<"$(free_ports 8)"
 
 # render TEMPLATE OUTPUT PORT: fills the {{NAME}} placeholders of a bench/ template.
 render() {
@@ -205,7 +206,7 @@ for target in "${TARGETS[@]}"; do
       PORT_OF[flexgate]=$FLEXGATE_PORT
       start flexgate "$FLEXGATE_BIN" run -c "$WORK/flexgate.yml"
       ;;
-    flexgate-rl-memory | flexgate-rl-redis)
+    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis)
       if [[ ! -x $FLEXGATE_BIN ]]; then
         skip "$target" "binary not found: $FLEXGATE_BIN"
         continue
@@ -222,6 +223,8 @@ for target in "${TARGETS[@]}"; do
           continue
         fi
         PORT_OF[$target]=$RL_REDIS_PORT
+      elif [[ $target == flexgate-logged ]]; then
+        PORT_OF[$target]=$LOGGED_PORT
       else
         PORT_OF[$target]=$RL_MEMORY_PORT
       fi
@@ -306,11 +309,11 @@ run_wrk() {
 }
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-rl_targets=0
-for target in "${ACTIVE[@]}"; do [[ $target == flexgate-rl-* ]] && rl_targets=$((rl_targets + 1)); done
-rl_scenarios=0
-for scenario in "${SCENARIO_LIST[@]}"; do [[ ${scenario%%|*} == "$RL_SCENARIO" ]] && rl_scenarios=1; done
-total_runs=$((ROUNDS * (${#SCENARIO_LIST[@]} * (${#ACTIVE[@]} - rl_targets) + rl_scenarios * rl_targets)))
+extra_targets=0
+for target in "${ACTIVE[@]}"; do [[ $target == flexgate-?* ]] && extra_targets=$((extra_targets + 1)); done
+extra_scenarios=0
+for scenario in "${SCENARIO_LIST[@]}"; do [[ ${scenario%%|*} == "$EXTRA_SCENARIO" ]] && extra_scenarios=1; done
+total_runs=$((ROUNDS * (${#SCENARIO_LIST[@]} * (${#ACTIVE[@]} - extra_targets) + extra_scenarios * extra_targets)))
 log "$total_runs runs of ${DURATION}s (+${WARMUP}s warm-up): about $((total_runs * (DURATION + WARMUP) / 60 + 1)) min"
 run=0
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -320,7 +323,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     count=${#ACTIVE[@]}
     for ((i = 0; i < count; i++)); do
       target=${ACTIVE[$(((i + round - 1) % count))]}
-      [[ $target == flexgate-rl-* && $name != "$RL_SCENARIO" ]] && continue
+      [[ $target == flexgate-?* && $target != flexgate && $name != "$EXTRA_SCENARIO" ]] && continue
       run=$((run + 1))
       url="http://127.0.0.1:${PORT_OF[$target]}$path"
       if ! kill -0 "${PID_OF[$target]}" 2>/dev/null; then
