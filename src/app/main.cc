@@ -7,6 +7,7 @@
 
 #include "app/commands.h"
 #include "app/echo_server.h"
+#include "app/explain_command.h"
 #include "net/listener.h"
 
 namespace {
@@ -16,6 +17,9 @@ constexpr const char* kUsage = R"(FlexGate — a config-driven HTTP reverse prox
 Usage:
   flexgate run [-c FILE]                     serve with FILE (default config/proxy.yml)
   flexgate validate FILE                     check FILE; exit 0 if valid, 1 with every error
+  flexgate explain -c FILE METHOD URL [-H 'Name: value']... [--client IP] [--json]
+                                             what the gateway would do with that request: route
+                                             (and why), forwarded path, upstreams, policies
   flexgate hash-key [KEY]                    print the SHA-256 digest of an API key (stdin if no KEY)
   flexgate echo-server [--listen HOST:PORT] [--workers N]
                                              a small upstream for demos, tests and benchmarks
@@ -55,6 +59,9 @@ int main(int argc, char** argv) {
     if (args.size() == 3 && (args[1] == "-c" || args[1] == "--config")) return flexgate::app::validate_command(args[2]);
     if (args.size() != 2) return usage_error("validate takes exactly one FILE");
     return flexgate::app::validate_command(args[1]);
+  }
+  if (command == "explain") {
+    return flexgate::app::explain_command(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "hash-key") {
     return flexgate::app::hash_key_command(std::vector<std::string>(args.begin() + 1, args.end()));
