@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "admin/admin_server.h"
 #include "app/config_watcher.h"
 #include "config/loader.h"
 #include "net/worker_pool.h"
@@ -75,6 +77,71 @@ std::shared_ptr<const proxy::Runtime> reload_runtime(const std::string& path, co
   return proxy::Runtime::build(std::move(*loaded.config), errors, &previous, &metrics);
 }
 
+// The snapshot serving now and the file bytes it came from: read by /metrics and the admin API on
+// other threads while this one swaps them.
+class Serving {
+ public:
+  void set(std::shared_ptr<const proxy::Runtime> runtime, std::string text) {
+    const std::lock_guard lock(mutex_);
+    runtime_ = std::move(runtime);
+    text_ = std::move(text);
+  }
+  std::shared_ptr<const proxy::Runtime> runtime() const {
+    const std::lock_guard lock(mutex_);
+    return runtime_;
+  }
+  std::string text() const {
+    const std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const proxy::Runtime> runtime_;
+  std::string text_;
+};
+
+// Reloads asked by the admin API (its thread) and run by the main thread's loop.
+class AdminReloads {
+ public:
+  // Admin thread: waits for the main loop to run the reload (it checks every tick).
+  admin::ReloadOutcome request() {
+    auto promise = std::make_shared<std::promise<admin::ReloadOutcome>>();
+    auto future = promise->get_future();
+    {
+      const std::lock_guard lock(mutex_);
+      if (closed_) return {false, 0, {"the gateway is shutting down"}};
+      pending_.push_back(std::move(promise));
+    }
+    if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      return {false, 0, {"the reload did not finish within 60 s"}};
+    }
+    return future.get();
+  }
+  // Main thread: runs `reload` for every pending request.
+  template <typename Reload>
+  void serve(Reload&& reload) {
+    std::vector<std::shared_ptr<std::promise<admin::ReloadOutcome>>> pending;
+    {
+      const std::lock_guard lock(mutex_);
+      pending.swap(pending_);
+    }
+    for (auto& promise : pending) promise->set_value(reload());
+  }
+  // Main thread, at exit: refuses what is still waiting.
+  void close() {
+    const std::lock_guard lock(mutex_);
+    closed_ = true;
+    for (auto& promise : pending_) promise->set_value({false, 0, {"the gateway is shutting down"}});
+    pending_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  bool closed_ = false;
+  std::vector<std::shared_ptr<std::promise<admin::ReloadOutcome>>> pending_;
+};
+
 void apply_logging(const config::LoggingSpec& logging) {
   observe::set_log_level(logging.level);
   observe::set_log_format(logging.format);
@@ -115,15 +182,10 @@ int run_command(const std::string& config_path) {
   proxy::Server server(runtime, metrics);
   // /metrics reads breaker, ejection, health and admission state from the snapshot serving now;
   // a scrape runs on a worker while this thread may swap the snapshot, hence the lock.
-  auto serving = std::make_shared<std::pair<std::mutex, std::shared_ptr<const proxy::Runtime>>>();
-  serving->second = runtime;
+  auto serving = std::make_shared<Serving>();
+  serving->set(runtime, read_config_bytes(config_path));
   metrics.set_external_source([serving, &server](std::vector<observe::MetricsRegistry::ExternalSample>& out) {
-    std::shared_ptr<const proxy::Runtime> now;
-    {
-      const std::lock_guard lock(serving->first);
-      now = serving->second;
-    }
-    proxy::append_traffic_samples(*now, server.shedder(), out);
+    proxy::append_traffic_samples(*serving->runtime(), server.shedder(), out);
   });
   if (auto ec = server.start()) {
     observe::log_event(config::LogLevel::kError, "listen_failed",
@@ -152,7 +214,7 @@ int run_command(const std::string& config_path) {
   // Hot reload: only a valid file replaces the running snapshot, atomically for every worker;
   // requests in flight finish on the snapshot they started with.
   std::string loaded_bytes = read_config_bytes(config_path);
-  auto reload = [&](std::string_view trigger) {
+  auto reload = [&](std::string_view trigger) -> admin::ReloadOutcome {
     std::vector<std::string> errors;
     const std::string bytes = read_config_bytes(config_path);
     auto next = reload_runtime(config_path, *runtime, metrics, errors);
@@ -165,7 +227,7 @@ int run_command(const std::string& config_path) {
                          {{"config", config_path}, {"trigger", trigger}, {"errors", joined},
                           {"detail", "kept the running configuration"}});
       loaded_bytes = bytes;  // do not retry the same broken bytes on every directory event
-      return;
+      return {false, runtime->version(), std::move(errors)};
     }
     // The listeners and the worker threads are made at start: say so instead of pretending.
     const auto& before = started_with;
@@ -180,14 +242,38 @@ int run_command(const std::string& config_path) {
     metrics.set_last_reload_error("");
     apply_logging(next->config().logging);
     server.swap_runtime(next);
-    {
-      const std::lock_guard lock(serving->first);
-      serving->second = next;
-    }
+    serving->set(next, bytes);
     next_dns_refresh = dns_refresh_at(*runtime);
     observe::log_event(config::LogLevel::kInfo, "config_reloaded",
                        {{"config", config_path}, {"trigger", trigger}, {"version", std::to_string(next->version())}});
+    return {true, runtime->version(), {}};
   };
+
+  // The admin API's reloads run here, on this thread, like every other reload: the admin thread
+  // queues a request and waits for its outcome.
+  AdminReloads admin_reloads;
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (const config::AdminSpec& spec = runtime->config().admin; spec.enabled) {
+    admin::AdminHooks hooks;
+    hooks.current = [serving] { return serving->runtime(); };
+    hooks.config_text = [serving] { return serving->text(); };
+    hooks.reload = [&admin_reloads] { return admin_reloads.request(); };
+    hooks.metrics = &metrics;
+    std::string error;
+    admin_server = admin::AdminServer::start(spec.listen, spec.token_sha256, std::move(hooks), error);
+    if (admin_server) {
+      observe::log_event(config::LogLevel::kInfo, "admin_listening",
+                         {{"listen", spec.listen}, {"port", std::to_string(admin_server->port())},
+                          {"stateChanges", spec.token_sha256.empty() ? "off (no admin.tokenSha256)" : "token"}});
+    } else if (spec.listen_written) {
+      observe::log_event(config::LogLevel::kError, "admin_listen_failed", {{"error", error}});
+      return 1;
+    } else {
+      // The default address may be taken (another instance on this host): serve without it.
+      observe::log_event(config::LogLevel::kWarn, "admin_listen_failed",
+                         {{"error", error}, {"detail", "serving without the admin API; set admin.listen"}});
+    }
+  }
   ConfigWatcher watcher(config_path);
   if (!watcher.ok()) {
     observe::log_event(config::LogLevel::kWarn, "config_watch_unavailable",
@@ -201,6 +287,7 @@ int run_command(const std::string& config_path) {
     siginfo_t info;
     int signal_number = sigtimedwait(&signals, &info, &tick);
     if (drained.load()) break;
+    admin_reloads.serve([&] { return reload("admin"); });
     if (!draining && watcher.poll()) change_seen = std::chrono::steady_clock::now();
     if (change_seen && std::chrono::steady_clock::now() - *change_seen >= std::chrono::milliseconds(200)) {
       change_seen.reset();
@@ -223,10 +310,7 @@ int run_command(const std::string& config_path) {
         if (next) {
           runtime = next;
           server.swap_runtime(next);
-          {
-            const std::lock_guard lock(serving->first);
-            serving->second = next;
-          }
+          serving->set(next, serving->text());
           observe::log_event(config::LogLevel::kInfo, "upstream_addresses_changed", {});
           next_dns_refresh = dns_refresh_at(*runtime);
         } else {
@@ -269,6 +353,8 @@ int run_command(const std::string& config_path) {
     });
   }
   if (drainer.joinable()) drainer.join();
+  admin_reloads.close();
+  if (admin_server) admin_server->stop();
   metrics.set_external_source(nullptr);  // it refers to the server, which goes first
   return 0;
 }

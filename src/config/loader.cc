@@ -236,7 +236,7 @@ class ConfigLoader {
 
   Config load(const Field& root) {
     Config config;
-    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns"});
+    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns", "admin"});
     if (!top.ok()) return config;
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
@@ -252,6 +252,7 @@ class ConfigLoader {
     if (const Field* f = top.get("routes")) read_routes(*f, config.routes);
     if (const Field* f = top.get("rateLimit")) read_rate_limit_settings(*f, config.rate_limit);
     if (const Field* f = top.get("dns")) read_dns(*f, config.dns);
+    if (const Field* f = top.get("admin")) read_admin(*f, config.admin, config.proxy);
     return config;
   }
 
@@ -1384,6 +1385,45 @@ class ConfigLoader {
         }
         read_limit(entry, spec.limit);
         settings.per_route.push_back(std::move(spec));
+      }
+    }
+  }
+
+  void read_admin(const Field& field, AdminSpec& admin, const ProxySettings& proxy) {
+    MapFields map(r_, field, {"enabled", "listen", "tokenSha256"});
+    if (!map.ok()) return;
+    admin.pos = to_pos(field.mark);
+    read(map, "enabled", admin.enabled, [&](const Field& f) { return r_.boolean(f); });
+    if (const Field* f = map.get("listen")) {
+      if (auto text = r_.string(*f)) {
+        // host:port, the host an IP literal or localhost; IPv6 in brackets.
+        const std::size_t colon = text->rfind(':');
+        const std::string host = colon == std::string::npos ? std::string() : text->substr(0, colon);
+        const std::string port_text = colon == std::string::npos ? std::string() : text->substr(colon + 1);
+        const bool port_ok = !port_text.empty() && port_text.size() <= 5 &&
+                             port_text.find_first_not_of("0123456789") == std::string::npos &&
+                             std::stoul(port_text) <= 65535;
+        const std::string bare = host.size() > 2 && host.front() == '[' && host.back() == ']'
+                                     ? host.substr(1, host.size() - 2) : host;
+        const bool host_ok = host == "localhost" || parse_ipv4(bare) || (host.front() == '[' && parse_ipv6(bare));
+        if (!port_ok || host.empty() || !host_ok) {
+          r_.error(f->mark, f->path, "must be host:port with an IP address or localhost, like \"127.0.0.1:9901\"");
+        } else if (std::stoul(port_text) != 0 && std::stoul(port_text) == proxy.port) {
+          r_.error(f->mark, f->path, "must not be the public port (proxy.port): the admin API has a listener of its own");
+        } else {
+          admin.listen = *text;
+          admin.listen_written = true;
+        }
+      }
+    }
+    if (const Field* f = map.get("tokenSha256")) {
+      if (auto text = r_.string(*f)) {
+        const std::string digest = lower(*text);
+        if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos) {
+          r_.error(f->mark, f->path, "must be the 64 hex digits of the token's SHA-256 (flexgate hash-key prints it)");
+        } else {
+          admin.token_sha256 = digest;
+        }
       }
     }
   }

@@ -347,6 +347,15 @@ struct LoggingSpec {
   bool access_log = true;
 };
 
+// `admin`: the admin API listener (src/admin/admin_server.h); on by default, loopback only.
+struct AdminSpec {
+  bool enabled = true;
+  std::string listen = "127.0.0.1:9901";  // host:port (port 0 picks a free one); never proxy.port
+  bool listen_written = false;            // set in the file: failing to bind it stops the start
+  std::string token_sha256;               // `tokenSha256`: SHA-256 hex of the bearer token; "" = no state changes
+  SourcePos pos;
+};
+
 // The whole file, validated. Immutable once loaded; shared by all workers through a snapshot.
 struct Config {
   std::string source_path;
@@ -357,6 +366,7 @@ struct Config {
   RateLimitSettings rate_limit;
   LoggingSpec logging;
   DnsSpec dns;
+  AdminSpec admin;
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };
