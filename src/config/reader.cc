@@ -1,6 +1,10 @@
 #include "config/reader.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -133,16 +137,77 @@ std::optional<std::vector<Field>> Reader::items(const Field& field) {
   return out;
 }
 
+std::optional<std::string> expand_environment(std::string_view text, std::string& error) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "$${") == 0) {  // "$${" is a literal "${"
+      out += "${";
+      i += 2;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i];
+      continue;
+    }
+    const std::size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      error = "has an unclosed \"${\" (write \"$${\" for a literal one)";
+      return std::nullopt;
+    }
+    std::string_view inner = text.substr(i + 2, close - i - 2);
+    std::string_view fallback;
+    bool has_fallback = false;
+    if (const std::size_t dash = inner.find(":-"); dash != std::string_view::npos) {
+      fallback = inner.substr(dash + 2);
+      inner = inner.substr(0, dash);
+      has_fallback = true;
+    }
+    const bool name_ok = !inner.empty() && (std::isalpha(static_cast<unsigned char>(inner.front())) || inner.front() == '_') &&
+                         std::all_of(inner.begin(), inner.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                         });
+    if (!name_ok) {
+      error = "\"${" + std::string(inner) + "}\" is not an environment variable name (letters, digits, _)";
+      return std::nullopt;
+    }
+    const char* value = std::getenv(std::string(inner).c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (has_fallback) {
+      out += fallback;
+    } else {
+      error = "environment variable " + std::string(inner) + " is not set (use ${" + std::string(inner) +
+              ":-default} for a default)";
+      return std::nullopt;
+    }
+    i = close;
+  }
+  return out;
+}
+
 std::optional<std::string> Reader::string(const Field& field, bool allow_empty) {
   if (!field.node.IsScalar()) {
     error(field.mark, field.path, "must be a string (got " + describe(field.node) + ")");
     return std::nullopt;
   }
-  if (!allow_empty && field.node.Scalar().empty()) {
+  // ${NAME} and ${NAME:-default} in string values come from the environment (secrets from a
+  // Kubernetes Secret, per-host addresses), expanded at every load and reload.
+  std::string value = field.node.Scalar();
+  if (value.find("${") != std::string::npos) {
+    std::string expand_error;
+    auto expanded = expand_environment(value, expand_error);
+    if (!expanded) {
+      error(field.mark, field.path, expand_error);
+      return std::nullopt;
+    }
+    value = std::move(*expanded);
+  }
+  if (!allow_empty && value.empty()) {
     error(field.mark, field.path, "must not be empty");
     return std::nullopt;
   }
-  return field.node.Scalar();
+  return value;
 }
 
 std::optional<bool> Reader::boolean(const Field& field) {
