@@ -5,22 +5,16 @@
 
 #include <array>
 #include <regex>
-#include <thread>
 
 #include "admin/explain.h"
+#include "admin/side_listener.h"
 #include "core/json.h"
 #include "http/parser.h"
-#include "http/serializer.h"
-#include "net/asio.h"
-#include "net/listener.h"
-#include "net/socket_io.h"
 #include "observe/metrics.h"
 #include "upstream/upstream_controls.h"
 
 namespace flexgate::admin {
 namespace {
-
-constexpr std::size_t kMaxRequestBytes = 16 * 1024;
 
 std::string sha256_hex(std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -222,13 +216,9 @@ std::string redact_config_text(std::string_view text) {
 struct AdminServer::Impl {
   Impl(std::string token, AdminHooks hooks) : token_sha256(std::move(token)), hooks(std::move(hooks)) {}
 
-  asio::io_context context{1};
-  net::tcp::acceptor acceptor{context};
-  std::thread thread;
   std::string token_sha256;
   AdminHooks hooks;
-  bool stopped = false;
-  std::uint16_t bound_port = 0;  // read once at start: the acceptor belongs to the admin thread
+  std::unique_ptr<SideListener> listener;
 
   bool authorized(const http::RequestHead& head) const {
     if (token_sha256.empty()) return false;
@@ -296,50 +286,6 @@ struct AdminServer::Impl {
     return reply;
   }
 
-  net::Task<void> serve(net::tcp::socket socket) {
-    std::string buffer(kMaxRequestBytes, '\0');
-    std::size_t filled = 0;
-    http::RequestHead head;
-    http::Limits limits;
-    Reply reply;
-    for (;;) {
-      const net::IoResult read =
-          co_await net::read_some(socket, std::span<char>(buffer.data() + filled, buffer.size() - filled));
-      if (read.error || read.bytes == 0) co_return;
-      filled += read.bytes;
-      const auto outcome = http::parse_request_head(std::string_view(buffer.data(), filled), limits, head);
-      if (outcome.status == http::ParseStatus::kComplete) {
-        // A body is neither needed nor read: the connection closes after the reply.
-        reply = handle(head);
-        break;
-      }
-      if (outcome.status == http::ParseStatus::kError || filled == buffer.size()) {
-        reply = error_reply(400, "malformed request");
-        break;
-      }
-    }
-    std::string out;
-    http::append_status_line(out, reply.status);
-    out += "Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ";
-    append_json_uint(out, reply.body.size());
-    out += "\r\n\r\n";
-    if (head.method != http::Method::kHead) out += reply.body;
-    (void)co_await net::write_all(socket, out);
-    std::error_code ignored;
-    socket.shutdown(net::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
-  }
-
-  net::Task<void> accept_loop() {
-    while (acceptor.is_open()) {
-      auto [ec, socket] = co_await acceptor.async_accept(net::use_task);
-      if (ec) {
-        if (!acceptor.is_open()) break;
-        continue;
-      }
-      asio::co_spawn(context, serve(std::move(socket)), asio::detached);
-    }
-  }
 };
 
 AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -348,41 +294,26 @@ AdminServer::~AdminServer() { stop(); }
 
 std::unique_ptr<AdminServer> AdminServer::start(const std::string& listen, std::string token_sha256,
                                                 AdminHooks hooks, std::string& error) {
-  std::string host;
-  std::uint16_t port = 0;
-  if (!net::parse_host_port(listen, host, port)) {
-    error = "admin.listen: not a host:port: " + listen;
-    return nullptr;
-  }
   auto impl = std::make_unique<Impl>(std::move(token_sha256), std::move(hooks));
-  net::tcp::endpoint endpoint;
-  if (auto ec = net::make_endpoint(host, port, endpoint)) {
-    error = "admin.listen " + listen + ": " + ec.message();
-    return nullptr;
-  }
-  if (auto ec = net::open_listener(impl->acceptor, endpoint, 64)) {
-    error = "admin.listen " + listen + ": " + ec.message();
-    return nullptr;
-  }
-  std::error_code ignored;
-  impl->bound_port = impl->acceptor.local_endpoint(ignored).port();
   Impl* raw = impl.get();
-  asio::co_spawn(raw->context, raw->accept_loop(), asio::detached);
-  raw->thread = std::thread([raw] { raw->context.run(); });
+  impl->listener = SideListener::start(
+      listen,
+      [raw](const http::RequestHead& head) {
+        Reply reply = raw->handle(head);
+        return SideReply{reply.status, "application/json", std::move(reply.body)};
+      },
+      error);
+  if (!impl->listener) {
+    error = "admin.listen " + error;
+    return nullptr;
+  }
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(impl)));
 }
 
-std::uint16_t AdminServer::port() const { return impl_->bound_port; }
+std::uint16_t AdminServer::port() const { return impl_->listener->port(); }
 
 void AdminServer::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
-  asio::post(impl_->context, [impl = impl_.get()] {
-    std::error_code ignored;
-    impl->acceptor.close(ignored);
-  });
-  impl_->context.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_ && impl_->listener) impl_->listener->stop();
 }
 
 }  // namespace flexgate::admin

@@ -734,7 +734,7 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
 
   // 2. Health and metrics are answered before routing.
   if ((head.method == http::Method::kGet || head.method == http::Method::kHead) &&
-      proxy::builtin_endpoint_for(head.target) != proxy::BuiltinEndpoint::kNone) {
+      proxy::builtin_endpoint_for(head.target, runtime.config()) != proxy::BuiltinEndpoint::kNone) {
     finish(report, ExplainOutcome::kBuiltin, 200,
            "answered by the gateway itself before routing (built-in " + std::string(head.target) +
                "); no route is consulted");

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "admin/side_listener.h"
 #include "app/config_watcher.h"
 #include "config/loader.h"
 #include "net/worker_pool.h"
@@ -274,6 +275,27 @@ int run_command(const std::string& config_path) {
                          {{"error", error}, {"detail", "serving without the admin API; set admin.listen"}});
     }
   }
+  // metrics.port: Prometheus scrapes a listener of its own (thread of its own) on proxy.host.
+  std::unique_ptr<admin::SideListener> metrics_listener;
+  if (const config::MetricsSpec& spec = runtime->config().metrics; spec.port != 0) {
+    const std::string host = runtime->config().proxy.host;
+    const std::string listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                               std::to_string(spec.port);
+    std::string error;
+    metrics_listener = admin::SideListener::start(
+        listen,
+        [&metrics, path = spec.path](const http::RequestHead& head) {
+          if (head.target != path) return admin::SideReply{404, "application/json", "{\"error\":\"not found\"}\n"};
+          return admin::SideReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render_prometheus()};
+        },
+        error);
+    if (!metrics_listener) {
+      observe::log_event(config::LogLevel::kError, "metrics_listen_failed", {{"error", "metrics.port " + error}});
+      return 1;
+    }
+    observe::log_event(config::LogLevel::kInfo, "metrics_listening",
+                       {{"listen", listen}, {"path", spec.path}, {"port", std::to_string(metrics_listener->port())}});
+  }
   ConfigWatcher watcher(config_path);
   if (!watcher.ok()) {
     observe::log_event(config::LogLevel::kWarn, "config_watch_unavailable",
@@ -355,6 +377,7 @@ int run_command(const std::string& config_path) {
   if (drainer.joinable()) drainer.join();
   admin_reloads.close();
   if (admin_server) admin_server->stop();
+  if (metrics_listener) metrics_listener->stop();
   metrics.set_external_source(nullptr);  // it refers to the server, which goes first
   return 0;
 }

@@ -236,7 +236,8 @@ class ConfigLoader {
 
   Config load(const Field& root) {
     Config config;
-    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns", "admin"});
+    MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns", "admin",
+                             "metrics", "health"});
     if (!top.ok()) return config;
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
@@ -253,6 +254,7 @@ class ConfigLoader {
     if (const Field* f = top.get("rateLimit")) read_rate_limit_settings(*f, config.rate_limit);
     if (const Field* f = top.get("dns")) read_dns(*f, config.dns);
     if (const Field* f = top.get("admin")) read_admin(*f, config.admin, config.proxy);
+    read_builtin_paths(top.get("metrics"), top.get("health"), config);
     return config;
   }
 
@@ -1385,6 +1387,52 @@ class ConfigLoader {
         }
         read_limit(entry, spec.limit);
         settings.per_route.push_back(std::move(spec));
+      }
+    }
+  }
+
+  // `metrics: {path, port}` and `health: {live, ready, deep}`: distinct absolute paths without a
+  // query; a metrics port of its own must differ from the public one.
+  void read_builtin_paths(const Field* metrics, const Field* health, Config& config) {
+    std::vector<std::pair<std::string*, const Field*>> paths;
+    auto read_path = [&](const MapFields& map, std::string_view key, std::string& out) {
+      const Field* f = map.get(key);
+      if (f == nullptr) return;
+      auto text = r_.string(*f);
+      if (!text) return;
+      if (!text->starts_with('/') || text->find_first_of("?# \t") != std::string::npos) {
+        r_.error(f->mark, f->path, "must be an absolute path without a query, like \"/metrics\"");
+        return;
+      }
+      out = *text;
+      paths.emplace_back(&out, f);
+    };
+    if (metrics != nullptr) {
+      MapFields map(r_, *metrics, {"path", "port"});
+      if (map.ok()) {
+        read_path(map, "path", config.metrics.path);
+        read_integer(map, "port", config.metrics.port, 0, 65535);
+        if (const Field* f = map.get("port"); f != nullptr && config.metrics.port != 0 &&
+                                              config.metrics.port == config.proxy.port) {
+          r_.error(f->mark, f->path, "is proxy.port: leave it out (or 0) to serve metrics on the main listener");
+        }
+      }
+    }
+    if (health != nullptr) {
+      MapFields map(r_, *health, {"live", "ready", "deep"});
+      if (map.ok()) {
+        read_path(map, "live", config.health.live);
+        read_path(map, "ready", config.health.ready);
+        read_path(map, "deep", config.health.deep);
+      }
+    }
+    const std::string* all[] = {&config.metrics.path, &config.health.live, &config.health.ready, &config.health.deep};
+    for (const auto& [path, field] : paths) {
+      for (const std::string* other : all) {
+        if (other != path && *other == *path) {
+          r_.error(field->mark, field->path, "is already the path of another built-in endpoint");
+          break;
+        }
       }
     }
   }

@@ -347,6 +347,19 @@ struct LoggingSpec {
   bool access_log = true;
 };
 
+// `metrics`: where Prometheus scrapes. Served before routing, so no route can shadow it.
+struct MetricsSpec {
+  std::string path = "/metrics";
+  std::uint16_t port = 0;  // 0 = on the main listener; else a listener of its own on proxy.host:port
+};
+
+// `health`: the probe paths, served before routing like the metrics path.
+struct HealthPathsSpec {
+  std::string live = "/health/live";
+  std::string ready = "/health/ready";
+  std::string deep = "/health/deep";
+};
+
 // `admin`: the admin API listener (src/admin/admin_server.h); on by default, loopback only.
 struct AdminSpec {
   bool enabled = true;
@@ -367,6 +380,8 @@ struct Config {
   LoggingSpec logging;
   DnsSpec dns;
   AdminSpec admin;
+  MetricsSpec metrics;
+  HealthPathsSpec health;
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };

@@ -67,11 +67,12 @@ void append_checks(const Runtime& runtime, const HealthFacts& facts, std::string
 
 }  // namespace
 
-BuiltinEndpoint builtin_endpoint_for(std::string_view target) {
-  if (target == "/metrics") return BuiltinEndpoint::kMetrics;
-  if (target == "/health/live") return BuiltinEndpoint::kLive;
-  if (target == "/health/ready") return BuiltinEndpoint::kReady;
-  if (target == "/health/deep") return BuiltinEndpoint::kDeep;
+BuiltinEndpoint builtin_endpoint_for(std::string_view target, const config::Config& config) {
+  if (target == config.health.live) return BuiltinEndpoint::kLive;
+  if (target == config.health.ready) return BuiltinEndpoint::kReady;
+  if (target == config.health.deep) return BuiltinEndpoint::kDeep;
+  // With a metrics port of its own, the main listener leaves the path to the routes.
+  if (config.metrics.port == 0 && target == config.metrics.path) return BuiltinEndpoint::kMetrics;
   return BuiltinEndpoint::kNone;
 }
 

@@ -13,7 +13,8 @@ namespace flexgate::proxy {
 // Which built-in endpoint a request target names, if any.
 enum class BuiltinEndpoint : std::uint8_t { kNone, kLive, kReady, kDeep, kMetrics };
 
-BuiltinEndpoint builtin_endpoint_for(std::string_view target);
+// Which built-in endpoint a request target names under `config` (health.* and metrics.path).
+BuiltinEndpoint builtin_endpoint_for(std::string_view target, const config::Config& config);
 
 // Facts about the process and this worker that the health views report.
 struct HealthFacts {

@@ -98,7 +98,7 @@ net::Task<bool> Session::handle_request() {
   identify_request();
   // Health and metrics are served before routing, so no route can shadow them.
   if (request_.method == http::Method::kGet || request_.method == http::Method::kHead) {
-    if (auto endpoint = builtin_endpoint_for(request_.target); endpoint != BuiltinEndpoint::kNone) {
+    if (auto endpoint = builtin_endpoint_for(request_.target, cfg); endpoint != BuiltinEndpoint::kNone) {
       bool keep_alive = co_await serve_builtin(endpoint);
       log_phase();
       co_return keep_alive;

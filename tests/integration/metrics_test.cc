@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
+#include "integration/raw_message.h"
 #include "integration/test_configs.h"
+#include "support/free_port.h"
 
 namespace flexgate::testing {
 namespace {
@@ -92,6 +94,28 @@ TEST(Metrics, SizesUpstreamLatencyAndTargetsAreMeasuredFromRealTraffic) {
                                        "\",outcome=\"success\"}"),
             2);
   EXPECT_GE(metric_sample(metrics, "flexgate_upstream_pool_idle_connections"), 1);
+}
+
+TEST(Metrics, PathsAreConfigurableAndMetricsCanHaveAListenerOfTheirOwn) {
+  ScriptedUpstream upstream([](const std::string&) { return kOk; });
+  const std::uint16_t metrics_port = free_udp_and_tcp_port();
+  auto gateway = start_gateway(gateway_config(upstream.port(), kCatchAllRoute) + "metrics:\n  path: /prom\n  port: " +
+                               std::to_string(metrics_port) +
+                               "\nhealth:\n  live: /livez\n  ready: /readyz\n  deep: /debug/health\n");
+  ASSERT_TRUE(gateway.process->wait_for_line("\"metrics_listening\""));
+  EXPECT_EQ(request(gateway.port, "GET", "/livez").status, 200);
+  EXPECT_EQ(request(gateway.port, "GET", "/readyz").json()["status"], "UP");
+  EXPECT_EQ(request(gateway.port, "GET", "/debug/health").json()["config"]["version"], 1);
+  // The default paths are ordinary paths now: routed to the upstream.
+  EXPECT_EQ(request(gateway.port, "GET", "/health/live").body, "ok");
+  EXPECT_EQ(request(gateway.port, "GET", "/metrics").body, "ok");
+  EXPECT_EQ(request(gateway.port, "GET", "/prom").body, "ok");  // metrics are not on the main port
+  const auto scraped = request(metrics_port, "GET", "/prom");
+  EXPECT_EQ(scraped.status, 200);
+  EXPECT_NE(scraped.header("Content-Type").find("text/plain"), std::string::npos);
+  EXPECT_NE(scraped.body.find("flexgate_http_requests_total{method=\"GET\",route=\"/*\",status=\"200\"}"),
+            std::string::npos);
+  EXPECT_EQ(request(metrics_port, "GET", "/other").status, 404);
 }
 
 }  // namespace
