@@ -21,6 +21,7 @@
 #include "net/worker_pool.h"
 #include "observe/metrics.h"
 #include "observe/access_log.h"
+#include "observe/span_exporter.h"
 #include "observe/log.h"
 #include "proxy/runtime.h"
 #include "proxy/server.h"
@@ -143,11 +144,6 @@ class AdminReloads {
   std::vector<std::shared_ptr<std::promise<admin::ReloadOutcome>>> pending_;
 };
 
-void apply_logging(const config::LoggingSpec& logging) {
-  observe::set_log_level(logging.level);
-  observe::set_log_format(logging.format);
-  observe::set_access_log_enabled(logging.access_log);
-}
 
 }  // namespace
 
@@ -162,7 +158,7 @@ int run_command(const std::string& config_path) {
   auto runtime = build_runtime(std::move(*config), nullptr, &metrics);
   if (!runtime) return 1;
   metrics.record_config_load();
-  apply_logging(runtime->config().logging);
+  observe::configure_logging(runtime->config());
   // The in-memory bucket table lives in the snapshot and is carried across reloads.
   metrics.set_rate_limit_table_source(
       [table = std::weak_ptr<policy::TokenBucketTable>(runtime->rate_limit().table())] {
@@ -177,9 +173,31 @@ int run_command(const std::string& config_path) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // tracing.otlp: spans go to the collector from a thread of its own (set at start).
+  std::unique_ptr<observe::SpanExporter> span_exporter;
+  if (const config::OtlpSpec& otlp = runtime->config().tracing.otlp; !otlp.endpoint.empty()) {
+    observe::SpanExporterOptions options;
+    options.endpoint = otlp.endpoint;
+    options.service_name = otlp.service_name;
+    options.max_queue = otlp.max_queue;
+    std::string error;
+    span_exporter = observe::SpanExporter::create(options, error);
+    if (!span_exporter) {
+      observe::log_event(config::LogLevel::kError, "tracing_export_failed", {{"error", error}});
+      return 1;
+    }
+    observe::set_process_span_exporter(span_exporter.get());
+  }
+  // Watch the file before anything is announced: a change made right after "listening" counts.
+  ConfigWatcher watcher(config_path);
+  if (!watcher.ok()) {
+    observe::log_event(config::LogLevel::kWarn, "config_watch_unavailable",
+                       {{"error", watcher.error()}, {"detail", "reload with SIGHUP"}});
+  }
   proxy::Server server(runtime, metrics);
   // /metrics reads breaker, ejection, health and admission state from the snapshot serving now;
   // a scrape runs on a worker while this thread may swap the snapshot, hence the lock.
@@ -241,7 +259,7 @@ int run_command(const std::string& config_path) {
     runtime = next;
     loaded_bytes = bytes;
     metrics.set_last_reload_error("");
-    apply_logging(next->config().logging);
+    observe::configure_logging(next->config());
     server.swap_runtime(next);
     serving->set(next, bytes);
     next_dns_refresh = dns_refresh_at(*runtime);
@@ -296,11 +314,6 @@ int run_command(const std::string& config_path) {
     observe::log_event(config::LogLevel::kInfo, "metrics_listening",
                        {{"listen", listen}, {"path", spec.path}, {"port", std::to_string(metrics_listener->port())}});
   }
-  ConfigWatcher watcher(config_path);
-  if (!watcher.ok()) {
-    observe::log_event(config::LogLevel::kWarn, "config_watch_unavailable",
-                       {{"error", watcher.error()}, {"detail", "reload with SIGHUP"}});
-  }
   // Editors and Kubernetes write in several steps: reload once the directory has been quiet a moment.
   std::optional<std::chrono::steady_clock::time_point> change_seen;
 
@@ -348,9 +361,15 @@ int run_command(const std::string& config_path) {
       reload("SIGHUP");
       continue;
     }
+    if (signal_number == SIGUSR1) {
+      // logrotate moved the file away: write to a new one at the configured path.
+      observe::reopen_log_output();
+      observe::log_event(config::LogLevel::kInfo, "log_reopened", {});
+      continue;
+    }
     if (draining) {
       observe::log_event(config::LogLevel::kWarn, "shutdown_forced", {});
-      std::fflush(stdout);
+      observe::shutdown_logging();  // _Exit skips atexit: write out what is queued first
       std::_Exit(1);
     }
     draining = true;
@@ -379,6 +398,9 @@ int run_command(const std::string& config_path) {
   if (admin_server) admin_server->stop();
   if (metrics_listener) metrics_listener->stop();
   metrics.set_external_source(nullptr);  // it refers to the server, which goes first
+  observe::set_process_span_exporter(nullptr);
+  if (span_exporter) span_exporter->shutdown();  // sends what is queued (bounded by its timeout)
+  observe::shutdown_logging();
   return 0;
 }
 

@@ -44,6 +44,9 @@ constexpr unsigned kMaxConnectionLimit = 1'000'000;
 constexpr unsigned kMaxConcurrent = 100'000;
 constexpr unsigned kMaxQueueSize = 100'000;
 constexpr unsigned kMaxRetries = 10;
+constexpr std::uint64_t kMinLogFileSize = 1024;  // smaller rotates every few lines
+constexpr std::uint64_t kMaxLogFiles = 100;
+constexpr std::uint64_t kMaxLoggedHeaders = 32;  // keeps an access line a line, not a dump
 constexpr std::string_view kFailureWords[] = {"connect-failure", "timeout", "reset", "5xx"};
 
 std::string upper(std::string text) {
@@ -237,7 +240,7 @@ class ConfigLoader {
   Config load(const Field& root) {
     Config config;
     MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns", "admin",
-                             "metrics", "health"});
+                             "metrics", "health", "tracing"});
     if (!top.ok()) return config;
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
@@ -255,6 +258,7 @@ class ConfigLoader {
     if (const Field* f = top.get("dns")) read_dns(*f, config.dns);
     if (const Field* f = top.get("admin")) read_admin(*f, config.admin, config.proxy);
     read_builtin_paths(top.get("metrics"), top.get("health"), config);
+    if (const Field* f = top.get("tracing")) read_tracing(*f, config.tracing);
     return config;
   }
 
@@ -403,7 +407,9 @@ class ConfigLoader {
   }
 
   void read_logging(const Field& field, LoggingSpec& logging) {
-    MapFields map(r_, field, {"level", "format", "accessLog", "sampling"});
+    MapFields map(r_, field,
+                  {"level", "format", "accessLog", "sampling", "output", "rotation", "redactHeaders",
+                   "headers"});
     if (!map.ok()) return;
     if (const Field* f = map.get("level")) {
       if (auto level = r_.one_of(*f, {"debug", "info", "warn", "error"})) {
@@ -421,11 +427,100 @@ class ConfigLoader {
     read_bool(map, "accessLog", logging.access_log);
     if (const Field* f = map.get("sampling")) {
       MapFields sampling(r_, *f, {"successRate", "errorRate"});
-      if (!sampling.ok()) return;
-      read(sampling, "successRate", logging.sampling.success_rate,
-           [&](const Field& x) { return r_.number(x, 0.0, 1.0); });
-      read(sampling, "errorRate", logging.sampling.error_rate,
-           [&](const Field& x) { return r_.number(x, 0.0, 1.0); });
+      if (sampling.ok()) {
+        read_fraction(sampling, "successRate", logging.sampling.success_rate);
+        read_fraction(sampling, "errorRate", logging.sampling.error_rate);
+      }
+    }
+    const Field* output = map.get("output");
+    if (output != nullptr) read_log_output(*output, logging);
+    if (const Field* f = map.get("rotation")) {
+      MapFields rotation(r_, *f, {"maxSize", "maxFiles"});
+      if (rotation.ok()) {
+        read(rotation, "maxSize", logging.rotation.max_size,
+             [&](const Field& x) { return r_.size(x, kMinLogFileSize, kNoLimit); });
+        read_integer(rotation, "maxFiles", logging.rotation.max_files, 1, kMaxLogFiles);
+      }
+      // Checked against the output as written, valid or not: one error is enough for a bad path.
+      const bool to_stdout =
+          output == nullptr || (output->node.IsScalar() && output->node.Scalar() == "stdout");
+      if (to_stdout) {
+        r_.error(f->key_mark, f->path,
+                 "applies to a log file only; set logging.output to a file path (output is stdout)");
+      }
+    }
+    if (const Field* f = map.get("redactHeaders")) {
+      read_log_header_names(*f, kNoLimit, logging.redact_headers);
+    }
+    if (const Field* f = map.get("headers")) read_log_header_names(*f, kMaxLoggedHeaders, logging.headers);
+  }
+
+  // `stdout`, or a file path resolved like jsonSchema: against the config file's directory. The
+  // file may not exist yet (it is created at start), but its directory must.
+  void read_log_output(const Field& field, LoggingSpec& logging) {
+    const auto text = r_.string(field);
+    if (!text) return;
+    if (*text == "stdout") {
+      logging.output = *text;
+      logging.output_path.clear();
+      return;
+    }
+    if (has_control_chars(*text)) {
+      r_.error(field.mark, field.path, "must be 'stdout' or a file path without control characters");
+      return;
+    }
+    const std::filesystem::path written(*text);
+    const std::filesystem::path resolved =
+        (written.is_absolute() ? written : base_dir_ / written).lexically_normal();
+    std::error_code ec;
+    if (!resolved.has_filename() || std::filesystem::is_directory(resolved, ec)) {
+      r_.error(field.mark, field.path, resolved.string() + " is a directory; give a file path (or 'stdout')");
+      return;
+    }
+    const std::filesystem::path directory = resolved.parent_path();
+    const std::filesystem::file_status status = std::filesystem::status(directory, ec);
+    if (status.type() == std::filesystem::file_type::not_found) {
+      r_.error(field.mark, field.path, "directory not found: " + directory.string());
+      return;
+    }
+    if (ec) {
+      r_.error(field.mark, field.path, "cannot access " + directory.string() + ": " + ec.message());
+      return;
+    }
+    if (!std::filesystem::is_directory(status)) {
+      r_.error(field.mark, field.path, directory.string() + " is not a directory");
+      return;
+    }
+    logging.output = *text;
+    logging.output_path = resolved.string();
+  }
+
+  // A list of header field names (HTTP tokens), each once (names are case-insensitive).
+  void read_log_header_names(const Field& field, std::uint64_t limit, std::vector<std::string>& out) {
+    const auto items = r_.items(field);
+    if (!items) return;
+    if (items->size() > limit) {
+      r_.error(field.mark, field.path,
+               "lists " + std::to_string(items->size()) + " headers; at most " + std::to_string(limit) +
+                   " fit in an access line");
+      return;
+    }
+    std::unordered_map<std::string, std::string> seen;  // lower-case name -> path of its first use
+    for (const Field& item : *items) {
+      const auto name = r_.string(item);
+      if (!name) continue;
+      if (!is_token(*name)) {
+        r_.error(item.mark, item.path,
+                 "must be a header name like X-Request-Source (got " + quote(*name) + ")");
+        continue;
+      }
+      const auto [at, inserted] = seen.emplace(lower(*name), item.path);
+      if (!inserted) {
+        r_.error(item.mark, item.path,
+                 "header " + quote(*name) + " is listed twice (also " + at->second + ")");
+        continue;
+      }
+      out.push_back(*name);
     }
   }
 
@@ -1435,6 +1530,28 @@ class ConfigLoader {
         }
       }
     }
+  }
+
+  void read_tracing(const Field& field, TracingSpec& tracing) {
+    MapFields map(r_, field, {"otlp"});
+    if (!map.ok()) return;
+    const Field* otlp = map.get("otlp");
+    if (otlp == nullptr) return;
+    MapFields fields(r_, *otlp, {"endpoint", "serviceName", "maxQueue"});
+    if (!fields.ok()) return;
+    if (const Field* f = fields.get("endpoint")) {
+      if (auto text = r_.string(*f)) {
+        if (!text->starts_with("http://")) {
+          r_.error(f->mark, f->path, "must be an http:// URL of the collector, like \"http://127.0.0.1:4318/v1/traces\"");
+        } else {
+          tracing.otlp.endpoint = *text;
+        }
+      }
+    }
+    if (const Field* f = fields.get("serviceName")) {
+      if (auto text = r_.string(*f)) tracing.otlp.service_name = *text;
+    }
+    read_integer(fields, "maxQueue", tracing.otlp.max_queue, 1, 1'000'000);
   }
 
   void read_admin(const Field& field, AdminSpec& admin, const ProxySettings& proxy) {

@@ -151,11 +151,7 @@ std::optional<std::string> expand_environment(std::string_view text, std::string
       continue;
     }
     const std::size_t close = text.find('}', i + 2);
-    if (close == std::string_view::npos) {
-      error = "has an unclosed \"${\" (write \"$${\" for a literal one)";
-      return std::nullopt;
-    }
-    std::string_view inner = text.substr(i + 2, close - i - 2);
+    std::string_view inner = close == std::string_view::npos ? std::string_view() : text.substr(i + 2, close - i - 2);
     std::string_view fallback;
     bool has_fallback = false;
     if (const std::size_t dash = inner.find(":-"); dash != std::string_view::npos) {
@@ -163,13 +159,16 @@ std::optional<std::string> expand_environment(std::string_view text, std::string
       inner = inner.substr(0, dash);
       has_fallback = true;
     }
-    const bool name_ok = !inner.empty() && (std::isalpha(static_cast<unsigned char>(inner.front())) || inner.front() == '_') &&
+    // Only ${NAME} with an environment-variable name is expanded; anything else (a rewrite's
+    // ${path.id}, an unclosed "${") is left as written for the key's own rules.
+    const bool name_ok = !inner.empty() &&
+                         (std::isalpha(static_cast<unsigned char>(inner.front())) || inner.front() == '_') &&
                          std::all_of(inner.begin(), inner.end(), [](char c) {
                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
                          });
     if (!name_ok) {
-      error = "\"${" + std::string(inner) + "}\" is not an environment variable name (letters, digits, _)";
-      return std::nullopt;
+      out += text[i];
+      continue;
     }
     const char* value = std::getenv(std::string(inner).c_str());
     if (value != nullptr && *value != '\0') {

@@ -18,8 +18,9 @@
 
 namespace flexgate::config {
 
-// Expands ${NAME} and ${NAME:-default} from the environment ("$${" is a literal "${"). nullopt
-// with `error` set for an unset variable without a default, a bad name or an unclosed "${".
+// Expands ${NAME} and ${NAME:-default} from the environment ("$${" is a literal "${"); other
+// "${...}" text (a rewrite's ${path.id}) is kept as written. nullopt with `error` set for an unset
+// variable without a default.
 std::optional<std::string> expand_environment(std::string_view text, std::string& error);
 
 // One value in the file: its node, its key path, and where to point when it is wrong.

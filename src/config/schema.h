@@ -339,12 +339,35 @@ struct SamplingSpec {
   double error_rate = 1.0;
 };
 
+// `logging.rotation`: size-based rotation of a log file (file output only).
+struct LogRotationSpec {
+  std::uint64_t max_size = 100ull << 20;  // `maxSize`: the file is rotated before it passes this
+  unsigned max_files = 5;                 // `maxFiles`: rotated files kept (FILE.1 newest … FILE.N)
+};
+
 // `logging`
 struct LoggingSpec {
   LogLevel level = LogLevel::kInfo;
   LogFormat format = LogFormat::kJson;
   SamplingSpec sampling;
   bool access_log = true;
+  std::string output = "stdout";  // "stdout", or a file path as written
+  std::string output_path;        // that file resolved against the config file's directory; "" = stdout
+  LogRotationSpec rotation;
+  std::vector<std::string> redact_headers;  // `redactHeaders`: more names whose values are logged as [REDACTED]
+  std::vector<std::string> headers;         // request header fields copied into the access line
+};
+
+// `tracing.otlp`: export one span per proxied request over OTLP/HTTP (JSON) to a collector.
+struct OtlpSpec {
+  std::string endpoint;                 // "http://collector:4318/v1/traces"; "" = no export
+  std::string service_name = "flexgate";
+  unsigned max_queue = 2048;            // spans waiting for export; more are dropped and counted
+};
+
+// `tracing`
+struct TracingSpec {
+  OtlpSpec otlp;
 };
 
 // `metrics`: where Prometheus scrapes. Served before routing, so no route can shadow it.
@@ -382,6 +405,7 @@ struct Config {
   AdminSpec admin;
   MetricsSpec metrics;
   HealthPathsSpec health;
+  TracingSpec tracing;
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };

@@ -2,12 +2,18 @@
 // The access log: one line per finished request, written after the response (the log phase).
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "config/schema.h"
+#include "observe/log.h"
+#include "observe/redaction.h"
+
 namespace flexgate::observe {
 
-// What the log phase knows about one finished request.
+// What the log phase knows about one finished request. Empty strings and zero numbers among the
+// optional fields (from trace_id on) are left out of the line.
 struct AccessRecord {
   std::string_view correlation_id;
   std::string_view method;
@@ -22,15 +28,42 @@ struct AccessRecord {
   double duration_ms = 0;
   std::uint64_t bytes_in = 0;   // request bytes received (head + body)
   std::uint64_t bytes_out = 0;  // response bytes sent (head + body)
+
+  std::string_view trace_id;       // "traceId": the W3C trace ID, "" when none
+  std::string_view protocol;       // "protocol": "HTTP/1.1"
+  unsigned attempts = 0;           // "attempts": upstream attempts made (retries and fallback included)
+  double upstream_latency_ms = 0;  // "upstreamLatencyMs": first attempt's start to the response head
+  std::string_view breaker;        // "breaker": the target's circuit-breaker state ("closed", "open"…)
+  std::string_view rate_limit;     // "rateLimit": "allowed", "limited", "fallback_local"…
+  std::string_view rejected_by;    // "rejectedBy": the policy that refused the request ("auth"…)
+  std::string_view reject_reason;  // "rejectReason": why it refused
+  // Sampled as an error (logging.sampling.errorRate) although the status is < 500: the request
+  // was refused by a policy. A non-empty rejected_by counts as refused too.
+  bool refused = false;
+  // "headers": the request header fields named in logging.headers, in that order, as the
+  // request had them (repeated fields joined with ", "; absent ones left out). Sensitive values
+  // (see redaction.h) are written as "[REDACTED]" whatever the caller passes.
+  std::span<const LogField> headers;
 };
+
+// Whether the record counts as an error for sampling: status >= 500 or refused by a policy.
+bool is_error_record(const AccessRecord& record);
 
 // Formats `record` as a JSON (or text, per the log format) line ending in '\n' into `out`.
 void format_access_line(const AccessRecord& record, std::string& out);
 
-// Formats and writes the line (no-op when access logging is off).
+// Formats and queues the line, unless access logging is off or sampling leaves it out
+// (counted: access_lines_sampled_out).
 void write_access_log(const AccessRecord& record, std::string& scratch);
 
 void set_access_log_enabled(bool enabled);
 bool access_log_enabled();
+// logging.sampling for write_access_log (default: keep everything).
+void set_access_log_sampling(const config::SamplingSpec& sampling);
+config::SamplingSpec access_log_sampling();
+// Which header values format_access_line redacts (default: Redactor()).
+void set_access_log_redactor(Redactor redactor);
+// Access lines left out by sampling since the start.
+std::uint64_t access_lines_sampled_out();
 
 }  // namespace flexgate::observe

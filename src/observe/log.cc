@@ -1,13 +1,14 @@
 #include "observe/log.h"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 
 #include "core/json.h"
+#include "observe/access_log.h"
+#include "observe/log_writer.h"
+#include "observe/redaction.h"
 
 namespace flexgate::observe {
 namespace {
@@ -52,18 +53,35 @@ void append_timestamp(std::string& out) {
   out += 'Z';
 }
 
-void write_line(std::string_view line) {
-  const char* data = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // stdout gone: logging must never take the process down
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
+bool write_line(std::string_view line) { return process_log_writer().submit(line); }
+
+void append_text_value(std::string& out, std::string_view value) {
+  const bool plain = std::none_of(value.begin(), value.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= 0x20 || byte >= 0x7f || c == '=' || c == '"' || c == '\\';
+  });
+  if (plain) {
+    out += value;
+  } else {
+    append_json_string(out, value);
   }
+}
+
+void configure_logging(const config::Config& config) {
+  const config::LoggingSpec& logging = config.logging;
+  set_log_level(logging.level);
+  set_log_format(logging.format);
+  set_access_log_enabled(logging.access_log);
+  set_access_log_sampling(logging.sampling);
+  set_access_log_redactor(Redactor(config));
+  LogOutput output;
+  if (logging.output != "stdout" && !logging.output.empty()) {
+    // Hand-built specs may leave output_path empty; the loader always fills it.
+    output.path = logging.output_path.empty() ? logging.output : logging.output_path;
+    output.max_size = logging.rotation.max_size;
+    output.max_files = logging.rotation.max_files;
+  }
+  set_log_output(output);
 }
 
 void log_event(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
@@ -80,7 +98,7 @@ void log_event(config::LogLevel level, std::string_view event, std::initializer_
       line += ' ';
       line += key;
       line += '=';
-      line += value;
+      append_text_value(line, value);
     }
   } else {
     line += "{\"timestamp\":\"";

@@ -1,6 +1,7 @@
 #pragma once
-// Process-wide log output: JSON (or text) lines on stdout, one write(2) per line so lines from
-// several workers do not interleave (guaranteed by the kernel on pipes up to PIPE_BUF bytes). The level and format come from the config.
+// Process-wide log output: JSON (or text) lines, queued per thread and written whole by one
+// writer thread (observe/log_writer.h) to stdout or a file. The level, format, output, sampling
+// and redaction come from the config (configure_logging).
 
 #include <initializer_list>
 #include <string>
@@ -8,9 +9,16 @@
 #include <utility>
 
 #include "config/schema.h"
+#include "observe/log_writer.h"  // flush_logs, shutdown_logging, reopen_log_output, counters
 
 namespace flexgate::observe {
 
+// Applies config.logging (level, format, accessLog, sampling, output and rotation) and the
+// redaction set (config.security.auth headers, logging.redactHeaders). Call at start and on every
+// reload; switching the output waits up to 2 s for the lines queued before to reach the old one.
+void configure_logging(const config::Config& config);
+
+// The parts of configure_logging one by one (tests, and callers without a whole Config).
 void set_log_level(config::LogLevel level);
 void set_log_format(config::LogFormat format);
 bool log_enabled(config::LogLevel level);
@@ -19,11 +27,17 @@ config::LogFormat log_format();
 // A string field of an application event.
 using LogField = std::pair<std::string_view, std::string_view>;
 
-// Writes an application event line: {"timestamp":…,"level":…,"event":…, fields…}.
+// Queues an application event line: {"timestamp":…,"level":…,"event":…, fields…}.
 void log_event(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
 
-// Writes a finished line (must end with '\n') to stdout in one call.
-void write_line(std::string_view line);
+// Queues a finished line (a missing final '\n' is added) for the writer thread. Never blocks: a
+// line that does not fit in this thread's buffer is dropped and counted (log_lines_dropped);
+// returns false then.
+bool write_line(std::string_view line);
+
+// Appends a text-format value: as is, or as a JSON string when it holds a space, '=', a quote, a
+// backslash, a control or a non-ASCII byte, so a text line stays one line of key=value pairs.
+void append_text_value(std::string& out, std::string_view value);
 
 // ISO-8601 UTC timestamp with milliseconds, e.g. 2026-11-28T21:00:00.123Z.
 void append_timestamp(std::string& out);

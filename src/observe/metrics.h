@@ -114,6 +114,18 @@ namespace flexgate::observe {
     "The current maxConcurrent of an upstream (adaptive limits move), by upstream.")                      \
   X(kUpstreamConcurrencyInFlight, "flexgate_upstream_concurrency_in_flight", "gauge",                     \
     "Requests holding one of an upstream's maxConcurrent slots now, by upstream.")                        \
+  X(kLogLinesDroppedTotal, "flexgate_log_lines_dropped_total", "counter",                                 \
+    "Log lines dropped because a thread's log buffer was full (the writer never blocks a worker).")      \
+  X(kLogOutputErrorsTotal, "flexgate_log_output_errors_total", "counter",                                 \
+    "Failed writes or opens of the log output.")                                                          \
+  X(kAccessLinesSampledOutTotal, "flexgate_access_lines_sampled_out_total", "counter",                    \
+    "Access lines left out by logging.sampling.")                                                         \
+  X(kTraceSpansExportedTotal, "flexgate_trace_spans_exported_total", "counter",                           \
+    "Spans sent to the OTLP collector.")                                                                  \
+  X(kTraceSpansDroppedTotal, "flexgate_trace_spans_dropped_total", "counter",                             \
+    "Spans dropped because the export queue was full or the exporter stopped.")                          \
+  X(kTraceExportFailuresTotal, "flexgate_trace_export_failures_total", "counter",                         \
+    "Span batches the OTLP collector did not accept.")                                                    \
   X(kUpstreamConcurrencyLimitedTotal, "flexgate_upstream_concurrency_limited_total", "counter",           \
     "Requests that found an upstream at maxConcurrent (then queued, or refused when the queue was full).")
 

@@ -460,4 +460,12 @@ SpanExporter::Clock::time_point SpanExporter::attempt_deadline() {
   return stop_deadline_ ? std::min(deadline, *stop_deadline_) : deadline;
 }
 
+namespace {
+std::atomic<SpanExporter*> g_process_exporter{nullptr};
+}  // namespace
+
+void set_process_span_exporter(SpanExporter* exporter) { g_process_exporter.store(exporter, std::memory_order_release); }
+
+SpanExporter* process_span_exporter() { return g_process_exporter.load(std::memory_order_acquire); }
+
 }  // namespace flexgate::observe

@@ -139,4 +139,9 @@ class SpanExporter {
   std::thread thread_;  // last: started once every member above exists
 };
 
+// The process's exporter (nullptr when tracing.otlp is off): set by the app at start, read by
+// the workers' log phase. The exporter must outlive every worker.
+void set_process_span_exporter(SpanExporter* exporter);
+SpanExporter* process_span_exporter();
+
 }  // namespace flexgate::observe

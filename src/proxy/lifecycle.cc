@@ -15,6 +15,7 @@
 #include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/access_log.h"
+#include "observe/span_exporter.h"
 #include "observe/trace_context.h"
 #include "observe/log.h"
 #include "policy/ipfilter/cidr_list.h"
@@ -204,6 +205,28 @@ void Session::identify_request() {
     ctx_.span_id = fresh.parent_id;
     ctx_.trace_flags = fresh.flags;
   }
+  ctx_.trace_id_hex = observe::trace_id_hex(ctx_.trace_id);
+  // logging.headers: copied now, while the head is in the read buffer (the log phase runs after
+  // it has moved on). Values first, views after, so the views never see a reallocation.
+  const auto& wanted = ctx_.runtime->config().logging.headers;
+  if (!wanted.empty()) {
+    std::array<std::pair<std::size_t, std::size_t>, 32> spans{};  // offset, length per wanted name
+    std::array<bool, 32> present{};
+    for (std::size_t w = 0; w < wanted.size() && w < spans.size(); ++w) {
+      spans[w].first = ctx_.logged_header_text.size();
+      for (const http::HeaderField& each : request_.fields) {
+        if (!http::iequals(each.name, wanted[w])) continue;
+        if (present[w]) ctx_.logged_header_text += ", ";
+        ctx_.logged_header_text += each.value;
+        present[w] = true;
+      }
+      spans[w].second = ctx_.logged_header_text.size() - spans[w].first;
+    }
+    for (std::size_t w = 0; w < wanted.size() && w < spans.size(); ++w) {
+      if (!present[w]) continue;
+      ctx_.logged_headers.emplace_back(wanted[w], std::string_view(ctx_.logged_header_text).substr(spans[w].first, spans[w].second));
+    }
+  }
 }
 
 bool Session::normalize_target_phase() {
@@ -344,13 +367,16 @@ net::Task<bool> Session::rate_limit_phase(const policy::RequestView& view) {
       refused = result.refused;
       std::copy_n(result.levels.begin(), scratch.count, scratch.decisions.begin());
     } else if (limits.fail_mode() == policy::RateLimitFailMode::kOpen) {
+      ctx_.rate_limit_decision = "fallback_open";
       co_return true;  // no decision, so no RateLimit fields either
     } else if (limits.fail_mode() == policy::RateLimitFailMode::kClosed) {
+      ctx_.rate_limit_decision = "backend_unavailable";
       reject(observe::Rejection::kRatelimitBackendUnavailable,
              policy::Verdict::deny(ErrorKind::kServiceUnavailable, "rate limiter unavailable", "Retry-After: 1\r\n")
                  .because("backend_unavailable"));
       co_return false;
     } else {
+      ctx_.rate_limit_decision = "fallback_local";
       refused = limits.decide_local(scratch, net::Clock::now());
     }
   } else {
@@ -360,6 +386,8 @@ net::Task<bool> Session::rate_limit_phase(const policy::RequestView& view) {
   observe::WorkerMetrics& metrics = worker_.metrics();
   metrics.record_rate_limit_decision(store, verdict.allowed ? observe::RateLimitResult::kAllowed
                                                             : observe::RateLimitResult::kLimited);
+  if (ctx_.rate_limit_decision.empty()) ctx_.rate_limit_decision = verdict.allowed ? "allowed" : "limited";
+  else if (!verdict.allowed) ctx_.rate_limit_decision = "limited_local";
   if (!verdict.allowed) {
     metrics.record_rate_limit_hit(ctx_.binding->metrics_route);
     reject(observe::Rejection::kRatelimitLimited, verdict);
@@ -587,6 +615,7 @@ bool Session::pick_target(const upstream::Upstream& chosen, bool retry) {
   ctx_.target_choice = &chosen.targets[static_cast<std::size_t>(index)];
   ctx_.tried.set(static_cast<std::size_t>(index));
   ctx_.attempt_started = now;
+  if (!retry) ctx_.first_attempt_started = now;
   return true;
 }
 
@@ -629,6 +658,7 @@ void Session::finish_attempt(const std::optional<upstream::AttemptFailure>& fail
     worker_.balancer(ctx_.upstream->index).on_request_end(ctx_.target_index, now - ctx_.attempt_started, now);
   }
   if (!failure || failure->kind == upstream::FailureKind::kStatus) {  // a response head arrived
+    ctx_.upstream_latency = now - ctx_.first_attempt_started;
     worker_.metrics().record_upstream_latency(
         ctx_.runtime->metrics_upstream(ctx_.upstream->index),
         std::chrono::duration_cast<std::chrono::microseconds>(now - ctx_.attempt_started));
@@ -1020,6 +1050,25 @@ void Session::log_phase() {
       std::chrono::duration<double, std::milli>(net::Clock::now() - ctx_.started).count();
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
+  record.trace_id = std::string_view(ctx_.trace_id_hex.data(), ctx_.trace_id_hex.size());
+  record.protocol = request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  record.attempts = ctx_.attempts;
+  if (ctx_.upstream_latency.count() > 0) {
+    record.upstream_latency_ms = std::chrono::duration<double, std::milli>(ctx_.upstream_latency).count();
+  }
+  if (ctx_.upstream != nullptr) {
+    if (const auto& breaker = ctx_.runtime->controls(ctx_.upstream->index).breaker) {
+      record.breaker = upstream::to_string(breaker->state());
+    }
+  }
+  record.rate_limit = ctx_.rate_limit_decision;
+  if (ctx_.rejection) {
+    record.rejected_by = observe::policy_of(*ctx_.rejection);
+    record.reject_reason = observe::reason_of(*ctx_.rejection);
+    record.refused = true;
+  }
+  record.headers = ctx_.logged_headers;
+  export_span();
   // Counted before the line is written: whoever has seen the line can also see the count.
   const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
   observe::WorkerMetrics& metrics = worker_.metrics();
@@ -1028,6 +1077,35 @@ void Session::log_phase() {
                            std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
   metrics.set_pool_idle(worker_.pool().idle_count());
   observe::write_access_log(record, log_scratch_);
+}
+
+void Session::export_span() {
+  // tracing.otlp: one server span per request of a sampled trace, handed to the exporter's
+  // thread (it never blocks: a full queue drops the span and counts it).
+  observe::SpanExporter* exporter = observe::process_span_exporter();
+  if (exporter == nullptr || (ctx_.trace_flags & observe::kTraceFlagSampled) == 0) return;
+  observe::SpanRecord span;
+  span.trace_id = ctx_.trace_id;
+  span.span_id = ctx_.span_id;
+  if (ctx_.has_parent_span) span.parent_span_id = ctx_.parent_span_id;
+  const std::string_view route = ctx_.match.route != nullptr ? std::string_view(ctx_.match.route->spec->path) : "";
+  span.name.assign(ctx_.method).append(" ").append(route.empty() ? std::string_view("(no route)") : route);
+  const auto now = net::Clock::now();
+  span.end_time = std::chrono::system_clock::now();
+  span.start_time = span.end_time - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ctx_.started);
+  span.method = ctx_.method;
+  span.path = ctx_.target.path;
+  span.route = route;
+  span.status = ctx_.status;
+  span.client_address = ctx_.client_ip_text.empty() ? client_address_ : ctx_.client_ip_text;
+  if (ctx_.upstream != nullptr) span.upstream = ctx_.upstream->spec->name;
+  if (ctx_.target_choice != nullptr) span.target = ctx_.target_choice->authority;
+  span.correlation_id = ctx_.correlation_id;
+  if (ctx_.has_local_reply && ctx_.status >= 500) {
+    span.error = true;
+    span.error_message = to_string(ctx_.error_kind);
+  }
+  exporter->enqueue(std::move(span));
 }
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
@@ -1057,6 +1135,7 @@ void Session::fail(ErrorKind kind, std::string_view message) {
 }
 
 void Session::reject(observe::Rejection rejection, const policy::Verdict& verdict) {
+  ctx_.rejection = rejection;
   if (verdict.kind != ErrorKind::kInternal) worker_.metrics().record_rejection(rejection);
   fail_with(verdict);
 }

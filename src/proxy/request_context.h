@@ -3,14 +3,19 @@
 // reset for each request; its strings keep their capacity, so a steady connection allocates
 // nothing per request.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
 #include "observe/trace_context.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/rate_limit_policy.h"
@@ -38,6 +43,15 @@ struct RequestContext {
   bool has_parent_span = false;
   std::uint8_t trace_flags = observe::kTraceFlagSampled;
   bool forward_tracestate = false;
+  std::array<char, 32> trace_id_hex{};      // for the access line
+
+  // For the access line.
+  net::Clock::time_point first_attempt_started{};
+  net::Clock::duration upstream_latency{};  // first attempt's start to the response head
+  std::string_view rate_limit_decision;     // "allowed", "limited", "fallback_local"... ("" = no limit)
+  std::optional<observe::Rejection> rejection;  // the policy that refused the request
+  std::string logged_header_text;           // values of logging.headers, captured with the head
+  std::vector<observe::LogField> logged_headers;  // views into logged_header_text
   std::string method;  // copy: the head's views die when the client buffer moves on
   router::NormalizedTarget target;
   router::RouteMatch match;
@@ -87,6 +101,11 @@ struct RequestContext {
     runtime.reset();
     correlation_id.clear();
     has_parent_span = false;
+    upstream_latency = {};
+    rate_limit_decision = {};
+    rejection.reset();
+    logged_header_text.clear();
+    logged_headers.clear();
     forward_tracestate = false;
     trace_flags = observe::kTraceFlagSampled;
     method.clear();

@@ -91,6 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
   net::Task<bool> send_response_phase();
   void log_phase();
+  void export_span();
 
   // Helpers.
   void fail(ErrorKind kind, std::string_view message);

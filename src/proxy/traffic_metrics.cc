@@ -1,5 +1,9 @@
 #include "proxy/traffic_metrics.h"
 
+#include "observe/access_log.h"
+#include "observe/log.h"
+#include "observe/span_exporter.h"
+
 #include <chrono>
 #include <string>
 
@@ -29,6 +33,14 @@ void append_traffic_samples(const Runtime& runtime, const policy::LoadShedder& s
                             std::vector<observe::MetricsRegistry::ExternalSample>& out) {
   out.push_back({Family::kDownstreamConnections, "", static_cast<double>(shedder.connections())});
   out.push_back({Family::kDownstreamConnectionsRefusedTotal, "", static_cast<double>(shedder.connections_refused())});
+  out.push_back({Family::kLogLinesDroppedTotal, "", static_cast<double>(observe::log_lines_dropped())});
+  out.push_back({Family::kLogOutputErrorsTotal, "", static_cast<double>(observe::log_output_errors())});
+  out.push_back({Family::kAccessLinesSampledOutTotal, "", static_cast<double>(observe::access_lines_sampled_out())});
+  if (const observe::SpanExporter* exporter = observe::process_span_exporter()) {
+    out.push_back({Family::kTraceSpansExportedTotal, "", static_cast<double>(exporter->spans_exported())});
+    out.push_back({Family::kTraceSpansDroppedTotal, "", static_cast<double>(exporter->spans_dropped())});
+    out.push_back({Family::kTraceExportFailuresTotal, "", static_cast<double>(exporter->export_failures())});
+  }
   const auto now = std::chrono::steady_clock::now();
   for (const upstream::Upstream& upstream : runtime.upstreams().upstreams()) {
     const upstream::UpstreamControls& controls = runtime.controls(upstream.index);

@@ -76,7 +76,8 @@ const RuleCase kRuleCases[] = {
     {"UnknownKeyListsAllowed",
      "logging:\n"
      "  colour: true\n",
-     "logging.colour", 2, 3, "unknown key 'colour' (expected one of: level, format, accessLog, sampling)"},
+     "logging.colour", 2, 3,
+     "unknown key 'colour' (expected one of: level, format, accessLog, sampling, output, rotation, redactHeaders, headers)"},
     {"UnknownKeyInRouteRateLimit",
      "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
      "routes:\n"

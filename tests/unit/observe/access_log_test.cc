@@ -156,6 +156,77 @@ TEST_F(AccessLogTest, DisabledAccessLogWritesNothing) {
   EXPECT_EQ(capture.finish(), "");
 }
 
+TEST_F(AccessLogTest, OptionalFieldsAreLeftOutWhenEmpty) {
+  std::string line;
+  format_access_line(sample(), line);
+  const nlohmann::json j = nlohmann::json::parse(line);
+  for (const char* key : {"traceId", "protocol", "attempts", "upstreamLatencyMs", "breaker", "rateLimit",
+                          "rejectedBy", "rejectReason", "headers", "clientName"}) {
+    EXPECT_FALSE(j.contains(key)) << key;
+  }
+}
+
+TEST_F(AccessLogTest, NewFieldsAppearInJson) {
+  AccessRecord r = sample();
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r.protocol = "HTTP/1.1";
+  r.attempts = 3;
+  r.upstream_latency_ms = 7.25;
+  r.breaker = "half_open";
+  r.rate_limit = "fallback_local";
+  r.rejected_by = "rate_limit";
+  r.reject_reason = "route limit \"orders\" exhausted";
+  const LogField headers[] = {{"X-Request-Source", "mobile"}, {"User-Agent", "curl/8.0"}};
+  r.headers = headers;
+  std::string line;
+  format_access_line(r, line);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+  EXPECT_EQ(j["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["protocol"], "HTTP/1.1");
+  EXPECT_EQ(j["attempts"], 3);
+  EXPECT_DOUBLE_EQ(j["upstreamLatencyMs"].get<double>(), 7.25);
+  EXPECT_EQ(j["breaker"], "half_open");
+  EXPECT_EQ(j["rateLimit"], "fallback_local");
+  EXPECT_EQ(j["rejectedBy"], "rate_limit");
+  EXPECT_EQ(j["rejectReason"], "route limit \"orders\" exhausted");
+  EXPECT_EQ(j["headers"], (nlohmann::json{{"X-Request-Source", "mobile"}, {"User-Agent", "curl/8.0"}}));
+  EXPECT_EQ(j["status"], 200) << "the existing fields are still there";
+  EXPECT_EQ(j["correlationId"], "cid-1");
+}
+
+TEST_F(AccessLogTest, NewFieldsAppearInTextAsKeyValuePairs) {
+  set_log_format(config::LogFormat::kText);
+  AccessRecord r = sample();
+  r.trace_id = "abc";
+  r.protocol = "HTTP/1.1";
+  r.attempts = 2;
+  r.upstream_latency_ms = 1.5;
+  r.breaker = "closed";
+  r.rate_limit = "allowed";
+  r.rejected_by = "ipfilter";
+  r.reject_reason = "denied by denyFrom";
+  const LogField headers[] = {{"X-Request-Source", "mobile app"}};
+  r.headers = headers;
+  std::string line;
+  format_access_line(r, line);
+  EXPECT_EQ(line.substr(24),
+            " access 10.0.0.7 GET /api/users/42 200 12.346ms route=/api/* upstream=users cid=cid-1"
+            " traceId=abc protocol=HTTP/1.1 attempts=2 upstreamLatencyMs=1.500 breaker=closed rateLimit=allowed"
+            " rejectedBy=ipfilter rejectReason=\"denied by denyFrom\" header.X-Request-Source=\"mobile app\"\n");
+}
+
+TEST_F(AccessLogTest, TextValuesWithSpacesOrControlBytesAreQuotedOnOneLine) {
+  set_log_format(config::LogFormat::kText);
+  AccessRecord r = sample();
+  r.path = "/a b\nc";
+  std::string line;
+  format_access_line(r, line);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+  EXPECT_NE(line.find(" \"/a b\\nc\" "), std::string::npos) << line;
+}
+
 // ─── application events (log.h) ────────────────────────────────────────────────────────────────
 
 TEST_F(AccessLogTest, LogEventIsOneJsonLineWithEscapedFields) {

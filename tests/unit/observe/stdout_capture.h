@@ -1,16 +1,21 @@
 #pragma once
-// Captures what the process writes to file descriptor 1 (the log sink) during a scope.
+// Captures what the process writes to file descriptor 1 (the log sink) during a scope. Log lines
+// are written by the log writer thread: the capture flushes it when it starts (earlier lines stay
+// out) and when it finishes (every line queued in the scope is in).
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
+#include "observe/log_writer.h"
+
 namespace flexgate::observe::test {
 
 class StdoutCapture {
  public:
   StdoutCapture() {
+    flush_logs();
     std::fflush(stdout);
     file_ = std::tmpfile();
     saved_ = ::dup(STDOUT_FILENO);
@@ -37,6 +42,7 @@ class StdoutCapture {
  private:
   void restore() {
     if (saved_ < 0) return;
+    flush_logs();
     std::fflush(stdout);
     ::dup2(saved_, STDOUT_FILENO);
     ::close(saved_);

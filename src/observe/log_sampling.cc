@@ -1,0 +1,31 @@
+#include "observe/log_sampling.h"
+
+#include <cmath>
+
+namespace flexgate::observe {
+
+std::uint64_t sampling_hash(std::string_view correlation_id) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : correlation_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  // FNV alone leaves IDs that differ in their last characters close together in the high bits.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+bool keep_access_line(std::string_view correlation_id, bool is_error, const config::SamplingSpec& sampling) {
+  const double rate = is_error ? sampling.error_rate : sampling.success_rate;
+  if (!(rate > 0.0)) return false;  // also NaN
+  if (rate >= 1.0) return true;
+  // rate < 1 is at most 1 - 2^-53, so the threshold is below 2^64 and converts exactly.
+  const auto threshold = static_cast<std::uint64_t>(std::ldexp(rate, 64));
+  return sampling_hash(correlation_id) < threshold;
+}
+
+}  // namespace flexgate::observe
