@@ -27,7 +27,7 @@ TEST(ExampleFiles, FullLoads) {
   EXPECT_EQ(c.proxy.port, 3000);
   EXPECT_EQ(c.proxy.workers, 2u);
   EXPECT_EQ(c.proxy.max_head_size, 16u * 1024);
-  ASSERT_EQ(c.upstreams.size(), 2u);
+  ASSERT_EQ(c.upstreams.size(), 3u);
   EXPECT_TRUE(c.upstreams[0].circuit_breaker.enabled);
   EXPECT_EQ(c.upstreams[0].connect_timeout, 2s);
   ASSERT_EQ(c.upstreams[1].targets.size(), 3u);
@@ -43,6 +43,25 @@ TEST(ExampleFiles, FullLoads) {
   EXPECT_EQ(c.rate_limit.backend, "redis");
   ASSERT_EQ(c.rate_limit.per_route.size(), 1u);
   EXPECT_EQ(c.logging.sampling.success_rate, 0.1);
+  // Traffic control, operations and observability keys.
+  EXPECT_EQ(c.proxy.shutdown_delay, 5s);
+  EXPECT_EQ(c.proxy.max_in_flight, 2000u);
+  EXPECT_EQ(c.upstreams[1].balancer.strategy, LoadBalancerStrategy::kConsistentHash);
+  ASSERT_TRUE(c.upstreams[1].health_check.has_value());
+  EXPECT_TRUE(c.upstreams[1].outlier_detection.enabled);
+  EXPECT_EQ(c.upstreams[1].retry.attempts, 2u);
+  EXPECT_EQ(c.upstreams[1].concurrency, ConcurrencyLimit::kAuto);
+  EXPECT_EQ(c.upstreams[1].queue.size, 100u);
+  ASSERT_EQ(c.routes[2].upstreams.size(), 2u);
+  EXPECT_EQ(c.routes[2].upstreams[1].weight, 5u);
+  EXPECT_EQ(c.routes[2].fallback, "primary-api");
+  EXPECT_EQ(c.routes[2].priority, RoutePriority::kLow);
+  EXPECT_EQ(c.logging.headers, (std::vector<std::string>{"X-Tenant", "User-Agent"}));
+  EXPECT_EQ(c.metrics.port, 9100);
+  EXPECT_EQ(c.health.deep, "/health/deep");
+  EXPECT_EQ(c.tracing.otlp.endpoint, "http://127.0.0.1:4318/v1/traces");
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:9901");
+  EXPECT_EQ(c.admin.token_sha256.size(), 64u);
   // Keys for the security, validation and DNS features.
   EXPECT_EQ(c.routes[0].allow_from, (std::vector<std::string>{"192.168.0.0/16", "2001:db8::/32"}));
   EXPECT_EQ(c.routes[0].deny_from, (std::vector<std::string>{"192.168.13.0/24"}));
