@@ -262,6 +262,10 @@ struct AdminServer::Impl {
       append_json_string(reply.body, runtime->config().source_path);
       reply.body += ",\"version\":";
       append_json_uint(reply.body, runtime->version());
+      reply.body += ",\"loadedAtUnixMs\":";
+      append_json_uint(reply.body, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  runtime->loaded_at().time_since_epoch())
+                                                                  .count()));
       reply.body += ",\"lastReloadError\":";
       append_json_string(reply.body, hooks.metrics != nullptr ? hooks.metrics->last_reload_error() : "");
       reply.body += ",\"config\":";

@@ -53,6 +53,7 @@ TEST(Admin, ReadViewsAreJsonOnTheirOwnListener) {
 
   const auto config = request(admin.admin_port, "GET", "/admin/config").json();
   EXPECT_EQ(config["version"], 1);
+  EXPECT_GT(config["loadedAtUnixMs"].get<std::uint64_t>(), 1'700'000'000'000u);
   const std::string text = config["config"];
   EXPECT_NE(text.find("upstreams:"), std::string::npos);
   EXPECT_EQ(text.find("hunter2"), std::string::npos) << "secrets are redacted";

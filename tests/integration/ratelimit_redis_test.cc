@@ -54,14 +54,14 @@ TEST(RateLimitRedis, TwoInstancesShareOneLimit) {
   auto first = start_gateway(config);
   auto second = start_gateway(config);
 
-  // 1,000 requests from 20 concurrent clients, alternating between the two instances.
+  // 1,000 requests from 100 concurrent clients, alternating between the two instances.
   std::atomic<int> allowed{0};
   std::atomic<int> limited{0};
   std::atomic<int> other{0};
   std::vector<std::thread> clients;
-  for (int c = 0; c < 20; ++c) {
+  for (int c = 0; c < 100; ++c) {
     clients.emplace_back([&, c] {
-      for (int i = 0; i < 50; ++i) {
+      for (int i = 0; i < 10; ++i) {
         const std::uint16_t port = (c + i) % 2 == 0 ? first.port : second.port;
         const int status = request(port, "GET", "/limited/x").status;
         (status == 200 ? allowed : status == 429 ? limited : other)++;

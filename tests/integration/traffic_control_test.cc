@@ -415,5 +415,33 @@ TEST(TrafficControl, ReadinessFollowsTheHealthOfEachUpstream) {
   EXPECT_EQ(request(gateway.port, "GET", "/x").status, 200);
 }
 
+TEST(TrafficControl, ConsistentHashOnACookieAndFallbackWhenNoTargetIsUsable) {
+  ScriptedUpstream a([](const std::string&) { return reply(200, "a"); });
+  ScriptedUpstream b([](const std::string&) { return reply(200, "b"); });
+  ScriptedUpstream backup([](const std::string&) { return reply(200, "backup"); });
+  const std::uint16_t dead = free_udp_and_tcp_port();
+  auto gateway = start_gateway(config_with(
+      upstream_yaml("pair", {a.port(), b.port()},
+                    "    loadBalancer: { strategy: consistent_hash, hashOn: \"cookie:sid\" }\n") +
+          upstream_yaml("gone", {dead},
+                        "    healthCheck: { path: /h, interval: 50ms, timeout: 40ms, healthyThreshold: 1,"
+                        " unhealthyThreshold: 1 }\n") +
+          upstream_yaml("backup", {backup.port()}, ""),
+      "  - path: \"/sticky\"\n    upstream: pair\n"
+      "  - path: \"/gone\"\n    upstream: gone\n    fallback: backup\n"));
+  std::map<std::string, int> targets_used;
+  for (int session = 0; session < 10; ++session) {
+    const std::string cookie = "theme=dark; sid=session-" + std::to_string(session) + "; lang=en";
+    auto seen = bodies_of(gateway.port, 4, "/sticky", {{"Cookie", cookie}});
+    ASSERT_EQ(seen.size(), 1u) << cookie << " moved between targets";
+    targets_used[seen.begin()->first]++;
+  }
+  EXPECT_EQ(targets_used.size(), 2u);
+  // The only target of `gone` refuses connections, so its health check fails: with no usable
+  // target the route's fallback answers.
+  ASSERT_TRUE(gateway.process->wait_for_line("\"healthy\":\"false\""));
+  EXPECT_EQ(bodies_of(gateway.port, 3, "/gone")["200:backup"], 3);
+}
+
 }  // namespace
 }  // namespace flexgate::testing
