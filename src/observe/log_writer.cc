@@ -67,10 +67,11 @@ class LogRing {
 
  private:
   void copy_in(std::uint64_t position, std::string_view bytes) {
+    if (bytes.empty()) return;  // an empty view may have a null data(): memcpy must not see it
     const std::size_t at = static_cast<std::size_t>(position % capacity_);
     const std::size_t first = std::min(bytes.size(), capacity_ - at);
     std::memcpy(data_.get() + at, bytes.data(), first);
-    std::memcpy(data_.get(), bytes.data() + first, bytes.size() - first);
+    if (bytes.size() > first) std::memcpy(data_.get(), bytes.data() + first, bytes.size() - first);
   }
 
   std::unique_ptr<char[]> data_;
