@@ -1489,7 +1489,13 @@ class ConfigLoader {
   // `metrics: {path, port}` and `health: {live, ready, deep}`: distinct absolute paths without a
   // query; a metrics port of its own must differ from the public one.
   void read_builtin_paths(const Field* metrics, const Field* health, Config& config) {
-    std::vector<std::pair<std::string*, const Field*>> paths;
+    // Where each path was written (copied: the fields die with their MapFields).
+    struct Written {
+      std::string* value;
+      YAML::Mark mark;
+      std::string key_path;
+    };
+    std::vector<Written> paths;
     auto read_path = [&](const MapFields& map, std::string_view key, std::string& out) {
       const Field* f = map.get(key);
       if (f == nullptr) return;
@@ -1500,7 +1506,7 @@ class ConfigLoader {
         return;
       }
       out = *text;
-      paths.emplace_back(&out, f);
+      paths.push_back(Written{&out, f->mark, f->path});
     };
     if (metrics != nullptr) {
       MapFields map(r_, *metrics, {"path", "port"});
@@ -1522,10 +1528,10 @@ class ConfigLoader {
       }
     }
     const std::string* all[] = {&config.metrics.path, &config.health.live, &config.health.ready, &config.health.deep};
-    for (const auto& [path, field] : paths) {
+    for (const Written& written : paths) {
       for (const std::string* other : all) {
-        if (other != path && *other == *path) {
-          r_.error(field->mark, field->path, "is already the path of another built-in endpoint");
+        if (other != written.value && *other == *written.value) {
+          r_.error(written.mark, written.key_path, "is already the path of another built-in endpoint");
           break;
         }
       }

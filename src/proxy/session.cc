@@ -123,8 +123,10 @@ void Session::abort() {
 }
 
 net::Task<Session::ReadHeadResult> Session::read_request_head() {
-  const auto& proxy_settings = worker_.runtime()->config().proxy;
-  const http::Limits& limits = worker_.runtime()->limits();
+  // Held for the whole read: a reload may swap the worker's snapshot while this waits for bytes.
+  const std::shared_ptr<const Runtime> runtime = worker_.runtime();
+  const auto& proxy_settings = runtime->config().proxy;
+  const http::Limits& limits = runtime->limits();
   auto now = net::Clock::now();
   bool fresh_connection = requests_served_ == 0;
   // A new connection must send its head within the header timeout (slowloris); a kept-alive one
