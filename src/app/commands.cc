@@ -148,6 +148,17 @@ class AdminReloads {
 }  // namespace
 
 int run_command(const std::string& config_path) {
+  // Signals are taken synchronously by this thread (sigtimedwait); no other thread may see them,
+  // so they are blocked before any thread exists (the log writer, workers, admin): a thread
+  // created earlier would inherit an open mask and SIGTERM's default action could kill us.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
   // Fail fast: an invalid file exits 1 before any port is bound.
   auto config = load_config_or_report(config_path);
   if (!config) return 1;
@@ -167,15 +178,6 @@ int run_command(const std::string& config_path) {
                     : std::pair<std::uint64_t, std::uint64_t>(0, 0);
       });
 
-  // Signals are taken synchronously by this thread (sigtimedwait); workers never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
 
   // tracing.otlp: spans go to the collector from a thread of its own (set at start).
   std::unique_ptr<observe::SpanExporter> span_exporter;
