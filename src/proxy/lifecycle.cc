@@ -24,6 +24,7 @@
 #include "proxy/body_forwarder.h"
 #include "proxy/session.h"
 #include "upstream/retry/retry_plan.h"
+#include "upstream/retry/retry_policy.h"
 #include "proxy/worker.h"
 
 namespace flexgate::proxy {
@@ -1322,17 +1323,7 @@ void Session::release_upstream(bool reusable) {
 }
 
 bool Session::request_is_idempotent() const {
-  switch (request_.method) {
-    case http::Method::kGet:
-    case http::Method::kHead:
-    case http::Method::kOptions:
-    case http::Method::kPut:
-    case http::Method::kDelete:
-    case http::Method::kTrace:
-      return true;
-    default:
-      return false;
-  }
+  return upstream::is_idempotent_method(ctx_.method);  // RFC 9110 9.2.2, one definition (a copy: the head may be gone)
 }
 
 }  // namespace flexgate::proxy
