@@ -1,5 +1,7 @@
 #include "admin/explain.h"
 
+#include "upstream/retry/retry_policy.h"
+
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -99,20 +101,6 @@ std::string_view auth_mode_name(config::AuthMode mode) {
   return "none";
 }
 
-// The methods the lifecycle treats as idempotent (Session::request_is_idempotent).
-bool idempotent(http::Method method) {
-  switch (method) {
-    case http::Method::kGet:
-    case http::Method::kHead:
-    case http::Method::kOptions:
-    case http::Method::kPut:
-    case http::Method::kDelete:
-    case http::Method::kTrace:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // The request's Host without its port and IPv6 brackets, as the lifecycle routes on it.
 std::string_view host_without_port(std::string_view host) {
@@ -630,7 +618,7 @@ UpstreamInfo upstream_info(const Context& ctx, const upstream::Upstream& chosen,
     retry.backoff_base = spec.retry.backoff.base;
     retry.backoff_max = spec.retry.backoff.max;
     const std::string method(ctx.head.method_text);
-    if (idempotent(ctx.head.method)) {
+    if (upstream::is_idempotent_method(ctx.head.method_text)) {  // the lifecycle's definition
       retry.applies = true;
       retry.note = method + " is idempotent";
     } else if (ctx.route.retry_non_idempotent) {
