@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "http/parser.h"
@@ -45,6 +46,34 @@ void check_complete(std::string_view in, const Limits& limits, const ParseOutcom
   if (h.framing != BodyFraming::kContentLength) FUZZ_CHECK(h.content_length == 0);
   FUZZ_CHECK((h.framing == BodyFraming::kNone) == (h.fields.find(HeaderToken::kContentLength) == nullptr &&
                                                    h.fields.find(HeaderToken::kTransferEncoding) == nullptr));
+  // connection_tokens empty means nothing is nominated: the proxy skips the hop-by-hop lookup then.
+  if (h.connection_tokens.empty()) {
+    for (const HeaderField& f : h.fields) FUZZ_CHECK(!connection_nominates(h.fields, f.name));
+  }
+  // Never a body length for a message carrying both Content-Length and Transfer-Encoding.
+  if (h.framing == BodyFraming::kContentLength) FUZZ_CHECK(h.fields.find(HeaderToken::kTransferEncoding) == nullptr);
+}
+
+// Round trip: the head written back canonically ("Name: value", single spaces, CRLF) parses to the
+// same request, so what the gateway re-serializes means what the client sent.
+void check_round_trip(const Limits& limits, const RequestHead& h) {
+  std::string text;
+  text.append(h.method_text).append(" ").append(h.target).append(h.version_minor == 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+  for (const HeaderField& f : h.fields) text.append(f.name).append(": ").append(f.value).append("\r\n");
+  text.append("\r\n");
+  Limits roomy = limits;
+  roomy.max_head_bytes = text.size();  // the canonical form may be longer (a space after each ':')
+  static RequestHead again;
+  const ParseOutcome out = parse_request_head(text, roomy, again);
+  FUZZ_CHECK(out.status == ParseStatus::kComplete && out.consumed == text.size());
+  FUZZ_CHECK(again.method == h.method && again.method_text == h.method_text && again.target == h.target);
+  FUZZ_CHECK(again.version_minor == h.version_minor && again.host == h.host);
+  FUZZ_CHECK(again.framing == h.framing && again.content_length == h.content_length);
+  FUZZ_CHECK(again.keep_alive == h.keep_alive && again.expect_continue == h.expect_continue &&
+             again.has_upgrade == h.has_upgrade && again.fields.count == h.fields.count);
+  for (std::size_t i = 0; i < h.fields.count; ++i) {
+    FUZZ_CHECK(again.fields.items[i].name == h.fields.items[i].name && again.fields.items[i].value == h.fields.items[i].value);
+  }
 }
 
 void run(std::string_view in, const Limits& limits, std::size_t cut) {
@@ -53,6 +82,7 @@ void run(std::string_view in, const Limits& limits, std::size_t cut) {
   switch (full.status) {
     case ParseStatus::kComplete:
       check_complete(in, limits, full, head);
+      check_round_trip(limits, head);
       break;
     case ParseStatus::kError:
       FUZZ_CHECK(full.error != ParseError::kNone && full.consumed == 0);

@@ -33,6 +33,13 @@ void check_complete(std::string_view in, Method method, const ParseOutcome& out,
   if (!no_body) FUZZ_CHECK(h.framing != BodyFraming::kNone);
   if (h.framing == BodyFraming::kUntilClose) FUZZ_CHECK(!h.keep_alive);
   if (h.framing == BodyFraming::kChunked) FUZZ_CHECK(h.version_minor == 1);
+  // connection_tokens empty means nothing is nominated: the proxy skips the hop-by-hop lookup then.
+  if (h.connection_tokens.empty()) {
+    for (const HeaderField& f : h.fields) FUZZ_CHECK(!connection_nominates(h.fields, f.name));
+  }
+  // A body length only from a lone Content-Length: never with Transfer-Encoding too.
+  if (h.framing == BodyFraming::kContentLength) FUZZ_CHECK(h.fields.find(HeaderToken::kTransferEncoding) == nullptr);
+  if (h.framing != BodyFraming::kContentLength) FUZZ_CHECK(h.content_length == 0);
 }
 
 }  // namespace

@@ -58,7 +58,8 @@ struct RequestHead {
   std::uint8_t version_minor = 1;  // HTTP/1.0 or HTTP/1.1
   HeaderFields fields;
   std::string_view host;               // the single Host value (may be empty only for HTTP/1.0)
-  // Raw value of the FIRST Connection field (validated as a token list). A message may carry
+  // Raw value of the first non-empty Connection field (validated as a token list); empty exactly
+  // when no Connection field has a value, so empty means nothing is nominated. A message may carry
   // several Connection fields: to drop nominated fields use connection_nominates(), which reads all.
   std::string_view connection_tokens;
   BodyFraming framing = BodyFraming::kNone;
@@ -74,7 +75,7 @@ struct ResponseHead {
   std::string_view reason;
   std::uint8_t version_minor = 1;
   HeaderFields fields;
-  std::string_view connection_tokens;  // as in RequestHead: the first Connection field's value
+  std::string_view connection_tokens;  // as in RequestHead: the first non-empty Connection field's value
   BodyFraming framing = BodyFraming::kNone;
   std::uint64_t content_length = 0;
   bool keep_alive = true;  // false if HTTP/1.0 without keep-alive, Connection: close, or until-close body

@@ -347,7 +347,6 @@ struct FramingFields {
   bool connection_keep_alive = false;
   bool connection_ok = true;
   std::string_view first_connection;
-  bool has_connection = false;
 
   // Handles the fields both directions care about; false if the field is not one of them.
   ParseError on_common(const HeaderField& f, bool& handled) {
@@ -368,8 +367,10 @@ struct FramingFields {
         if (!scan_connection(f.value, connection_close, connection_keep_alive)) {
           return ParseError::kBadHeaderValue;
         }
-        if (!has_connection) first_connection = f.value;
-        has_connection = true;
+        // The first NON-EMPTY value: callers test connection_tokens.empty() for "nothing is
+        // nominated", so an empty first field must not hide a later "Connection: X-Secret"
+        // (found by proxy_replay_fuzz: the nominated field was forwarded).
+        if (first_connection.empty()) first_connection = f.value;
         return ParseError::kNone;
       default:
         handled = false;

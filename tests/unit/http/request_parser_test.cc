@@ -144,6 +144,20 @@ TEST_F(RequestParserTest, ConnectionTokens) {
   EXPECT_EQ(request_error(get_with("Host: a\r\nConnection: \"close\"\r\n")), ParseError::kBadHeaderValue);
 }
 
+// Found by fuzzing (proxy_replay_fuzz, hop-by-hop invariant): an empty first Connection field made
+// connection_tokens empty, which the proxy reads as "nothing nominated", so X-Secret, nominated by
+// the second Connection field, was forwarded upstream. connection_tokens is now the first
+// non-empty value: empty exactly when nothing is nominated.
+TEST_F(RequestParserTest, EmptyFirstConnectionFieldDoesNotHideNominations) {
+  ASSERT_EQ(parse(get_with("Host: a\r\nConnection:\r\nConnection: X-Secret\r\nX-Secret: 1\r\n")).status,
+            ParseStatus::kComplete);
+  EXPECT_EQ(head().connection_tokens, "X-Secret");
+  EXPECT_TRUE(connection_nominates(head().fields, "x-secret"));
+
+  ASSERT_EQ(parse(get_with("Host: a\r\nConnection: \r\nConnection: \r\n")).status, ParseStatus::kComplete);
+  EXPECT_EQ(head().connection_tokens, "");
+}
+
 TEST_F(RequestParserTest, ExpectAndUpgrade) {
   ASSERT_EQ(parse(post_with("Expect: 100-Continue\r\nContent-Length: 3\r\n")).status, ParseStatus::kComplete);
   EXPECT_TRUE(head().expect_continue);

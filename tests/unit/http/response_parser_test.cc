@@ -91,6 +91,15 @@ TEST_F(ResponseParserTest, KeepAlive) {
   EXPECT_FALSE(parse_ok("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n").keep_alive);  // until close
 }
 
+// Found by fuzzing (proxy_replay_fuzz; same fault as the request side): an empty first Connection
+// field hid the nomination in a later one, and the proxy forwarded X-Secret to the client.
+TEST_F(ResponseParserTest, EmptyFirstConnectionFieldDoesNotHideNominations) {
+  const ResponseHead& h =
+      parse_ok("HTTP/1.1 200 OK\r\nConnection:\r\nConnection: X-Secret\r\nX-Secret: 1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(h.connection_tokens, "X-Secret");
+  EXPECT_TRUE(connection_nominates(h.fields, "x-secret"));
+}
+
 TEST_F(ResponseParserTest, StatusLineShapes) {
   EXPECT_EQ(parse_ok("HTTP/1.1 200 \r\n\r\n").reason, "");
   EXPECT_EQ(parse_ok("HTTP/1.1 200\r\n\r\n").reason, "");
