@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 SAN_JOBS   ?= 2
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan test-tsan bench overload fuzz clean
+.PHONY: all deps build run test test-asan test-tsan bench bench-micro overload soak fuzz fuzz-build fuzz-ci clean
 
 all: build
 
@@ -34,22 +34,49 @@ test-asan: deps
 test-tsan: deps
 	@JOBS=$(SAN_JOBS) bash scripts/run-sanitized-tests.sh tsan
 
-# Every libFuzzer target for FUZZ_SECONDS each (default 60), clang-14 with ASan+UBSan.
-fuzz:
+# Every libFuzzer target for FUZZ_SECONDS each (default 60), clang-14 with ASan+UBSan. Only the
+# libraries the fuzzers link are built (target `fuzzers`), not the application or the tests.
+FUZZ_SECONDS ?= 60
+fuzz-build:
 	@bash scripts/install-deps.sh --fuzz
 	@CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFLEXGATE_FUZZ=ON -DFLEXGATE_TESTS=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
-	@bash scripts/run-fuzzers.sh
+	@cmake --build build-fuzz --target fuzzers -j $(JOBS)
 
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/run-fuzzers.sh
+
+# CI: every target for 30 s, so a regression that the seeds or a short run reach fails the build.
+fuzz-ci: fuzz-build
+	@FUZZ_SECONDS=30 bash scripts/run-fuzzers.sh
+
+# MICRO=0 skips the micro-benchmarks (bench-micro) that follow the proxy comparison.
+MICRO ?= 1
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/run.sh
+	@if [ "$(MICRO)" != 0 ]; then $(MAKE) --no-print-directory bench-micro; fi
+
+# Google Benchmark micro-benchmarks (bench/micro/*_bench.cc) in a Release build of their own:
+# a compact rate table, bench/results/micro.json and micro.md. MICRO_MIN_TIME: seconds per case
+# (0.2: the ~30 cases take under a minute, plus the build).
+MICRO_DIR      ?= build-micro
+MICRO_MIN_TIME ?= 0.2
+bench-micro: deps
+	@cmake -S . -B $(MICRO_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DFLEXGATE_TESTS=OFF -DFLEXGATE_BENCH=ON >/dev/null
+	@cmake --build $(MICRO_DIR) --target flexgate_micro_benches -j $(JOBS)
+	@python3 bench/micro/run_all.py --bin-dir $(MICRO_DIR)/bench/micro --out-dir bench/results \
+	  --min-time $(MICRO_MIN_TIME)
 
 # A 10x overload of a gateway with maxInFlight: shedding order by priority and peak memory.
 overload: build
 	@bash scripts/install-deps.sh --bench
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/overload.sh
+
+# A bounded soak (SOAK_SECONDS, default 600) of the release binary: mixed traffic and periodic
+# faults, RSS and fd count sampled into build/soak/soak.csv, flat or not. Not part of `make test`.
+soak: build
+	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash scripts/soak.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz

@@ -31,6 +31,7 @@ bool is_eof(const std::error_code& ec) { return ec == asio::error::eof; }
 
 // Records a failed write to the sink in `result`; true when it failed.
 bool sink_failed(const net::IoResult& written, StreamResult& result) {
+  if (written.bytes > 0) result.wrote = true;
   if (!written.error) return false;
   result.outcome = StreamOutcome::kSinkError;
   result.error = written.error;

@@ -27,6 +27,7 @@ struct StreamResult {
   StreamOutcome outcome = StreamOutcome::kDone;
   std::error_code error;
   std::uint64_t body_bytes = 0;  // body bytes taken from the source
+  bool wrote = false;            // some byte (prefix or body) reached the sink
 };
 
 // `prefix` (e.g. the message head) is written before the first body bytes, in the same write.

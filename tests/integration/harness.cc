@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,7 +45,7 @@ std::uint16_t port_from_listening_line(const std::string& line) {
 
 // ─── ChildProcess ───────────────────────────────────────────────────────────────────────────
 
-ChildProcess::ChildProcess(std::vector<std::string> argv) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, long max_open_files) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return;
   char stderr_template[] = "/tmp/flexgate-test-stderr-XXXXXX";
@@ -54,6 +55,10 @@ ChildProcess::ChildProcess(std::vector<std::string> argv) {
   if (pid_ == 0) {
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(stderr_fd, STDERR_FILENO);
+    if (max_open_files > 0) {
+      rlimit limit{static_cast<rlim_t>(max_open_files), static_cast<rlim_t>(max_open_files)};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     std::vector<char*> args;
     for (auto& arg : argv) args.push_back(arg.data());
     args.push_back(nullptr);
@@ -206,11 +211,11 @@ std::string write_temp_file(const std::string& content, const std::string& suffi
   return path.data();
 }
 
-Gateway start_gateway(const std::string& yaml) {
+Gateway start_gateway(const std::string& yaml, long max_open_files) {
   Gateway gateway;
   gateway.config_path = write_temp_file(yaml);
   gateway.process = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FLEXGATE_BINARY, "run", "-c", gateway.config_path});
+      std::vector<std::string>{FLEXGATE_BINARY, "run", "-c", gateway.config_path}, max_open_files);
   auto line = gateway.process->wait_for_line("\"listening\"");
   EXPECT_TRUE(line.has_value()) << "flexgate did not start: " << gateway.process->stderr_text();
   if (line) gateway.port = port_from_listening_line(*line);
@@ -286,6 +291,7 @@ bool Connection::fill(std::chrono::milliseconds timeout) {
   ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
   if (n <= 0) return false;
   buffer_.append(chunk, static_cast<std::size_t>(n));
+  received_.append(chunk, static_cast<std::size_t>(n));
   return true;
 }
 
@@ -378,6 +384,22 @@ bool Connection::wait_closed(std::chrono::milliseconds timeout) {
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
     if (n <= 0) return true;
     buffer_.append(chunk, static_cast<std::size_t>(n));
+    received_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+Connection::End Connection::wait_end(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    pollfd pfd{fd_, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, remaining_ms(deadline));
+    if (ready <= 0) return End::kOpen;
+    char chunk[4096];
+    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n == 0) return End::kClosed;
+    if (n < 0) return errno == ECONNRESET ? End::kReset : End::kClosed;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    received_.append(chunk, static_cast<std::size_t>(n));
   }
 }
 

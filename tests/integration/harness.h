@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 // A child process with its stdout captured line by line (stderr goes to a file).
 class ChildProcess {
  public:
-  explicit ChildProcess(std::vector<std::string> argv);
+  // `max_open_files` > 0 sets RLIMIT_NOFILE in the child before exec (fd-exhaustion tests).
+  explicit ChildProcess(std::vector<std::string> argv, long max_open_files = 0);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -72,7 +73,7 @@ struct Gateway {
 };
 // Starts `flexgate run` with `yaml` (which should use `port: 0`). Fails the test if it does not
 // start listening.
-Gateway start_gateway(const std::string& yaml);
+Gateway start_gateway(const std::string& yaml, long max_open_files = 0);
 
 // Runs the flexgate binary to completion; returns {exit code, stdout+stderr}.
 std::pair<int, std::string> run_flexgate(const std::vector<std::string>& args, const std::string& stdin_text = "");
@@ -111,11 +112,18 @@ class Connection {
   bool wait_closed(std::chrono::milliseconds timeout = 10s);
   void shutdown_write();
   int fd() const { return fd_; }
+  // Every byte received on this connection so far, whether or not a read_* call consumed it.
+  const std::string& received() const { return received_; }
+  // Like wait_closed(), but also tells a reset (ECONNRESET) from an orderly close (EOF):
+  // kOpen when neither happened within `timeout`.
+  enum class End { kOpen, kClosed, kReset };
+  End wait_end(std::chrono::milliseconds timeout = 10s);
 
  private:
   bool fill(std::chrono::milliseconds timeout);
   int fd_ = -1;
   std::string buffer_;
+  std::string received_;
 };
 
 // One request on a fresh connection.
