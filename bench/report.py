@@ -14,7 +14,8 @@ import statistics
 import sys
 
 PEERS = ("nginx", "haproxy")
-TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-logged", "flexgate-rl-memory", "flexgate-rl-redis")
+TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-logged", "flexgate-rl-memory", "flexgate-rl-redis",
+                "flexgate-headers")
 RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -194,9 +195,16 @@ def render(rows, meta):
                                   scenario, target.rsplit("-", 1)[1], r["cpu_us"] - base["cpu_us"], r["cpu_us"],
                                   base["cpu_us"], r["rps"] / base["rps"], fmt(r["p99"], ".3f"),
                                   fmt(base["p99"], ".3f")))
+        headers = rows.get((scenario, "flexgate-headers"))
+        if base and headers and headers["cpu_us"] and base["cpu_us"] and headers["rps"] and base["rps"]:
+            cost_lines.append("- %s, five header operations (request set x2, remove, rename; response set): "
+                              "%+.1f µs CPU per request (%.1f vs %.1f), req/s %.2f× of FlexGate without them "
+                              "(goal: at least 0.97×)." % (
+                                  scenario, headers["cpu_us"] - base["cpu_us"], headers["cpu_us"], base["cpu_us"],
+                                  headers["rps"] / base["rps"]))
     if cost_lines:
-        lines += ["", "Cost of logging and of a rate-limit decision (every request takes a token; the Redis "
-                  "figure is the gateway's CPU only, Redis's own is not counted):"] + cost_lines
+        lines += ["", "Cost of logging, of a rate-limit decision (every request takes a token; the Redis "
+                  "figure is the gateway's CPU only, Redis's own is not counted) and of header operations:"] + cost_lines
     if meta["skipped"]:
         lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
     return "\n".join(lines) + "\n"

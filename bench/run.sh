@@ -15,9 +15,9 @@
 #   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
 #   TARGETS        subset of "direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory
-#                  flexgate-rl-redis" (the last three run the get-small-c64 scenario only: they
-#                  measure what the access log and a rate-limit decision, memory table or Redis
-#                  round trip, cost per request)
+#                  flexgate-rl-redis flexgate-headers" (the last four run the get-small-c64 scenario
+#                  only: they measure what the access log, a rate-limit decision (memory table or
+#                  Redis round trip) and five header operations cost per request)
 #   SCENARIOS      subset of scenario names (see below)
 #   KEEP_TMP=1     keep the temp dir with configs and logs
 set -euo pipefail
@@ -39,7 +39,7 @@ if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
 fi
-read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory flexgate-rl-redis}"
+read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory flexgate-rl-redis flexgate-headers}"
 EXTRA_SCENARIO=get-small-c64
 
 # name|path|connections|wrk script (relative to bench/)
@@ -130,7 +130,7 @@ print(" ".join(str(s.getsockname()[1]) for s in held))
 EOF
 }
 read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT LOGGED_PORT \
-  <<<"$(free_ports 8)"
+  HEADERS_PORT <<<"$(free_ports 9)"
 
 # render TEMPLATE OUTPUT PORT: fills the {{NAME}} placeholders of a bench/ template.
 render() {
@@ -206,7 +206,7 @@ for target in "${TARGETS[@]}"; do
       PORT_OF[flexgate]=$FLEXGATE_PORT
       start flexgate "$FLEXGATE_BIN" run -c "$WORK/flexgate.yml"
       ;;
-    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis)
+    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis | flexgate-headers)
       if [[ ! -x $FLEXGATE_BIN ]]; then
         skip "$target" "binary not found: $FLEXGATE_BIN"
         continue
@@ -225,6 +225,8 @@ for target in "${TARGETS[@]}"; do
         PORT_OF[$target]=$RL_REDIS_PORT
       elif [[ $target == flexgate-logged ]]; then
         PORT_OF[$target]=$LOGGED_PORT
+      elif [[ $target == flexgate-headers ]]; then
+        PORT_OF[$target]=$HEADERS_PORT
       else
         PORT_OF[$target]=$RL_MEMORY_PORT
       fi

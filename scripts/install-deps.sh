@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config make python3 curl openssl
   libasio-dev libssl-dev libhiredis-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
+  libre2-dev  # RE2: regex path rewrites (linear time, compiled at load)
   libgtest-dev libgmock-dev libbenchmark-dev
   libc-ares-dev dnsmasq-base
   redis-server  # the Redis rate-limit backend is tested against a real server
@@ -15,7 +16,7 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy)
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev)
+  packages+=(clang-14 libclang-rt-14-dev libhttp-parser-dev)  # http-parser: the differential fuzz oracle
 fi
 
 missing=()

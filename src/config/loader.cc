@@ -24,6 +24,7 @@
 
 #include "config/reader.h"
 #include "config/syntax.h"
+#include "config/transform_reader.h"
 
 namespace flexgate::config {
 namespace {
@@ -240,7 +241,7 @@ class ConfigLoader {
   Config load(const Field& root) {
     Config config;
     MapFields top(r_, root, {"proxy", "upstreams", "routes", "security", "rateLimit", "logging", "dns", "admin",
-                             "metrics", "health", "tracing"});
+                             "metrics", "health", "tracing", "cors", "securityHeaders"});
     if (!top.ok()) return config;
     if (const Field* f = top.get("proxy")) read_proxy(*f, config.proxy);
     if (const Field* f = top.get("logging")) read_logging(*f, config.logging);
@@ -259,6 +260,16 @@ class ConfigLoader {
     if (const Field* f = top.get("admin")) read_admin(*f, config.admin, config.proxy);
     read_builtin_paths(top.get("metrics"), top.get("health"), config);
     if (const Field* f = top.get("tracing")) read_tracing(*f, config.tracing);
+    if (const Field* f = top.get("cors")) {
+      CorsSpec cors;
+      read_cors(r_, *f, /*allow_false=*/false, cors);
+      config.cors = std::move(cors);
+    }
+    if (const Field* f = top.get("securityHeaders")) {
+      SecurityHeadersSpec spec;
+      read_security_headers(r_, *f, spec);
+      config.security_headers = std::move(spec);
+    }
     return config;
   }
 
@@ -550,7 +561,8 @@ class ConfigLoader {
     MapFields map(
         r_, field,
         {"name", "url", "targets", "timeout", "connectTimeout", "retries", "retry", "loadBalancer",
-         "circuitBreaker", "pool", "timeouts", "healthCheck", "outlierDetection", "maxConcurrent", "queue"});
+         "circuitBreaker", "pool", "timeouts", "healthCheck", "outlierDetection", "maxConcurrent", "queue",
+         "headers", "securityHeaders"});
     if (!map.ok()) return std::nullopt;
     upstream.pos = to_pos(field.mark);
     const Field* name_field = map.require("name");
@@ -618,6 +630,16 @@ class ConfigLoader {
                    "needs maxConcurrent: without a concurrency limit no request ever waits");
         }
       }
+    }
+    if (const Field* f = map.get("headers")) {
+      HeadersSpec headers;
+      read_headers(r_, *f, TemplateScope{}, headers);
+      upstream.headers = std::move(headers);
+    }
+    if (const Field* f = map.get("securityHeaders")) {
+      SecurityHeadersSpec spec;
+      read_security_headers(r_, *f, spec);
+      upstream.security_headers = std::move(spec);
     }
     if (upstream.name.empty()) return std::nullopt;
     return *name_field;
@@ -1118,7 +1140,10 @@ class ConfigLoader {
                    "validate",
                    "forwardCredentials",
                    "retryNonIdempotent",
-                   "priority"});
+                   "priority",
+                   "headers",
+                   "securityHeaders",
+                   "cors"});
     if (!map.ok()) return;
     route.pos = to_pos(field.mark);
 
@@ -1176,7 +1201,16 @@ class ConfigLoader {
           strip->mark, strip->path,
           "stripPrefix needs a wildcard path like \"/api/*\" (there is no prefix before a '*' to strip)");
     }
-    if (const Field* f = map.get("rewrite")) {
+    if (const Field* f = map.get("rewrite"); f != nullptr && f->node.IsMap()) {
+      // The regex form: {regex, replace}, compiled with RE2 when the snapshot is built.
+      if (route.strip_prefix) {
+        r_.error(f->key_mark, f->path, "set either stripPrefix or rewrite, not both");
+      } else {
+        RegexRewriteSpec spec;
+        read_regex_rewrite(r_, *f, spec);
+        route.rewrite_regex = std::move(spec);
+      }
+    } else if (f != nullptr) {
       if (auto text = r_.string(*f)) {
         if (route.strip_prefix) {
           const Field& later = to_pos(f->key_mark).line >= to_pos(strip->key_mark).line ? *f : *strip;
@@ -1209,6 +1243,22 @@ class ConfigLoader {
     if (const Field* f = map.get("denyFrom")) read_cidr_list(*f, route.deny_from);
     if (const Field* f = map.get("validate")) read_validate(*f, route);
     read_bool(map, "forwardCredentials", route.forward_credentials);
+    if (const Field* f = map.get("headers")) {
+      HeadersSpec headers;
+      // Without a valid path the parameters are unknown: ${path.NAME} is checked against none.
+      read_headers(r_, *f, TemplateScope{&pattern.params}, headers);
+      route.headers = std::move(headers);
+    }
+    if (const Field* f = map.get("securityHeaders")) {
+      SecurityHeadersSpec spec;
+      read_security_headers(r_, *f, spec);
+      route.security_headers = std::move(spec);
+    }
+    if (const Field* f = map.get("cors")) {
+      CorsSpec cors;
+      read_cors(r_, *f, /*allow_false=*/true, cors);
+      route.cors = std::move(cors);
+    }
     if (path_ok && host_ok && methods_ok) check_duplicate_route(*path, index, pattern.shape, route);
   }
 

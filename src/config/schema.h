@@ -191,6 +191,96 @@ struct PoolSpec {
   Millis idle_timeout{60000};
 };
 
+// What a `${...}` variable in a header value stands for (see docs/transformations.md).
+enum class TemplateVar : std::uint8_t {
+  kLiteral,        // plain text (literal parts and ${env.NAME}, substituted at load)
+  kClientIp,       // ${client_ip}
+  kCorrelationId,  // ${correlation_id}
+  kRoute,          // ${route}: the route's path pattern
+  kUpstream,       // ${upstream}: the chosen upstream's name
+  kAuthClient,     // ${auth.client}: the authenticated key's name ("" when anonymous)
+  kRequestHeader,  // ${request.header.NAME}: the client's field (several joined with ", ")
+  kPathParam,      // ${path.NAME}: a named route parameter
+};
+
+// One piece of a header value template.
+struct TemplatePart {
+  TemplateVar var = TemplateVar::kLiteral;
+  std::string text;  // the literal text, the header name, or the parameter name
+};
+
+// A header value as written, with its variables parsed at load.
+struct ValueTemplate {
+  std::vector<TemplatePart> parts;
+  std::string source;  // as written, for messages
+  SourcePos pos;
+};
+
+// One `set`/`add` entry: a field name and its value template.
+struct HeaderValueSpec {
+  std::string name;
+  ValueTemplate value;
+};
+
+// One `rename` entry (request only).
+struct HeaderRenameSpec {
+  std::string from;
+  std::string to;
+  SourcePos pos;
+};
+
+// `headers.request` / `headers.response`: applied in the order remove, rename, set, add.
+struct HeaderOpsSpec {
+  std::vector<HeaderValueSpec> set;      // replaces every field of the name (an empty value only removes)
+  std::vector<HeaderValueSpec> add;      // appends a field (an empty value adds nothing)
+  std::vector<std::string> remove;       // drops every field of the name
+  std::vector<HeaderRenameSpec> rename;  // request only: Old -> New, value kept
+  std::vector<std::string> keep;         // response only: upstream fields hidden by default to pass through
+};
+
+// `headers:` on a route or an upstream (route wins: its operations run after the upstream's).
+struct HeadersSpec {
+  HeaderOpsSpec request;
+  HeaderOpsSpec response;
+  SourcePos pos;
+};
+
+// `securityHeaders.hsts`: Strict-Transport-Security, sent only on a TLS listener.
+struct HstsSpec {
+  Millis max_age{31'536'000'000};  // `maxAge`, 1 year
+  bool include_subdomains = false; // `includeSubDomains`
+  bool preload = false;
+};
+
+// `securityHeaders`: `true`/`false`, or a mapping; at top level, upstream and route (route wins).
+struct SecurityHeadersSpec {
+  bool enabled = false;
+  std::string frame_options = "DENY";                        // `frameOptions`: DENY | SAMEORIGIN
+  std::string referrer_policy = "strict-origin-when-cross-origin";  // `referrerPolicy`
+  std::optional<HstsSpec> hsts;
+  SourcePos pos;
+};
+
+// `cors`: at top level (every route) or on a route (replaces it; `cors: false` turns it off).
+struct CorsSpec {
+  bool enabled = true;
+  std::vector<std::string> allow_origins;   // `allowOrigins`: "https://a.example", "https://*.example.com", "*"
+  std::vector<std::string> allow_methods;   // `allowMethods`: upper-case; default GET, HEAD, POST
+  std::vector<std::string> allow_headers;   // `allowHeaders`: field names, or "*" (not with credentials)
+  std::vector<std::string> expose_headers;  // `exposeHeaders`
+  bool allow_credentials = false;           // `allowCredentials`
+  std::optional<Millis> max_age;            // `maxAge`: preflight cache time (whole seconds sent)
+  SourcePos pos;
+};
+
+// `rewrite: {regex, replace}`: the path rewritten with an RE2 expression (compiled at load).
+struct RegexRewriteSpec {
+  std::string regex;    // RE2 syntax, matched against the normalized path
+  std::string replace;  // `$1`..`$9` insert groups, `$$` a '$'
+  SourcePos regex_pos;
+  SourcePos pos;
+};
+
 // `upstreams[]`
 struct UpstreamSpec {
   std::string name;
@@ -213,6 +303,8 @@ struct UpstreamSpec {
   ConcurrencyLimit concurrency = ConcurrencyLimit::kUnlimited;  // `maxConcurrent` absent / N / auto
   unsigned max_concurrent = 0;                                  // kFixed: N (1..100000)
   QueueSpec queue;                                              // only with maxConcurrent
+  std::optional<HeadersSpec> headers;                           // `headers` (a route's run after)
+  std::optional<SecurityHeadersSpec> security_headers;          // `securityHeaders`
 };
 
 // A token-bucket limit: `max` requests per `windowMs`.
@@ -269,6 +361,10 @@ struct RouteSpec {
   TimeoutsSpec timeouts;              // as written (`timeout` included as firstByte)
   bool retry_non_idempotent = false;  // `retryNonIdempotent`: retry POST, PATCH... too
   RoutePriority priority = RoutePriority::kNormal;
+  std::optional<RegexRewriteSpec> rewrite_regex;           // `rewrite: {regex, replace}`
+  std::optional<HeadersSpec> headers;                      // `headers`
+  std::optional<SecurityHeadersSpec> security_headers;     // `securityHeaders` (overrides upstream/global)
+  std::optional<CorsSpec> cors;                            // `cors` (replaces the global one)
 };
 
 // `security.auth.keys[]`: only the SHA-256 hex digest of a key is ever stored.
@@ -406,6 +502,8 @@ struct Config {
   MetricsSpec metrics;
   HealthPathsSpec health;
   TracingSpec tracing;
+  std::optional<CorsSpec> cors;                         // `cors`: for every route without its own
+  std::optional<SecurityHeadersSpec> security_headers;  // `securityHeaders`: the default
 
   const UpstreamSpec* find_upstream(std::string_view name) const;
 };

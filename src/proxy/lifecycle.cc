@@ -2,9 +2,12 @@
 // See session.h for the chart. Each phase either lets the request continue or records a local
 // reply (fail()) and stops; log_phase() always runs.
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cerrno>
 #include <ctime>
 #include <string>
 
@@ -18,6 +21,8 @@
 #include "observe/span_exporter.h"
 #include "observe/trace_context.h"
 #include "observe/log.h"
+#include "policy/cors/cors_policy.h"
+#include "policy/headers/header_template.h"
 #include "policy/ipfilter/cidr_list.h"
 #include "policy/ipfilter/client_address.h"
 #include "observe/correlation_id.h"
@@ -59,6 +64,9 @@ bool skip_request_field(const http::HeaderField& field, const http::RequestHead&
       break;
   }
   if (http::is_hop_by_hop(field.token)) return true;
+  // Connection-specific even when Connection does not nominate it (RFC 7540 3.2.1): the gateway
+  // never upgrades to h2c, so the settings of that upgrade mean nothing upstream.
+  if (http::iequals(field.name, "http2-settings")) return true;
   return !request.connection_tokens.empty() && http::connection_nominates(request.fields, field.name);
 }
 
@@ -68,6 +76,33 @@ bool skip_response_field(const http::HeaderField& field, const http::ResponseHea
   if (field.token == HeaderToken::kXCorrelationId) return true;
   if (http::is_hop_by_hop(field.token)) return true;
   return !response.connection_tokens.empty() && http::connection_nominates(response.fields, field.name);
+}
+
+// True when an idle pooled connection has nothing to read and is not closed (MSG_PEEK: no byte
+// is consumed).
+bool idle_connection_is_clean(net::tcp::socket& socket) {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// True when a response's Transfer-Encoding names any coding but chunked (the parser already
+// refused malformed lists and chunked twice).
+bool has_other_transfer_coding(const http::ResponseHead& response) {
+  for (const http::HeaderField& field : response.fields) {
+    if (field.token != http::HeaderToken::kTransferEncoding) continue;
+    std::string_view rest = field.value;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      std::string_view element = rest.substr(0, comma);
+      while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) element.remove_prefix(1);
+      while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) element.remove_suffix(1);
+      if (!element.empty() && !http::iequals(element, "chunked")) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
 }
 
 // The rejection metric for an auth refusal, from the reason the policy gave.
@@ -106,9 +141,21 @@ net::Task<bool> Session::handle_request() {
       co_return keep_alive;
     }
   }
-  bool proceed = normalize_target_phase() && route_phase() && admission_phase() && body_limit_phase();
+  bool proceed = normalize_target_phase() && route_phase();
+  if (proceed) cors_phase();
+  if (proceed && ctx_.preflight) {
+    // A CORS preflight never reaches the upstream: the gateway answers it from the route's cors.
+    const bool keep_alive = co_await answer_preflight();
+    log_phase();
+    co_return keep_alive;
+  }
+  proceed = proceed && admission_phase() && body_limit_phase();
   if (proceed) proceed = co_await request_policies_phase();
   if (proceed) proceed = choose_upstream_phase();
+  if (proceed && !(forward_target_phase() && transform_request_phase())) {
+    abandon_attempt();  // a target was picked; nothing was sent to it
+    proceed = false;
+  }
   bool keep_alive = false;
   if (!proceed) {
     consume_request_head();
@@ -249,8 +296,21 @@ bool Session::normalize_target_phase() {
 }
 
 bool Session::route_phase() {
-  ctx_.match = ctx_.runtime->routes().match(host_without_port(request_.host), request_.method_text,
-                                              ctx_.target.path);
+  const std::string_view host = host_without_port(request_.host);
+  std::string_view requested_method;
+  if (ctx_.runtime->any_cors() && policy::CorsPolicy::is_preflight(request_, requested_method)) {
+    // A preflight asks about the request it announces: it is routed with that method (so a
+    // route's `methods` need not list OPTIONS) and answered here when that route has CORS.
+    router::RouteMatch match = ctx_.runtime->routes().match(host, requested_method, ctx_.target.path);
+    if (match.status == router::RouteMatch::Status::kMatched &&
+        ctx_.runtime->binding(match.route->index).cors.has_value()) {
+      ctx_.match = match;
+      ctx_.binding = &ctx_.runtime->binding(ctx_.match.route->index);
+      ctx_.preflight = true;
+      return true;
+    }
+  }
+  ctx_.match = ctx_.runtime->routes().match(host, request_.method_text, ctx_.target.path);
   switch (ctx_.match.status) {
     case router::RouteMatch::Status::kMatched:
       ctx_.binding = &ctx_.runtime->binding(ctx_.match.route->index);
@@ -266,6 +326,36 @@ bool Session::route_phase() {
   }
   fail(ErrorKind::kNotFound, "no route matches this request");
   return false;
+}
+
+void Session::cors_phase() {
+  // The CORS lines are made now, while the Origin field is still in the read buffer: the
+  // preflight answer, or what the response (proxied or the gateway's own error) will carry.
+  const auto& cors = ctx_.binding->cors;
+  if (!cors) return;
+  const http::HeaderField* origin = request_.fields.find(std::string_view("Origin"));
+  const std::string_view value = origin != nullptr ? origin->value : std::string_view();
+  if (ctx_.preflight) {
+    cors->append_preflight(value, ctx_.cors_headers);
+  } else {
+    cors->append_response(value, origin != nullptr, ctx_.cors_headers);
+  }
+}
+
+net::Task<bool> Session::answer_preflight() {
+  consume_request_head();
+  const bool close = !request_.keep_alive || closing_ || worker_.draining() || ctx_.body_unread;
+  head_out_.clear();
+  http::append_status_line(head_out_, 204);
+  head_out_ += ctx_.cors_headers;
+  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
+  if (close) head_out_ += "Connection: close\r\n";
+  head_out_ += "\r\n";
+  ctx_.status = 204;
+  ctx_.response_started = true;
+  auto written = co_await net::write_all(client_, head_out_);
+  ctx_.bytes_out = written.bytes;
+  co_return !close && !written.error;
 }
 
 net::Task<bool> Session::request_policies_phase() {
@@ -563,8 +653,56 @@ bool Session::choose_upstream_phase() {
     }
     return false;
   }
+  return true;
+}
+
+bool Session::forward_target_phase() {
+  // stripPrefix / rewrite (with ${path.NAME}) / the RE2 regex rewrite, then the query as sent.
   router::build_forward_path(ctx_.match, ctx_.target.path, ctx_.forward_target);
+  if (const auto& rewrite = ctx_.binding->path_rewrite) {
+    switch (rewrite->apply(ctx_.forward_target, ctx_.rewrite_scratch)) {
+      case policy::RewriteResult::kRewritten: ctx_.forward_target.swap(ctx_.rewrite_scratch); break;
+      case policy::RewriteResult::kNoMatch: break;
+      case policy::RewriteResult::kInvalid:
+        observe::log_event(config::LogLevel::kWarn, "path_rewrite_failed",
+                           {{"correlationId", ctx_.correlation_id},
+                            {"route", ctx_.match.route->spec->path},
+                            {"path", ctx_.target.path}});
+        fail(ErrorKind::kInternal, "the route's path rewrite produced an invalid path");
+        return false;
+    }
+  }
   if (ctx_.target.has_query) ctx_.forward_target.append("?").append(ctx_.target.query);
+  return true;
+}
+
+bool Session::transform_request_phase() {
+  // The header plan of (route, chosen upstream). Values that depend on the request are rendered
+  // now, the response's included: the request head is gone by the time the response arrives.
+  const policy::HeaderPlan& plan = ctx_.binding->header_plan_for(ctx_.upstream->index);
+  ctx_.header_plan = &plan;
+  if (!plan.needs_render()) return true;
+  std::array<std::string_view, router::kMaxRouteParams> params{};
+  for (std::size_t i = 0; i < ctx_.match.param_count; ++i) params[i] = ctx_.match.params[i].value;
+  policy::TemplateContext context;
+  context.client_ip = ctx_.client_ip_text.empty() ? std::string_view(client_address_) : ctx_.client_ip_text;
+  context.correlation_id = ctx_.correlation_id;
+  context.route = ctx_.match.route->spec->path;
+  context.upstream = ctx_.upstream->spec->name;
+  context.auth_client = ctx_.client_name;
+  context.request_headers = &request_.fields;
+  context.path_params = std::span<const std::string_view>(params.data(), ctx_.match.param_count);
+  std::string_view failed_header;
+  if (!plan.render(context, ctx_.transform_scratch, failed_header)) {
+    // Never a split header: the request fails instead, and the log says which field.
+    observe::log_event(config::LogLevel::kWarn, "header_transform_failed",
+                       {{"correlationId", ctx_.correlation_id},
+                        {"route", ctx_.match.route->spec->path},
+                        {"header", std::string(failed_header)},
+                        {"reason", "the value holds CR, LF, NUL or another control byte"}});
+    fail(ErrorKind::kInternal, "a header transformation produced an invalid value");
+    return false;
+  }
   return true;
 }
 
@@ -799,8 +937,13 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   auto now = net::Clock::now();
   const upstream::Target& target = *ctx_.target_choice;
   if (allow_pooled) {
-    upstream_ = worker_.pool().take(target.id, now);
-    if (upstream_) {
+    while ((upstream_ = worker_.pool().take(target.id, now))) {
+      // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
+      // would be read as the answer to this request, and an EOF means it is already gone.
+      if (!idle_connection_is_clean(upstream_->socket)) {
+        upstream_.reset();  // closes it
+        continue;
+      }
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       co_return true;
     }
@@ -948,6 +1091,12 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
           buffer.consume(outcome.consumed);
           continue;
         }
+        if (response_.framing != http::BodyFraming::kNone && has_other_transfer_coding(response_)) {
+          // The gateway dechunks and drops Transfer-Encoding (hop-by-hop): a gzip (or any other)
+          // coding would reach the client with nothing saying so.
+          fail(ErrorKind::kBadUpstreamResponse, "upstream used a transfer coding other than chunked");
+          break;
+        }
         upstream_head_size_ = outcome.consumed;
         set_timeout(TimeoutKind::kRequest, ctx_.deadline);
         co_return true;
@@ -1024,6 +1173,15 @@ net::Task<bool> Session::send_response_phase() {
   (void)head_request;
   ctx_.bytes_out = head_out_.size() + result.body_bytes;
   if (result.outcome != StreamOutcome::kDone) {
+    if (!result.wrote && (result.outcome == StreamOutcome::kBadFraming || result.outcome == StreamOutcome::kTooLarge)) {
+      // The fault was found before any byte reached the client (a malformed chunk in the first
+      // read): answer it like any other bad upstream response.
+      ctx_.response_started = false;
+      fail(ErrorKind::kBadUpstreamResponse, "malformed chunked body from the upstream");
+      ctx_.local_reply.close = true;
+      release_upstream(false);
+      co_return false;
+    }
     // A truncated or broken upstream body must reach the client as a truncation (aborted
     // connection), never as a clean end.
     release_upstream(false);
@@ -1212,6 +1370,17 @@ void Session::fail_with(const policy::Verdict& verdict) {
 net::Task<bool> Session::send_local_reply() {
   if (!ctx_.has_local_reply || ctx_.response_started || !client_.is_open()) co_return false;
   LocalReply reply = ctx_.local_reply;
+  if (ctx_.binding != nullptr && ctx_.match.route != nullptr) {
+    // The gateway's own answers on a route carry its CORS fields (a browser can read the error)
+    // and its security headers, like proxied responses.
+    const policy::HeaderPlan* plan =
+        ctx_.header_plan != nullptr ? ctx_.header_plan : &ctx_.binding->header_plan_for(ctx_.binding->upstream->index);
+    if (!ctx_.cors_headers.empty() || !plan->security_fields().empty()) {
+      ctx_.extra_headers.append(ctx_.cors_headers);
+      plan->append_security_headers(/*tls=*/false, [](std::string_view) { return false; }, ctx_.extra_headers);
+      reply.extra_headers = ctx_.extra_headers;
+    }
+  }
   reply.head_only = request_.method == http::Method::kHead;
   reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining();
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
@@ -1235,6 +1404,11 @@ void Session::build_upstream_request_head() {
     http::append_field(head_out_, "Host", ctx_.target_choice->host_header);
   }
   const policy::AuthPolicy& auth = ctx_.runtime->auth();
+  // With request operations the forwarded fields go through the plan's edit list first.
+  const policy::HeaderPlan* plan = ctx_.header_plan;
+  const bool transform = plan != nullptr && plan->has_request_ops();
+  policy::HeaderList& edited = ctx_.transform_scratch.list;
+  if (transform) edited.clear();
   for (const http::HeaderField& field : request_.fields) {
     if (skip_request_field(field, request_)) continue;
     if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
@@ -1242,7 +1416,15 @@ void Session::build_upstream_request_head() {
     if (http::iequals(field.name, "traceparent")) continue;
     if (!ctx_.forward_tracestate && http::iequals(field.name, "tracestate")) continue;
     if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
-    http::append_field(head_out_, field.name, field.value);
+    if (transform) {
+      edited.push(field.name, field.value);
+    } else {
+      http::append_field(head_out_, field.name, field.value);
+    }
+  }
+  if (transform) {
+    plan->apply_request(ctx_.transform_scratch);
+    edited.for_each([&](std::string_view name, std::string_view value) { http::append_field(head_out_, name, value); });
   }
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
@@ -1279,10 +1461,36 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
   http::append_status_line(head_out_, response_.status);
   // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent.
   bool keep_framing = response_.framing == http::BodyFraming::kNone;
+  // Response transformations: fields that leak internals dropped, the upstream's CORS fields
+  // dropped when the gateway does CORS, then the plan's operations and the security headers.
+  const policy::HeaderPlan* plan = ctx_.header_plan;
+  const bool transform = plan != nullptr && plan->has_response_ops();
+  const bool gateway_cors = !ctx_.cors_headers.empty();
+  policy::HeaderList& edited = ctx_.transform_scratch.list;
+  if (transform) edited.clear();
   for (const http::HeaderField& field : response_.fields) {
     if (skip_response_field(field, response_, keep_framing)) continue;
-    http::append_field(head_out_, field.name, field.value);
+    if (plan != nullptr && plan->hides(field)) continue;
+    if (gateway_cors && policy::CorsPolicy::owns_response_field(field.name)) continue;
+    if (transform) {
+      edited.push(field.name, field.value);
+    } else {
+      http::append_field(head_out_, field.name, field.value);
+    }
   }
+  if (transform) {
+    plan->apply_response(ctx_.transform_scratch);
+    edited.for_each([&](std::string_view name, std::string_view value) { http::append_field(head_out_, name, value); });
+  }
+  if (plan != nullptr && !plan->security_fields().empty()) {
+    // Only where the response has none of its own. No listener is TLS yet: HSTS waits for it.
+    plan->append_security_headers(/*tls=*/false,
+                                  [&](std::string_view name) {
+                                    return transform ? edited.contains(name) : response_.fields.find(name) != nullptr;
+                                  },
+                                  head_out_);
+  }
+  head_out_ += ctx_.cors_headers;
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
   head_out_ += ctx_.rate_limit_headers;
   if (response_.framing == http::BodyFraming::kContentLength) {

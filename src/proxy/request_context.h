@@ -17,6 +17,7 @@
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "observe/trace_context.h"
+#include "policy/headers/header_plan.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/rate_limit_policy.h"
 #include "proxy/local_reply.h"
@@ -89,6 +90,14 @@ struct RequestContext {
   std::string rate_limit_headers;  // RateLimit / RateLimit-Policy lines for the proxied response
   policy::RateLimitScratch rate_limit_scratch;  // overwritten by each decision; keeps its capacity
 
+  // Transformations (issue #11): the (route, upstream) header plan, its rendered values and edit
+  // list (capacity kept), the CORS lines for the response, a preflight answered by the gateway.
+  const policy::HeaderPlan* header_plan = nullptr;
+  policy::TransformScratch transform_scratch;
+  std::string cors_headers;
+  std::string rewrite_scratch;  // the regex path rewrite's output
+  bool preflight = false;
+
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client
   bool body_unread = false;       // request body bytes still on the wire (forces close on early reply)
@@ -133,6 +142,9 @@ struct RequestContext {
     extra_headers.clear();
     violations_json.clear();
     rate_limit_headers.clear();
+    header_plan = nullptr;
+    cors_headers.clear();
+    preflight = false;
     status = 0;
     response_started = false;
     body_unread = false;

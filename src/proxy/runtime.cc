@@ -18,6 +18,74 @@ std::string positioned(const config::Config& cfg, const config::SourcePos& pos, 
          ": " + message;
 }
 
+// The `:name` parameters of a route path, in order: the positions the router captures them at.
+std::vector<std::string> route_params(std::string_view path) {
+  std::vector<std::string> params;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start + 1 && path[start] == ':') params.emplace_back(path.substr(start + 1, end - start - 1));
+    start = end + 1;
+  }
+  if (params.size() > router::kMaxRouteParams) params.resize(router::kMaxRouteParams);
+  return params;
+}
+
+// Header plans (one per upstream the route may use), CORS and the regex rewrite of route `index`:
+// every template, list and expression is compiled here, once per snapshot.
+bool compile_transformations(const config::Config& cfg, std::size_t index, RouteBinding& binding,
+                             std::vector<std::string>& errors) {
+  const config::RouteSpec& route = cfg.routes[index];
+  const std::string route_key = "routes[" + std::to_string(index) + "]";
+  const std::vector<std::string> params = route_params(route.path);
+  std::vector<const upstream::Upstream*> used;
+  for (const auto& entry : binding.split) used.push_back(entry.upstream);
+  if (binding.fallback != nullptr) used.push_back(binding.fallback);
+  bool ok = true;
+  for (const upstream::Upstream* target : used) {
+    if (target == nullptr) continue;
+    const config::UpstreamSpec& spec = *target->spec;
+    policy::PlanInputs inputs;
+    inputs.upstream_headers = spec.headers ? &*spec.headers : nullptr;
+    inputs.route_headers = route.headers ? &*route.headers : nullptr;
+    // securityHeaders: the route's, else the upstream's, else the global one.
+    inputs.security = route.security_headers  ? &*route.security_headers
+                      : spec.security_headers ? &*spec.security_headers
+                      : cfg.security_headers  ? &*cfg.security_headers
+                                              : nullptr;
+    inputs.route_params = params;
+    policy::HeaderPlan plan;
+    std::string error;
+    if (!policy::HeaderPlan::compile(inputs, plan, error)) {
+      errors.push_back(positioned(cfg, route.headers ? route.headers->pos : route.pos, route_key + ".headers", error));
+      ok = false;
+      continue;
+    }
+    binding.header_plans.emplace_back(target->index, std::move(plan));
+  }
+  const config::CorsSpec* cors = route.cors ? (route.cors->enabled ? &*route.cors : nullptr)
+                                 : cfg.cors ? &*cfg.cors
+                                            : nullptr;
+  if (cors != nullptr) {
+    std::string error;
+    binding.cors = policy::CorsPolicy::build(*cors, error);
+    if (!binding.cors) {
+      errors.push_back(positioned(cfg, cors->pos, route.cors ? route_key + ".cors" : std::string("cors"), error));
+      ok = false;
+    }
+  }
+  if (route.rewrite_regex) {
+    std::string error;
+    binding.path_rewrite = policy::PathRewrite::compile(*route.rewrite_regex, error);
+    if (!binding.path_rewrite) {
+      errors.push_back(positioned(cfg, route.rewrite_regex->regex_pos, route_key + ".rewrite.regex", error));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
 std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector<std::string>& errors,
@@ -136,6 +204,8 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
     if (metrics != nullptr) {
       binding.metrics_route = metrics->register_route(route.path, errors).value_or(observe::kNoRoute);
     }
+    compile_transformations(cfg, i, binding, errors);
+    runtime->any_cors_ = runtime->any_cors_ || binding.cors.has_value();
     if (route.validate) {
       // Schemas are compiled once, here: a broken schema is a load error, never a runtime one.
       binding.validator = policy::RouteValidator::compile(*route.validate, error);

@@ -13,7 +13,10 @@
 #include "http/message.h"
 #include "observe/metrics.h"
 #include "policy/auth/auth_policy.h"
+#include "policy/cors/cors_policy.h"
 #include "policy/egress/egress_policy.h"
+#include "policy/headers/header_plan.h"
+#include "policy/headers/path_rewrite.h"
 #include "policy/ipfilter/client_filter.h"
 #include "policy/ratelimit/rate_limit_policy.h"
 #include "policy/ratelimit/redis_protocol.h"
@@ -49,6 +52,17 @@ struct RouteBinding {
   std::optional<policy::ClientFilter> client_filter;   // allowFrom / denyFrom, when set
   std::optional<policy::RouteValidator> validator;     // validate, when set
   observe::RouteId metrics_route = observe::kNoRoute;  // label ids in the metrics registry
+  // Header transformations (route + upstream `headers`, `securityHeaders`) for each upstream the
+  // route may use, by upstream index; every pair has one (the default hides Server/X-Powered-By).
+  std::vector<std::pair<std::size_t, policy::HeaderPlan>> header_plans;
+  const policy::HeaderPlan& header_plan_for(std::size_t upstream_index) const {
+    for (const auto& [index, plan] : header_plans) {
+      if (index == upstream_index) return plan;
+    }
+    return header_plans.front().second;
+  }
+  std::optional<policy::CorsPolicy> cors;              // the route's `cors`, else the global one
+  std::shared_ptr<const policy::PathRewrite> path_rewrite;  // `rewrite: {regex, replace}`
 };
 
 // One config snapshot, ready to serve.
@@ -92,6 +106,8 @@ class Runtime {
   const std::optional<policy::RedisEndpoint>& redis_endpoint() const { return redis_endpoint_; }
   const policy::HeaderRules& header_rules() const { return *header_rules_; }
   const net::CidrSet& trusted_proxies() const { return trusted_proxies_; }
+  // True when some route has CORS: only then are OPTIONS requests looked at as preflights.
+  bool any_cors() const { return any_cors_; }
 
   explicit Runtime(config::Config config);  // use build()
 
@@ -114,6 +130,7 @@ class Runtime {
   std::optional<policy::RedisEndpoint> redis_endpoint_;
   std::optional<policy::HeaderRules> header_rules_;
   net::CidrSet trusted_proxies_;
+  bool any_cors_ = false;
 };
 
 }  // namespace flexgate::proxy

@@ -3,7 +3,9 @@
 // each through the request lifecycle. The lifecycle's phases are all in lifecycle.cc, in order:
 //
 //   read head ─► identify (correlation id) ─► normalize target ─► route (404/405)
+//     ─► CORS (a preflight is answered here: 204)
 //     ─► request policies ─► body limits (413) ─► choose upstream (503)
+//     ─► forward target (stripPrefix / rewrite) ─► transform request (header templates; 500)
 //     ─► connect: pool or new (502/504) ─► send request head + stream body
 //     ─► read response head (502/504; one retry on a stale pooled connection)
 //     ─► send response head + stream body ─► log (always)
@@ -70,11 +72,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void identify_request();
   bool normalize_target_phase();
   bool route_phase();
+  void cors_phase();
+  net::Task<bool> answer_preflight();
   bool admission_phase();
   net::Task<bool> request_policies_phase();
   net::Task<bool> rate_limit_phase(const policy::RequestView& view);
   bool body_limit_phase();
   bool choose_upstream_phase();
+  bool forward_target_phase();
+  bool transform_request_phase();
   // Traffic control around each attempt (lifecycle.cc): pick a usable target of `chosen` through
   // its breaker and balancer; report how the attempt ended (balancer, breaker, outlier ejection).
   bool pick_target(const upstream::Upstream& chosen, bool retry);
