@@ -9,15 +9,17 @@
 #   ECHO_BIN       echo upstream binary (`echo-server`)     default $FLEXGATE_BIN
 #   WORKERS        worker threads/processes of every proxy  default 2
 #   ECHO_WORKERS   echo upstream workers                    default 1
-#   UPSTREAM_KEEPALIVE  idle upstream connections kept per worker (nginx, FlexGate)  default 64
+#   UPSTREAM_KEEPALIVE  idle upstream connections kept per worker (nginx, FlexGate)  default 256
 #   DURATION       seconds per measured wrk run             default 5
 #   WARMUP         seconds of unmeasured wrk before each    default 1
 #   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
-#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory
-#                  flexgate-rl-redis" (the last three run the get-small-c64 scenario only: they
-#                  measure what the access log and a rate-limit decision, memory table or Redis
-#                  round trip, cost per request)
+#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-policies flexgate-logged
+#                  flexgate-rl-memory flexgate-rl-redis" (the flexgate-* ones run the get-small-c64
+#                  scenario only: they measure what every everyday policy together (API key, rate
+#                  limit, sampled access log, metrics), the access log alone and a rate-limit
+#                  decision, memory table or Redis round trip, cost per request)
+#   COST=0         skip bench/cost.sh (instructions and syscalls per request, after the wrk runs)
 #   SCENARIOS      subset of scenario names (see below)
 #   KEEP_TMP=1     keep the temp dir with configs and logs
 set -euo pipefail
@@ -31,7 +33,7 @@ FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
 ECHO_BIN=$(realpath -m "${ECHO_BIN:-$FLEXGATE_BIN}")
 WORKERS=${WORKERS:-2}
 ECHO_WORKERS=${ECHO_WORKERS:-1}
-UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-64}
+UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-256}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 ROUNDS=${ROUNDS:-3}
@@ -39,7 +41,8 @@ if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
 fi
-read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory flexgate-rl-redis}"
+read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-policies flexgate-logged flexgate-rl-memory flexgate-rl-redis}"
+API_KEY_HEADER="X-API-Key: bench-key-0123456789"  # the key bench/flexgate-policies.yml.tmpl accepts
 EXTRA_SCENARIO=get-small-c64
 
 # name|path|connections|wrk script (relative to bench/)
@@ -130,7 +133,7 @@ print(" ".join(str(s.getsockname()[1]) for s in held))
 EOF
 }
 read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT LOGGED_PORT \
-  <<<"$(free_ports 8)"
+  POLICIES_PORT <<<"$(free_ports 9)"
 
 # render TEMPLATE OUTPUT PORT: fills the {{NAME}} placeholders of a bench/ template.
 render() {
@@ -153,9 +156,11 @@ start() {
 # wait_ready NAME PID PORT: true once GET / answers 200 through PORT (5 s at most).
 wait_ready() {
   local name=$1 pid=$2 port=$3
+  local header=()
+  [[ $name == flexgate-policies ]] && header=(-H "$API_KEY_HEADER")
   for _ in $(seq 50); do
     kill -0 "$pid" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null && return 0
+    curl -fsS -o /dev/null --max-time 1 "${header[@]}" "http://127.0.0.1:$port/" 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
@@ -206,7 +211,7 @@ for target in "${TARGETS[@]}"; do
       PORT_OF[flexgate]=$FLEXGATE_PORT
       start flexgate "$FLEXGATE_BIN" run -c "$WORK/flexgate.yml"
       ;;
-    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis)
+    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis | flexgate-policies)
       if [[ ! -x $FLEXGATE_BIN ]]; then
         skip "$target" "binary not found: $FLEXGATE_BIN"
         continue
@@ -225,6 +230,8 @@ for target in "${TARGETS[@]}"; do
         PORT_OF[$target]=$RL_REDIS_PORT
       elif [[ $target == flexgate-logged ]]; then
         PORT_OF[$target]=$LOGGED_PORT
+      elif [[ $target == flexgate-policies ]]; then
+        PORT_OF[$target]=$POLICIES_PORT
       else
         PORT_OF[$target]=$RL_MEMORY_PORT
       fi
@@ -330,7 +337,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "[$run/$total_runs] $name $target: process is gone, skipped"
         continue
       fi
-      run_wrk "$WARMUP" "$connections" "$script" "$url" >/dev/null 2>&1 || true
+      auth=()
+      [[ $target == flexgate-policies ]] && auth=(-H "$API_KEY_HEADER")
+      run_wrk "$WARMUP" "$connections" "$script" "$url" "${auth[@]}" >/dev/null 2>&1 || true
       mapfile -t pids < <(group_pids "${PID_OF[$target]}")
       reset_peak_rss "${pids[@]}"
       mapfile -t echo_pids < <(group_pids "$ECHO_PID")
@@ -339,7 +348,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       machine_before=$(machine_busy_ticks)
       before=$(cpu_ticks "${pids[@]}")
       status=0
-      TIME_FILE=$RAW_DIR/$out.time run_wrk "$DURATION" "$connections" "$script" "$url" --latency \
+      TIME_FILE=$RAW_DIR/$out.time run_wrk "$DURATION" "$connections" "$script" "$url" --latency "${auth[@]}" \
         >"$RAW_DIR/$out" 2>&1 || status=$?
       after=$(cpu_ticks "${pids[@]}")
       machine_after=$(machine_busy_ticks)
@@ -375,6 +384,13 @@ version_of() { "$@" 2>&1 | head -1 || true; }
   echo "wrk=$(version_of wrk -v)"
   for s in "${SKIPPED[@]}"; do echo "skipped=$s"; done
 } >"$RAW_DIR/meta.txt"
+
+# The steady counts: instructions and syscalls per request (one worker each, its own processes).
+if [[ ${COST:-1} != 0 ]]; then
+  for pid in "${STARTED_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done  # a quiet machine
+  FLEXGATE_BIN=$FLEXGATE_BIN ECHO_BIN=$ECHO_BIN bash "$BENCH_DIR/cost.sh" "$RAW_DIR/cost.tsv" ||
+    log "cost.sh failed: no instruction/syscall figures this time"
+fi
 
 mkdir -p "$RESULTS_DIR"
 rm -rf "$RESULTS_DIR/latest-raw"
