@@ -161,12 +161,16 @@ struct TransferCodings {
 };
 
 // Connection = #connection-option. Empty elements are ignored (RFC 9110 5.6.1); non-tokens refused.
-bool scan_connection(std::string_view value, bool& close, bool& keep_alive) {
+bool scan_connection(std::string_view value, bool& close, bool& keep_alive, bool& names_fields) {
   return detail::for_each_list_element(value, [&](std::string_view option) {
     if (option.empty()) return true;
     if (!detail::is_token(option)) return false;
+    if (iequals(option, "keep-alive")) {
+      keep_alive = true;
+      return true;
+    }
     if (iequals(option, "close")) close = true;
-    if (iequals(option, "keep-alive")) keep_alive = true;
+    names_fields = true;  // "close" too: a field named Close is dropped like any nominated one
     return true;
   });
 }
@@ -346,6 +350,7 @@ struct FramingFields {
   bool connection_close = false;
   bool connection_keep_alive = false;
   bool connection_ok = true;
+  bool connection_names_fields = false;
   std::string_view first_connection;
   bool has_connection = false;
 
@@ -365,7 +370,7 @@ struct FramingFields {
         te.add(f.value);
         return ParseError::kNone;
       case HeaderToken::kConnection:
-        if (!scan_connection(f.value, connection_close, connection_keep_alive)) {
+        if (!scan_connection(f.value, connection_close, connection_keep_alive, connection_names_fields)) {
           return ParseError::kBadHeaderValue;
         }
         if (!has_connection) first_connection = f.value;
@@ -393,6 +398,7 @@ void reset(RequestHead& head) {
   head.fields.count = 0;
   head.host = {};
   head.connection_tokens = {};
+  head.connection_names_fields = false;
   head.framing = BodyFraming::kNone;
   head.content_length = 0;
   head.keep_alive = true;
@@ -406,6 +412,7 @@ void reset(ResponseHead& head) {
   head.version_minor = 1;
   head.fields.count = 0;
   head.connection_tokens = {};
+  head.connection_names_fields = false;
   head.framing = BodyFraming::kNone;
   head.content_length = 0;
   head.keep_alive = true;
@@ -478,6 +485,7 @@ ParseError finish_request(const FramingFields& ff, int host_count, RequestHead& 
     head.content_length = ff.content_length;
   }
   head.connection_tokens = ff.first_connection;
+  head.connection_names_fields = ff.connection_names_fields;
   head.keep_alive = ff.keep_alive(head.version_minor);
   return ParseError::kNone;
 }
@@ -522,6 +530,7 @@ Scan parse_status_line(Cursor& c, ResponseHead& head) {
 // RFC 9112 6.3 for responses: the request method and the status decide first.
 ParseError finish_response(const FramingFields& ff, Method request_method, ResponseHead& head) {
   head.connection_tokens = ff.first_connection;
+  head.connection_names_fields = ff.connection_names_fields;
   head.keep_alive = ff.keep_alive(head.version_minor);
   const std::uint16_t st = head.status;
   const bool no_body = request_method == Method::kHead || st < 200 || st == 204 || st == 304 ||

@@ -123,8 +123,14 @@ TEST_F(RequestParserTest, ConnectionTokens) {
   EXPECT_FALSE(head().keep_alive);
   EXPECT_EQ(head().connection_tokens, "close");
 
+  EXPECT_TRUE(head().connection_names_fields);  // "close" is looked for like any other name
+
+  ASSERT_EQ(parse(get_with("Host: a\r\nConnection: Keep-Alive\r\n")).status, ParseStatus::kComplete);
+  EXPECT_FALSE(head().connection_names_fields);  // names only the hop-by-hop Keep-Alive
+
   ASSERT_EQ(parse(get_with("Host: a\r\nConnection: keep-alive, X-Foo\r\n")).status, ParseStatus::kComplete);
   EXPECT_TRUE(head().keep_alive);
+  EXPECT_TRUE(head().connection_names_fields);
   EXPECT_EQ(head().connection_tokens, "keep-alive, X-Foo");
   EXPECT_TRUE(connection_nominates(head().fields, "x-foo"));
   EXPECT_FALSE(connection_nominates(head().fields, "x-bar"));
