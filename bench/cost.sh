@@ -141,7 +141,7 @@ for target in "${TARGETS[@]}"; do
   split_command "$(command_for "$target")"
 
   # Instructions: callgrind, counters zeroed after the warm-up.
-  start "$target-cg" valgrind --tool=callgrind --callgrind-out-file="$WORK/$target.cg" "${CMD[@]}"
+  start "$target-cg" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$WORK/$target.cg" "${CMD[@]}"
   pid=$STARTED_PID
   if ! wait_ready "$pid" "$PROXY_PORT" "$header"; then
     tail -5 "$WORK/$target-cg.err" >&2
