@@ -14,8 +14,9 @@ import statistics
 import sys
 
 PEERS = ("nginx", "haproxy")
-TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-logged", "flexgate-rl-memory", "flexgate-rl-redis",
-                "flexgate-headers")
+TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-policies", "flexgate-logged", "flexgate-rl-memory",
+                "flexgate-rl-redis", "flexgate-headers")
+COST_ORDER = ("flexgate", "flexgate-policies", "nginx", "haproxy")
 RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -121,7 +122,7 @@ def fmt(value, spec, suffix=""):
     return "—" if value is None else format(value, spec) + suffix
 
 
-def render(rows, meta):
+def render(rows, meta, cost=None):
     scenarios = []
     for scenario, _ in rows:
         if scenario not in scenarios:
@@ -205,9 +206,53 @@ def render(rows, meta):
     if cost_lines:
         lines += ["", "Cost of logging, of a rate-limit decision (every request takes a token; the Redis "
                   "figure is the gateway's CPU only, Redis's own is not counted) and of header operations:"] + cost_lines
+    for scenario in scenarios:
+        policies = rows.get((scenario, "flexgate-policies"))
+        peers = [rows[(scenario, p)] for p in PEERS if (scenario, p) in rows]
+        best_rps = max((p["rps"] for p in peers if p["rps"]), default=None)
+        if policies and policies["rps"] and best_rps:
+            lines += ["", "%s with API-key auth, a memory rate limit (never hit), the access log sampled at 10%% "
+                      "and metrics (`flexgate-policies`): %.2f× the best peer's plain-proxy req/s." % (
+                          scenario, policies["rps"] / best_rps)]
+    if cost:
+        lines += cost_table(cost)
     if meta["skipped"]:
         lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
     return "\n".join(lines) + "\n"
+
+
+def read_cost(path):
+    """{target: {instructions, syscalls, mix}} per request, from bench/cost.sh's TSV (empty if absent)."""
+    cost = {}
+    if not os.path.exists(path):
+        return cost
+    with open(path, encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            requests = int(row["requests"] or 0)
+            if requests <= 0 or int(row["instructions"] or 0) <= 0:
+                continue
+            cost[row["target"]] = {"instructions": int(row["instructions"]) / requests,
+                                   "syscalls": int(row["syscalls"] or 0) / requests,
+                                   "mix": row.get("syscall_mix", "")}
+    return cost
+
+
+def cost_table(cost):
+    nginx = cost.get("nginx")
+    lines = ["", "Instructions and syscalls per request (bench/cost.sh: one worker each, `ab -k -c1` small GETs "
+             "after a warm-up; user-space instructions of every thread counted by callgrind, syscalls by "
+             "`strace -c -f`; steady to a fraction of a percent between runs, unlike req/s):", "",
+             "| proxy | instructions/req | vs nginx | syscalls/req | syscalls by kind (per request) |",
+             "|---|---:|---:|---:|---|"]
+    targets = [t for t in COST_ORDER if t in cost] + sorted(t for t in cost if t not in COST_ORDER)
+    for target in targets:
+        c = cost[target]
+        ratio = c["instructions"] / nginx["instructions"] if nginx else None
+        mix = ", ".join(part.replace("=", " ") for part in c["mix"].split(",")
+                        if part and not part.endswith("=0.00"))
+        lines.append("| %s | %s | %s | %.2f | %s |" % (target, format(c["instructions"], ",.0f"),
+                                                        fmt(ratio, ".2f", "×"), c["syscalls"], mix))
+    return lines
 
 
 def main():
@@ -221,7 +266,7 @@ def main():
     if not rows:
         print("no measurements", file=sys.stderr)
         return 1
-    text = render(rows, meta)
+    text = render(rows, meta, read_cost(os.path.join(args.raw_dir, "cost.tsv")))
     sys.stdout.write(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

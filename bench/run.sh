@@ -9,15 +9,18 @@
 #   ECHO_BIN       echo upstream binary (`echo-server`)     default $FLEXGATE_BIN
 #   WORKERS        worker threads/processes of every proxy  default 2
 #   ECHO_WORKERS   echo upstream workers                    default 1
-#   UPSTREAM_KEEPALIVE  idle upstream connections kept per worker (nginx, FlexGate)  default 64
+#   UPSTREAM_KEEPALIVE  idle upstream connections kept per worker (nginx, FlexGate)  default 256
 #   DURATION       seconds per measured wrk run             default 5
 #   WARMUP         seconds of unmeasured wrk before each    default 1
 #   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
-#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory
-#                  flexgate-rl-redis flexgate-headers" (the last four run the get-small-c64 scenario
-#                  only: they measure what the access log, a rate-limit decision (memory table or
-#                  Redis round trip) and five header operations cost per request)
+#   TARGETS        subset of "direct flexgate nginx haproxy flexgate-policies flexgate-logged
+#                  flexgate-rl-memory flexgate-rl-redis flexgate-headers" (the flexgate-* ones run
+#                  the get-small-c64 scenario only: they measure what every everyday policy together
+#                  (API key, rate limit, sampled access log, metrics), the access log alone, a
+#                  rate-limit decision (memory table or Redis round trip) and five header operations
+#                  cost per request)
+#   COST=0         skip bench/cost.sh (instructions and syscalls per request, after the wrk runs)
 #   SCENARIOS      subset of scenario names (see below)
 #   KEEP_TMP=1     keep the temp dir with configs and logs
 set -euo pipefail
@@ -31,7 +34,7 @@ FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
 ECHO_BIN=$(realpath -m "${ECHO_BIN:-$FLEXGATE_BIN}")
 WORKERS=${WORKERS:-2}
 ECHO_WORKERS=${ECHO_WORKERS:-1}
-UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-64}
+UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-256}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 ROUNDS=${ROUNDS:-3}
@@ -39,7 +42,8 @@ if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
 fi
-read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-logged flexgate-rl-memory flexgate-rl-redis flexgate-headers}"
+read -r -a TARGETS <<<"${TARGETS:-direct flexgate nginx haproxy flexgate-policies flexgate-logged flexgate-rl-memory flexgate-rl-redis flexgate-headers}"
+API_KEY_HEADER="X-API-Key: bench-key-0123456789"  # the key bench/flexgate-policies.yml.tmpl accepts
 EXTRA_SCENARIO=get-small-c64
 
 # name|path|connections|wrk script (relative to bench/)
@@ -130,7 +134,7 @@ print(" ".join(str(s.getsockname()[1]) for s in held))
 EOF
 }
 read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT LOGGED_PORT \
-  HEADERS_PORT <<<"$(free_ports 9)"
+  HEADERS_PORT POLICIES_PORT <<<"$(free_ports 10)"
 
 # render TEMPLATE OUTPUT PORT: fills the {{NAME}} placeholders of a bench/ template.
 render() {
@@ -153,9 +157,11 @@ start() {
 # wait_ready NAME PID PORT: true once GET / answers 200 through PORT (5 s at most).
 wait_ready() {
   local name=$1 pid=$2 port=$3
+  local header=()
+  [[ $name == flexgate-policies ]] && header=(-H "$API_KEY_HEADER")
   for _ in $(seq 50); do
     kill -0 "$pid" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null && return 0
+    curl -fsS -o /dev/null --max-time 1 "${header[@]}" "http://127.0.0.1:$port/" 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
@@ -206,7 +212,7 @@ for target in "${TARGETS[@]}"; do
       PORT_OF[flexgate]=$FLEXGATE_PORT
       start flexgate "$FLEXGATE_BIN" run -c "$WORK/flexgate.yml"
       ;;
-    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis | flexgate-headers)
+    flexgate-logged | flexgate-rl-memory | flexgate-rl-redis | flexgate-headers | flexgate-policies)
       if [[ ! -x $FLEXGATE_BIN ]]; then
         skip "$target" "binary not found: $FLEXGATE_BIN"
         continue
@@ -227,6 +233,8 @@ for target in "${TARGETS[@]}"; do
         PORT_OF[$target]=$LOGGED_PORT
       elif [[ $target == flexgate-headers ]]; then
         PORT_OF[$target]=$HEADERS_PORT
+      elif [[ $target == flexgate-policies ]]; then
+        PORT_OF[$target]=$POLICIES_PORT
       else
         PORT_OF[$target]=$RL_MEMORY_PORT
       fi
@@ -332,7 +340,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "[$run/$total_runs] $name $target: process is gone, skipped"
         continue
       fi
-      run_wrk "$WARMUP" "$connections" "$script" "$url" >/dev/null 2>&1 || true
+      auth=()
+      [[ $target == flexgate-policies ]] && auth=(-H "$API_KEY_HEADER")
+      run_wrk "$WARMUP" "$connections" "$script" "$url" "${auth[@]}" >/dev/null 2>&1 || true
       mapfile -t pids < <(group_pids "${PID_OF[$target]}")
       reset_peak_rss "${pids[@]}"
       mapfile -t echo_pids < <(group_pids "$ECHO_PID")
@@ -341,7 +351,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       machine_before=$(machine_busy_ticks)
       before=$(cpu_ticks "${pids[@]}")
       status=0
-      TIME_FILE=$RAW_DIR/$out.time run_wrk "$DURATION" "$connections" "$script" "$url" --latency \
+      TIME_FILE=$RAW_DIR/$out.time run_wrk "$DURATION" "$connections" "$script" "$url" --latency "${auth[@]}" \
         >"$RAW_DIR/$out" 2>&1 || status=$?
       after=$(cpu_ticks "${pids[@]}")
       machine_after=$(machine_busy_ticks)
@@ -377,6 +387,13 @@ version_of() { "$@" 2>&1 | head -1 || true; }
   echo "wrk=$(version_of wrk -v)"
   for s in "${SKIPPED[@]}"; do echo "skipped=$s"; done
 } >"$RAW_DIR/meta.txt"
+
+# The steady counts: instructions and syscalls per request (one worker each, its own processes).
+if [[ ${COST:-1} != 0 ]]; then
+  for pid in "${STARTED_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done  # a quiet machine
+  FLEXGATE_BIN=$FLEXGATE_BIN ECHO_BIN=$ECHO_BIN bash "$BENCH_DIR/cost.sh" "$RAW_DIR/cost.tsv" ||
+    log "cost.sh failed: no instruction/syscall figures this time"
+fi
 
 mkdir -p "$RESULTS_DIR"
 rm -rf "$RESULTS_DIR/latest-raw"

@@ -13,7 +13,7 @@ packages=(
   prometheus  # promtool: the metrics exposition is checked with `promtool check metrics`
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx haproxy)
+  packages+=(wrk nginx haproxy apache2-utils valgrind strace)  # ab + callgrind + strace: bench/cost.sh
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev libhttp-parser-dev)  # http-parser: the differential fuzz oracle

@@ -187,7 +187,7 @@ struct QueueSpec {
 
 // Per-upstream keep-alive pool (per worker, per target).
 struct PoolSpec {
-  unsigned max_idle = 64;
+  unsigned max_idle = 256;  // fits a few hundred concurrent requests per worker without reconnecting
   Millis idle_timeout{60000};
 };
 

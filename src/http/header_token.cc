@@ -55,6 +55,10 @@ HeaderToken lookup_header_token(std::string_view name) {
     case 10:
       if (iequals_lower(name, "connection")) return HeaderToken::kConnection;
       if (iequals_lower(name, "keep-alive")) return HeaderToken::kKeepAlive;
+      if (iequals_lower(name, "tracestate")) return HeaderToken::kTracestate;
+      break;
+    case 11:
+      if (iequals_lower(name, "traceparent")) return HeaderToken::kTraceparent;
       break;
     case 12:
       if (iequals_lower(name, "content-type")) return HeaderToken::kContentType;

@@ -28,6 +28,8 @@ enum class HeaderToken : std::uint8_t {
   kContentType,
   kDate,
   kServer,
+  kTraceparent,
+  kTracestate,
 };
 
 // Case-insensitive lookup of a field name; kOther for names the gateway does not act on.

@@ -62,6 +62,9 @@ struct RequestHead {
   // when no Connection field has a value, so empty means nothing is nominated. A message may carry
   // several Connection fields: to drop nominated fields use connection_nominates(), which reads all.
   std::string_view connection_tokens;
+  // Some Connection option other than keep-alive (which names only the hop-by-hop Keep-Alive):
+  // only then can connection_nominates() find a field to drop.
+  bool connection_names_fields = false;
   BodyFraming framing = BodyFraming::kNone;
   std::uint64_t content_length = 0;
   bool keep_alive = true;        // from version + Connection: close / keep-alive (every Connection field)
@@ -76,6 +79,7 @@ struct ResponseHead {
   std::uint8_t version_minor = 1;
   HeaderFields fields;
   std::string_view connection_tokens;  // as in RequestHead: the first non-empty Connection field's value
+  bool connection_names_fields = false;  // as in RequestHead
   BodyFraming framing = BodyFraming::kNone;
   std::uint64_t content_length = 0;
   bool keep_alive = true;  // false if HTTP/1.0 without keep-alive, Connection: close, or until-close body

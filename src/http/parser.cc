@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "http/char_class.h"
 
@@ -60,9 +65,41 @@ Scan line_break_error(Cursor& c, ParseError if_crlf) {
   return s == Scan::kOk ? c.fail(if_crlf) : s;
 }
 
+// Past the field-content bytes (RFC 9110 5.5: HTAB, SP, VCHAR, obs-text) from `p`, at most to
+// `end`. Sixteen at a time where SSE2 is there: only control bytes and DEL stop the wide scan, and
+// a tab among them is stepped over.
+const char* skip_field_chars(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i control_max = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, control_max), v);
+    const int stops = _mm_movemask_epi8(_mm_or_si128(control, _mm_cmpeq_epi8(v, del)));
+    if (stops == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(static_cast<unsigned>(stops));
+    if (*p != '\t') return p;  // CR, LF or a forbidden byte ends the value
+    ++p;
+  }
+#endif
+  while (p != end && kFieldChar[byte(*p)]) ++p;
+  return p;
+}
+
 // "HTTP/" DIGIT "." DIGIT. Any HTTP-version-shaped value passes here; the caller decides whether
 // the digits are supported once the version's terminator is seen.
 Scan parse_version(Cursor& c, int& major, int& minor) {
+  // The usual case in one compare; anything else (partial, malformed) is judged byte by byte.
+  if (c.end - c.p >= 8 && std::memcmp(c.p, "HTTP/", 5) == 0 && is_digit(c.p[5]) && c.p[6] == '.' &&
+      is_digit(c.p[7])) {
+    major = c.p[5] - '0';
+    minor = c.p[7] - '0';
+    c.p += 8;
+    return Scan::kOk;
+  }
   static constexpr char kShape[] = "HTTP/0.0";
   for (int i = 0; i < 8; ++i, ++c.p) {
     if (c.p == c.end) return Scan::kPartial;
@@ -161,12 +198,16 @@ struct TransferCodings {
 };
 
 // Connection = #connection-option. Empty elements are ignored (RFC 9110 5.6.1); non-tokens refused.
-bool scan_connection(std::string_view value, bool& close, bool& keep_alive) {
+bool scan_connection(std::string_view value, bool& close, bool& keep_alive, bool& names_fields) {
   return detail::for_each_list_element(value, [&](std::string_view option) {
     if (option.empty()) return true;
     if (!detail::is_token(option)) return false;
+    if (iequals(option, "keep-alive")) {
+      keep_alive = true;
+      return true;
+    }
     if (iequals(option, "close")) close = true;
-    if (iequals(option, "keep-alive")) keep_alive = true;
+    names_fields = true;  // "close" too: a field named Close is dropped like any nominated one
     return true;
   });
 }
@@ -296,7 +337,7 @@ Scan parse_fields(Cursor& c, std::size_t max_fields, HeaderFields& fields, OnFie
     // field-value = *field-content, OWS around it is not part of it.
     while (c.p != c.end && is_ows(*c.p)) ++c.p;
     const char* value = c.p;
-    while (c.p != c.end && kFieldChar[byte(*c.p)]) ++c.p;
+    c.p = skip_field_chars(c.p, c.end);
     if (c.p == c.end) return Scan::kPartial;
     const char* value_end = c.p;
     if (*c.p != '\r' && *c.p != '\n') return c.fail(ParseError::kBadHeaderValue);
@@ -346,6 +387,7 @@ struct FramingFields {
   bool connection_close = false;
   bool connection_keep_alive = false;
   bool connection_ok = true;
+  bool connection_names_fields = false;
   std::string_view first_connection;
 
   // Handles the fields both directions care about; false if the field is not one of them.
@@ -364,7 +406,7 @@ struct FramingFields {
         te.add(f.value);
         return ParseError::kNone;
       case HeaderToken::kConnection:
-        if (!scan_connection(f.value, connection_close, connection_keep_alive)) {
+        if (!scan_connection(f.value, connection_close, connection_keep_alive, connection_names_fields)) {
           return ParseError::kBadHeaderValue;
         }
         // The first NON-EMPTY value: callers test connection_tokens.empty() for "nothing is
@@ -394,6 +436,7 @@ void reset(RequestHead& head) {
   head.fields.count = 0;
   head.host = {};
   head.connection_tokens = {};
+  head.connection_names_fields = false;
   head.framing = BodyFraming::kNone;
   head.content_length = 0;
   head.keep_alive = true;
@@ -407,6 +450,7 @@ void reset(ResponseHead& head) {
   head.version_minor = 1;
   head.fields.count = 0;
   head.connection_tokens = {};
+  head.connection_names_fields = false;
   head.framing = BodyFraming::kNone;
   head.content_length = 0;
   head.keep_alive = true;
@@ -479,6 +523,7 @@ ParseError finish_request(const FramingFields& ff, int host_count, RequestHead& 
     head.content_length = ff.content_length;
   }
   head.connection_tokens = ff.first_connection;
+  head.connection_names_fields = ff.connection_names_fields;
   head.keep_alive = ff.keep_alive(head.version_minor);
   return ParseError::kNone;
 }
@@ -510,7 +555,7 @@ Scan parse_status_line(Cursor& c, ResponseHead& head) {
   if (*c.p == ' ') {
     ++c.p;
     const char* reason = c.p;
-    while (c.p != c.end && kFieldChar[byte(*c.p)]) ++c.p;
+    c.p = skip_field_chars(c.p, c.end);
     if (c.p == c.end) return Scan::kPartial;
     head.reason = std::string_view(reason, static_cast<std::size_t>(c.p - reason));
   } else if (is_digit(*c.p)) {
@@ -523,6 +568,7 @@ Scan parse_status_line(Cursor& c, ResponseHead& head) {
 // RFC 9112 6.3 for responses: the request method and the status decide first.
 ParseError finish_response(const FramingFields& ff, Method request_method, ResponseHead& head) {
   head.connection_tokens = ff.first_connection;
+  head.connection_names_fields = ff.connection_names_fields;
   head.keep_alive = ff.keep_alive(head.version_minor);
   const std::uint16_t st = head.status;
   const bool no_body = request_method == Method::kHead || st < 200 || st == 204 || st == 304 ||

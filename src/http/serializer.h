@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/message.h"
+
 namespace flexgate::http {
 
 // "METHOD target HTTP/1.1\r\n"
@@ -13,6 +15,10 @@ void append_request_line(std::string& out, std::string_view method, std::string_
 void append_status_line(std::string& out, std::uint16_t status);
 // "Name: value\r\n" (caller guarantees the name and value are valid)
 void append_field(std::string& out, std::string_view name, std::string_view value);
+
+// append_field() for a field the parser produced, its views still into the parsed head: a line
+// already written "Name: value\r\n" there is copied in one piece (most are).
+void append_parsed_field(std::string& out, const HeaderField& field);
 // "<hex size>\r\n"
 void append_chunk_size(std::string& out, std::uint64_t size);
 inline constexpr std::string_view kCrlf = "\r\n";

@@ -123,9 +123,16 @@ std::optional<std::array<std::uint8_t, 16>> parse_v6(std::string_view text) {
 }
 
 std::string format_v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+  // By hand: snprintf costs more than a request's routing (it runs per request for rate keys).
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a, b, c, d);
-  return buf;
+  char* p = buf;
+  for (const std::uint8_t octet : {a, b, c, d}) {
+    if (p != buf) *p++ = '.';
+    if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
+    if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
+    *p++ = static_cast<char>('0' + octet % 10);
+  }
+  return std::string(buf, static_cast<std::size_t>(p - buf));
 }
 
 bool zero(const std::array<std::uint8_t, 16>& bytes, std::size_t from, std::size_t to) {

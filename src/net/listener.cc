@@ -49,6 +49,8 @@ bool parse_host_port(std::string_view text, std::string& host, std::uint16_t& po
     // An IPv6 host must be bracketed, or its last group would be read as the port.
     if (host_part.find(':') != std::string_view::npos) return false;
   }
+  // Brackets belong around an IPv6 host only, never inside a host ("[[::1]:80", "a]:80").
+  if (host_part.find_first_of("[]") != std::string_view::npos) return false;
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port_part.data(), port_part.data() + port_part.size(), value);
   if (ec != std::errc() || ptr != port_part.data() + port_part.size() || value > 65535) return false;

@@ -22,58 +22,106 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   co_return IoResult{read_ec, bytes};
 }
 
-Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer) {
-  auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
-  co_return IoResult{read_ec, bytes};
-}
+namespace {
 
-Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
-  // Writes a window of at most kWindow buffers per sendmsg (IOV-sized batches) and advances
-  // through the caller's list; `offset` is how much of buffers[next] is already written.
-  constexpr std::size_t kWindow = 16;
+// Where a gather write stands: buffers[next] is written up to `offset`.
+struct WriteCursor {
+  std::span<const asio::const_buffer> buffers;
   std::size_t next = 0;
   std::size_t offset = 0;
-  std::size_t written = 0;
-  for (;;) {
-    while (next < buffers.size() && offset == buffers[next].size()) {
-      ++next;
-      offset = 0;
+
+  WriteCursor(std::span<const asio::const_buffer> all, std::size_t skip) : buffers(all) { advance(skip); }
+
+  void advance(std::size_t n) {
+    for (;;) {
+      while (next < buffers.size() && offset == buffers[next].size()) {
+        ++next;
+        offset = 0;
+      }
+      if (n == 0 || next == buffers.size()) return;
+      const std::size_t take = std::min(n, buffers[next].size() - offset);
+      offset += take;
+      n -= take;
     }
-    if (next == buffers.size()) co_return IoResult{{}, written};
-    std::array<asio::const_buffer, kWindow> window;
+  }
+
+  bool done() const { return next == buffers.size(); }
+
+  // At most kWindow of the remaining buffers (one sendmsg's worth); returns how many.
+  static constexpr std::size_t kWindow = 16;
+  std::size_t window(std::array<asio::const_buffer, kWindow>& out) const {
     std::size_t count = 0;
     for (std::size_t i = next; i < buffers.size() && count < kWindow; ++i) {
       asio::const_buffer b = buffers[i];
       if (i == next) b += offset;
-      if (b.size() > 0) window[count++] = b;
+      if (b.size() > 0) out[count++] = b;
     }
+    return count;
+  }
+};
+
+}  // namespace
+
+IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
+  WriteCursor cursor(buffers, 0);
+  std::size_t written = 0;
+  std::array<asio::const_buffer, WriteCursor::kWindow> window;
+  while (!cursor.done()) {
+    const std::size_t count = cursor.window(window);
     std::error_code ec;
-    std::size_t n = socket.write_some(std::span(window.data(), count), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    const std::size_t n = socket.write_some(std::span(window.data(), count), ec);
+    if (ec) return IoResult{ec, written};
+    written += n;
+    cursor.advance(n);
+  }
+  return IoResult{{}, written};
+}
+
+IoResult write_now(tcp::socket& socket, std::string_view bytes) {
+  const asio::const_buffer one(bytes.data(), bytes.size());
+  return write_now(socket, std::span<const asio::const_buffer>(&one, 1));
+}
+
+Task<IoResult> write_rest(tcp::socket& socket, std::span<const asio::const_buffer> buffers, std::size_t skip) {
+  WriteCursor cursor(buffers, skip);
+  std::size_t written = skip;
+  std::array<asio::const_buffer, WriteCursor::kWindow> window;
+  bool wait_first = true;  // the caller's write_now just found the socket full
+  while (!cursor.done()) {
+    const std::size_t count = cursor.window(window);
+    std::error_code ec;
+    std::size_t n = 0;
+    if (!wait_first) n = socket.write_some(std::span(window.data(), count), ec);
+    if (wait_first || ec == asio::error::would_block || ec == asio::error::try_again) {
       // The socket buffer is full: let the reactor write when it drains (no per-wait epoll_ctl,
       // unlike async_wait).
+      wait_first = false;
       auto [write_ec, bytes] = co_await socket.async_write_some(std::span(window.data(), count), use_task);
       ec = write_ec;
       n = bytes;
     }
     if (ec) co_return IoResult{ec, written};
     written += n;
-    while (n > 0) {
-      std::size_t left = buffers[next].size() - offset;
-      std::size_t take = std::min(n, left);
-      offset += take;
-      n -= take;
-      if (offset == buffers[next].size()) {
-        ++next;
-        offset = 0;
-      }
-    }
+    cursor.advance(n);
   }
+  co_return IoResult{{}, written};
+}
+
+Task<IoResult> write_rest(tcp::socket& socket, std::string_view bytes, std::size_t skip) {
+  const asio::const_buffer one(bytes.data(), bytes.size());
+  co_return co_await write_rest(socket, std::span<const asio::const_buffer>(&one, 1), skip);
+}
+
+Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
+  IoResult written = write_now(socket, buffers);
+  if (written.would_block()) written = co_await write_rest(socket, buffers, written.bytes);
+  co_return written;
 }
 
 Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes) {
-  asio::const_buffer one(bytes.data(), bytes.size());
-  co_return co_await write_all(socket, std::span<const asio::const_buffer>(&one, 1));
+  IoResult written = write_now(socket, bytes);
+  if (written.would_block()) written = co_await write_rest(socket, bytes, written.bytes);
+  co_return written;
 }
 
 Task<std::error_code> connect(tcp::socket& socket, const tcp::endpoint& endpoint) {

@@ -17,6 +17,9 @@ namespace flexgate::net {
 struct IoResult {
   std::error_code error;
   std::size_t bytes = 0;
+
+  // The kernel would have blocked: the call stopped early, nothing failed.
+  bool would_block() const { return error == asio::error::would_block || error == asio::error::try_again; }
 };
 
 // Non-blocking mode and TCP_NODELAY for a freshly accepted or connected socket.
@@ -27,10 +30,25 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer);
 
 // Reads through the reactor without trying a recv() first. For reads that cannot succeed yet,
 // like a response right after its request was sent: it saves the failing recv() that
-// read_some() would try first.
-Task<IoResult> read_after_wait(tcp::socket& socket, std::span<char> buffer);
+// read_some() would try first. Not a coroutine itself: no frame of its own per read.
+inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
+  return socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
+}
 
-// Writes every byte of every buffer (gather write, in order).
+// Writes what the socket takes now, without waiting and without a coroutine frame: all of
+// `buffers` (no error), a failure, or would_block() with `bytes` written so far. The hot path
+// writes with this first and awaits write_rest() only when the socket buffer is full:
+//   IoResult written = write_now(socket, parts);
+//   if (written.would_block()) written = co_await write_rest(socket, parts, written.bytes);
+IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers);
+IoResult write_now(tcp::socket& socket, std::string_view bytes);
+
+// Writes every byte of `buffers` after the first `skip` (already written), waiting for the socket
+// to drain before its first write. The result's bytes count the skipped ones too.
+Task<IoResult> write_rest(tcp::socket& socket, std::span<const asio::const_buffer> buffers, std::size_t skip);
+Task<IoResult> write_rest(tcp::socket& socket, std::string_view bytes, std::size_t skip);
+
+// Writes every byte of every buffer (gather write, in order): write_now, then write_rest.
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers);
 Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes);
 

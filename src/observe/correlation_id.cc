@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <random>
 
+#include "core/hex.h"
+
 namespace flexgate::observe {
 
 bool is_sane_correlation_id(std::string_view id) {
@@ -33,19 +35,15 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-void append_hex(std::string& out, std::uint64_t value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(value >> shift) & 0xf];
-}
-
 }  // namespace
 
 void generate_correlation_id(std::string& out) {
   thread_local IdState state;
-  out.clear();
-  append_hex(out, state.prefix);
+  char id[32];
+  encode_hex_u64(state.prefix, id);
   // mix() is a bijection, so distinct counters give distinct suffixes: unique per thread.
-  append_hex(out, mix(state.counter++));
+  encode_hex_u64(mix(state.counter++), id + 16);
+  out.assign(id, sizeof id);  // one copy: the per-character appends cost more than the id
 }
 
 }  // namespace flexgate::observe

@@ -1,13 +1,16 @@
 #include "observe/trace_context.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <random>
+
+#include "core/hex.h"
 
 namespace flexgate::observe {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
 
 // Lower-case hex only: the spec forbids upper case, so "4BF9..." is not a trace id.
 int lower_hex_value(char c) {
@@ -25,13 +28,6 @@ bool decode_lower_hex(std::string_view text, std::span<std::uint8_t> out) {
     out[i] = static_cast<std::uint8_t>((high << 4) | low);
   }
   return true;
-}
-
-void encode_hex(std::span<const std::uint8_t> bytes, char* out) {
-  for (std::uint8_t byte : bytes) {
-    *out++ = kHexDigits[byte >> 4];
-    *out++ = kHexDigits[byte & 0xf];
-  }
 }
 
 bool all_zero(std::span<const std::uint8_t> bytes) {

@@ -58,7 +58,9 @@ net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer&
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, source_buffer.readable_size()));
     if (take > 0 || !prefix.empty()) {
       std::array<asio::const_buffer, 2> parts{buf(prefix), buf(source_buffer.readable().substr(0, take))};
-      if (sink_failed(co_await net::write_all(sink, parts), result)) co_return result;
+      net::IoResult written = net::write_now(sink, parts);
+      if (written.would_block()) written = co_await net::write_rest(sink, parts, written.bytes);
+      if (sink_failed(written, result)) co_return result;
       prefix = {};
       source_buffer.consume(take);
       remaining -= take;

@@ -32,6 +32,8 @@
 #include "upstream/retry/retry_policy.h"
 #include "proxy/worker.h"
 
+using namespace std::string_view_literals;
+
 namespace flexgate::proxy {
 namespace {
 
@@ -66,8 +68,8 @@ bool skip_request_field(const http::HeaderField& field, const http::RequestHead&
   if (http::is_hop_by_hop(field.token)) return true;
   // Connection-specific even when Connection does not nominate it (RFC 7540 3.2.1): the gateway
   // never upgrades to h2c, so the settings of that upgrade mean nothing upstream.
-  if (http::iequals(field.name, "http2-settings")) return true;
-  return !request.connection_tokens.empty() && http::connection_nominates(request.fields, field.name);
+  if (field.name.size() == 14 && http::iequals(field.name, "http2-settings")) return true;
+  return request.connection_names_fields && http::connection_nominates(request.fields, field.name);
 }
 
 bool skip_response_field(const http::HeaderField& field, const http::ResponseHead& response, bool keep_framing) {
@@ -75,7 +77,7 @@ bool skip_response_field(const http::HeaderField& field, const http::ResponseHea
   if (field.token == HeaderToken::kContentLength) return !keep_framing;
   if (field.token == HeaderToken::kXCorrelationId) return true;
   if (http::is_hop_by_hop(field.token)) return true;
-  return !response.connection_tokens.empty() && http::connection_nominates(response.fields, field.name);
+  return response.connection_names_fields && http::connection_nominates(response.fields, field.name);
 }
 
 // True when an idle pooled connection has nothing to read and is not closed (MSG_PEEK: no byte
@@ -150,7 +152,16 @@ net::Task<bool> Session::handle_request() {
     co_return keep_alive;
   }
   proceed = proceed && admission_phase() && body_limit_phase();
-  if (proceed) proceed = co_await request_policies_phase();
+  // The policy chain, in a fixed order: header hygiene ─► ip allow/deny ─► content type ─► auth ─►
+  // rate limit ─► validate; the first refusal answers. Only what must wait suspends the request:
+  // a body the policies read, a Redis decision.
+  if (proceed) proceed = head_policies_phase();
+  if (proceed && policies_need_body()) proceed = co_await policy_body_phase();
+  if (proceed) proceed = auth_phase();
+  if (proceed && rate_limited_route()) {
+    proceed = rate_limit_is_remote() ? co_await remote_rate_limit_phase() : local_rate_limit_phase();
+  }
+  if (proceed) proceed = validate_phase();
   if (proceed) proceed = choose_upstream_phase();
   if (proceed && !(forward_target_phase() && transform_request_phase())) {
     abandon_attempt();  // a target was picked; nothing was sent to it
@@ -171,9 +182,19 @@ net::Task<bool> Session::handle_request() {
       ++ctx_.attempts;
       bool stale = false;
       bool answered = false;
-      const bool connected = co_await connect_phase(allow_pooled);
+      const bool connected = pooled_connection_phase(allow_pooled) || co_await connect_phase(allow_pooled);
       if (connected) {
-        if (co_await send_request_phase(stale)) answered = co_await read_response_head_phase(stale);
+        StreamResult sent;
+        if (request_streams_body()) {
+          sent = co_await stream_request_phase();
+        } else {
+          // The head (and a buffered body) in one gather write; the reactor only for a full socket.
+          const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
+          net::IoResult written = net::write_now(upstream_->socket, parts);
+          if (written.would_block()) written = co_await net::write_rest(upstream_->socket, parts, written.bytes);
+          if (written.error) sent = StreamResult{StreamOutcome::kSinkError, written.error, 0};
+        }
+        if (request_sent(sent, stale)) answered = co_await read_response_head_phase(stale);
       }
       if (!answered) {
         record_upstream_outcome(false);
@@ -207,7 +228,17 @@ net::Task<bool> Session::handle_request() {
         allow_pooled = true;
         continue;
       }
-      keep_alive = co_await send_response_phase();
+      const ResponsePlan plan = prepare_response_phase();
+      StreamResult delivered;
+      if (plan.whole_body) {
+        const std::array<asio::const_buffer, 2> parts = whole_response_parts(plan);
+        net::IoResult written = net::write_now(client_, parts);
+        if (written.would_block()) written = co_await net::write_rest(client_, parts, written.bytes);
+        delivered = whole_response_written(written, plan);
+      } else {
+        delivered = co_await stream_response_phase(plan);
+      }
+      keep_alive = response_sent(delivered, plan);
       break;
     }
     if (ctx_.has_local_reply) keep_alive = co_await send_local_reply();
@@ -230,10 +261,10 @@ void Session::identify_request() {
   bool tracestate_ok = true;
   bool has_tracestate = false;
   for (const http::HeaderField& each : request_.fields) {
-    if (http::iequals(each.name, "traceparent")) {
+    if (each.token == http::HeaderToken::kTraceparent) {
       traceparent = &each;
       ++traceparents;
-    } else if (http::iequals(each.name, "tracestate")) {
+    } else if (each.token == http::HeaderToken::kTracestate) {
       has_tracestate = true;
       tracestate_ok = tracestate_ok && observe::valid_tracestate(each.value);
     }
@@ -253,7 +284,6 @@ void Session::identify_request() {
     ctx_.span_id = fresh.parent_id;
     ctx_.trace_flags = fresh.flags;
   }
-  ctx_.trace_id_hex = observe::trace_id_hex(ctx_.trace_id);
   // logging.headers: copied now, while the head is in the read buffer (the log phase runs after
   // it has moved on). Values first, views after, so the views never see a reallocation.
   const auto& wanted = ctx_.runtime->config().logging.headers;
@@ -318,7 +348,7 @@ bool Session::route_phase() {
       return true;
     case router::RouteMatch::Status::kMethodNotAllowed:
       fail(ErrorKind::kMethodNotAllowed, "method not allowed on this route");
-      ctx_.extra_headers.assign("Allow: ").append(ctx_.match.allow).append("\r\n");
+      ctx_.extra_headers.assign("Allow: ").append(ctx_.match.allow).append("\r\n"sv);
       ctx_.local_reply.extra_headers = ctx_.extra_headers;
       return false;
     case router::RouteMatch::Status::kNotFound:
@@ -358,18 +388,18 @@ net::Task<bool> Session::answer_preflight() {
   co_return !close && !written.error;
 }
 
-net::Task<bool> Session::request_policies_phase() {
-  // The fixed-order policy chain: ip allow/deny ─► auth ─► rate limit ─► validate. Each policy
-  // sees the request and its own config only; the first refusal answers.
+bool Session::head_policies_phase() {
+  // What the head alone decides: the client address, header hygiene, ip allow/deny and the
+  // content type. Each policy sees the request and its own config only.
   const Runtime& runtime = *ctx_.runtime;
   const RouteBinding& binding = *ctx_.binding;
-  const config::RouteSpec& route = *ctx_.match.route->spec;
   if (!runtime.trusted_proxies().empty()) {
     ctx_.peer_trusted = runtime.trusted_proxies().contains(policy::unmap_v4(peer_ip_));
     ctx_.client_ip = policy::resolve_client_address(peer_ip_, request_, runtime.trusted_proxies());
     if (!(ctx_.client_ip == peer_ip_)) ctx_.client_ip_text = ctx_.client_ip.to_string();
   }
-  policy::RequestView view;
+  policy::RequestView& view = policy_view_;
+  view = policy::RequestView{};
   view.head = &request_;
   view.method = request_.method_text;
   view.path = ctx_.target.path;
@@ -384,107 +414,125 @@ net::Task<bool> Session::request_policies_phase() {
   if (auto verdict = runtime.header_rules().check_headers(request_); !verdict.allowed) {
     reject(observe::Rejection::kValidateHeader, verdict);
     ctx_.local_reply.close = true;
-    co_return false;
+    return false;
   }
   // ip allow/deny
   if (binding.client_filter) {
     if (auto verdict = binding.client_filter->check(ctx_.client_ip); !verdict.allowed) {
       reject(observe::Rejection::kIpfilterDenied, verdict);
-      co_return false;
+      return false;
     }
   }
   // The content type is known from the head: refuse (415) before reading any body.
   if (binding.validator) {
     if (auto verdict = binding.validator->check_content_type(view); !verdict.allowed) {
       reject(observe::Rejection::kValidateContentType, verdict);
-      co_return false;
+      return false;
     }
   }
-  // Signatures and schemas read the whole body: buffer it (bounded by the route's limit) once.
-  bool needs_body = runtime.auth().needs_body(route) || (binding.validator && binding.validator->needs_body()) ||
-                    body_kept_for_retries();
-  if (needs_body && request_.framing != http::BodyFraming::kNone) {
-    if (!co_await buffer_request_body()) co_return false;
-    // The head was re-parsed from its copy: every view into it must be taken again.
-    view.head = &request_;
-    view.method = request_.method_text;
-    view.body = ctx_.body;
-    view.body_buffered = true;
-  }
-  // auth
-  if (auto verdict = runtime.auth().check(view, route, ctx_.client_name, static_cast<std::int64_t>(std::time(nullptr)));
-      !verdict.allowed) {
-    reject(auth_rejection(verdict.reason), verdict);
-    co_return false;
-  }
-  // rate limit
-  if (runtime.rate_limit().active_for(ctx_.match.route->index)) {
-    if (!co_await rate_limit_phase(view)) co_return false;
-  }
-  // validate
-  if (binding.validator && binding.validator->needs_body()) {
-    std::vector<policy::Violation> violations;
-    if (auto verdict = binding.validator->check(view, &violations); !verdict.allowed) {
-      reject(verdict.kind == ErrorKind::kUnprocessableEntity  ? observe::Rejection::kValidateSchema
-             : verdict.kind == ErrorKind::kUnsupportedMediaType ? observe::Rejection::kValidateContentType
-                                                                 : observe::Rejection::kValidateNotJson,
-             verdict);
-      if (!violations.empty()) {
-        policy::append_violations_json(ctx_.violations_json, violations);
-        ctx_.local_reply.violations_json = ctx_.violations_json;
-      }
-      co_return false;
-    }
-  }
+  return true;
+}
+
+bool Session::policies_need_body() const {
+  // Signatures and schemas read the whole body: it is buffered (bounded by the route's limit) once.
+  if (request_.framing == http::BodyFraming::kNone) return false;
+  const RouteBinding& binding = *ctx_.binding;
+  return ctx_.runtime->auth().needs_body(*ctx_.match.route->spec) ||
+         (binding.validator && binding.validator->needs_body()) || body_kept_for_retries();
+}
+
+net::Task<bool> Session::policy_body_phase() {
+  if (!co_await buffer_request_body()) co_return false;
+  // The head was re-parsed from its copy: every view into it must be taken again.
+  policy::RequestView& view = policy_view_;
+  view.head = &request_;
+  view.method = request_.method_text;
+  view.body = ctx_.body;
+  view.body_buffered = true;
   co_return true;
 }
 
-net::Task<bool> Session::rate_limit_phase(const policy::RequestView& view) {
-  // The buckets are named here; the store is Redis (shared by every instance) or this instance's
-  // memory table. When Redis cannot answer, rateLimit.failMode decides: local (the memory table,
-  // per-instance accuracy), open (allow) or closed (503).
-  const policy::RateLimitPolicy& limits = ctx_.runtime->rate_limit();
-  const std::size_t route_index = ctx_.match.route->index;
-  policy::RateLimitScratch& scratch = ctx_.rate_limit_scratch;
-  limits.prepare(view, route_index, ctx_.client_name, ctx_.client_ip_text, scratch);
-  observe::RateLimitStore store = observe::RateLimitStore::kMemory;
-  std::size_t refused = scratch.count;
-  if (limits.backend() == policy::RateLimitBackend::kRedis && worker_.redis_limiter()) {
-    const std::shared_ptr<policy::RedisRateLimiter> redis = worker_.redis_limiter();  // see Worker
-    const policy::RedisLimitResult result = co_await redis->decide(scratch.requests());
-    worker_.note_redis_outcome(result.ok, result.error, limits.fail_mode());
-    if (result.ok) {
-      store = observe::RateLimitStore::kRedis;
-      refused = result.refused;
-      std::copy_n(result.levels.begin(), scratch.count, scratch.decisions.begin());
-    } else if (limits.fail_mode() == policy::RateLimitFailMode::kOpen) {
-      ctx_.rate_limit_decision = "fallback_open";
-      co_return true;  // no decision, so no RateLimit fields either
-    } else if (limits.fail_mode() == policy::RateLimitFailMode::kClosed) {
-      ctx_.rate_limit_decision = "backend_unavailable";
-      reject(observe::Rejection::kRatelimitBackendUnavailable,
-             policy::Verdict::deny(ErrorKind::kServiceUnavailable, "rate limiter unavailable", "Retry-After: 1\r\n")
-                 .because("backend_unavailable"));
-      co_return false;
-    } else {
-      ctx_.rate_limit_decision = "fallback_local";
-      refused = limits.decide_local(scratch, net::Clock::now());
-    }
-  } else {
-    refused = limits.decide_local(scratch, net::Clock::now());
+bool Session::auth_phase() {
+  const policy::Verdict verdict = ctx_.runtime->auth().check(policy_view_, *ctx_.match.route->spec, ctx_.client_name,
+                                                             static_cast<std::int64_t>(std::time(nullptr)));
+  if (verdict.allowed) return true;
+  reject(auth_rejection(verdict.reason), verdict);
+  return false;
+}
+
+bool Session::validate_phase() {
+  const RouteBinding& binding = *ctx_.binding;
+  if (!binding.validator || !binding.validator->needs_body()) return true;
+  std::vector<policy::Violation> violations;
+  const policy::Verdict verdict = binding.validator->check(policy_view_, &violations);
+  if (verdict.allowed) return true;
+  reject(verdict.kind == ErrorKind::kUnprocessableEntity    ? observe::Rejection::kValidateSchema
+         : verdict.kind == ErrorKind::kUnsupportedMediaType ? observe::Rejection::kValidateContentType
+                                                            : observe::Rejection::kValidateNotJson,
+         verdict);
+  if (!violations.empty()) {
+    policy::append_violations_json(ctx_.violations_json, violations);
+    ctx_.local_reply.violations_json = ctx_.violations_json;
   }
-  const policy::Verdict verdict = limits.conclude(route_index, scratch, refused, ctx_.rate_limit_headers);
+  return false;
+}
+
+bool Session::rate_limited_route() const { return ctx_.runtime->rate_limit().active_for(ctx_.match.route->index); }
+
+bool Session::rate_limit_is_remote() {
+  return ctx_.runtime->rate_limit().backend() == policy::RateLimitBackend::kRedis && worker_.redis_limiter() != nullptr;
+}
+
+bool Session::local_rate_limit_phase() {
+  const policy::RateLimitPolicy& limits = ctx_.runtime->rate_limit();
+  policy::RateLimitScratch& scratch = ctx_.rate_limit_scratch;
+  limits.prepare(policy_view_, ctx_.match.route->index, ctx_.client_name, ctx_.client_ip_text, scratch);
+  const std::size_t refused = limits.decide_local(scratch, net::Clock::now());
+  return conclude_rate_limit(observe::RateLimitStore::kMemory, refused);
+}
+
+net::Task<bool> Session::remote_rate_limit_phase() {
+  // Redis shares the buckets with every instance. When it cannot answer, rateLimit.failMode
+  // decides: local (the memory table, per-instance accuracy), open (allow) or closed (503).
+  const policy::RateLimitPolicy& limits = ctx_.runtime->rate_limit();
+  policy::RateLimitScratch& scratch = ctx_.rate_limit_scratch;
+  limits.prepare(policy_view_, ctx_.match.route->index, ctx_.client_name, ctx_.client_ip_text, scratch);
+  const std::shared_ptr<policy::RedisRateLimiter> redis = worker_.redis_limiter();  // see Worker
+  const policy::RedisLimitResult result = co_await redis->decide(scratch.requests());
+  worker_.note_redis_outcome(result.ok, result.error, limits.fail_mode());
+  if (result.ok) {
+    std::copy_n(result.levels.begin(), scratch.count, scratch.decisions.begin());
+    co_return conclude_rate_limit(observe::RateLimitStore::kRedis, result.refused);
+  }
+  if (limits.fail_mode() == policy::RateLimitFailMode::kOpen) {
+    ctx_.rate_limit_decision = "fallback_open";
+    co_return true;  // no decision, so no RateLimit fields either
+  }
+  if (limits.fail_mode() == policy::RateLimitFailMode::kClosed) {
+    ctx_.rate_limit_decision = "backend_unavailable";
+    reject(observe::Rejection::kRatelimitBackendUnavailable,
+           policy::Verdict::deny(ErrorKind::kServiceUnavailable, "rate limiter unavailable", "Retry-After: 1\r\n")
+               .because("backend_unavailable"));
+    co_return false;
+  }
+  ctx_.rate_limit_decision = "fallback_local";
+  const std::size_t refused = limits.decide_local(scratch, net::Clock::now());
+  co_return conclude_rate_limit(observe::RateLimitStore::kMemory, refused);
+}
+
+bool Session::conclude_rate_limit(observe::RateLimitStore store, std::size_t refused) {
+  const policy::RateLimitPolicy& limits = ctx_.runtime->rate_limit();
+  const policy::Verdict verdict =
+      limits.conclude(ctx_.match.route->index, ctx_.rate_limit_scratch, refused, ctx_.rate_limit_headers);
   observe::WorkerMetrics& metrics = worker_.metrics();
   metrics.record_rate_limit_decision(store, verdict.allowed ? observe::RateLimitResult::kAllowed
                                                             : observe::RateLimitResult::kLimited);
   if (ctx_.rate_limit_decision.empty()) ctx_.rate_limit_decision = verdict.allowed ? "allowed" : "limited";
   else if (!verdict.allowed) ctx_.rate_limit_decision = "limited_local";
-  if (!verdict.allowed) {
-    metrics.record_rate_limit_hit(ctx_.binding->metrics_route);
-    reject(observe::Rejection::kRatelimitLimited, verdict);
-    co_return false;
-  }
-  co_return true;
+  if (verdict.allowed) return true;
+  metrics.record_rate_limit_hit(ctx_.binding->metrics_route);
+  reject(observe::Rejection::kRatelimitLimited, verdict);
+  return false;
 }
 
 bool Session::body_kept_for_retries() const {
@@ -602,7 +650,7 @@ bool Session::admission_phase() {
   fail(ErrorKind::kServiceUnavailable, "the gateway is overloaded; retry later");
   ctx_.extra_headers.assign("Retry-After: ")
       .append(std::to_string(std::max<std::int64_t>(ctx_.admission.retry_after().count(), 1)))
-      .append("\r\n");
+      .append("\r\n"sv);
   ctx_.local_reply.extra_headers = ctx_.extra_headers;
   worker_.metrics().record_load_shed(static_cast<std::size_t>(priority));
   observe::log_event(config::LogLevel::kDebug, "request_shed",
@@ -646,7 +694,7 @@ bool Session::choose_upstream_phase() {
   if (!picked) {
     if (ctx_.breaker_retry_after.count() > 0) {
       fail(ErrorKind::kServiceUnavailable, "upstream circuit breaker is open");
-      ctx_.extra_headers.assign("Retry-After: ").append(std::to_string(ctx_.breaker_retry_after.count())).append("\r\n");
+      ctx_.extra_headers.assign("Retry-After: ").append(std::to_string(ctx_.breaker_retry_after.count())).append("\r\n"sv);
       ctx_.local_reply.extra_headers = ctx_.extra_headers;
     } else {
       fail(ErrorKind::kNoTargetAvailable, "no upstream target available");
@@ -672,7 +720,7 @@ bool Session::forward_target_phase() {
         return false;
     }
   }
-  if (ctx_.target.has_query) ctx_.forward_target.append("?").append(ctx_.target.query);
+  if (ctx_.target.has_query) ctx_.forward_target.append("?"sv).append(ctx_.target.query);
   return true;
 }
 
@@ -903,15 +951,39 @@ net::Task<bool> Session::retry_attempt(const upstream::AttemptFailure& failure) 
   co_return true;
 }
 
+bool Session::try_concurrency_slot() {
+  // maxConcurrent: this attempt's slot, now (always, when the upstream sets no limit).
+  const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
+  ctx_.concurrency.release();
+  if (!controls.concurrency) return true;
+  ctx_.concurrency = controls.concurrency->try_acquire();
+  return static_cast<bool>(ctx_.concurrency);
+}
+
+bool Session::pooled_connection_phase(bool allow_pooled) {
+  // The common case on a warm pool: an idle connection to the target, with no suspension. An
+  // upstream with maxConcurrent takes connect_phase(), which owns the slot, its queue and counts.
+  if (!allow_pooled || ctx_.runtime->controls(ctx_.upstream->index).concurrency) return false;
+  ctx_.concurrency.release();
+  const auto now = net::Clock::now();
+  while ((upstream_ = worker_.pool().take(ctx_.target_choice->id, now))) {
+    // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
+    // would be read as the answer to this request, and an EOF means it is already gone.
+    if (idle_connection_is_clean(upstream_->socket)) {
+      worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
+      return true;
+    }
+    upstream_.reset();  // closes it
+  }
+  return false;
+}
+
 net::Task<bool> Session::acquire_concurrency_slot() {
   // maxConcurrent: a slot now, or a place in the bounded queue and a wait for a slot until
   // queue.timeout (or the request deadline). Waiters look again at growing intervals (1 to 8 ms):
   // slots are freed by every worker, and a short poll wakes them without cross-thread signalling.
+  if (try_concurrency_slot()) co_return true;
   const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
-  ctx_.concurrency.release();
-  if (!controls.concurrency) co_return true;
-  ctx_.concurrency = controls.concurrency->try_acquire();
-  if (ctx_.concurrency) co_return true;
   if (auto slot = controls.concurrency->try_enter_queue()) {
     const auto give_up = std::min(net::Clock::now() + controls.queue_timeout, ctx_.deadline);
     asio::steady_timer timer(client_.get_executor());
@@ -994,44 +1066,30 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   co_return false;
 }
 
-net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
-  bool reused = upstream_->requests_served > 0;
-  StreamResult result;
-  bool has_body = request_.framing != http::BodyFraming::kNone;
-  if (has_body && !ctx_.body_buffered && request_.expect_continue && request_.version_minor == 1 &&
-      client_buffer_.empty()) {
+bool Session::request_streams_body() const {
+  // A body still on the client connection is streamed (and a waiting client told to go ahead);
+  // a bodiless or buffered request is one gather write.
+  return request_.framing != http::BodyFraming::kNone && !ctx_.body_buffered;
+}
+
+net::Task<StreamResult> Session::stream_request_phase() {
+  if (request_.expect_continue && request_.version_minor == 1 && client_buffer_.empty()) {
     // The client waits for a go-ahead before sending the body; the route accepted it.
     auto written = co_await net::write_all(client_, kContinue);
-    if (written.error) {
-      ctx_.status = 499;
-      closing_ = true;
-      co_return false;
-    }
+    if (written.error) co_return StreamResult{StreamOutcome::kSourceError, written.error, 0};
   }
-  http::BodyFraming framing = ctx_.body_buffered ? http::BodyFraming::kNone : request_.framing;
-  switch (framing) {
-    case http::BodyFraming::kNone:
-    case http::BodyFraming::kUntilClose: {
-      // A buffered body goes in the same write as the head.
-      std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
-      auto written = co_await net::write_all(upstream_->socket, parts);
-      if (written.error) {
-        result.outcome = StreamOutcome::kSinkError;
-        result.error = written.error;
-      }
-      break;
-    }
-    case http::BodyFraming::kContentLength:
-      result = co_await forward_fixed_body(client_, client_buffer_, upstream_->socket, request_.content_length,
-                                           head_out_);
-      break;
-    case http::BodyFraming::kChunked:
-      result = co_await forward_chunked_body(client_, client_buffer_, upstream_->socket, request_decoder_, head_out_);
-      break;
+  if (request_.framing == http::BodyFraming::kContentLength) {
+    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->socket, request_.content_length, head_out_);
   }
+  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->socket, request_decoder_, head_out_);
+}
+
+bool Session::request_sent(const StreamResult& result, bool& retryable_failure) {
   ctx_.bytes_in += result.body_bytes;
   if (result.body_bytes > 0 || result.outcome == StreamOutcome::kDone) ctx_.body_unread = false;
-  if (result.outcome == StreamOutcome::kDone) co_return true;
+  if (result.outcome == StreamOutcome::kDone) return true;
+  const bool reused = upstream_->requests_served > 0;
+  const bool has_body = request_.framing != http::BodyFraming::kNone;
   ctx_.body_unread = true;  // whatever is left of the body is still on the wire
   switch (result.outcome) {
     case StreamOutcome::kSinkError:
@@ -1063,7 +1121,7 @@ net::Task<bool> Session::send_request_phase(bool& retryable_failure) {
   }
   ctx_.local_reply.close = true;
   release_upstream(false);
-  co_return false;
+  return false;
 }
 
 net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
@@ -1112,7 +1170,8 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     net::IoResult read;
     if (!waited_for_response) {
       waited_for_response = true;
-      read = co_await net::read_after_wait(upstream_->socket, buffer.writable());
+      auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->socket, buffer.writable());
+      read = net::IoResult{read_error, read_bytes};
     } else {
       read = co_await net::read_some(upstream_->socket, buffer.writable());
     }
@@ -1136,41 +1195,56 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
   co_return false;
 }
 
-net::Task<bool> Session::send_response_phase() {
-  ByteBuffer& buffer = upstream_->buffer;
-  bool client_keep_alive = request_.keep_alive && !closing_ && !worker_.draining();
-  bool head_request = request_.method == http::Method::kHead;
-  http::BodyFraming framing = response_.framing;
-  bool chunked_to_client = framing == http::BodyFraming::kChunked ||
+Session::ResponsePlan Session::prepare_response_phase() {
+  ResponsePlan plan;
+  const http::BodyFraming framing = response_.framing;
+  const bool client_keep_alive = request_.keep_alive && !closing_ && !worker_.draining();
+  plan.chunked_to_client = framing == http::BodyFraming::kChunked ||
                            (framing == http::BodyFraming::kUntilClose && request_.version_minor == 1);
-  bool close = !client_keep_alive || (framing == http::BodyFraming::kUntilClose && !chunked_to_client);
-  build_response_head(chunked_to_client, close);
+  plan.close = !client_keep_alive || (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
+  build_response_head(plan.chunked_to_client, plan.close);
+  ByteBuffer& buffer = upstream_->buffer;
   buffer.consume(upstream_head_size_);
   ctx_.status = response_.status;
   ctx_.response_started = true;
+  // No body, or all of it came with the head (small responses): one gather write, no streaming.
+  if (framing == http::BodyFraming::kNone) {
+    plan.whole_body = true;
+  } else if (framing == http::BodyFraming::kContentLength && buffer.readable_size() >= response_.content_length) {
+    plan.whole_body = true;
+    plan.body_length = static_cast<std::size_t>(response_.content_length);
+  }
+  return plan;
+}
 
-  StreamResult result;
-  switch (framing) {
-    case http::BodyFraming::kNone: {
-      auto written = co_await net::write_all(client_, head_out_);
-      if (written.error) {
-        result.outcome = StreamOutcome::kSinkError;
-        result.error = written.error;
-      }
-      break;
-    }
+std::array<asio::const_buffer, 2> Session::whole_response_parts(const ResponsePlan& plan) {
+  return {asio::buffer(head_out_), asio::buffer(upstream_->buffer.readable().data(), plan.body_length)};
+}
+
+StreamResult Session::whole_response_written(const net::IoResult& written, const ResponsePlan& plan) {
+  if (written.error) return StreamResult{StreamOutcome::kSinkError, written.error, 0};
+  upstream_->buffer.consume(plan.body_length);
+  return StreamResult{StreamOutcome::kDone, {}, plan.body_length};
+}
+
+net::Task<StreamResult> Session::stream_response_phase(const ResponsePlan& plan) {
+  ByteBuffer& buffer = upstream_->buffer;
+  switch (response_.framing) {
     case http::BodyFraming::kContentLength:
-      result = co_await forward_fixed_body(upstream_->socket, buffer, client_, response_.content_length, head_out_);
-      break;
+      co_return co_await forward_fixed_body(upstream_->socket, buffer, client_, response_.content_length, head_out_);
     case http::BodyFraming::kChunked:
       response_decoder_.reset();
-      result = co_await forward_chunked_body(upstream_->socket, buffer, client_, response_decoder_, head_out_);
-      break;
+      co_return co_await forward_chunked_body(upstream_->socket, buffer, client_, response_decoder_, head_out_);
     case http::BodyFraming::kUntilClose:
-      result = co_await forward_until_close(upstream_->socket, buffer, client_, chunked_to_client, head_out_);
+      co_return co_await forward_until_close(upstream_->socket, buffer, client_, plan.chunked_to_client, head_out_);
+    case http::BodyFraming::kNone:
       break;
   }
-  (void)head_request;
+  assert(false && "a bodiless response is written whole");
+  co_return StreamResult{};
+}
+
+bool Session::response_sent(const StreamResult& result, const ResponsePlan& plan) {
   ctx_.bytes_out = head_out_.size() + result.body_bytes;
   if (result.outcome != StreamOutcome::kDone) {
     if (!result.wrote && (result.outcome == StreamOutcome::kBadFraming || result.outcome == StreamOutcome::kTooLarge)) {
@@ -1180,20 +1254,30 @@ net::Task<bool> Session::send_response_phase() {
       fail(ErrorKind::kBadUpstreamResponse, "malformed chunked body from the upstream");
       ctx_.local_reply.close = true;
       release_upstream(false);
-      co_return false;
+      return false;
     }
     // A truncated or broken upstream body must reach the client as a truncation (aborted
     // connection), never as a clean end.
     release_upstream(false);
     close_client();
-    co_return false;
+    return false;
   }
-  bool reusable = response_.keep_alive && framing != http::BodyFraming::kUntilClose && buffer.empty();
+  const bool reusable = response_.keep_alive && response_.framing != http::BodyFraming::kUntilClose &&
+                        upstream_->buffer.empty();
   release_upstream(reusable);
-  co_return !close;
+  return !plan.close;
 }
 
 void Session::log_phase() {
+  // Counted before the line is written: whoever has seen the line can also see the count.
+  const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
+  observe::WorkerMetrics& metrics = worker_.metrics();
+  metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
+  metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
+                           std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
+  metrics.set_pool_idle(worker_.pool().idle_count());
+  export_span();
+  if (!observe::access_log_enabled()) return;  // the record below exists only for the line
   observe::AccessRecord record;
   record.correlation_id = ctx_.correlation_id;
   record.method = ctx_.method;
@@ -1209,7 +1293,8 @@ void Session::log_phase() {
       std::chrono::duration<double, std::milli>(net::Clock::now() - ctx_.started).count();
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
-  record.trace_id = std::string_view(ctx_.trace_id_hex.data(), ctx_.trace_id_hex.size());
+  const std::array<char, 32> trace_id_hex = observe::trace_id_hex(ctx_.trace_id);
+  record.trace_id = std::string_view(trace_id_hex.data(), trace_id_hex.size());
   record.protocol = request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   record.attempts = ctx_.attempts;
   if (ctx_.upstream_latency.count() > 0) {
@@ -1227,14 +1312,6 @@ void Session::log_phase() {
     record.refused = true;
   }
   record.headers = ctx_.logged_headers;
-  export_span();
-  // Counted before the line is written: whoever has seen the line can also see the count.
-  const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
-  observe::WorkerMetrics& metrics = worker_.metrics();
-  metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
-  metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
-                           std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
-  metrics.set_pool_idle(worker_.pool().idle_count());
   observe::write_access_log(record, log_scratch_);
 }
 
@@ -1248,7 +1325,7 @@ void Session::export_span() {
   span.span_id = ctx_.span_id;
   if (ctx_.has_parent_span) span.parent_span_id = ctx_.parent_span_id;
   const std::string_view route = ctx_.match.route != nullptr ? std::string_view(ctx_.match.route->spec->path) : "";
-  span.name.assign(ctx_.method).append(" ").append(route.empty() ? std::string_view("(no route)") : route);
+  span.name.assign(ctx_.method).append(" "sv).append(route.empty() ? std::string_view("(no route)") : route);
   const auto now = net::Clock::now();
   span.end_time = std::chrono::system_clock::now();
   span.start_time = span.end_time - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ctx_.started);
@@ -1344,14 +1421,14 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   bool close = !request_.keep_alive || closing_ || worker_.draining() || request_.framing != http::BodyFraming::kNone;
   head_out_.clear();
   http::append_status_line(head_out_, status);
-  head_out_ += "Content-Type: ";
+  head_out_ += "Content-Type: "sv;
   head_out_ += content_type;
-  head_out_ += "\r\nCache-Control: no-store\r\nContent-Length: ";
+  head_out_ += "\r\nCache-Control: no-store\r\nContent-Length: "sv;
   append_json_uint(head_out_, body.size());
-  head_out_ += "\r\n";
+  head_out_ += "\r\n"sv;
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  if (close) head_out_ += "Connection: close\r\n";
-  head_out_ += "\r\n";
+  if (close) head_out_ += "Connection: close\r\n"sv;
+  head_out_ += "\r\n"sv;
   if (request_.method == http::Method::kHead) body.clear();
   std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(body)};
   ctx_.status = status;
@@ -1386,7 +1463,8 @@ net::Task<bool> Session::send_local_reply() {
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
   ctx_.status = reply.status;
   ctx_.response_started = true;
-  auto written = co_await net::write_all(client_, head_out_);
+  net::IoResult written = net::write_now(client_, head_out_);
+  if (written.would_block()) written = co_await net::write_rest(client_, head_out_, written.bytes);
   ctx_.bytes_out = written.bytes;
   co_return !reply.close && !written.error;
 }
@@ -1413,13 +1491,13 @@ void Session::build_upstream_request_head() {
     if (skip_request_field(field, request_)) continue;
     if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
     // The gateway writes its own traceparent below; tracestate goes on only with a valid trace.
-    if (http::iequals(field.name, "traceparent")) continue;
-    if (!ctx_.forward_tracestate && http::iequals(field.name, "tracestate")) continue;
+    if (field.token == http::HeaderToken::kTraceparent) continue;
+    if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;
     if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
     if (transform) {
       edited.push(field.name, field.value);
     } else {
-      http::append_field(head_out_, field.name, field.value);
+      http::append_parsed_field(head_out_, field);
     }
   }
   if (transform) {
@@ -1428,32 +1506,32 @@ void Session::build_upstream_request_head() {
   }
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
-  head_out_ += "X-Forwarded-For: ";
+  head_out_ += "X-Forwarded-For: "sv;
   if (ctx_.peer_trusted) {
     for (const http::HeaderField& field : request_.fields) {
       if (field.token != http::HeaderToken::kXForwardedFor || field.value.empty()) continue;
-      head_out_.append(field.value).append(", ");
+      head_out_.append(field.value).append(", "sv);
     }
   }
-  head_out_.append(client_address_).append("\r\n");
+  head_out_.append(client_address_).append("\r\n"sv);
   http::append_field(head_out_, "X-Forwarded-Proto", "http");
   if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  head_out_ += "traceparent: ";
+  head_out_ += "traceparent: "sv;
   observe::append_traceparent(head_out_, ctx_.trace_id, ctx_.span_id, ctx_.trace_flags);
-  head_out_ += "\r\n";
+  head_out_ += "\r\n"sv;
   if (ctx_.body_buffered) {
-    head_out_ += "Content-Length: ";
+    head_out_ += "Content-Length: "sv;
     append_json_uint(head_out_, ctx_.body.size());
-    head_out_ += "\r\n";
+    head_out_ += "\r\n"sv;
   } else if (request_.framing == http::BodyFraming::kContentLength) {
-    head_out_ += "Content-Length: ";
+    head_out_ += "Content-Length: "sv;
     append_json_uint(head_out_, request_.content_length);
-    head_out_ += "\r\n";
+    head_out_ += "\r\n"sv;
   } else if (request_.framing == http::BodyFraming::kChunked) {
-    head_out_ += "Transfer-Encoding: chunked\r\n";
+    head_out_ += "Transfer-Encoding: chunked\r\n"sv;
   }
-  head_out_ += "\r\n";
+  head_out_ += "\r\n"sv;
 }
 
 void Session::build_response_head(bool chunked_to_client, bool close) {
@@ -1475,7 +1553,7 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
     if (transform) {
       edited.push(field.name, field.value);
     } else {
-      http::append_field(head_out_, field.name, field.value);
+      http::append_parsed_field(head_out_, field);
     }
   }
   if (transform) {
@@ -1494,18 +1572,18 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
   head_out_ += ctx_.rate_limit_headers;
   if (response_.framing == http::BodyFraming::kContentLength) {
-    head_out_ += "Content-Length: ";
+    head_out_ += "Content-Length: "sv;
     append_json_uint(head_out_, response_.content_length);
-    head_out_ += "\r\n";
+    head_out_ += "\r\n"sv;
   } else if (chunked_to_client) {
-    head_out_ += "Transfer-Encoding: chunked\r\n";
+    head_out_ += "Transfer-Encoding: chunked\r\n"sv;
   }
   if (close) {
-    head_out_ += "Connection: close\r\n";
+    head_out_ += "Connection: close\r\n"sv;
   } else if (request_.version_minor == 0) {
-    head_out_ += "Connection: keep-alive\r\n";
+    head_out_ += "Connection: keep-alive\r\n"sv;
   }
-  head_out_ += "\r\n";
+  head_out_ += "\r\n"sv;
 }
 
 void Session::release_upstream(bool reusable) {

@@ -44,7 +44,6 @@ struct RequestContext {
   bool has_parent_span = false;
   std::uint8_t trace_flags = observe::kTraceFlagSampled;
   bool forward_tracestate = false;
-  std::array<char, 32> trace_id_hex{};      // for the access line
 
   // For the access line.
   net::Clock::time_point first_attempt_started{};

@@ -173,14 +173,14 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
     }
     // Between requests the next one is rarely there yet: queue the read with the reactor rather
     // than try a recv() that would fail (Asio still reads at once if an edge was seen).
-    auto read = co_await net::read_after_wait(client_, client_buffer_.writable());
-    if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
+    auto [read_error, read_bytes] = co_await net::read_after_wait(client_, client_buffer_.writable());
+    if (read_error || read_bytes == 0) co_return ReadHeadResult::kClosed;
     if (state_ == State::kIdle) {
       state_ = State::kReadingHead;
       ctx_.started = net::Clock::now();
       set_timeout(TimeoutKind::kClientHead, ctx_.started + proxy_settings.header_timeout);
     }
-    client_buffer_.commit(read.bytes);
+    client_buffer_.commit(read_bytes);
   }
 }
 

@@ -12,6 +12,7 @@
 //
 // Every phase can answer locally (a LocalReply) and stop; the log phase always runs.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,10 +25,12 @@
 #include "http/message.h"
 #include "net/asio.h"
 #include "net/ip_address.h"
+#include "net/socket_io.h"
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/request_view.h"
 #include "net/deadline.h"
+#include "proxy/body_forwarder.h"
 #include "proxy/health.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_context.h"
@@ -75,8 +78,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void cors_phase();
   net::Task<bool> answer_preflight();
   bool admission_phase();
-  net::Task<bool> request_policies_phase();
-  net::Task<bool> rate_limit_phase(const policy::RequestView& view);
+  // The policy chain (handle_request runs it in order); only body buffering and Redis suspend.
+  bool head_policies_phase();
+  bool policies_need_body() const;
+  net::Task<bool> policy_body_phase();
+  bool auth_phase();
+  bool rate_limited_route() const;
+  bool rate_limit_is_remote();
+  bool local_rate_limit_phase();
+  net::Task<bool> remote_rate_limit_phase();
+  bool conclude_rate_limit(observe::RateLimitStore store, std::size_t refused);
+  bool validate_phase();
   bool body_limit_phase();
   bool choose_upstream_phase();
   bool forward_target_phase();
@@ -91,11 +103,27 @@ class Session : public std::enable_shared_from_this<Session> {
   // The failure of an attempt that did not produce a response head, from the reply it set.
   std::optional<upstream::AttemptFailure> attempt_failure(bool connected) const;
   net::Task<bool> retry_attempt(const upstream::AttemptFailure& failure);
+  bool try_concurrency_slot();
+  bool pooled_connection_phase(bool allow_pooled);
   net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
-  net::Task<bool> send_request_phase(bool& retryable_failure);
+  bool request_streams_body() const;
+  net::Task<StreamResult> stream_request_phase();
+  bool request_sent(const StreamResult& result, bool& retryable_failure);
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
-  net::Task<bool> send_response_phase();
+  // The response: its head and how its body goes (prepare), then one gather write when the body
+  // came whole with the head, else streaming; response_sent() settles the connection.
+  struct ResponsePlan {
+    bool close = false;
+    bool chunked_to_client = false;
+    bool whole_body = false;
+    std::size_t body_length = 0;  // whole_body: the buffered body bytes after the head
+  };
+  ResponsePlan prepare_response_phase();
+  std::array<asio::const_buffer, 2> whole_response_parts(const ResponsePlan& plan);
+  StreamResult whole_response_written(const net::IoResult& written, const ResponsePlan& plan);
+  net::Task<StreamResult> stream_response_phase(const ResponsePlan& plan);
+  bool response_sent(const StreamResult& result, const ResponsePlan& plan);
   void log_phase();
   void export_span();
 
@@ -138,6 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<upstream::UpstreamConnection> upstream_;
 
   RequestContext ctx_;
+  policy::RequestView policy_view_;  // what the policies see of the current request
   upstream::TargetMask usable_scratch_{0};
   std::string head_out_;      // upstream request head / client response head
   std::string log_scratch_;

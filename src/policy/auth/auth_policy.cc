@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "http/header_token.h"
+#include "policy/auth/key_digest_memo.h"
 
 namespace flexgate::policy {
 
@@ -170,7 +171,7 @@ Verdict AuthPolicy::check(const RequestView& request, const config::RouteSpec& r
   // (never downgraded to anonymous). Messages never contain the presented value.
   if (found.key.empty()) return Verdict::deny(ErrorKind::kForbidden, "empty API key").because("unknown_key");
   Sha256Digest digest;
-  if (!sha256(found.key, digest)) return Verdict::deny(ErrorKind::kInternal, "SHA-256 failed");
+  if (!api_key_digest(found.key, digest)) return Verdict::deny(ErrorKind::kInternal, "SHA-256 failed");
   const auto it = keys_.find(digest);
   if (it == keys_.end()) {
     return Verdict::deny(ErrorKind::kForbidden, "API key not recognized").because("unknown_key");

@@ -104,10 +104,6 @@ void RateLimitPolicy::prepare(const RequestView& request, std::size_t route_inde
                               std::string_view client_ip, RateLimitScratch& scratch) const {
   assert(active_for(route_index));
   const RouteLimits& limits = routes_[route_index];
-  if (client_ip.empty()) {
-    scratch.ip_text = request.client.to_string();
-    client_ip = scratch.ip_text;
-  }
   scratch.count = limits.count;
   for (std::size_t l = 0; l < limits.count; ++l) {
     const Level& level = limits.levels[l];
@@ -120,6 +116,10 @@ void RateLimitPolicy::prepare(const RequestView& request, std::size_t route_inde
     } else if (level.key == KeyKind::kClient && !client_name.empty()) {
       append_client_key(key, "n", client_name);
     } else {
+      if (client_ip.empty()) {  // formatted only when a bucket is keyed by the address
+        scratch.ip_text = request.client.to_string();
+        client_ip = scratch.ip_text;
+      }
       append_client_key(key, "i", client_ip);
     }
     scratch.buckets[l] = BucketRequest{key, level.max, level.window};

@@ -36,6 +36,8 @@ Balancer::Balancer(std::span<const WeightedTarget> targets, const BalancerOption
 
 int Balancer::pick(const TargetMask& available, TimePoint now, std::uint64_t key_hash) {
   assert(available.size() == targets_.size());
+  // One target (the usual upstream): nothing to choose, and no random draws to spend on it.
+  if (targets_.size() == 1) return available.test(0) ? 0 : kNone;
   switch (strategy_) {
     case Strategy::kRoundRobin:
       return pick_round_robin(available);

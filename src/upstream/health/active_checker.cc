@@ -165,8 +165,13 @@ net::Task<bool> ActiveHealthChecker::read_head_is_healthy(Target& target) {
     }
     if (used == buffer.size()) co_return false;  // the head does not fit
     // The response cannot be there yet right after the request: wait before the first recv().
-    const net::IoResult read = first_read ? co_await net::read_after_wait(target.socket, buffer.subspan(used))
-                                          : co_await net::read_some(target.socket, buffer.subspan(used));
+    net::IoResult read;
+    if (first_read) {
+      auto [read_error, read_bytes] = co_await net::read_after_wait(target.socket, buffer.subspan(used));
+      read = net::IoResult{read_error, read_bytes};
+    } else {
+      read = co_await net::read_some(target.socket, buffer.subspan(used));
+    }
     first_read = false;
     if (read.error) co_return false;  // eof before the head ended, reset, or closed by the deadline
     used += read.bytes;

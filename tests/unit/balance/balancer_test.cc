@@ -91,6 +91,17 @@ TEST(Balancer, EveryStrategyPicksOnlyUsableTargets) {
   }
 }
 
+TEST(Balancer, EveryStrategyPicksTheOnlyTargetWhenUsable) {
+  for (Strategy strategy : kAll) {
+    const std::vector<WeightedTarget> one{{"only:80", 5}};
+    Balancer balancer(one, BalancerOptions{.strategy = strategy, .hash_table_size = 13});
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_EQ(balancer.pick(TargetMask(1), t0 + i * 1ms, static_cast<std::uint64_t>(i)), 0) << to_string(strategy);
+    }
+    EXPECT_EQ(balancer.pick(TargetMask(1, false), t0, 1), Balancer::kNone) << to_string(strategy);
+  }
+}
+
 TEST(Balancer, EveryStrategyHandlesAnUpstreamWithoutTargets) {
   for (Strategy strategy : kAll) {
     Balancer balancer({}, BalancerOptions{.strategy = strategy, .hash_table_size = 13});

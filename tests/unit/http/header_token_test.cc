@@ -16,6 +16,8 @@ TEST(HeaderToken, LookupIsCaseInsensitive) {
       {"TRANSFER-ENCODING", HeaderToken::kTransferEncoding},
       {"Connection", HeaderToken::kConnection},
       {"Keep-Alive", HeaderToken::kKeepAlive},
+      {"Traceparent", HeaderToken::kTraceparent},
+      {"TRACESTATE", HeaderToken::kTracestate},
       {"Proxy-Connection", HeaderToken::kProxyConnection},
       {"TE", HeaderToken::kTe},
       {"Trailer", HeaderToken::kTrailer},

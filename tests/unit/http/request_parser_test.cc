@@ -60,6 +60,41 @@ TEST_F(RequestParserTest, SimpleGet) {
   EXPECT_EQ(request_error(in), ParseError::kNone);
 }
 
+// Field values are scanned 16 bytes at a time: every forbidden byte must stop the value wherever it
+// falls in a block, and tabs and obs-text in a block must not.
+TEST_F(RequestParserTest, EveryForbiddenValueByteIsFoundAtEveryOffset) {
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const char bad : {'\x00', '\x01', '\x08', '\x0b', '\x1f', '\x7f'}) {
+      std::string value(48, 'v');
+      value[at] = bad;
+      const ParseOutcome r = parse(get_with("Host: a\r\nX-Long: " + value + "\r\n"));
+      ASSERT_EQ(r.status, ParseStatus::kError) << "byte " << int(bad) << " at " << at;
+      EXPECT_EQ(r.error, ParseError::kBadHeaderValue) << "byte " << int(bad) << " at " << at;
+    }
+    for (const char fine : {'\t', ' ', '\x80', '\xff', '~'}) {
+      std::string value(48, 'v');
+      value[at] = fine;
+      ASSERT_EQ(parse(get_with("Host: a\r\nX-Long: " + value + "\r\n")).status, ParseStatus::kComplete)
+          << "byte " << int(static_cast<unsigned char>(fine)) << " at " << at;
+      const bool leading_whitespace = at == 0 && (fine == ' ' || fine == '\t');  // OWS, not value
+      EXPECT_EQ(head().fields.find(std::string_view("X-Long"))->value,
+                leading_whitespace ? std::string_view(value).substr(1) : std::string_view(value));
+    }
+    // A bare LF or CR inside the value ends it early: never part of a value.
+    std::string value(48, 'v');
+    value[at] = '\n';
+    EXPECT_EQ(parse(get_with("Host: a\r\nX-Long: " + value + "\r\n")).status, ParseStatus::kError) << at;
+  }
+}
+
+TEST_F(RequestParserTest, ALongValueCutAnywhereIsPartialThenComplete) {
+  const std::string whole = get_with("Host: a\r\nX-Long: " + std::string(100, 'x') + "\r\n");
+  for (std::size_t cut = 1; cut < whole.size(); ++cut) {
+    ASSERT_EQ(parse(std::string_view(whole).substr(0, cut)).status, ParseStatus::kPartial) << cut;
+  }
+  EXPECT_EQ(parse(whole).status, ParseStatus::kComplete);
+}
+
 TEST_F(RequestParserTest, ViewsPointIntoTheBuffer) {
   const std::string in = "POST /p HTTP/1.1\r\nHost: h\r\nX-A:  v  \r\n\r\n";
   ASSERT_EQ(parse_request_head(in, Limits{}, head()).status, ParseStatus::kComplete);
@@ -123,8 +158,14 @@ TEST_F(RequestParserTest, ConnectionTokens) {
   EXPECT_FALSE(head().keep_alive);
   EXPECT_EQ(head().connection_tokens, "close");
 
+  EXPECT_TRUE(head().connection_names_fields);  // "close" is looked for like any other name
+
+  ASSERT_EQ(parse(get_with("Host: a\r\nConnection: Keep-Alive\r\n")).status, ParseStatus::kComplete);
+  EXPECT_FALSE(head().connection_names_fields);  // names only the hop-by-hop Keep-Alive
+
   ASSERT_EQ(parse(get_with("Host: a\r\nConnection: keep-alive, X-Foo\r\n")).status, ParseStatus::kComplete);
   EXPECT_TRUE(head().keep_alive);
+  EXPECT_TRUE(head().connection_names_fields);
   EXPECT_EQ(head().connection_tokens, "keep-alive, X-Foo");
   EXPECT_TRUE(connection_nominates(head().fields, "x-foo"));
   EXPECT_FALSE(connection_nominates(head().fields, "x-bar"));

@@ -23,6 +23,22 @@ TEST(Serializer, RequestHeadParsesBack) {
   EXPECT_EQ(head->content_length, 3u);
 }
 
+TEST(Serializer, ParsedFieldsAreWrittenCanonicallyWhateverTheirSpacing) {
+  // Canonical lines are copied whole; others (no space, extra spaces, tab) are rewritten.
+  const std::string raw =
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Tight:v\r\nX-Wide:   w  \r\nX-Tab:\tt\r\nX-Empty: \r\nX-Plain: p q\r\n\r\n";
+  auto head = std::make_unique<RequestHead>();
+  ASSERT_EQ(parse_request_head(raw, Limits{}, *head).status, ParseStatus::kComplete);
+  std::string copied;
+  std::string written;
+  for (const HeaderField& field : head->fields) {
+    append_parsed_field(copied, field);
+    append_field(written, field.name, field.value);
+  }
+  EXPECT_EQ(copied, written);
+  EXPECT_EQ(copied, "Host: a\r\nX-Tight: v\r\nX-Wide: w\r\nX-Tab: t\r\nX-Empty: \r\nX-Plain: p q\r\n");
+}
+
 TEST(Serializer, StatusLine) {
   std::string out;
   append_status_line(out, 502);

@@ -48,6 +48,11 @@ const std::vector<HostPortCase> kHostPortCases = {
     {"[::1]:", false},
     {"[::1]80", false},
     {"[::1:80", false},
+    // Brackets inside a host (found by cidr_host_fuzz: "[[]:0" gave host "[").
+    {"[[]:0", false},
+    {"[[1.1]:80", false},
+    {"a]:80", false},
+    {"[a[b]:80", false},
 };
 // clang-format on
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,62 @@ TEST(SocketIoTest, WriteAllThenReadSomeDeliversTheBytes) {
   IoResult read = run_task(io, read_exactly(pair.server, got, 5));
   EXPECT_FALSE(read.error);
   EXPECT_EQ(got, "hello");
+}
+
+TEST(SocketIoTest, WriteNowWritesWhatFitsAndWriteRestTheRestAfterTheReaderDrains) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  // Far more than the socket buffers hold: write_now stops at "would block" with a partial count,
+  // without a coroutine; write_rest finishes once the peer reads.
+  const std::string big(8 * 1024 * 1024, 'x');
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(std::string_view("head:")), asio::buffer(big)};
+  const IoResult first = write_now(pair.client, parts);
+  ASSERT_TRUE(first.would_block());
+  ASSERT_GT(first.bytes, 0u);
+  ASSERT_LT(first.bytes, big.size() + 5);
+  std::optional<IoResult> rest;
+  asio::co_spawn(io, write_rest(pair.client, parts, first.bytes), [&](std::exception_ptr, IoResult r) { rest = r; });
+  std::string got;
+  const IoResult read = run_task(io, read_exactly(pair.server, got, big.size() + 5));
+  EXPECT_FALSE(read.error);
+  ASSERT_TRUE(run_until(io, [&] { return rest.has_value(); }));
+  EXPECT_FALSE(rest->error);
+  EXPECT_EQ(rest->bytes, big.size() + 5);  // the skipped bytes count too
+  EXPECT_EQ(got.substr(0, 5), "head:");
+  EXPECT_EQ(got.size(), big.size() + 5);
+  EXPECT_EQ(got.find_first_not_of('x', 5), std::string::npos);
+}
+
+TEST(SocketIoTest, WriteNowOfASmallMessageCompletesAtOnce) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  const IoResult written = write_now(pair.client, std::string_view("pong"));
+  EXPECT_FALSE(written.error);
+  EXPECT_FALSE(written.would_block());
+  EXPECT_EQ(written.bytes, 4u);
+  std::string got;
+  EXPECT_FALSE(run_task(io, read_exactly(pair.server, got, 4)).error);
+  EXPECT_EQ(got, "pong");
+}
+
+TEST(SocketIoTest, ReadAfterWaitReturnsTheBytesThatArrive) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  std::optional<std::pair<std::error_code, std::size_t>> read;
+  asio::co_spawn(
+      io,
+      [&]() -> Task<void> {
+        auto [ec, n] = co_await read_after_wait(pair.server, buffer);
+        read.emplace(ec, n);
+      },
+      asio::detached);
+  io.poll();
+  ASSERT_FALSE(read.has_value());
+  run_task(io, write_all(pair.client, std::string_view("late")));
+  ASSERT_TRUE(run_until(io, [&] { return read.has_value(); }));
+  EXPECT_FALSE(read->first);
+  EXPECT_EQ(std::string_view(buffer.data(), read->second), "late");
 }
 
 TEST(SocketIoTest, ReadSomeWaitsUntilDataArrives) {
