@@ -7,8 +7,8 @@
 #   syscalls:     `strace -c -f` attached to every thread for the same number of requests.
 # Writes a TSV (target, requests, instructions, syscalls, per-syscall counts) to $1 (default
 # bench/results/latest-raw/cost.tsv); bench/report.py turns it into the README table.
-# Environment: FLEXGATE_BIN, ECHO_BIN, COST_TARGETS (default "flexgate flexgate-policies nginx
-# haproxy"), COST_REQUESTS (default 5000), KEEP_TMP=1.
+# Environment: FLEXGATE_BIN, ECHO_BIN, COST_TARGETS (default "flexgate flexgate-policies
+# flexgate-headers nginx haproxy"), COST_REQUESTS (default 5000), KEEP_TMP=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +18,7 @@ FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
 ECHO_BIN=$(realpath -m "${ECHO_BIN:-$FLEXGATE_BIN}")
 REQUESTS=${COST_REQUESTS:-5000}
 WARMUP_REQUESTS=2000
-read -r -a TARGETS <<<"${COST_TARGETS:-flexgate flexgate-policies nginx haproxy}"
+read -r -a TARGETS <<<"${COST_TARGETS:-flexgate flexgate-policies flexgate-headers nginx haproxy}"
 OUT=${1:-$BENCH_DIR/results/latest-raw/cost.tsv}
 API_KEY=bench-key-0123456789  # the key whose hash bench/flexgate-policies.yml.tmpl accepts
 
@@ -111,6 +111,9 @@ command_for() {
     flexgate) render flexgate.yml.tmpl "$WORK/flexgate.yml" && echo "$FLEXGATE_BIN run -c $WORK/flexgate.yml" ;;
     flexgate-policies)
       render flexgate-policies.yml.tmpl "$WORK/policies.yml" && echo "$FLEXGATE_BIN run -c $WORK/policies.yml"
+      ;;
+    flexgate-headers)
+      render flexgate-headers.yml.tmpl "$WORK/headers.yml" && echo "$FLEXGATE_BIN run -c $WORK/headers.yml"
       ;;
     nginx)
       render nginx.conf.tmpl "$WORK/nginx.conf"

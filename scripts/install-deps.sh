@@ -11,6 +11,7 @@ packages=(
   libc-ares-dev dnsmasq-base
   redis-server  # the Redis rate-limit backend is tested against a real server
   prometheus  # promtool: the metrics exposition is checked with `promtool check metrics`
+  slowhttptest  # the slowloris / slow-read fault test drives it
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy apache2-utils valgrind strace)  # ab + callgrind + strace: bench/cost.sh
