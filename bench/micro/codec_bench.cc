@@ -190,8 +190,7 @@ bool skip_for_upstream(const HeaderField& field, const RequestHead& request) {
     default:
       break;
   }
-  if (is_hop_by_hop(field.token)) return true;
-  return !request.connection_tokens.empty() && connection_nominates(request.fields, field.name);
+  return is_connection_specific(field, request);
 }
 
 void BM_SerializeUpstreamRequestHead(benchmark::State& state) {

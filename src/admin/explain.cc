@@ -496,8 +496,7 @@ ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
         if (peer_trusted && !field.value.empty()) forwarded_for.append(field.value).append(", ");
         break;
       default:
-        if (http::is_hop_by_hop(field.token) || (ctx.head.connection_names_fields &&
-                                                 http::connection_nominates(ctx.head.fields, field.name))) {
+        if (http::is_connection_specific(field, ctx.head)) {
           why = "hop-by-hop";
         } else if (auth.strip_field(field.name, ctx.route)) {
           why = "credential (forwardCredentials: false)";

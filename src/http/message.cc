@@ -22,6 +22,12 @@ const HeaderField* HeaderFields::find(std::string_view name) const {
   return nullptr;
 }
 
+bool is_connection_specific(const HeaderField& field, const RequestHead& request) {
+  if (is_hop_by_hop(field.token)) return true;
+  if (field.name.size() == 14 && iequals(field.name, "http2-settings")) return true;
+  return request.connection_names_fields && connection_nominates(request.fields, field.name);
+}
+
 bool connection_nominates(const HeaderFields& fields, std::string_view name) {
   if (name.empty()) return false;  // empty list elements nominate nothing
   for (const HeaderField& field : fields) {

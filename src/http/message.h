@@ -89,4 +89,9 @@ struct ResponseHead {
 // hop-by-hop for this message (RFC 9110 7.6.1) and must not be forwarded.
 bool connection_nominates(const HeaderFields& fields, std::string_view name);
 
+// True for a field that describes only this hop of `request`, so a proxy never forwards it: the
+// RFC 9110 7.6.1 hop-by-hop fields, HTTP2-Settings (RFC 7540 3.2.1: the gateway never upgrades to
+// h2c) and whatever a Connection field nominates. The one definition the proxy and explain share.
+bool is_connection_specific(const HeaderField& field, const RequestHead& request);
+
 }  // namespace flexgate::http

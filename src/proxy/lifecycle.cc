@@ -65,11 +65,7 @@ bool skip_request_field(const http::HeaderField& field, const http::RequestHead&
     default:
       break;
   }
-  if (http::is_hop_by_hop(field.token)) return true;
-  // Connection-specific even when Connection does not nominate it (RFC 7540 3.2.1): the gateway
-  // never upgrades to h2c, so the settings of that upgrade mean nothing upstream.
-  if (field.name.size() == 14 && http::iequals(field.name, "http2-settings")) return true;
-  return request.connection_names_fields && http::connection_nominates(request.fields, field.name);
+  return http::is_connection_specific(field, request);
 }
 
 bool skip_response_field(const http::HeaderField& field, const http::ResponseHead& response, bool keep_framing) {
