@@ -159,6 +159,9 @@ int run_command(const std::string& config_path) {
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // The bytes before the load: a change made after this (even before "listening") differs from
+  // them and is reloaded. Read after the load, a quick edit could be taken as already loaded.
+  std::string loaded_bytes = read_config_bytes(config_path);
   // Fail fast: an invalid file exits 1 before any port is bound.
   auto config = load_config_or_report(config_path);
   if (!config) return 1;
@@ -204,7 +207,7 @@ int run_command(const std::string& config_path) {
   // /metrics reads breaker, ejection, health and admission state from the snapshot serving now;
   // a scrape runs on a worker while this thread may swap the snapshot, hence the lock.
   auto serving = std::make_shared<Serving>();
-  serving->set(runtime, read_config_bytes(config_path));
+  serving->set(runtime, loaded_bytes);
   metrics.set_external_source([serving, &server](std::vector<observe::MetricsRegistry::ExternalSample>& out) {
     proxy::append_traffic_samples(*serving->runtime(), server.shedder(), out);
   });
@@ -234,7 +237,6 @@ int run_command(const std::string& config_path) {
 
   // Hot reload: only a valid file replaces the running snapshot, atomically for every worker;
   // requests in flight finish on the snapshot they started with.
-  std::string loaded_bytes = read_config_bytes(config_path);
   auto reload = [&](std::string_view trigger) -> admin::ReloadOutcome {
     std::vector<std::string> errors;
     const std::string bytes = read_config_bytes(config_path);

@@ -24,6 +24,7 @@
 
 #include "config/reader.h"
 #include "config/syntax.h"
+#include "config/tls_reader.h"
 #include "config/transform_reader.h"
 
 namespace flexgate::config {
@@ -367,7 +368,7 @@ class ConfigLoader {
     MapFields map(r_, field,
                   {"port", "host", "timeout", "maxBodySize", "workers", "headerTimeout", "idleTimeout",
                    "drainTimeout", "maxHeadSize", "maxUriSize", "maxHeaderCount", "timeouts",
-                   "maxConnections", "maxInFlight", "shedding", "shutdownDelay"});
+                   "maxConnections", "maxInFlight", "shedding", "shutdownDelay", "tls"});
     if (!map.ok()) return;
     read_integer(map, "port", proxy.port, 0, 65535);
     if (const Field* f = map.get("host")) {
@@ -397,6 +398,11 @@ class ConfigLoader {
     read_integer(map, "maxConnections", proxy.max_connections, 0, kMaxConnectionLimit);
     const bool in_flight_ok = read_integer(map, "maxInFlight", proxy.max_in_flight, 0, kMaxConnectionLimit);
     if (const Field* f = map.get("shedding")) read_shedding(*f, in_flight_ok, proxy);
+    if (const Field* f = map.get("tls")) {
+      ServerTlsSpec tls;
+      read_server_tls(r_, *f, base_dir_, tls);
+      proxy.tls = std::move(tls);
+    }
   }
 
   // `in_flight_ok`: maxInFlight is absent or valid (an invalid one is already reported).
@@ -562,7 +568,7 @@ class ConfigLoader {
         r_, field,
         {"name", "url", "targets", "timeout", "connectTimeout", "retries", "retry", "loadBalancer",
          "circuitBreaker", "pool", "timeouts", "healthCheck", "outlierDetection", "maxConcurrent", "queue",
-         "headers", "securityHeaders"});
+         "headers", "securityHeaders", "tls"});
     if (!map.ok()) return std::nullopt;
     upstream.pos = to_pos(field.mark);
     const Field* name_field = map.require("name");
@@ -640,6 +646,16 @@ class ConfigLoader {
       SecurityHeadersSpec spec;
       read_security_headers(r_, *f, spec);
       upstream.security_headers = std::move(spec);
+    }
+    if (const Field* f = map.get("tls")) {
+      UpstreamTlsSpec tls;
+      read_upstream_tls(r_, *f, base_dir_, tls);
+      upstream.tls = std::move(tls);
+      const bool any_https = std::any_of(upstream.targets.begin(), upstream.targets.end(),
+                                         [](const TargetSpec& target) { return target.scheme == "https"; });
+      if (!any_https && !upstream.targets.empty()) {
+        r_.error(f->key_mark, f->path, "applies to https:// targets, and this upstream has none");
+      }
     }
     if (upstream.name.empty()) return std::nullopt;
     return *name_field;

@@ -51,6 +51,37 @@ struct SheddingSpec {
   double normal_at = 0.85;  // `normalAt`: from here `priority: normal` too (lowAt..1)
 };
 
+// `proxy.tls`: TLS termination on the listener. File paths are resolved against the config
+// file's directory at load, where every file is loaded and checked.
+struct ServerTlsSpec {
+  std::string cert;  // PEM chain, leaf first: the default certificate
+  std::string key;
+  // `certificates`: more certificates chosen by SNI; `hosts` are names or "*.suffix".
+  struct NamedCertificate {
+    std::vector<std::string> hosts;
+    std::string cert;
+    std::string key;
+    SourcePos pos;
+  };
+  std::vector<NamedCertificate> certificates;
+  std::string min_version = "1.2";   // `minVersion`: "1.2" | "1.3"
+  std::string ciphers;               // TLS 1.2 cipher list (OpenSSL syntax); "" = defaults
+  std::string client_ca;             // `clientCA`: ask for client certificates, verified against it
+  bool require_client_cert = false;  // `requireClientCert`: no valid certificate, no connection
+  SourcePos pos;
+};
+
+// `upstreams[].tls`: settings for the upstream's https:// targets.
+struct UpstreamTlsSpec {
+  bool verify = true;        // verify the chain and the name (false: a load warning)
+  std::string ca;            // PEM bundle to verify against; "" = the system store
+  std::string cert;          // client certificate (mTLS to the backend), with `key`
+  std::string key;
+  std::string server_name;   // `serverName`: SNI and the name checked, instead of the URL's host
+  std::string min_version = "1.2";
+  SourcePos pos;
+};
+
 // `proxy:` — the listener, global limits and timeouts.
 struct ProxySettings {
   std::string host = "0.0.0.0";
@@ -76,6 +107,7 @@ struct ProxySettings {
   // maxConnections already bounds it, and a guessed limit would refuse traffic the host can serve.
   unsigned max_in_flight = 0;
   SheddingSpec shedding;
+  std::optional<ServerTlsSpec> tls;  // absent = plaintext HTTP/1.1
 };
 
 // One upstream endpoint, parsed from `url` (http://host:port).
@@ -305,6 +337,7 @@ struct UpstreamSpec {
   QueueSpec queue;                                              // only with maxConcurrent
   std::optional<HeadersSpec> headers;                           // `headers` (a route's run after)
   std::optional<SecurityHeadersSpec> security_headers;          // `securityHeaders`
+  std::optional<UpstreamTlsSpec> tls;                           // `tls` (for https:// targets)
 };
 
 // A token-bucket limit: `max` requests per `windowMs`.

@@ -124,6 +124,23 @@ Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes) {
   co_return written;
 }
 
+Task<IoResult> write_rest(Stream& stream, std::string_view bytes, std::size_t skip) {
+  const asio::const_buffer one(bytes.data(), bytes.size());
+  co_return co_await write_rest(stream, std::span<const asio::const_buffer>(&one, 1), skip);
+}
+
+Task<IoResult> write_all(Stream& stream, std::span<const asio::const_buffer> buffers) {
+  IoResult written = write_now(stream, buffers);
+  if (written.would_block()) written = co_await write_rest(stream, buffers, written.bytes);
+  co_return written;
+}
+
+Task<IoResult> write_all(Stream& stream, std::string_view bytes) {
+  IoResult written = write_now(stream, bytes);
+  if (written.would_block()) written = co_await write_rest(stream, bytes, written.bytes);
+  co_return written;
+}
+
 Task<std::error_code> connect(tcp::socket& socket, const tcp::endpoint& endpoint) {
   std::error_code ec;
   if (!socket.is_open()) {

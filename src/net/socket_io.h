@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "net/asio.h"
+#include "net/stream.h"
 
 namespace flexgate::net {
 
@@ -51,6 +52,35 @@ Task<IoResult> write_rest(tcp::socket& socket, std::string_view bytes, std::size
 // Writes every byte of every buffer (gather write, in order): write_now, then write_rest.
 Task<IoResult> write_all(tcp::socket& socket, std::span<const asio::const_buffer> buffers);
 Task<IoResult> write_all(tcp::socket& socket, std::string_view bytes);
+
+// The same on a Stream: the socket functions above when it is plaintext, else through its TLS
+// session (the tls_* functions, tls_io.cc). Same contracts; bytes count plaintext.
+Task<IoResult> tls_read_some(Stream& stream, std::span<char> buffer);
+IoResult tls_write_now(Stream& stream, std::span<const asio::const_buffer> buffers);
+Task<IoResult> tls_write_rest(Stream& stream, std::span<const asio::const_buffer> buffers, std::size_t skip);
+
+inline Task<IoResult> read_some(Stream& stream, std::span<char> buffer) {
+  return stream.tls() ? tls_read_some(stream, buffer) : read_some(stream.socket(), buffer);
+}
+inline IoResult write_now(Stream& stream, std::span<const asio::const_buffer> buffers) {
+  return stream.tls() ? tls_write_now(stream, buffers) : write_now(stream.socket(), buffers);
+}
+inline IoResult write_now(Stream& stream, std::string_view bytes) {
+  const asio::const_buffer one(bytes.data(), bytes.size());
+  return write_now(stream, std::span<const asio::const_buffer>(&one, 1));
+}
+inline Task<IoResult> write_rest(Stream& stream, std::span<const asio::const_buffer> buffers, std::size_t skip) {
+  return stream.tls() ? tls_write_rest(stream, buffers, skip) : write_rest(stream.socket(), buffers, skip);
+}
+Task<IoResult> write_rest(Stream& stream, std::string_view bytes, std::size_t skip);
+Task<IoResult> write_all(Stream& stream, std::span<const asio::const_buffer> buffers);
+Task<IoResult> write_all(Stream& stream, std::string_view bytes);
+
+// True when an idle connection has nothing to read and is still open: nothing unsolicited came
+// (a late or stray response) and the peer did not close. Consumes nothing on a plaintext socket
+// (MSG_PEEK); on TLS it lets OpenSSL process what arrived (a session ticket is fine; any
+// application byte means "not clean").
+bool idle_stream_is_clean(Stream& stream);
 
 // Connects (non-blocking) to `endpoint`; `socket` is opened as needed.
 Task<std::error_code> connect(tcp::socket& socket, const tcp::endpoint& endpoint);

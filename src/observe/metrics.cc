@@ -439,6 +439,25 @@ std::uint64_t MetricsRegistry::load_shed(std::size_t priority) const {
   return total;
 }
 
+namespace {
+#define FLEXGATE_TLS_RESULT_LABEL(enumerator, label) label,
+constexpr std::array<std::string_view, kTlsResultCount> kTlsResultLabels{FLEXGATE_TLS_RESULTS(FLEXGATE_TLS_RESULT_LABEL)};
+}  // namespace
+
+TlsResult tls_result_from_label(std::string_view label) {
+  for (std::size_t i = 0; i < kTlsResultLabels.size(); ++i) {
+    if (kTlsResultLabels[i] == label) return static_cast<TlsResult>(i);
+  }
+  return TlsResult::kOther;
+}
+
+std::uint64_t MetricsRegistry::tls_handshakes(TlsSide side, TlsResult result) const {
+  std::uint64_t total = 0;
+  const std::size_t slot = static_cast<std::size_t>(side) * kTlsResultCount + static_cast<std::size_t>(result);
+  for (const auto& worker : workers_) total += worker->tls_handshakes_[slot].value();
+  return total;
+}
+
 std::uint64_t MetricsRegistry::timeouts(TimeoutKind kind) const {
   std::uint64_t total = 0;
   for (const auto& worker : workers_) total += worker->timeouts_[static_cast<std::size_t>(kind)].value();
@@ -736,6 +755,23 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
       close_labels(out);
       append_uint(out, timeouts(kind));
       out += '\n';
+    }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kTlsHandshakesTotal).name;
+    append_header(out, MetricFamily::kTlsHandshakesTotal);
+    for (const auto& [side, side_label] : {std::pair{TlsSide::kDownstream, "downstream"}, std::pair{TlsSide::kUpstream, "upstream"}}) {
+      for (std::size_t result = 0; result < kTlsResultCount; ++result) {
+        const std::uint64_t count = tls_handshakes(side, static_cast<TlsResult>(result));
+        // ok is always shown; failure kinds once they happened (keeps the exposition short).
+        if (count == 0 && result != 0) continue;
+        open_sample(out, name);
+        append_label(out, "side", side_label, true);
+        append_label(out, "result", kTlsResultLabels[result], false);
+        close_labels(out);
+        append_uint(out, count);
+        out += '\n';
+      }
     }
   }
   {

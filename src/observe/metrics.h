@@ -84,6 +84,8 @@ namespace flexgate::observe {
   X(kRateLimitBuckets, "flexgate_rate_limit_buckets", "gauge", "In-memory rate-limit buckets held now.")  \
   X(kTimeoutsTotal, "flexgate_timeouts_total", "counter",                                                 \
     "Timeouts, by kind: connect, upstream_response (firstByte / perTry), request, client_head, client_body.") \
+  X(kTlsHandshakesTotal, "flexgate_tls_handshakes_total", "counter",                                      \
+    "TLS handshakes, by side (downstream: clients, upstream: https targets) and result (ok or why it failed).") \
   X(kLoadShedTotal, "flexgate_load_shed_total", "counter",                                                 \
     "Requests refused with 503 because the gateway was overloaded, by route priority.")                   \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
@@ -163,6 +165,27 @@ namespace flexgate::observe {
 // Which deadline passed (flexgate_timeouts_total{kind}).
 enum class TimeoutKind : std::uint8_t { kConnect, kUpstreamResponse, kRequest, kClientHead, kClientBody };
 inline constexpr std::size_t kTimeoutKindCount = 5;
+
+// flexgate_tls_handshakes_total{side, result}: which end of the proxy, and how it ended.
+enum class TlsSide : std::uint8_t { kDownstream, kUpstream };
+// X(enumerator, label); labels match net::handshake_failure_reason() plus "ok".
+#define FLEXGATE_TLS_RESULTS(X)                                       \
+  X(kOk, "ok")                                                        \
+  X(kCertificateExpired, "certificate_expired")                       \
+  X(kCertificateUntrusted, "certificate_untrusted")                   \
+  X(kCertificateHostnameMismatch, "certificate_hostname_mismatch")    \
+  X(kNoClientCertificate, "no_client_certificate")                    \
+  X(kProtocolVersion, "protocol_version")                             \
+  X(kPlainHttp, "plain_http")                                         \
+  X(kClosed, "closed")                                                \
+  X(kTimeout, "timeout")                                              \
+  X(kOther, "other")
+#define FLEXGATE_TLS_RESULT_ENUMERATOR(enumerator, label) enumerator,
+enum class TlsResult : std::uint8_t { FLEXGATE_TLS_RESULTS(FLEXGATE_TLS_RESULT_ENUMERATOR) };
+#define FLEXGATE_TLS_RESULT_COUNT(enumerator, label) +1
+inline constexpr std::size_t kTlsResultCount = 0 FLEXGATE_TLS_RESULTS(FLEXGATE_TLS_RESULT_COUNT);
+// The result whose label is `label` (a failure reason), kOther when unknown.
+TlsResult tls_result_from_label(std::string_view label);
 
 // Which store made a rate-limit decision.
 enum class RateLimitStore : std::uint8_t { kMemory, kRedis };
@@ -500,6 +523,9 @@ class alignas(64) WorkerMetrics {
 
   // A deadline passed (the reply is 504, or 408 for the client's own slowness).
   void record_timeout(TimeoutKind kind) { timeouts_[static_cast<std::size_t>(kind)].add(); }
+  void record_tls_handshake(TlsSide side, TlsResult result) {
+    tls_handshakes_[static_cast<std::size_t>(side) * kTlsResultCount + static_cast<std::size_t>(result)].add();
+  }
 
   // The load shedder refused a request of this priority (0 critical, 1 normal, 2 low).
   void record_load_shed(std::size_t priority) {
@@ -564,6 +590,7 @@ class alignas(64) WorkerMetrics {
   Gauge rate_limit_degraded_;                    // 0 or 1
   std::array<Counter, 3> load_shed_;             // by priority
   std::array<Counter, kTimeoutKindCount> timeouts_;
+  std::array<Counter, 2 * kTlsResultCount> tls_handshakes_;  // side x result
   Counter rate_limit_recoveries_;
   std::array<Counter, kRejectionCount> rejections_;
   detail::SeriesTable requests_;
@@ -630,6 +657,7 @@ class MetricsRegistry {
 
   std::uint64_t load_shed(std::size_t priority) const;
   std::uint64_t timeouts(TimeoutKind kind) const;
+  std::uint64_t tls_handshakes(TlsSide side, TlsResult result) const;
 
   // Samples whose values live with their owners (load shedder, breakers, ejection, retry
   // budgets), appended by `source` when /metrics is scraped, after the families above. `labels`

@@ -50,8 +50,8 @@ asio::const_buffer buf(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
-net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                           net::tcp::socket& sink, std::uint64_t length, std::string_view prefix) {
+net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer,
+                                           net::Stream& sink, std::uint64_t length, std::string_view prefix) {
   StreamResult result;
   std::uint64_t remaining = length;
   for (;;) {
@@ -73,8 +73,8 @@ net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer&
   }
 }
 
-net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                             net::tcp::socket& sink, http::ChunkedDecoder& decoder,
+net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& source_buffer,
+                                             net::Stream& sink, http::ChunkedDecoder& decoder,
                                              std::string_view prefix) {
   StreamResult result;
   ChunkHeaders headers;
@@ -122,8 +122,8 @@ net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffe
   }
 }
 
-net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                            net::tcp::socket& sink, bool encode_chunked, std::string_view prefix) {
+net::Task<StreamResult> forward_until_close(net::Stream& source, ByteBuffer& source_buffer,
+                                            net::Stream& sink, bool encode_chunked, std::string_view prefix) {
   StreamResult result;
   ChunkHeaders headers;
   for (;;) {

@@ -10,6 +10,7 @@
 #include "core/byte_buffer.h"
 #include "http/chunked.h"
 #include "net/asio.h"
+#include "net/stream.h"
 
 namespace flexgate::proxy {
 
@@ -33,19 +34,19 @@ struct StreamResult {
 // `prefix` (e.g. the message head) is written before the first body bytes, in the same write.
 
 // Forwards exactly `length` bytes (Content-Length framing).
-net::Task<StreamResult> forward_fixed_body(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                           net::tcp::socket& sink, std::uint64_t length,
+net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer,
+                                           net::Stream& sink, std::uint64_t length,
                                            std::string_view prefix = {});
 
 // Decodes a chunked body and writes it re-encoded as chunked (extensions and trailers dropped).
-net::Task<StreamResult> forward_chunked_body(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                             net::tcp::socket& sink, http::ChunkedDecoder& decoder,
+net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& source_buffer,
+                                             net::Stream& sink, http::ChunkedDecoder& decoder,
                                              std::string_view prefix = {});
 
 // Forwards until the source closes (a response without framing); chunk-encodes when asked so a
 // keep-alive HTTP/1.1 client still sees where the body ends.
-net::Task<StreamResult> forward_until_close(net::tcp::socket& source, ByteBuffer& source_buffer,
-                                            net::tcp::socket& sink, bool encode_chunked,
+net::Task<StreamResult> forward_until_close(net::Stream& source, ByteBuffer& source_buffer,
+                                            net::Stream& sink, bool encode_chunked,
                                             std::string_view prefix = {});
 
 }  // namespace flexgate::proxy

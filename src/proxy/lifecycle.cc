@@ -76,14 +76,6 @@ bool skip_response_field(const http::HeaderField& field, const http::ResponseHea
   return response.connection_names_fields && http::connection_nominates(response.fields, field.name);
 }
 
-// True when an idle pooled connection has nothing to read and is not closed (MSG_PEEK: no byte
-// is consumed).
-bool idle_connection_is_clean(net::tcp::socket& socket) {
-  char byte;
-  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
 // True when a response's Transfer-Encoding names any coding but chunked (the parser already
 // refused malformed lists and chunked twice).
 bool has_other_transfer_coding(const http::ResponseHead& response) {
@@ -186,8 +178,8 @@ net::Task<bool> Session::handle_request() {
         } else {
           // The head (and a buffered body) in one gather write; the reactor only for a full socket.
           const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
-          net::IoResult written = net::write_now(upstream_->socket, parts);
-          if (written.would_block()) written = co_await net::write_rest(upstream_->socket, parts, written.bytes);
+          net::IoResult written = net::write_now(upstream_->stream, parts);
+          if (written.would_block()) written = co_await net::write_rest(upstream_->stream, parts, written.bytes);
           if (written.error) sent = StreamResult{StreamOutcome::kSinkError, written.error, 0};
         }
         if (request_sent(sent, stale)) answered = co_await read_response_head_phase(stale);
@@ -965,7 +957,7 @@ bool Session::pooled_connection_phase(bool allow_pooled) {
   while ((upstream_ = worker_.pool().take(ctx_.target_choice->id, now))) {
     // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
     // would be read as the answer to this request, and an EOF means it is already gone.
-    if (idle_connection_is_clean(upstream_->socket)) {
+    if (net::idle_stream_is_clean(upstream_->stream)) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       return true;
     }
@@ -1000,6 +992,25 @@ net::Task<bool> Session::acquire_concurrency_slot() {
   co_return false;
 }
 
+net::Task<std::error_code> Session::upstream_tls_handshake(const upstream::Target& target) {
+  // Within the connect timeout; the session (SNI, name check, resumption) is the target's.
+  net::start_tls(upstream_->stream, target.tls->new_session(target.tls_host, target.port), /*server=*/false);
+  std::error_code error = co_await net::tls_handshake(upstream_->stream);
+  if (error && deadline_->expired()) co_return error;  // reported as the connect timeout
+  const observe::TlsResult result =
+      error ? observe::tls_result_from_label(net::handshake_failure_reason(error)) : observe::TlsResult::kOk;
+  worker_.metrics().record_tls_handshake(observe::TlsSide::kUpstream, result);
+  if (error) {
+    observe::log_event(config::LogLevel::kWarn, "tls_handshake_failed",
+                       {{"side", "upstream"}, {"correlationId", ctx_.correlation_id},
+                        {"upstream", ctx_.upstream->spec->name}, {"target", target.authority},
+                        {"reason", net::handshake_failure_reason(error)}, {"error", error.message()}});
+    // Tagged so the 502 says it was TLS, not the TCP connect.
+    tls_failure_ = true;
+  }
+  co_return error;
+}
+
 net::Task<bool> Session::connect_phase(bool allow_pooled) {
   if (!co_await acquire_concurrency_slot()) co_return false;
   auto now = net::Clock::now();
@@ -1008,7 +1019,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     while ((upstream_ = worker_.pool().take(target.id, now))) {
       // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
       // would be read as the answer to this request, and an EOF means it is already gone.
-      if (!idle_connection_is_clean(upstream_->socket)) {
+      if (!net::idle_stream_is_clean(upstream_->stream)) {
         upstream_.reset();  // closes it
         continue;
       }
@@ -1035,15 +1046,15 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
       continue;
     }
     attempted = true;
-    error = co_await net::connect(upstream_->socket, endpoint);
+    error = co_await net::connect(upstream_->stream.socket(), endpoint);
+    if (!error && target.tls) error = co_await upstream_tls_handshake(target);
     if (!error) {
       set_timeout(TimeoutKind::kRequest, ctx_.deadline);
       worker_.metrics().record_upstream_connection_opened(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       co_return true;
     }
     if (deadline_->expired()) break;
-    std::error_code ignored;
-    upstream_->socket.close(ignored);
+    upstream_->stream.close();
   }
   if (!attempted && !blocked_reason.empty()) {
     fail(ErrorKind::kForbidden, "upstream address refused by the egress guard: " + blocked_reason);
@@ -1055,9 +1066,12 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   } else if (deadline_->expired()) {
     fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
          "upstream connect timed out");
+  } else if (tls_failure_) {
+    fail(ErrorKind::kUpstreamConnectFailed, "upstream TLS handshake failed: " + error.message());
   } else {
     fail(ErrorKind::kUpstreamConnectFailed, "upstream connection failed: " + error.message());
   }
+  tls_failure_ = false;
   upstream_.reset();
   co_return false;
 }
@@ -1075,9 +1089,9 @@ net::Task<StreamResult> Session::stream_request_phase() {
     if (written.error) co_return StreamResult{StreamOutcome::kSourceError, written.error, 0};
   }
   if (request_.framing == http::BodyFraming::kContentLength) {
-    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->socket, request_.content_length, head_out_);
+    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_);
   }
-  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->socket, request_decoder_, head_out_);
+  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_, head_out_);
 }
 
 bool Session::request_sent(const StreamResult& result, bool& retryable_failure) {
@@ -1166,10 +1180,14 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     net::IoResult read;
     if (!waited_for_response) {
       waited_for_response = true;
-      auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->socket, buffer.writable());
-      read = net::IoResult{read_error, read_bytes};
+      if (upstream_->stream.tls() != nullptr) {
+        read = co_await net::read_some(upstream_->stream, buffer.writable());
+      } else {
+        auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->stream.socket(), buffer.writable());
+        read = net::IoResult{read_error, read_bytes};
+      }
     } else {
-      read = co_await net::read_some(upstream_->socket, buffer.writable());
+      read = co_await net::read_some(upstream_->stream, buffer.writable());
     }
     if (!read.error && read.bytes > 0) {
       buffer.commit(read.bytes);
@@ -1227,12 +1245,12 @@ net::Task<StreamResult> Session::stream_response_phase(const ResponsePlan& plan)
   ByteBuffer& buffer = upstream_->buffer;
   switch (response_.framing) {
     case http::BodyFraming::kContentLength:
-      co_return co_await forward_fixed_body(upstream_->socket, buffer, client_, response_.content_length, head_out_);
+      co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length, head_out_);
     case http::BodyFraming::kChunked:
       response_decoder_.reset();
-      co_return co_await forward_chunked_body(upstream_->socket, buffer, client_, response_decoder_, head_out_);
+      co_return co_await forward_chunked_body(upstream_->stream, buffer, client_, response_decoder_, head_out_);
     case http::BodyFraming::kUntilClose:
-      co_return co_await forward_until_close(upstream_->socket, buffer, client_, plan.chunked_to_client, head_out_);
+      co_return co_await forward_until_close(upstream_->stream, buffer, client_, plan.chunked_to_client, head_out_);
     case http::BodyFraming::kNone:
       break;
   }
@@ -1510,7 +1528,7 @@ void Session::build_upstream_request_head() {
     }
   }
   head_out_.append(client_address_).append("\r\n"sv);
-  http::append_field(head_out_, "X-Forwarded-Proto", "http");
+  http::append_field(head_out_, "X-Forwarded-Proto", client_.tls() != nullptr ? "https" : "http");
   if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
   head_out_ += "traceparent: "sv;
@@ -1596,7 +1614,7 @@ void Session::release_upstream(bool reusable) {
       current_snapshot = true;
     }
   }
-  if (reusable && current_snapshot && !closing_ && upstream_->socket.is_open()) {
+  if (reusable && current_snapshot && !closing_ && upstream_->stream.is_open()) {
     ++upstream_->requests_served;
     const auto& pool_spec = ctx_.upstream->spec->pool;
     worker_.pool().put(std::move(upstream_), net::Clock::now(), pool_spec.idle_timeout, pool_spec.max_idle);

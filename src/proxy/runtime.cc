@@ -123,6 +123,19 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
   } else {
     errors.push_back(cfg.source_path + ": security.trustedProxies: " + error);
   }
+  if (cfg.proxy.tls) {
+    const config::ServerTlsSpec& spec = *cfg.proxy.tls;
+    net::ServerTlsSettings settings;
+    settings.certificate = {spec.cert, spec.key};
+    for (const auto& named : spec.certificates) settings.certificates.push_back({named.hosts, {named.cert, named.key}});
+    settings.min_version = spec.min_version;
+    settings.ciphers = spec.ciphers;
+    settings.client_ca = spec.client_ca;
+    settings.require_client_cert = spec.require_client_cert;
+    std::string tls_error;
+    runtime->server_tls_ = net::ServerTls::build(settings, tls_error, previous != nullptr ? previous->server_tls_.get() : nullptr);
+    if (!runtime->server_tls_) errors.push_back(positioned(cfg, spec.pos, "proxy.tls", tls_error));
+  }
   runtime->routes_ = std::make_unique<router::RouteTable>(cfg.routes);
   runtime->upstreams_ = upstream::UpstreamSet::build(cfg, errors);
   runtime->controls_ = upstream::build_upstream_controls(cfg, *runtime->upstreams_,

@@ -11,6 +11,7 @@
 
 #include "config/schema.h"
 #include "http/message.h"
+#include "net/tls.h"
 #include "observe/metrics.h"
 #include "policy/auth/auth_policy.h"
 #include "policy/cors/cors_policy.h"
@@ -108,6 +109,9 @@ class Runtime {
   const net::CidrSet& trusted_proxies() const { return trusted_proxies_; }
   // True when some route has CORS: only then are OPTIONS requests looked at as preflights.
   bool any_cors() const { return any_cors_; }
+  // The listener's TLS (proxy.tls), or nullptr for plaintext. Connections keep the context they
+  // were accepted with; a reload's new certificates apply to new connections.
+  const std::shared_ptr<const net::ServerTls>& server_tls() const { return server_tls_; }
 
   explicit Runtime(config::Config config);  // use build()
 
@@ -131,6 +135,7 @@ class Runtime {
   std::optional<policy::HeaderRules> header_rules_;
   net::CidrSet trusted_proxies_;
   bool any_cors_ = false;
+  std::shared_ptr<const net::ServerTls> server_tls_;
 };
 
 }  // namespace flexgate::proxy

@@ -35,7 +35,7 @@ Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::T
       client_(std::move(socket)),
       client_buffer_(client_buffer_capacity(*worker.runtime())) {
   std::error_code ec;
-  auto remote = client_.remote_endpoint(ec);
+  auto remote = client_.socket().remote_endpoint(ec);
   if (!ec) {
     client_address_ = remote.address().to_string();
     peer_ip_ = net::to_ip_address(remote.address());
@@ -47,8 +47,9 @@ Session::~Session() { worker_.remove_session(this); }
 
 net::Task<void> Session::run() {
   auto self = shared_from_this();
-  net::prepare_socket(client_);
+  net::prepare_socket(client_.socket());
   deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
+  if (!co_await tls_handshake_phase()) closing_ = true;
   while (!closing_) {
     if (co_await read_request_head() != ReadHeadResult::kRequest) break;
     bool keep_alive = co_await handle_request();
@@ -58,6 +59,44 @@ net::Task<void> Session::run() {
   deadline_->stop();
   release_upstream(false);
   close_client();
+}
+
+net::Task<bool> Session::tls_handshake_phase() {
+  // The snapshot's TLS context is taken now: a reload's new certificates serve new connections,
+  // and this one keeps the context it started with (the SSL object holds a reference).
+  const std::shared_ptr<const Runtime> runtime = worker_.runtime();
+  const auto& server_tls = runtime->server_tls();
+  if (!server_tls) co_return true;
+  net::SslPtr tls = server_tls->new_session();
+  if (!tls) co_return false;
+  // A client must finish the handshake within the header timeout, like a request head.
+  set_timeout(TimeoutKind::kClientHead, net::Clock::now() + runtime->config().proxy.header_timeout);
+  state_ = State::kReadingHead;
+  net::start_tls(client_, std::move(tls), /*server=*/true);
+  std::error_code error = co_await net::tls_handshake(client_);
+  if (deadline_->expired()) error = asio::error::operation_aborted;
+  if (error) {
+    const std::string_view reason = net::handshake_failure_reason(error);
+    worker_.metrics().record_tls_handshake(observe::TlsSide::kDownstream, observe::tls_result_from_label(reason));
+    observe::log_event(config::LogLevel::kInfo, "tls_handshake_failed",
+                       {{"side", "downstream"}, {"client", client_address_}, {"reason", reason},
+                        {"error", error.message()}});
+    if (reason == "plain_http") {
+      // Say so in plain HTTP, like nginx: a client that forgot https:// sees why (best effort).
+      static constexpr std::string_view kPlainHttpReply =
+          "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 86\r\nConnection: close\r\n\r\n"
+          "{\"error\":\"Bad Request\",\"message\":\"plain HTTP request sent to the TLS port; use https\"}";
+      std::error_code ignored;
+      client_.socket().write_some(asio::buffer(kPlainHttpReply.data(), kPlainHttpReply.size()), ignored);
+    }
+    co_return false;
+  }
+  worker_.metrics().record_tls_handshake(observe::TlsSide::kDownstream, observe::TlsResult::kOk);
+  // A verified client certificate names the client (rate-limit keys, logs, ${auth.client}) unless
+  // the route authenticates it otherwise.
+  tls_client_identity_ = net::tls_peer_identity(client_.tls());
+  state_ = State::kIdle;
+  co_return true;
 }
 
 void Session::set_timeout(TimeoutKind kind, net::Clock::time_point at) {
@@ -80,13 +119,13 @@ void Session::on_deadline() {
     case TimeoutKind::kUpstreamResponse:
       if (upstream_) {
         std::error_code ignored;
-        upstream_->socket.close(ignored);
+        upstream_->stream.close();
       }
       break;
     case TimeoutKind::kRequest:
       if (upstream_) {
         std::error_code ignored;
-        upstream_->socket.close(ignored);
+        upstream_->stream.close();
       }
       // Once the response has started there is nothing left to tell the client.
       if (ctx_.response_started || !upstream_) close_client();
@@ -96,12 +135,7 @@ void Session::on_deadline() {
   }
 }
 
-void Session::close_client() {
-  if (!client_.is_open()) return;
-  std::error_code ignored;
-  client_.shutdown(net::tcp::socket::shutdown_both, ignored);
-  client_.close(ignored);
-}
+void Session::close_client() { client_.shutdown_and_close(); }
 
 void Session::close_if_idle() {
   closing_ = true;
@@ -110,14 +144,14 @@ void Session::close_if_idle() {
   // (with Connection: close) instead of dropping it.
   if (state_ == State::kBusy || !client_buffer_.empty()) return;
   std::error_code ec;
-  if (client_.available(ec) == 0 || ec) close_client();
+  if (client_.socket().available(ec) == 0 || ec) close_client();
 }
 
 void Session::abort() {
   closing_ = true;
   if (upstream_) {
     std::error_code ignored;
-    upstream_->socket.close(ignored);
+    upstream_->stream.close();
   }
   close_client();
 }
@@ -141,6 +175,7 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
   }
   ctx_.reset();
   ctx_.started = now;
+  ctx_.client_name = tls_client_identity_;
   for (;;) {
     if (!client_buffer_.empty()) {
       auto outcome = http::parse_request_head(client_buffer_.readable(), limits, request_);
@@ -173,8 +208,15 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
     }
     // Between requests the next one is rarely there yet: queue the read with the reactor rather
     // than try a recv() that would fail (Asio still reads at once if an edge was seen).
-    auto [read_error, read_bytes] = co_await net::read_after_wait(client_, client_buffer_.writable());
-    if (read_error || read_bytes == 0) co_return ReadHeadResult::kClosed;
+    net::IoResult read;
+    if (client_.tls() != nullptr) {
+      read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
+    } else {
+      auto [read_error, read_bytes] = co_await net::read_after_wait(client_.socket(), client_buffer_.writable());
+      read = net::IoResult{read_error, read_bytes};
+    }
+    if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
+    const std::size_t read_bytes = read.bytes;
     if (state_ == State::kIdle) {
       state_ = State::kReadingHead;
       ctx_.started = net::Clock::now();

@@ -26,6 +26,7 @@
 #include "net/asio.h"
 #include "net/ip_address.h"
 #include "net/socket_io.h"
+#include "net/stream.h"
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/request_view.h"
@@ -65,6 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class TimeoutKind : std::uint8_t { kNone, kClientIdle, kClientHead, kRequest, kUpstreamConnect, kUpstreamResponse };
 
   // Connection loop (session.cc).
+  net::Task<bool> tls_handshake_phase();  // proxy.tls: before the first request
   net::Task<ReadHeadResult> read_request_head();
   void on_deadline();
   void set_timeout(TimeoutKind kind, net::Clock::time_point at);
@@ -107,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool pooled_connection_phase(bool allow_pooled);
   net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
+  net::Task<std::error_code> upstream_tls_handshake(const upstream::Target& target);
   bool request_streams_body() const;
   net::Task<StreamResult> stream_request_phase();
   bool request_sent(const StreamResult& result, bool& retryable_failure);
@@ -144,13 +147,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Worker& worker_;
   policy::LoadShedder::Ticket connection_admission_;
-  net::tcp::socket client_;
+  net::Stream client_;
   std::string client_address_;
   net::IpAddress peer_ip_;
+  std::string tls_client_identity_;  // the verified client certificate's name, "" if none
   std::shared_ptr<net::Deadline> deadline_;
   TimeoutKind timeout_kind_ = TimeoutKind::kNone;
   State state_ = State::kIdle;
   bool closing_ = false;
+  bool tls_failure_ = false;  // the last connect failed in the upstream TLS handshake
   std::uint64_t requests_served_ = 0;
   std::chrono::milliseconds idle_timeout_{0};  // the last routed request's timeouts.idle; 0 = proxy's
 

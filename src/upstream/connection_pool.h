@@ -12,15 +12,16 @@
 #include "core/byte_buffer.h"
 #include "net/asio.h"
 #include "net/deadline.h"
+#include "net/stream.h"
 
 namespace flexgate::upstream {
 
 // An open connection to one target, with its own read buffer.
 struct UpstreamConnection {
   UpstreamConnection(const asio::any_io_executor& executor, std::size_t buffer_capacity, std::size_t target)
-      : socket(executor), buffer(buffer_capacity), target_id(target) {}
+      : stream(executor), buffer(buffer_capacity), target_id(target) {}
 
-  net::tcp::socket socket;
+  net::Stream stream;  // TLS once the handshake of an https:// target is done
   ByteBuffer buffer;
   std::size_t target_id;
   net::Clock::time_point expires_at{};  // while idle in the pool

@@ -58,6 +58,7 @@ std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, st
     Upstream upstream;
     upstream.spec = &spec;
     upstream.index = u;
+    std::shared_ptr<net::ClientTls> tls;  // built for the first https:// target
     for (std::size_t t = 0; t < spec.targets.size(); ++t) {
       const auto& target_spec = spec.targets[t];
       Target target;
@@ -68,6 +69,23 @@ std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, st
       target.authority = host + ":" + std::to_string(target_spec.port);
       std::uint16_t default_port = target_spec.scheme == "https" ? 443 : 80;
       target.host_header = target_spec.port == default_port ? host : target.authority;
+      target.port = target_spec.port;
+      if (target_spec.scheme == "https") {
+        if (!tls) {
+          const config::UpstreamTlsSpec tls_spec = spec.tls.value_or(config::UpstreamTlsSpec{});
+          net::ClientTlsSettings settings;
+          settings.verify = tls_spec.verify;
+          settings.ca = tls_spec.ca;
+          settings.client_certificate = {tls_spec.cert, tls_spec.key};
+          settings.server_name = tls_spec.server_name;
+          settings.min_version = tls_spec.min_version;
+          std::string error;
+          tls = net::ClientTls::build(settings, error);
+          if (!tls) errors.push_back("upstreams[" + std::to_string(u) + "] '" + spec.name + "': TLS: " + error);
+        }
+        target.tls = tls;
+        target.tls_host = target_spec.host;
+      }
       if (std::string error =
               resolver.resolve(target_spec.host, target_spec.port, target.endpoints, target.ttl);
           !error.empty()) {

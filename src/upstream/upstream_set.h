@@ -12,6 +12,7 @@
 
 #include "config/schema.h"
 #include "net/asio.h"
+#include "net/tls.h"
 
 namespace flexgate::upstream {
 
@@ -25,6 +26,11 @@ struct Target {
   // How long `endpoints` stay valid: the DNS TTL clamped to [dns.minTtl, dns.maxTtl]; 0 for an IP
   // literal (or localhost, or a failed resolution), which has nothing to re-resolve.
   std::chrono::milliseconds ttl{0};
+  // An https:// target: its upstream's TLS client context (shared by the upstream's https
+  // targets), and the URL's host and port for SNI, the certificate name check and resumption.
+  std::shared_ptr<net::ClientTls> tls;
+  std::string tls_host;
+  std::uint16_t port = 0;
 };
 
 // One configured upstream and its targets.

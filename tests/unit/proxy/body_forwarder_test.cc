@@ -110,7 +110,7 @@ class BodyForwarderTest : public ::testing::Test {
     asio::co_spawn(io_, forward(), [&](std::exception_ptr e, StreamResult r) {
       if (e) ADD_FAILURE() << "forwarder threw";
       result = r;
-      sink_.client.shutdown(net::tcp::socket::shutdown_send);  // lets the collector see the end
+      sink_out_.socket().shutdown(net::tcp::socket::shutdown_send);  // lets the collector see the end
     });
     EXPECT_TRUE(nt::run_until(io_, [&] { return result.has_value() && collected; })) << "forwarding hung";
     if (!fed) {
@@ -142,6 +142,8 @@ class BodyForwarderTest : public ::testing::Test {
   asio::io_context io_;
   nt::SocketPair source_ = nt::make_socket_pair(io_);  // .client feeds, .server is the source
   nt::SocketPair sink_ = nt::make_socket_pair(io_);    // .client is the sink, .server collects
+  net::Stream source_in_{std::move(source_.server)};   // what the forwarder reads
+  net::Stream sink_out_{std::move(sink_.client)};      // what the forwarder writes
 };
 
 // ─── forward_fixed_body ────────────────────────────────────────────────────────────────────────
@@ -149,7 +151,7 @@ class BodyForwarderTest : public ::testing::Test {
 TEST_F(BodyForwarderTest, FixedBodyMovesExactlyLengthBytes) {
   const std::string body = nt::pattern_bytes(300000, 1);
   ByteBuffer buffer(4096);
-  Outcome out = run([&] { return forward_fixed_body(source_.server, buffer, sink_.client, body.size()); },
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, body.size()); },
                     pieces_of(body, 65536), false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, body.size());
@@ -160,7 +162,7 @@ TEST_F(BodyForwarderTest, FixedBodyMovesExactlyLengthBytes) {
 TEST_F(BodyForwarderTest, FixedBodyLeavesFollowingBytesInTheSourceBuffer) {
   ByteBuffer buffer(4096);
   preload(buffer, "0123456789GET /next HTTP/1.1\r\n");
-  Outcome out = run([&] { return forward_fixed_body(source_.server, buffer, sink_.client, 10); }, {}, false);
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, 10); }, {}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, 10u);
   EXPECT_EQ(out.output, "0123456789");
@@ -171,14 +173,14 @@ TEST_F(BodyForwarderTest, FixedBodyReadFromTheSocketStopsAtTheLength) {
   ByteBuffer buffer(4096);
   preload(buffer, "abc");
   Outcome out =
-      run([&] { return forward_fixed_body(source_.server, buffer, sink_.client, 8); }, {"defghNEXT"}, false);
+      run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, 8); }, {"defghNEXT"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.output, "abcdefgh");
   // Whatever of "NEXT" was read along is still in the buffer; the rest is still in the socket.
   std::string rest(buffer.readable());
   while (rest.size() < 4) {
     std::array<char, 16> more;
-    net::IoResult read = nt::run_task(io_, net::read_some(source_.server, more));
+    net::IoResult read = nt::run_task(io_, net::read_some(source_in_, more));
     ASSERT_FALSE(read.error) << read.error.message();
     rest.append(more.data(), read.bytes);
   }
@@ -189,7 +191,7 @@ TEST_F(BodyForwarderTest, FixedBodyWritesThePrefixFirst) {
   ByteBuffer buffer(4096);
   preload(buffer, "he");
   const std::string prefix = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
-  Outcome out = run([&] { return forward_fixed_body(source_.server, buffer, sink_.client, 5, prefix); },
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, 5, prefix); },
                     {"llo"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, 5u);
@@ -199,7 +201,7 @@ TEST_F(BodyForwarderTest, FixedBodyWritesThePrefixFirst) {
 TEST_F(BodyForwarderTest, FixedBodyOfZeroLengthWritesOnlyThePrefixAndReadsNothing) {
   ByteBuffer buffer(4096);
   Outcome out = run(
-      [&] { return forward_fixed_body(source_.server, buffer, sink_.client, 0, "HEAD\r\n\r\n"); }, {}, false);
+      [&] { return forward_fixed_body(source_in_, buffer, sink_out_, 0, "HEAD\r\n\r\n"); }, {}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, 0u);
   EXPECT_EQ(out.output, "HEAD\r\n\r\n");
@@ -207,7 +209,7 @@ TEST_F(BodyForwarderTest, FixedBodyOfZeroLengthWritesOnlyThePrefixAndReadsNothin
 
 TEST_F(BodyForwarderTest, FixedBodySourceClosingEarlyIsSourceClosed) {
   ByteBuffer buffer(4096);
-  Outcome out = run([&] { return forward_fixed_body(source_.server, buffer, sink_.client, 100, "P|"); },
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, 100, "P|"); },
                     {std::string(40, 'x')}, true);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kSourceClosed);
   EXPECT_EQ(out.result.error, asio::error::eof);
@@ -222,7 +224,7 @@ TEST_F(BodyForwarderTest, FixedBodyToAClosedSinkIsSinkError) {
   ByteBuffer buffer(65536);
   std::optional<StreamResult> result;
   asio::co_spawn(io_, feed(pieces_of(body, 1 << 20), false), asio::detached);
-  asio::co_spawn(io_, forward_fixed_body(source_.server, buffer, sink_.client, body.size()),
+  asio::co_spawn(io_, forward_fixed_body(source_in_, buffer, sink_out_, body.size()),
                  [&](std::exception_ptr, StreamResult r) { result = r; });
   ASSERT_TRUE(nt::run_until(io_, [&] { return result.has_value(); }));
   EXPECT_EQ(result->outcome, StreamOutcome::kSinkError);
@@ -237,7 +239,7 @@ TEST_F(BodyForwarderTest, ChunkedIsReencodedWithoutExtensionsOrTrailers) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder;
   const std::string input = "5;ext=1\r\nhello\r\n6;a=\"q\"\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
                     {input}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, 11u);
@@ -254,7 +256,7 @@ TEST_F(BodyForwarderTest, ChunkedWritesThePrefixFirst) {
   http::ChunkedDecoder decoder;
   const std::string prefix = "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
   Outcome out =
-      run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder, prefix); },
+      run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder, prefix); },
           {"3\r\nabc\r\n0\r\n\r\n"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   ASSERT_EQ(out.output.rfind(prefix, 0), 0u) << out.output;
@@ -269,7 +271,7 @@ TEST_F(BodyForwarderTest, ChunkedPrefixIsWrittenEvenBeforeAnyChunkArrives) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder;
   Outcome out =
-      run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder, "HEAD|"); },
+      run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder, "HEAD|"); },
           {"1", "0\r\n0123456789abcdef\r\n0\r\n\r\n"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   std::string why;
@@ -284,7 +286,7 @@ TEST_F(BodyForwarderTest, ChunkedManyChunksThroughASmallBufferDecodeToTheSameByt
   const std::string input = chunked_with_noise(body);
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder;
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
                     pieces_of(input, 50000), false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, body.size());
@@ -301,7 +303,7 @@ TEST_F(BodyForwarderTest, ChunkedInputFedInTinyPiecesDecodesToTheSameBytes) {
   const std::string input = chunked_with_noise(body);
   ByteBuffer buffer(16);
   http::ChunkedDecoder decoder;
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder, "P|"); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder, "P|"); },
                     pieces_of(input, 3), false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, body.size());
@@ -317,7 +319,7 @@ TEST_F(BodyForwarderTest, ChunkedLeavesTheNextMessageInTheSourceBuffer) {
   preload(buffer, "3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\n");
   http::ChunkedDecoder decoder;
   Outcome out =
-      run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); }, {}, false);
+      run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); }, {}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.output, "3\r\nabc\r\n0\r\n\r\n");
   EXPECT_EQ(buffer.readable(), "GET /next HTTP/1.1\r\n");
@@ -326,7 +328,7 @@ TEST_F(BodyForwarderTest, ChunkedLeavesTheNextMessageInTheSourceBuffer) {
 TEST_F(BodyForwarderTest, ChunkedBodyOverTheLimitIsTooLarge) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder(10);
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
                     {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kTooLarge);
   EXPECT_EQ(out.output.find("world"), std::string::npos) << "bytes past the limit must not be forwarded";
@@ -335,7 +337,7 @@ TEST_F(BodyForwarderTest, ChunkedBodyOverTheLimitIsTooLarge) {
 TEST_F(BodyForwarderTest, ChunkedBodyExactlyAtTheLimitIsForwarded) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder(11);
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
                     {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"}, false);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, 11u);
@@ -355,7 +357,9 @@ TEST_F(BodyForwarderTest, MalformedChunkedIsBadFraming) {
     ByteBuffer buffer(4096);
     preload(buffer, input);
     http::ChunkedDecoder decoder;
-    StreamResult result = nt::run_task(io, forward_chunked_body(source.server, buffer, sink.client, decoder));
+    net::Stream source_stream(std::move(source.server));
+    net::Stream sink_stream(std::move(sink.client));
+    StreamResult result = nt::run_task(io, forward_chunked_body(source_stream, buffer, sink_stream, decoder));
     EXPECT_EQ(result.outcome, StreamOutcome::kBadFraming) << input;
   }
 }
@@ -363,7 +367,7 @@ TEST_F(BodyForwarderTest, MalformedChunkedIsBadFraming) {
 TEST_F(BodyForwarderTest, ChunkedSourceClosingMidBodyIsSourceClosed) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder;
-  Outcome out = run([&] { return forward_chunked_body(source_.server, buffer, sink_.client, decoder); },
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
                     {"a\r\n01234"}, true);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kSourceClosed);
   EXPECT_EQ(out.result.body_bytes, 5u);
@@ -376,7 +380,7 @@ TEST_F(BodyForwarderTest, UntilCloseForwardsEverythingUntilTheSourceCloses) {
   const std::string body = nt::pattern_bytes(100000, 5);
   ByteBuffer buffer(4096);
   preload(buffer, body.substr(0, 100));
-  Outcome out = run([&] { return forward_until_close(source_.server, buffer, sink_.client, false, "HEAD|"); },
+  Outcome out = run([&] { return forward_until_close(source_in_, buffer, sink_out_, false, "HEAD|"); },
                     pieces_of(std::string_view(body).substr(100), 30000), true);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, body.size());
@@ -386,7 +390,7 @@ TEST_F(BodyForwarderTest, UntilCloseForwardsEverythingUntilTheSourceCloses) {
 TEST_F(BodyForwarderTest, UntilCloseCanChunkEncode) {
   const std::string body = nt::pattern_bytes(50000, 6);
   ByteBuffer buffer(4096);
-  Outcome out = run([&] { return forward_until_close(source_.server, buffer, sink_.client, true, "HEAD|"); },
+  Outcome out = run([&] { return forward_until_close(source_in_, buffer, sink_out_, true, "HEAD|"); },
                     pieces_of(body, 7000), true);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.result.body_bytes, body.size());
@@ -400,7 +404,7 @@ TEST_F(BodyForwarderTest, UntilCloseCanChunkEncode) {
 TEST_F(BodyForwarderTest, UntilCloseWithAnEmptyBody) {
   ByteBuffer buffer(4096);
   Outcome plain =
-      run([&] { return forward_until_close(source_.server, buffer, sink_.client, false, "H|"); }, {}, true);
+      run([&] { return forward_until_close(source_in_, buffer, sink_out_, false, "H|"); }, {}, true);
   EXPECT_EQ(plain.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(plain.output, "H|");
 }
@@ -408,7 +412,7 @@ TEST_F(BodyForwarderTest, UntilCloseWithAnEmptyBody) {
 TEST_F(BodyForwarderTest, UntilCloseChunkedWithAnEmptyBodyEndsWithTheLastChunk) {
   ByteBuffer buffer(4096);
   Outcome out =
-      run([&] { return forward_until_close(source_.server, buffer, sink_.client, true, "H|"); }, {}, true);
+      run([&] { return forward_until_close(source_in_, buffer, sink_out_, true, "H|"); }, {}, true);
   EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
   EXPECT_EQ(out.output, "H|0\r\n\r\n");
 }

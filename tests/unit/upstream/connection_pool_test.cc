@@ -19,7 +19,7 @@ class ConnectionPoolTest : public ::testing::Test {
   // A connection with an open (unconnected) socket, so closing it is observable.
   std::unique_ptr<UpstreamConnection> open_connection(std::size_t target_id) {
     auto c = connection(target_id);
-    c->socket.open(net::tcp::v4());
+    c->stream.socket().open(net::tcp::v4());
     return c;
   }
   static bool fd_is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -84,7 +84,7 @@ TEST_F(ConnectionPoolTest, ExpiredConnectionsAreNotReturned) {
   EXPECT_NE(pool.take(0, t0_ + 99ms), nullptr) << "still fresh just before its expiry";
 
   auto c = open_connection(0);
-  const int handle = c->socket.native_handle();
+  const int handle = c->stream.socket().native_handle();
   pool.put(std::move(c), t0_, 100ms, 8);
   EXPECT_EQ(pool.take(0, t0_ + 100ms), nullptr) << "expires exactly at its deadline";
   EXPECT_FALSE(fd_is_open(handle)) << "the expired connection is closed";
@@ -103,7 +103,7 @@ TEST_F(ConnectionPoolTest, TakeSkipsExpiredToReachAFreshOne) {
 TEST_F(ConnectionPoolTest, MaxIdleDropsTheOldest) {
   ConnectionPool pool(1);
   auto oldest = open_connection(0);
-  const int oldest_fd = oldest->socket.native_handle();
+  const int oldest_fd = oldest->stream.socket().native_handle();
   auto middle = connection(0);
   auto newest = connection(0);
   auto* pmiddle = middle.get();
@@ -120,7 +120,7 @@ TEST_F(ConnectionPoolTest, MaxIdleDropsTheOldest) {
 TEST_F(ConnectionPoolTest, MaxIdleZeroKeepsNothing) {
   ConnectionPool pool(1);
   auto c = open_connection(0);
-  const int fd = c->socket.native_handle();
+  const int fd = c->stream.socket().native_handle();
   pool.put(std::move(c), t0_, 60s, 0);
   EXPECT_EQ(pool.idle_count(), 0u);
   EXPECT_FALSE(fd_is_open(fd));
@@ -140,7 +140,7 @@ TEST_F(ConnectionPoolTest, CloseExpiredKeepsOnlyTheLiveOnes) {
   auto live = connection(0);
   auto* plive = live.get();
   auto dead = open_connection(0);
-  const int dead_fd = dead->socket.native_handle();
+  const int dead_fd = dead->stream.socket().native_handle();
   pool.put(std::move(live), t0_, 10s, 8);
   pool.put(std::move(dead), t0_, 1s, 8);  // newer but expires first
   pool.put(connection(1), t0_, 500ms, 8);
@@ -154,7 +154,7 @@ TEST_F(ConnectionPoolTest, CloseExpiredKeepsOnlyTheLiveOnes) {
 TEST_F(ConnectionPoolTest, CloseAllEmptiesEveryTarget) {
   ConnectionPool pool(3);
   auto c = open_connection(2);
-  const int fd = c->socket.native_handle();
+  const int fd = c->stream.socket().native_handle();
   pool.put(connection(0), t0_, 60s, 8);
   pool.put(connection(1), t0_, 60s, 8);
   pool.put(std::move(c), t0_, 60s, 8);
@@ -169,7 +169,7 @@ TEST_F(ConnectionPoolTest, CarryOverMovesKeptTargetsToTheirNewIdsAndClosesTheRes
   ConnectionPool pool(3);
   auto kept = open_connection(2);
   auto dropped = open_connection(0);
-  const int dropped_fd = dropped->socket.native_handle();
+  const int dropped_fd = dropped->stream.socket().native_handle();
   auto* kept_ptr = kept.get();
   pool.put(std::move(kept), t0_, 60s, 8);
   pool.put(std::move(dropped), t0_, 60s, 8);
