@@ -339,11 +339,15 @@ int ClientTls::remember_session(SSL* ssl, SSL_SESSION* session) {
   auto* store = static_cast<SessionStore*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), store_index()));
   auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, key_index()));
   if (store == nullptr || key == nullptr) return 0;
+  // A copy: OpenSSL marks the connection's own session not resumable when the connection ends
+  // without close_notify (a pooled connection closed by its idle timeout, say).
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (copy == nullptr) return 0;
   std::lock_guard lock(store->mutex);
   SSL_SESSION*& slot = store->sessions[*key];
   if (slot != nullptr) SSL_SESSION_free(slot);
-  slot = session;
-  return 1;  // the store keeps this reference
+  slot = copy;
+  return 0;  // OpenSSL keeps its reference to `session`
 }
 
 SslPtr ClientTls::new_session(std::string_view host, std::uint16_t port) const {
@@ -393,8 +397,10 @@ Task<std::error_code> tls_handshake(Stream& stream) {
       if (wait_error) co_return wait_error;
       continue;
     }
+    // A failed chain or name check says which (expired, untrusted...) rather than OpenSSL's
+    // generic "certificate verify failed".
     const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK && SSL_get0_peer_certificate(ssl) != nullptr) {
+    if (verify != X509_V_OK) {
       ERR_clear_error();
       co_return std::error_code(static_cast<int>(verify), tls_verify_category());
     }

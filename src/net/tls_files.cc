@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <memory>
 
@@ -30,6 +31,11 @@ std::string check_certificate_files(const CertificateFiles& files) {
     return with_openssl_reason("cannot load a PEM certificate chain from " + files.cert);
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const int reason = ERR_GET_REASON(ERR_peek_last_error());
+    if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH) {
+      ERR_clear_error();
+      return "the private key " + files.key + " does not match the certificate " + files.cert;
+    }
     return with_openssl_reason("cannot load a PEM private key from " + files.key);
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {

@@ -443,7 +443,11 @@ net::Task<bool> Session::policy_body_phase() {
 bool Session::auth_phase() {
   const policy::Verdict verdict = ctx_.runtime->auth().check(policy_view_, *ctx_.match.route->spec, ctx_.client_name,
                                                              static_cast<std::int64_t>(std::time(nullptr)));
-  if (verdict.allowed) return true;
+  if (verdict.allowed) {
+    // An anonymous request on a connection with a verified client certificate is that client.
+    if (ctx_.client_name.empty()) ctx_.client_name = tls_client_identity_;
+    return true;
+  }
   reject(auth_rejection(verdict.reason), verdict);
   return false;
 }

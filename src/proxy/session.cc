@@ -175,7 +175,6 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
   }
   ctx_.reset();
   ctx_.started = now;
-  ctx_.client_name = tls_client_identity_;
   for (;;) {
     if (!client_buffer_.empty()) {
       auto outcome = http::parse_request_head(client_buffer_.readable(), limits, request_);
