@@ -133,17 +133,20 @@ net::Task<bool> Session::handle_request() {
   }
   bool proceed = normalize_target_phase() && route_phase();
   if (proceed) cors_phase();
+  proceed = proceed && admission_phase() && body_limit_phase();
+  // The policy chain, in a fixed order: header hygiene ─► ip allow/deny ─► (CORS preflight) ─►
+  // content type ─► auth ─► rate limit ─► validate; the first refusal answers. Only what must wait
+  // suspends the request: a body the policies read, a Redis decision.
+  if (proceed) proceed = client_policies_phase();
   if (proceed && ctx_.preflight) {
     // A CORS preflight never reaches the upstream: the gateway answers it from the route's cors.
+    // After load shedding and ip allow/deny (a refused network learns nothing, not even the CORS
+    // policy), before auth and rate limits: browsers send preflights without credentials.
     const bool keep_alive = co_await answer_preflight();
     log_phase();
     co_return keep_alive;
   }
-  proceed = proceed && admission_phase() && body_limit_phase();
-  // The policy chain, in a fixed order: header hygiene ─► ip allow/deny ─► content type ─► auth ─►
-  // rate limit ─► validate; the first refusal answers. Only what must wait suspends the request:
-  // a body the policies read, a Redis decision.
-  if (proceed) proceed = head_policies_phase();
+  if (proceed) proceed = content_type_phase();
   if (proceed && policies_need_body()) proceed = co_await policy_body_phase();
   if (proceed) proceed = auth_phase();
   if (proceed && rate_limited_route()) {
@@ -376,9 +379,9 @@ net::Task<bool> Session::answer_preflight() {
   co_return !close && !written.error;
 }
 
-bool Session::head_policies_phase() {
-  // What the head alone decides: the client address, header hygiene, ip allow/deny and the
-  // content type. Each policy sees the request and its own config only.
+bool Session::client_policies_phase() {
+  // Who is asking and how: the client address, header hygiene and ip allow/deny. Each policy sees
+  // the request and its own config only.
   const Runtime& runtime = *ctx_.runtime;
   const RouteBinding& binding = *ctx_.binding;
   if (!runtime.trusted_proxies().empty()) {
@@ -411,8 +414,14 @@ bool Session::head_policies_phase() {
       return false;
     }
   }
+  return true;
+}
+
+bool Session::content_type_phase() {
   // The content type is known from the head: refuse (415) before reading any body.
+  const RouteBinding& binding = *ctx_.binding;
   if (binding.validator) {
+    const policy::RequestView& view = policy_view_;
     if (auto verdict = binding.validator->check_content_type(view); !verdict.allowed) {
       reject(observe::Rejection::kValidateContentType, verdict);
       return false;
@@ -1471,8 +1480,9 @@ net::Task<bool> Session::send_local_reply() {
     const policy::HeaderPlan* plan =
         ctx_.header_plan != nullptr ? ctx_.header_plan : &ctx_.binding->header_plan_for(ctx_.binding->upstream->index);
     if (!ctx_.cors_headers.empty() || !plan->security_fields().empty()) {
-      ctx_.extra_headers.append(ctx_.cors_headers);
-      plan->append_security_headers(/*tls=*/false, [](std::string_view) { return false; }, ctx_.extra_headers);
+      // A refused preflight does not tell the CORS policy (methods, headers, max age).
+      if (!ctx_.preflight) ctx_.extra_headers.append(ctx_.cors_headers);
+      plan->append_security_headers(client_.tls() != nullptr, [](std::string_view) { return false; }, ctx_.extra_headers);
       reply.extra_headers = ctx_.extra_headers;
     }
   }
@@ -1579,8 +1589,8 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
     edited.for_each([&](std::string_view name, std::string_view value) { http::append_field(head_out_, name, value); });
   }
   if (plan != nullptr && !plan->security_fields().empty()) {
-    // Only where the response has none of its own. No listener is TLS yet: HSTS waits for it.
-    plan->append_security_headers(/*tls=*/false,
+    // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).
+    plan->append_security_headers(/*tls=*/client_.tls() != nullptr,
                                   [&](std::string_view name) {
                                     return transform ? edited.contains(name) : response_.fields.find(name) != nullptr;
                                   },

@@ -3,8 +3,9 @@
 // each through the request lifecycle. The lifecycle's phases are all in lifecycle.cc, in order:
 //
 //   read head ─► identify (correlation id) ─► normalize target ─► route (404/405)
-//     ─► CORS (a preflight is answered here: 204)
-//     ─► request policies ─► body limits (413) ─► choose upstream (503)
+//     ─► CORS (is it a preflight?) ─► admission (503) ─► body limits (413)
+//     ─► client policies: header hygiene, ip allow/deny (400/403) ─► a preflight is answered here (204)
+//     ─► content type, auth, rate limit, validate (415/401/429/400) ─► choose upstream (503)
 //     ─► forward target (stripPrefix / rewrite) ─► transform request (header templates; 500)
 //     ─► connect: pool or new (502/504) ─► send request head + stream body
 //     ─► read response head (502/504; one retry on a stale pooled connection)
@@ -81,7 +82,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> answer_preflight();
   bool admission_phase();
   // The policy chain (handle_request runs it in order); only body buffering and Redis suspend.
-  bool head_policies_phase();
+  bool client_policies_phase();
+  bool content_type_phase();
   bool policies_need_body() const;
   net::Task<bool> policy_body_phase();
   bool auth_phase();

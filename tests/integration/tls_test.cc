@@ -333,6 +333,21 @@ TEST_F(TlsIntegration, ReloadedCertificatesServeNewConnectionsWithoutDroppingOpe
   EXPECT_TRUE(resumed.reused());
 }
 
+TEST_F(TlsIntegration, HstsIsSentOnlyOverTls) {
+  const std::string security = "securityHeaders: {hsts: {maxAge: 8760h, includeSubDomains: true}}\n";
+  auto tls_gateway = start_gateway(config(tls_block(server_), echo_url(echo_)) + security);
+  TlsClient client(tls_gateway.port, verified());
+  auto response = client.get("/x");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->header("Strict-Transport-Security"), "max-age=31536000; includeSubDomains");
+  EXPECT_EQ(response->header("X-Content-Type-Options"), "nosniff");
+  auto plain_gateway = start_gateway(config("", echo_url(echo_)) + security);
+  auto plain = request(plain_gateway.port, "GET", "/x");
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.header("Strict-Transport-Security"), "");
+  EXPECT_EQ(plain.header("X-Content-Type-Options"), "nosniff");
+}
+
 // ─── https:// upstreams ────────────────────────────────────────────────────────────────────────
 
 // A TLS backend: a second gateway terminating TLS with `cert` in front of the echo server.

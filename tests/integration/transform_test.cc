@@ -324,6 +324,51 @@ TEST_F(TransformTest, GatewayErrorsOnACorsRouteCarryTheCorsFields) {
 
 // ─── config errors through the binary ─────────────────────────────────────────────────────
 
+// Where preflights sit in the chain: after ip allow/deny (a refused network learns nothing), before
+// auth and rate limits (browsers send preflights without credentials).
+TEST(TransformCorsOrder, PreflightsSkipAuthAndRateLimitsButNotIpDeny) {
+  ScriptedUpstream upstream([](const std::string&) { return kLeakyOk; });
+  auto gateway = start_gateway(R"(proxy:
+  host: 127.0.0.1
+  port: 0
+  workers: 1
+upstreams:
+  - name: backend
+    url: "http://127.0.0.1:)" + std::to_string(upstream.port()) + R"("
+routes:
+  - path: "/private/*"
+    upstream: backend
+    auth: required
+    rateLimit: { max: 1, windowMs: 60000 }
+    cors: { allowOrigins: ["https://app.example.com"], allowMethods: [GET, POST] }
+  - path: "/intranet/*"
+    upstream: backend
+    denyFrom: ["127.0.0.0/8"]
+    cors: { allowOrigins: ["https://app.example.com"] }
+security:
+  auth:
+    type: apiKey
+    header: X-API-Key
+    keys:
+      - key: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        name: "Client A"
+)");
+  const Fields preflight = {{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "POST"}};
+  // Three preflights without a key on a route that needs one and allows one request a minute.
+  for (int i = 0; i < 3; ++i) {
+    Response answer = request(gateway.port, "OPTIONS", "/private/x", preflight);
+    EXPECT_EQ(answer.status, 204) << i;
+    EXPECT_EQ(answer.header("Access-Control-Allow-Origin"), "https://app.example.com");
+  }
+  // The actual request still needs its key.
+  EXPECT_EQ(request(gateway.port, "GET", "/private/x", {{"Origin", "https://app.example.com"}}).status, 401);
+  // A denied network gets the refusal, not the CORS policy.
+  Response denied = request(gateway.port, "OPTIONS", "/intranet/x", preflight);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.header("Access-Control-Allow-Methods"), "");
+  EXPECT_TRUE(upstream.requests().empty());
+}
+
 TEST(TransformConfigErrors, ValidateReportsPositionedErrors) {
   const std::string path = write_temp_file(R"(upstreams:
   - name: backend
