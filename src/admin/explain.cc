@@ -1,16 +1,21 @@
 #include "admin/explain.h"
 
-#include "upstream/retry/retry_policy.h"
-
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <ctime>
+#include <span>
 
 #include "core/json.h"
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "net/address.h"
 #include "observe/correlation_id.h"
+#include "observe/trace_context.h"
+#include "policy/cors/cors_policy.h"
+#include "policy/headers/header_plan.h"
+#include "policy/headers/header_template.h"
+#include "policy/headers/path_rewrite.h"
 #include "policy/ipfilter/cidr_list.h"
 #include "policy/ipfilter/client_address.h"
 #include "proxy/health.h"
@@ -19,6 +24,7 @@
 #include "router/normalize.h"
 #include "upstream/balance/stable_hash.h"
 #include "upstream/balance/target_mask.h"
+#include "upstream/retry/retry_policy.h"
 
 namespace flexgate::admin {
 namespace {
@@ -100,7 +106,6 @@ std::string_view auth_mode_name(config::AuthMode mode) {
   }
   return "none";
 }
-
 
 // The request's Host without its port and IPv6 brackets, as the lifecycle routes on it.
 std::string_view host_without_port(std::string_view host) {
@@ -453,30 +458,37 @@ PolicyStep schema_step(const Context& ctx) {
 
 // ─── forwarding and upstreams ──────────────────────────────────────────────────────────────
 
-ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
-                         const router::NormalizedTarget& target, bool peer_trusted) {
-  ForwardInfo out;
-  out.method.assign(ctx.head.method_text);
-  router::build_forward_path(match, target.path, out.target);
-  if (target.has_query) out.target.append("?").append(target.query);
-  const router::CompiledRoute& compiled = *match.route;
-  if (!ctx.route.rewrite.empty()) {
-    out.rule = "rewrite " +
-               (compiled.wildcard ? (compiled.prefix.empty() ? "/" : compiled.prefix) : ctx.route.path) +
-               " -> " + ctx.route.rewrite;
-  } else if (ctx.route.strip_prefix && compiled.wildcard) {
-    out.rule = "stripPrefix " + (compiled.prefix.empty() ? "/" : compiled.prefix);
-  } else if (ctx.route.strip_prefix) {
-    out.rule = "unchanged (stripPrefix has no effect without /*)";
-  } else {
-    out.rule = "unchanged";
+// The client's fields as Session::build_upstream_request_head passes them on (in order; views
+// into the head), and the ones it drops with why. The plan's request operations work on `kept`.
+struct ForwardedFields {
+  std::vector<std::pair<std::string_view, std::string_view>> kept;
+  std::vector<std::pair<std::string, std::string>> dropped;
+  std::string forwarded_for;  // a trusted peer's X-Forwarded-For chain, each ", "-terminated
+  bool joins_trace = false;   // one valid traceparent: the gateway continues the client's trace
+};
+
+ForwardedFields forwarded_fields(const Context& ctx, bool peer_trusted) {
+  ForwardedFields out;
+  // Session::identify_request: exactly one valid traceparent joins the client's trace (two are
+  // ambiguous); its tracestate goes on only then, and only when every tracestate is valid.
+  const http::HeaderField* traceparent = nullptr;
+  std::size_t traceparents = 0;
+  bool has_tracestate = false;
+  bool tracestate_ok = true;
+  for (const http::HeaderField& field : ctx.head.fields) {
+    if (field.token == http::HeaderToken::kTraceparent) {
+      traceparent = &field;
+      ++traceparents;
+    } else if (field.token == http::HeaderToken::kTracestate) {
+      has_tracestate = true;
+      tracestate_ok = tracestate_ok && observe::valid_tracestate(field.value);
+    }
   }
-  out.preserve_host = ctx.route.preserve_host;
-  if (out.preserve_host) out.host.assign(ctx.head.host);
+  out.joins_trace = traceparents == 1 && observe::parse_traceparent(traceparent->value).has_value();
+  const bool forward_tracestate = out.joins_trace && has_tracestate && tracestate_ok;
 
   // Session::build_upstream_request_head's filters, in its order.
   const policy::AuthPolicy& auth = ctx.runtime.auth();
-  std::string forwarded_for;
   for (const http::HeaderField& field : ctx.head.fields) {
     using http::HeaderToken;
     std::string why;
@@ -493,20 +505,73 @@ ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
       case HeaderToken::kXForwardedFor:
         why = peer_trusted ? "extended by the gateway (trusted peer)"
                            : "replaced by the gateway (peer not trusted)";
-        if (peer_trusted && !field.value.empty()) forwarded_for.append(field.value).append(", ");
+        if (peer_trusted && !field.value.empty()) out.forwarded_for.append(field.value).append(", ");
         break;
       default:
         if (http::is_connection_specific(field, ctx.head)) {
           why = "hop-by-hop";
         } else if (auth.strip_field(field.name, ctx.route)) {
           why = "credential (forwardCredentials: false)";
+        } else if (field.token == HeaderToken::kTraceparent) {
+          why = "replaced by the gateway's (this hop's span)";
+        } else if (field.token == HeaderToken::kTracestate && !forward_tracestate) {
+          why = "the client's trace is not joined (no single valid traceparent, or a tracestate is invalid)";
         } else if (ctx.runtime.header_rules().drop_field(field.name)) {
           why = "underscore in the name (security.underscoreHeaders: drop)";
         }
     }
-    if (!why.empty()) out.dropped.emplace_back(std::string(field.name), std::move(why));
+    if (why.empty()) {
+      out.kept.emplace_back(field.name, field.value);
+    } else {
+      out.dropped.emplace_back(std::string(field.name), std::move(why));
+    }
   }
-  out.added.push_back("X-Forwarded-For: " + forwarded_for +
+  return out;
+}
+
+ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
+                         const router::NormalizedTarget& target, const ForwardedFields& fields) {
+  ForwardInfo out;
+  out.method.assign(ctx.head.method_text);
+  // Session::forward_target_phase: stripPrefix / rewrite, then the regex rewrite, then the query.
+  router::build_forward_path(match, target.path, out.path);
+  if (const auto& rewrite = ctx.binding.path_rewrite) {
+    std::string rewritten;
+    switch (rewrite->apply(out.path, rewritten)) {
+      case policy::RewriteResult::kRewritten:
+        out.path.swap(rewritten);
+        out.rewrite = "rewritten";
+        break;
+      case policy::RewriteResult::kNoMatch:
+        out.rewrite = "no-match";
+        break;
+      case policy::RewriteResult::kInvalid:
+        out.path.swap(rewritten);  // shown, never sent
+        out.rewrite = "invalid";
+        break;
+    }
+  }
+  out.target = out.path;
+  if (target.has_query) out.target.append("?").append(target.query);
+  const router::CompiledRoute& compiled = *match.route;
+  if (ctx.route.rewrite_regex) {
+    out.rule = "regex " + ctx.route.rewrite_regex->regex + " -> " + ctx.route.rewrite_regex->replace;
+  } else if (!ctx.route.rewrite.empty()) {
+    out.rule = "rewrite " +
+               (compiled.wildcard ? (compiled.prefix.empty() ? "/" : compiled.prefix) : ctx.route.path) +
+               " -> " + ctx.route.rewrite;
+  } else if (ctx.route.strip_prefix && compiled.wildcard) {
+    out.rule = "stripPrefix " + (compiled.prefix.empty() ? "/" : compiled.prefix);
+  } else if (ctx.route.strip_prefix) {
+    out.rule = "unchanged (stripPrefix has no effect without /*)";
+  } else {
+    out.rule = "unchanged";
+  }
+  out.preserve_host = ctx.route.preserve_host;
+  if (out.preserve_host) out.host.assign(ctx.head.host);
+
+  out.dropped = fields.dropped;
+  out.added.push_back("X-Forwarded-For: " + fields.forwarded_for +
                       ctx.view.peer.to_string());  // the chain + the peer
   out.added.emplace_back("X-Forwarded-Proto: http");
   if (!ctx.head.host.empty()) out.added.push_back("X-Forwarded-Host: " + std::string(ctx.head.host));
@@ -514,10 +579,242 @@ ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
   out.added.push_back(correlation != nullptr && observe::is_sane_correlation_id(correlation->value)
                           ? "X-Correlation-ID: " + std::string(correlation->value) + " (the client's)"
                           : "X-Correlation-ID: (a new one)");
+  out.added.emplace_back(fields.joins_trace ? "traceparent: (the client's trace, this hop's span)"
+                                            : "traceparent: (a new trace)");
   if (ctx.head.framing == http::BodyFraming::kContentLength) {
     out.added.push_back("Content-Length: " + std::to_string(ctx.head.content_length));
   } else if (ctx.head.framing == http::BodyFraming::kChunked) {
     out.added.emplace_back("Transfer-Encoding: chunked");
+  }
+  return out;
+}
+
+// ─── transformations ───────────────────────────────────────────────────────────────────────
+
+// "Name: value\r\n" lines (what the policies append to a head) as pairs.
+std::vector<std::pair<std::string, std::string>> field_lines(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!text.empty()) {
+    const std::size_t end = text.find("\r\n");
+    const std::string_view line = text.substr(0, end);
+    const std::size_t colon = line.find(": ");
+    if (colon != std::string_view::npos) out.emplace_back(line.substr(0, colon), line.substr(colon + 2));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 2);
+  }
+  return out;
+}
+
+// Where the route's CORS comes from (Runtime::build: the route's `cors`, else the top-level one).
+std::string cors_source(const config::RouteSpec& route, const proxy::RouteBinding& binding) {
+  if (binding.cors) return route.cors ? "route" : "global";
+  return route.cors ? "off" : "none";
+}
+
+// Session::cors_phase for an actual request: the fields CorsPolicy::append_response adds.
+CorsInfo cors_info(const config::RouteSpec& route, const proxy::RouteBinding& binding,
+                   const http::RequestHead& head) {
+  CorsInfo out;
+  out.source = cors_source(route, binding);
+  const http::HeaderField* origin = head.fields.find(std::string_view("Origin"));
+  out.has_origin = origin != nullptr;
+  if (origin != nullptr) out.origin.assign(origin->value);
+  if (!binding.cors) {
+    out.summary = out.source == "off" ? "off on this route (cors: false): responses get no CORS field"
+                                      : "no CORS on this route: responses get no CORS field";
+    return out;
+  }
+  std::string lines;
+  binding.cors->append_response(out.origin, out.has_origin, lines);
+  out.headers = field_lines(lines);
+  out.allowed = out.has_origin && binding.cors->origin_allowed(out.origin);
+  if (!out.has_origin) {
+    out.summary = "no Origin field (not a cross-origin request): responses get Vary: Origin only";
+  } else if (out.allowed) {
+    out.summary = "origin " + out.origin +
+                  " allowed: responses (proxied and the gateway's own errors) get the fields below";
+  } else {
+    out.summary = "origin " + out.origin +
+                  " not allowed: no CORS headers (responses get Vary: Origin only; the browser refuses)";
+  }
+  return out;
+}
+
+// Session::answer_preflight: the 204 the gateway sends, from CorsPolicy::append_preflight.
+CorsInfo preflight_info(const config::RouteSpec& route, const proxy::RouteBinding& binding,
+                        const http::RequestHead& head, std::string_view requested_method) {
+  CorsInfo out;
+  out.source = cors_source(route, binding);
+  out.preflight = true;
+  out.requested_method.assign(requested_method);
+  const http::HeaderField* origin = head.fields.find(std::string_view("Origin"));
+  out.has_origin = origin != nullptr;  // always: is_preflight needs it
+  if (origin != nullptr) out.origin.assign(origin->value);
+  std::string lines;
+  binding.cors->append_preflight(out.origin, lines);
+  out.headers = field_lines(lines);
+  const http::HeaderField* correlation = head.fields.find(http::HeaderToken::kXCorrelationId);
+  out.headers.emplace_back("X-Correlation-ID",
+                           correlation != nullptr && observe::is_sane_correlation_id(correlation->value)
+                               ? std::string(correlation->value)
+                               : "(a new one)");
+  out.allowed = binding.cors->origin_allowed(out.origin);
+  out.summary =
+      "preflight for " + out.requested_method +
+      ": the gateway answers 204 right after routing (no policy runs, nothing is proxied); " +
+      (out.allowed ? "origin " + out.origin + " allowed"
+                   : "origin " + out.origin + " not allowed: no CORS headers (the browser refuses)");
+  return out;
+}
+
+std::string fields_text(std::size_t count) {
+  return std::to_string(count) + (count == 1 ? " field" : " fields");
+}
+
+// The set/add/remove/rename entries of one level in HeaderPlan::add_level's order (remove, rename,
+// set, add). Values are rendered with the plan's own template code.
+void describe_level(const config::HeaderOpsSpec& spec, std::string_view level,
+                    std::span<const std::string> params, const policy::TemplateContext& context,
+                    std::vector<HeaderOpInfo>& out) {
+  for (const std::string& name : spec.remove) {
+    out.push_back(HeaderOpInfo{.level = std::string(level), .op = "remove", .name = name});
+  }
+  for (const config::HeaderRenameSpec& rename : spec.rename) {
+    out.push_back(
+        HeaderOpInfo{.level = std::string(level), .op = "rename", .name = rename.from, .to = rename.to});
+  }
+  const auto values = [&](const std::vector<config::HeaderValueSpec>& entries, std::string_view op) {
+    for (const config::HeaderValueSpec& entry : entries) {
+      HeaderOpInfo info{.level = std::string(level), .op = std::string(op), .name = entry.name};
+      info.value_template = entry.value.source;
+      policy::CompiledTemplate compiled;
+      std::string error;
+      if (!policy::CompiledTemplate::compile(entry.value, params, compiled, error)) {
+        info.effect = error;  // the snapshot compiled it, so this is a hand-built config
+      } else {
+        info.dynamic = !compiled.is_constant();
+        if (!compiled.expand(context, info.value)) {
+          info.effect = "the value holds a control byte: the request fails with 500";
+        }
+      }
+      out.push_back(std::move(info));
+    }
+  };
+  values(spec.set, "set");
+  values(spec.add, "add");
+}
+
+// What each request operation does to this request's fields, walked one by one over the list the
+// plan edits (HeaderList, the plan's own); the result shown comes from the plan itself.
+void describe_request_effects(std::vector<HeaderOpInfo>& ops,
+                              const std::vector<std::pair<std::string_view, std::string_view>>& kept) {
+  policy::HeaderList list;
+  for (const auto& [name, value] : kept) list.push(name, value);
+  const auto count = [&](std::string_view name) {
+    std::size_t n = 0;
+    list.for_each([&](std::string_view field, std::string_view) { n += http::iequals(field, name) ? 1 : 0; });
+    return n;
+  };
+  for (HeaderOpInfo& op : ops) {
+    if (!op.effect.empty()) continue;  // failed to render
+    if (op.op == "remove") {
+      const std::size_t removed = list.remove(op.name);
+      op.effect = removed == 0 ? "no " + op.name + " field" : "removes " + fields_text(removed);
+    } else if (op.op == "rename") {
+      const std::size_t renamed = count(op.name);
+      list.rename(op.name, op.to);
+      op.effect = renamed == 0 ? "no " + op.name + " field" : "renames " + fields_text(renamed);
+    } else {
+      const std::size_t removed = op.op == "set" ? list.remove(op.name) : 0;
+      if (op.value.empty()) {
+        op.effect = removed == 0 ? "adds nothing (empty value)"
+                                 : "removes " + fields_text(removed) + ", adds nothing (empty value)";
+      } else {
+        list.push(op.name, op.value);
+        op.effect = removed == 0 ? "adds the field" : "replaces " + fields_text(removed);
+      }
+    }
+  }
+}
+
+// Session::transform_request_phase and the head builders with upstream `chosen`: the plan of the
+// pair, its operations rendered for this request, the request's fields after them, and what
+// happens to the response.
+HeaderTransformInfo transform_info(const Context& ctx, const router::RouteMatch& match,
+                                   const upstream::Upstream& chosen, const ForwardedFields& fields) {
+  HeaderTransformInfo out;
+  out.upstream = chosen.spec->name;
+  const policy::HeaderPlan& plan = ctx.binding.header_plan_for(chosen.index);
+
+  // The template context of the lifecycle; only a new correlation ID is unknown here.
+  const std::string client = ctx.view.client.to_string();
+  const http::HeaderField* correlation = ctx.head.fields.find(http::HeaderToken::kXCorrelationId);
+  const std::string_view correlation_id =
+      correlation != nullptr && observe::is_sane_correlation_id(correlation->value)
+          ? correlation->value
+          : std::string_view("${correlation_id}");
+  std::array<std::string_view, router::kMaxRouteParams> params{};
+  std::vector<std::string> param_names;
+  for (std::size_t i = 0; i < match.param_count; ++i) {
+    params[i] = match.params[i].value;
+    param_names.emplace_back(match.params[i].name);
+  }
+  policy::TemplateContext context;
+  context.client_ip = client;
+  context.correlation_id = correlation_id;
+  context.route = ctx.route.path;
+  context.upstream = chosen.spec->name;
+  context.auth_client = ctx.client_name;
+  context.request_headers = &ctx.head.fields;
+  context.path_params = std::span<const std::string_view>(params.data(), match.param_count);
+
+  // The operations, as Runtime::build hands them to HeaderPlan::compile: the upstream's level
+  // first (no route parameters there), the route's after it.
+  const config::UpstreamSpec& spec = *chosen.spec;
+  for (const auto& [headers, level] :
+       {std::pair{&spec.headers, "upstream"}, std::pair{&ctx.route.headers, "route"}}) {
+    if (!*headers) continue;
+    const std::span<const std::string> names = headers == &ctx.route.headers
+                                                   ? std::span<const std::string>(param_names)
+                                                   : std::span<const std::string>();
+    describe_level((*headers)->request, level, names, context, out.request_ops);
+    describe_level((*headers)->response, level, names, context, out.response_ops);
+  }
+  describe_request_effects(out.request_ops, fields.kept);
+  for (HeaderOpInfo& op : out.response_ops) {
+    if (!op.effect.empty()) continue;
+    if (op.op == "set") {
+      op.effect =
+          op.value.empty() ? "removes the upstream's, adds nothing (empty value)" : "replaces the upstream's";
+    } else if (op.op == "add" && op.value.empty()) {
+      op.effect = "adds nothing (empty value)";
+    }
+  }
+
+  // The request's fields after the plan: rendered and applied by the plan itself.
+  policy::TransformScratch scratch;
+  std::string_view failed;
+  if (plan.needs_render() && !plan.render(context, scratch, failed)) {
+    out.failed_header.assign(failed);
+  } else {
+    scratch.list.clear();
+    for (const auto& [name, value] : fields.kept) scratch.list.push(name, value);
+    if (plan.has_request_ops()) plan.apply_request(scratch);
+    scratch.list.for_each(
+        [&](std::string_view name, std::string_view value) { out.request_result.emplace_back(name, value); });
+  }
+
+  // Session::build_response_head: hidden fields, then the operations, then the security headers.
+  const http::HeaderField server{"Server", {}, http::HeaderToken::kServer};
+  const http::HeaderField powered_by{"X-Powered-By", {}, http::HeaderToken::kOther};
+  for (const http::HeaderField* field : {&server, &powered_by}) {
+    if (plan.hides(*field)) {
+      out.hidden.push_back({std::string(field->name), "leaks internals (headers.response.keep passes it)"});
+    }
+  }
+  if (ctx.binding.cors) out.hidden.push_back({"Access-Control-*", "the gateway's CORS replaces them"});
+  for (const policy::SecurityField& field : plan.security_fields()) {
+    out.security.push_back({field.name, field.value, field.tls_only});
   }
   return out;
 }
@@ -633,6 +930,40 @@ UpstreamInfo upstream_info(const Context& ctx, const upstream::Upstream& chosen,
   return out;
 }
 
+// The routing part of the report from router::explain_routes.
+void fill_routing(RoutingInfo& info, const router::RouteExplanation& routing) {
+  info.host = routing.host;
+  info.why = routing.why;
+  info.routes.clear();
+  for (const router::RouteVerdict& verdict : routing.routes) {
+    info.routes.push_back({verdict.index, verdict.spec->host, verdict.spec->path, verdict.spec->methods,
+                           verdict.spec->upstreams.size() > 1 ? "split" : verdict.spec->upstream,
+                           std::string(router::to_string(verdict.outcome)), verdict.reason});
+    if (verdict.spec->upstreams.size() > 1) {
+      std::vector<std::string> names;
+      for (const config::WeightedUpstream& entry : verdict.spec->upstreams) names.push_back(entry.name);
+      info.routes.back().upstream = joined(names, "+");
+    }
+  }
+  switch (routing.match.status) {
+    case router::RouteMatch::Status::kNotFound:
+      info.status = "not-found";
+      return;
+    case router::RouteMatch::Status::kMethodNotAllowed:
+      info.status = "method-not-allowed";
+      info.allow.assign(routing.match.allow);
+      return;
+    case router::RouteMatch::Status::kMatched:
+      break;
+  }
+  info.status = "matched";
+  info.chosen = static_cast<long>(routing.match.route->index);
+  for (std::size_t i = 0; i < routing.match.param_count; ++i) {
+    info.params.emplace_back(std::string(routing.match.params[i].name),
+                             std::string(routing.match.params[i].value));
+  }
+}
+
 void finish(ExplainReport& report, ExplainOutcome outcome, unsigned status, std::string verdict) {
   report.outcome = outcome;
   report.status = status;
@@ -649,6 +980,8 @@ std::string_view to_string(ExplainOutcome outcome) {
       return "refused";
     case ExplainOutcome::kNoTarget:
       return "no-target";
+    case ExplainOutcome::kPreflight:
+      return "preflight";
     case ExplainOutcome::kBuiltin:
       return "builtin";
     case ExplainOutcome::kBadRequest:
@@ -750,45 +1083,51 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
     return report;
   }
 
-  // 4. Routing, route by route.
-  const router::RouteExplanation routing = router::explain_routes(
-      cfg.routes, runtime.routes(), host_without_port(head.host), head.method_text, target.path);
-  RoutingInfo& info = report.routing;
-  info.host = routing.host;
-  info.why = routing.why;
-  for (const router::RouteVerdict& verdict : routing.routes) {
-    info.routes.push_back({verdict.index, verdict.spec->host, verdict.spec->path, verdict.spec->methods,
-                           verdict.spec->upstreams.size() > 1 ? "split" : verdict.spec->upstream,
-                           std::string(router::to_string(verdict.outcome)), verdict.reason});
-    if (verdict.spec->upstreams.size() > 1) {
-      std::vector<std::string> names;
-      for (const config::WeightedUpstream& entry : verdict.spec->upstreams) names.push_back(entry.name);
-      info.routes.back().upstream = joined(names, "+");
+  // 4. Routing, route by route. A CORS preflight asks about the request it announces: it is routed
+  // with that method and answered right there when that route has CORS (Session::route_phase).
+  const std::string_view host = host_without_port(head.host);
+  std::string_view announced;
+  std::string preflight_note;
+  if (runtime.any_cors() && policy::CorsPolicy::is_preflight(head, announced)) {
+    const router::RouteExplanation preflight =
+        router::explain_routes(cfg.routes, runtime.routes(), host, announced, target.path);
+    const bool matched = preflight.match.status == router::RouteMatch::Status::kMatched;
+    if (matched && runtime.binding(preflight.match.route->index).cors) {
+      fill_routing(report.routing, preflight);
+      report.routing.why = "a CORS preflight is routed with the method it announces (" +
+                           std::string(announced) + "): " + report.routing.why;
+      const std::size_t index = preflight.match.route->index;
+      report.cors = preflight_info(cfg.routes[index], runtime.binding(index), head, announced);
+      finish(report, ExplainOutcome::kPreflight, 204,
+             "CORS preflight for " + std::string(announced) + " answered by the gateway with 204; " +
+                 (report.cors.allowed ? "origin " + report.cors.origin + " allowed"
+                                      : "origin not allowed: no CORS headers"));
+      return report;
     }
+    preflight_note = "an OPTIONS preflight for " + std::string(announced) + ", but " +
+                     (matched ? "that route has no CORS" : "no route takes " + std::string(announced)) +
+                     ": routed and proxied as a plain OPTIONS request; ";
   }
+  const router::RouteExplanation routing =
+      router::explain_routes(cfg.routes, runtime.routes(), host, head.method_text, target.path);
+  RoutingInfo& info = report.routing;
+  fill_routing(info, routing);
   switch (routing.match.status) {
     case router::RouteMatch::Status::kNotFound:
-      info.status = "not-found";
       finish(report, ExplainOutcome::kNotFound, 404, "404: no route matches");
       return report;
     case router::RouteMatch::Status::kMethodNotAllowed:
-      info.status = "method-not-allowed";
-      info.allow.assign(routing.match.allow);
       finish(report, ExplainOutcome::kMethodNotAllowed, 405,
              "405: the path matches, but not for " + report.method + " (Allow: " + info.allow + ")");
       return report;
     case router::RouteMatch::Status::kMatched:
       break;
   }
-  info.status = "matched";
   const std::size_t route_index = routing.match.route->index;
-  info.chosen = static_cast<long>(route_index);
-  for (std::size_t i = 0; i < routing.match.param_count; ++i) {
-    info.params.emplace_back(std::string(routing.match.params[i].name),
-                             std::string(routing.match.params[i].value));
-  }
   const config::RouteSpec& route = cfg.routes[route_index];
   const proxy::RouteBinding& binding = runtime.binding(route_index);
+  report.cors = cors_info(route, binding, head);
+  report.cors.summary.insert(0, preflight_note);
   report.priority = priority_name(route.priority);
   report.max_body_size = binding.max_body_size;
   report.timeouts = binding.timeouts;
@@ -824,15 +1163,26 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
   report.policies.push_back(rate_limit_step(ctx));
   report.policies.push_back(schema_step(ctx));
 
-  // 7. Where it goes.
-  report.forward = forward_info(ctx, routing.match, target, peer_trusted);
+  // 7. Where it goes, and what the transformations make of it.
+  const ForwardedFields fields = forwarded_fields(ctx, peer_trusted);
+  report.forward = forward_info(ctx, routing.match, target, fields);
+  std::vector<const upstream::Upstream*> used;
   for (const proxy::RouteBinding::Split& entry : binding.split) {
     report.upstreams.push_back(upstream_info(ctx, *entry.upstream,
                                              binding.split.size() > 1 ? "split" : "primary", entry.weight,
                                              binding.split_total));
+    used.push_back(entry.upstream);
   }
-  if (binding.fallback != nullptr)
+  if (binding.fallback != nullptr) {
     report.upstreams.push_back(upstream_info(ctx, *binding.fallback, "fallback", 0, 0));
+    used.push_back(binding.fallback);
+  }
+  for (const upstream::Upstream* candidate : used) {
+    if (std::none_of(report.transforms.begin(), report.transforms.end(),
+                     [&](const HeaderTransformInfo& t) { return t.upstream == candidate->spec->name; })) {
+      report.transforms.push_back(transform_info(ctx, routing.match, *candidate, fields));
+    }
+  }
 
   for (const PolicyStep& step : report.policies) {
     if (step.verdict != StepVerdict::kRefuse) continue;
@@ -867,6 +1217,20 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
       finish(report, ExplainOutcome::kNoTarget, 503,
              "503: no upstream target is available (unresolved, unhealthy or ejected)");
     }
+    return report;
+  }
+  // Session::forward_target_phase and transform_request_phase, with the upstream picked.
+  if (report.forward.rewrite == "invalid") {
+    finish(report, ExplainOutcome::kRefused, 500,
+           "refused with 500: the regex rewrite turns " + report.path + " into " + report.forward.path +
+               ", not a clean path (a path_rewrite_failed event)");
+    return report;
+  }
+  for (const HeaderTransformInfo& transform : report.transforms) {
+    if (transform.upstream != to->name || transform.failed_header.empty()) continue;
+    finish(report, ExplainOutcome::kRefused, 500,
+           "refused with 500: the value of " + transform.failed_header +
+               " would hold a control byte (a header_transform_failed event)");
     return report;
   }
   std::string verdict = "forwarded to upstream " + to->name;
@@ -1018,6 +1382,93 @@ void render_policies(const ExplainReport& report, std::string& out) {
   }
 }
 
+// One value per line, the label on the first.
+void lines(std::string& out, std::size_t indent, std::string_view label,
+           const std::vector<std::string>& values, std::size_t width = 10) {
+  for (std::size_t i = 0; i < values.size(); ++i) line(out, indent, i == 0 ? label : "", values[i], width);
+}
+
+std::vector<std::string> field_texts(const std::vector<std::pair<std::string, std::string>>& fields,
+                                     std::string_view suffix = {}) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : fields) out.push_back(name + ": " + value + std::string(suffix));
+  return out;
+}
+
+void render_cors(const CorsInfo& cors, std::string& out) {
+  line(out, 0, "CORS", cors.summary);
+  if (cors.source == "route" || cors.source == "global") {
+    line(out, 2, "from", cors.source == "route" ? "the route's cors" : "the top-level cors", 10);
+  }
+  lines(out, 2, cors.preflight ? "answer" : "adds", field_texts(cors.headers));
+}
+
+// "X-User-Id: ${path.id} = 42", "X-Debug", "X-Old -> X-New".
+std::string op_text(const HeaderOpInfo& op) {
+  if (op.op == "remove") return op.name;
+  if (op.op == "rename") return op.name + " -> " + op.to;
+  std::string text = op.name + ": " + op.value_template;
+  if (op.value != op.value_template) text += " = " + (op.value.empty() ? std::string("\"\"") : op.value);
+  return text;
+}
+
+void render_ops(const std::vector<HeaderOpInfo>& ops, std::string& out) {
+  std::size_t width = 0;
+  for (const HeaderOpInfo& op : ops) width = std::max(width, op_text(op).size());
+  for (const HeaderOpInfo& op : ops) {
+    out.append(2, ' ').append(pad(op.level, 10)).append(pad(op.op, 8));
+    if (op.effect.empty()) {
+      out.append(op_text(op));
+    } else {
+      out.append(pad(op_text(op), width + 2)).append(op.effect);
+    }
+    out += '\n';
+  }
+}
+
+void render_transforms(const ExplainReport& report, std::string& out) {
+  for (const HeaderTransformInfo& transform : report.transforms) {
+    if (&transform != &report.transforms.front()) out += '\n';
+    if (transform.request_ops.empty()) {
+      line(out, 0, "Request headers",
+           "no operations (upstream " + transform.upstream +
+               "): the client's fields go on as received, "
+               "less the dropped ones");
+    } else {
+      line(out, 0, "Request headers",
+           "to upstream " + transform.upstream + ", in the order applied (the upstream's, then the route's)");
+      render_ops(transform.request_ops, out);
+      if (!transform.failed_header.empty()) {
+        line(out, 2, "fails", "500: the value of " + transform.failed_header + " would hold a control byte",
+             10);
+      } else {
+        std::vector<std::string> sent = field_texts(transform.request_result);
+        sent.emplace_back("then the gateway's own (added, under Forward)");
+        lines(out, 2, "sent", sent);
+      }
+    }
+    out += '\n';
+    line(out, 0, "Response headers", "from upstream " + transform.upstream);
+    std::vector<std::string> hidden;
+    for (const HiddenField& field : transform.hidden) hidden.push_back(field.name + ": " + field.why);
+    lines(out, 2, "hidden", hidden);
+    render_ops(transform.response_ops, out);
+    std::vector<std::string> security;
+    for (const SecurityHeaderInfo& field : transform.security) {
+      security.push_back(
+          field.name + ": " + field.value +
+          (field.tls_only ? " (TLS listener only: not sent, none exists yet)" : " (if absent)"));
+    }
+    lines(out, 2, "security", security);
+    if (!transform.security.empty() || !report.cors.headers.empty()) {
+      line(out, 2, "errors",
+           "the gateway's own answers on this route get the security headers and CORS fields, not the "
+           "operations",
+           10);
+    }
+  }
+}
+
 }  // namespace
 
 void render_text(const ExplainReport& report, std::string& out) {
@@ -1044,11 +1495,18 @@ void render_text(const ExplainReport& report, std::string& out) {
   out += '\n';
   render_routes(report, out);
   if (!report.matched()) return;
+  out += '\n';
+  render_cors(report.cors, out);
+  if (!report.proxied()) return;
 
   out += '\n';
   const ForwardInfo& forward = report.forward;
   line(out, 0, "Forward", forward.method + " " + forward.target);
-  line(out, 2, "path rule", forward.rule, 10);
+  std::string rule = forward.rule;
+  if (forward.rewrite == "rewritten") rule += " (matches " + report.path + ")";
+  if (forward.rewrite == "no-match") rule += " (no match: the path goes unchanged)";
+  if (forward.rewrite == "invalid") rule += " (the result is not a clean path: 500)";
+  line(out, 2, "path rule", rule, 10);
   if (forward.preserve_host) {
     line(out, 2, "Host", forward.host + " (the client's: preserveHost)", 10);
   } else if (report.upstreams.size() == 1 && report.upstreams.front().targets.size() == 1) {
@@ -1058,6 +1516,8 @@ void render_text(const ExplainReport& report, std::string& out) {
   }
   for (const auto& [name, why] : forward.dropped) line(out, 2, "dropped", name + ": " + why, 10);
   line(out, 2, "added", joined(forward.added, "; "), 10);
+  out += '\n';
+  render_transforms(report, out);
   out += '\n';
   render_upstreams(report, out);
   out += '\n';
@@ -1159,6 +1619,86 @@ void write_timeouts(JsonWriter& json, std::string_view name, const config::Effec
   json.field_ms("perTryMs", t.per_try);
   json.field_ms("requestMs", t.request);
   json.field_ms("idleMs", t.idle);
+  json.end_object();
+}
+
+void write_fields(JsonWriter& json, std::string_view name,
+                  const std::vector<std::pair<std::string, std::string>>& fields) {
+  json.key(name);
+  json.begin_array();
+  for (const auto& [field, value] : fields) {
+    json.begin_object();
+    json.field("name", field);
+    json.field("value", value);
+    json.end_object();
+  }
+  json.end_array();
+}
+
+void write_ops(JsonWriter& json, const std::vector<HeaderOpInfo>& ops) {
+  json.key("operations");
+  json.begin_array();
+  for (const HeaderOpInfo& op : ops) {
+    json.begin_object();
+    json.field("level", op.level);
+    json.field("op", op.op);
+    json.field("name", op.name);
+    json.field("to", op.to);
+    json.field("template", op.value_template);
+    json.field("value", op.value);
+    json.field_bool("dynamic", op.dynamic);
+    json.field("effect", op.effect);
+    json.end_object();
+  }
+  json.end_array();
+}
+
+void write_transform(JsonWriter& json, const HeaderTransformInfo& transform) {
+  json.begin_object();
+  json.field("upstream", transform.upstream);
+  json.key("request");
+  json.begin_object();
+  write_ops(json, transform.request_ops);
+  write_fields(json, "result", transform.request_result);
+  json.field("failed", transform.failed_header);
+  json.end_object();
+  json.key("response");
+  json.begin_object();
+  json.key("hidden");
+  json.begin_array();
+  for (const HiddenField& field : transform.hidden) {
+    json.begin_object();
+    json.field("name", field.name);
+    json.field("why", field.why);
+    json.end_object();
+  }
+  json.end_array();
+  write_ops(json, transform.response_ops);
+  json.key("securityHeaders");
+  json.begin_array();
+  for (const SecurityHeaderInfo& field : transform.security) {
+    json.begin_object();
+    json.field("name", field.name);
+    json.field("value", field.value);
+    json.field_bool("tlsOnly", field.tls_only);
+    json.end_object();
+  }
+  json.end_array();
+  json.end_object();
+  json.end_object();
+}
+
+void write_cors(JsonWriter& json, const CorsInfo& cors) {
+  json.key("cors");
+  json.begin_object();
+  json.field("source", cors.source);
+  json.field_bool("preflight", cors.preflight);
+  json.field("requestedMethod", cors.requested_method);
+  json.field("origin", cors.origin);
+  json.field_bool("hasOrigin", cors.has_origin);
+  json.field_bool("allowed", cors.allowed);
+  json.field("summary", cors.summary);
+  write_fields(json, "headers", cors.headers);
   json.end_object();
 }
 
@@ -1274,13 +1814,16 @@ void render_json(const ExplainReport& report, std::string& out) {
   json.end_array();
   json.end_object();
 
-  if (report.matched()) {
+  if (report.matched()) write_cors(json, report.cors);
+  if (report.proxied()) {
     const ForwardInfo& forward = report.forward;
     json.key("forward");
     json.begin_object();
     json.field("method", forward.method);
     json.field("target", forward.target);
+    json.field("path", forward.path);
     json.field("rule", forward.rule);
+    json.field("rewrite", forward.rewrite);
     json.field_bool("preserveHost", forward.preserve_host);
     json.field("host", forward.host);
     json.key("dropped");
@@ -1294,6 +1837,11 @@ void render_json(const ExplainReport& report, std::string& out) {
     json.end_array();
     json.strings("added", forward.added);
     json.end_object();
+
+    json.key("headers");
+    json.begin_array();
+    for (const HeaderTransformInfo& transform : report.transforms) write_transform(json, transform);
+    json.end_array();
 
     json.key("upstreams");
     json.begin_array();

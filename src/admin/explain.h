@@ -5,19 +5,25 @@
 //
 // The request goes through the same code the lifecycle runs, in the lifecycle's order: the strict
 // head parser, normalize_target, RouteTable::match (explained route by route with
-// router::explain_routes), the header rules, the route's client filter, content-type check and
-// AuthPolicy, RateLimitPolicy::prepare (to name the buckets), build_forward_path, and the egress
-// guard on every resolved address. What it cannot know without traffic (load, bucket levels, the
-// body) is reported as "applies" with what would decide.
+// router::explain_routes; a CORS preflight is routed with the method it announces and answered
+// there, as route_phase/cors_phase do), the route's CorsPolicy, the header rules, the route's
+// client filter, content-type check and AuthPolicy, RateLimitPolicy::prepare (to name the
+// buckets), build_forward_path and the route's PathRewrite, the route's HeaderPlan (rendered and
+// applied to the request's own fields, as transform_request_phase and the request head do), and
+// the egress guard on every resolved address. What it cannot know without traffic (load, bucket
+// levels, the body, the upstream's response) is reported as "applies" with what would decide.
 //
 // JSON (render_json), one object; every field always present unless marked "(matched)", which
-// appear only when a route matched. Durations are milliseconds (fields ending in "Ms").
+// appear only when a route matched and the request is not a CORS preflight the gateway answers
+// ("cors" appears whenever a route matched). Durations are milliseconds (fields ending in "Ms").
 //   request:   {method, url, host, hostSource, peer, client}   host as sent ("" = none); hostSource
 //              "header" | "url" | "none"; peer = the TCP peer assumed; client = the address the
 //              policies see (from X-Forwarded-For when the peer is in security.trustedProxies)
-//   outcome:   "forwarded" | "refused" (a policy answers) | "no-target" (503/403 before sending) |
-//              "builtin" (answered before routing: /health/*, /metrics) | "bad-request" (head or
-//              target refused) | "not-found" | "method-not-allowed" | "invalid-query"
+//   outcome:   "forwarded" | "refused" (a policy answers, or a path rewrite / header value comes
+//              out invalid: 500) | "no-target" (503/403 before sending) | "preflight" (a CORS
+//              preflight the gateway answers: 204) | "builtin" (answered before routing:
+//              /health/*, /metrics) | "bad-request" (head or target refused) | "not-found" |
+//              "method-not-allowed" | "invalid-query"
 //   status:    the status the gateway would answer itself; 0 when forwarded
 //   verdict:   one sentence saying the above
 //   configVersion
@@ -26,8 +32,24 @@
 //               chosen (route index or -1), params: {name: value},
 //               routes: [{index, host, path, methods: [..], upstream, outcome, reason}]}
 //              outcome: "chosen" | "host-mismatch" | "path-mismatch" | "method-mismatch" | "less-specific"
-//   forward (matched): {method, target, rule, preserveHost, host ("" = each target's own Host),
-//               dropped: [{name, why}], added: [name]}
+//   cors (route matched): {source: "route"|"global"|"off"|"none", preflight, requestedMethod,
+//               origin, hasOrigin, allowed, summary, headers: [{name, value}]}   headers: the
+//               preflight answer's fields, or the CORS fields added to the request's responses
+//   forward (matched): {method, target, path, rule, rewrite: ""|"rewritten"|"no-match"|"invalid"
+//               (the regex rewrite's result; "" without one), preserveHost, host ("" = each
+//               target's own Host), dropped: [{name, why}], added: [name]}
+//   headers (matched): one per upstream the route may use:
+//              [{upstream,
+//                request: {operations: [op], result: [{name, value}], failed},
+//                response: {hidden: [{name, why}], operations: [op],
+//                           securityHeaders: [{name, value, tlsOnly}]}}]
+//              op: {level: "upstream"|"route", op: "remove"|"rename"|"set"|"add", name, to,
+//                   template, value, dynamic, effect}   in the order applied; value is rendered
+//                   for this request (${client_ip} = request.client, ${env.*} as loaded; a new
+//                   ${correlation_id}, known only at run time, stays as its variable); effect says
+//                   what it does to this request's fields ("" on the response side when unknown).
+//              result: the client's fields as forwarded after the operations, before the
+//              gateway's own (forward.added); failed: the field whose value came out invalid (500)
 //   upstreams (matched): [{role: "primary"|"split"|"fallback", name, weight, sharePercent, strategy,
 //               hashOn, hashKey, hashTarget (-1 = n/a), usable, maxConcurrent, queue,
 //               breaker: {enabled, state, failureThresholdPercent, minimumRequests, windowMs,
@@ -75,6 +97,7 @@ enum class ExplainOutcome : std::uint8_t {
   kForwarded,
   kRefused,
   kNoTarget,
+  kPreflight,
   kBuiltin,
   kBadRequest,
   kNotFound,
@@ -136,12 +159,70 @@ struct RoutingInfo {
 // What goes upstream.
 struct ForwardInfo {
   std::string method;
-  std::string target;  // path (stripPrefix / rewrite applied) and query
-  std::string rule;    // "unchanged", "stripPrefix /api", "rewrite /api -> /v2"
+  std::string target;   // path (stripPrefix / rewrite / regex rewrite applied) and query
+  std::string path;     // the same without the query
+  std::string rule;     // "unchanged", "stripPrefix /api", "rewrite /api -> /v2", "regex ^/a/(.*)$ -> /b/$1"
+  std::string rewrite;  // the regex rewrite's result: "rewritten", "no-match" (path unchanged),
+                        // "invalid" (not a clean path: 500); "" without a regex rewrite
   bool preserve_host = false;
   std::string host;  // preserveHost: the client's Host; else "" (each target's own, see TargetInfo)
   std::vector<std::pair<std::string, std::string>> dropped;  // given fields not forwarded, and why
   std::vector<std::string> added;                            // fields the gateway sets
+};
+
+// One header operation of a (route, upstream) plan, in the order the lifecycle applies it.
+struct HeaderOpInfo {
+  std::string level;  // "upstream" (the upstream's `headers`) or "route" (applied after it: it wins)
+  std::string op;     // "remove", "rename", "set", "add"
+  std::string name;
+  std::string to;              // rename: the new name
+  std::string value_template;  // set/add: as written, "${path.id}"
+  std::string value;           // set/add: rendered for this request ("" adds nothing); what only the
+                               // run time knows stays as its variable, "${correlation_id}"
+  bool dynamic = false;        // set/add: the template has variables
+  std::string effect;          // on this request's fields: "removes 1 field", "no X-Debug field"...
+};
+
+// An upstream response field the gateway drops.
+struct HiddenField {
+  std::string name;  // "Server", "X-Powered-By", "Access-Control-*"
+  std::string why;
+};
+
+// A securityHeaders field, added to responses that lack it.
+struct SecurityHeaderInfo {
+  std::string name;
+  std::string value;
+  bool tls_only = false;  // HSTS: only on a TLS listener (none exists yet: not sent)
+};
+
+// The header transformations of the matched route with one upstream it may use (each pair has
+// its own compiled plan: the upstream's `headers` run first, the route's after them).
+struct HeaderTransformInfo {
+  std::string upstream;
+  std::vector<HeaderOpInfo> request_ops;
+  // The client's fields as forwarded, after the operations and before the gateway's own
+  // (ForwardInfo::added); run-time-only values as their variable.
+  std::vector<std::pair<std::string, std::string>> request_result;
+  std::string failed_header;  // a value came out with a control byte: the request fails with 500
+  std::vector<HiddenField> hidden;
+  std::vector<HeaderOpInfo> response_ops;
+  std::vector<SecurityHeaderInfo> security;
+};
+
+// What CORS does with the request.
+struct CorsInfo {
+  std::string source = "none";   // "route" (its own cors), "global" (the top-level one), "off"
+                                 // (`cors: false` on the route), "none"
+  bool preflight = false;        // the gateway answers it itself (204), it never reaches the upstream
+  std::string requested_method;  // a preflight's Access-Control-Request-Method (the method routed)
+  std::string origin;            // the Origin field
+  bool has_origin = false;
+  bool allowed = false;  // the origin is allowed
+  std::string summary;   // one sentence
+  // A preflight: every field of the 204 answer; else the CORS fields added to the responses
+  // (proxied and the gateway's own errors). Empty without CORS.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One resolved address of a target and the egress guard's verdict on it.
@@ -226,7 +307,10 @@ struct ExplainReport {
 
   RoutingInfo routing;
   // Set when a route matched.
+  CorsInfo cors;
+  // Set when a route matched and the request is not a preflight the gateway answers.
   ForwardInfo forward;
+  std::vector<HeaderTransformInfo> transforms;  // one per upstream the route may use
   std::vector<UpstreamInfo> upstreams;
   std::vector<PolicyStep> policies;
   config::EffectiveTimeouts timeouts;  // with the primary upstream
@@ -234,6 +318,8 @@ struct ExplainReport {
   std::uint64_t max_body_size = 0;
 
   bool matched() const { return routing.chosen >= 0; }
+  // A route matched and the request goes through the policies toward an upstream (not a preflight).
+  bool proxied() const { return matched() && outcome != ExplainOutcome::kPreflight; }
 };
 
 // Explains `query` against `runtime`. Pure apart from reading shared state (breaker state, health,

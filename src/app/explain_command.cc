@@ -99,6 +99,7 @@ int explain_command(const std::vector<std::string>& args) {
     case admin::ExplainOutcome::kForwarded:
     case admin::ExplainOutcome::kRefused:
     case admin::ExplainOutcome::kNoTarget:
+    case admin::ExplainOutcome::kPreflight:
     case admin::ExplainOutcome::kBuiltin:
       return 0;
     case admin::ExplainOutcome::kBadRequest:

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "integration/harness.h"
+#include "integration/raw_message.h"
 
 namespace flexgate::testing {
 namespace {
@@ -193,6 +197,209 @@ routes:
   EXPECT_TRUE(has(out, path + ":5:5: routes[0].upstrem:")) << out;
   EXPECT_TRUE(has(out, "the configuration was not loaded")) << out;
   EXPECT_FALSE(has(out, "Verdict")) << out;
+}
+
+// ─── transformations: explain against what the running proxy does ──────────────────────────
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+const std::string kTransformConfig = R"(proxy: { host: 127.0.0.1, port: 0, workers: 1 }
+securityHeaders: true
+upstreams:
+  - name: backend
+    url: "http://127.0.0.1:UPSTREAM_PORT"
+    headers:
+      request:
+        set: { X-Env: upstream-level, X-Region: "${env.FLEXGATE_EXPLAIN_IT_REGION}" }
+routes:
+  - path: "/users/:id"
+    upstream: backend
+    rewrite: "/v2/users/${path.id}"
+    headers:
+      request:
+        set: { X-Env: route-level, X-User-Id: "${path.id}", X-Client-IP: "${client_ip}", X-Cid: "${correlation_id}" }
+        add: { X-Via: flexgate, X-Tenant-Copy: "${request.header.X-Tenant}" }
+        remove: [X-Debug]
+        rename: { X-Old: X-New }
+      response:
+        set: { Cache-Control: no-store }
+        add: { X-Served-By: "${upstream}" }
+    cors:
+      allowOrigins: ["https://app.example.com"]
+      allowMethods: [GET, PUT]
+      allowHeaders: [Content-Type]
+      allowCredentials: true
+      maxAge: 10m
+  - path: "/old/*"
+    upstream: backend
+    rewrite: { regex: "^/old/([a-z]+)/(.*)$", replace: "/new/$2/$1" }
+)";
+
+// Every field of a raw head after the request line, in order.
+Fields head_fields(const std::string& raw) {
+  Fields out;
+  const std::string head = head_of(raw);
+  std::size_t at = head.find("\r\n") + 2;
+  while (at < head.size()) {
+    const std::size_t end = head.find("\r\n", at);
+    const std::string line = head.substr(at, end - at);
+    const std::size_t colon = line.find(':');
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    out.emplace_back(line.substr(0, colon), value);
+    at = end + 2;
+  }
+  return out;
+}
+
+Fields json_fields(const nlohmann::json& array) {
+  Fields out;
+  for (const nlohmann::json& field : array) out.emplace_back(field["name"], field["value"]);
+  return out;
+}
+
+class ExplainTransformCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ::setenv("FLEXGATE_EXPLAIN_IT_REGION", "eu-explain-1", 1);
+    upstream_ = new ScriptedUpstream([](const std::string&) {
+      return std::string(
+          "HTTP/1.1 200 OK\r\nServer: app/1.0\r\nX-Powered-By: PHP\r\nCache-Control: max-age=60\r\n"
+          "Access-Control-Allow-Origin: *\r\nContent-Length: 2\r\n\r\nok");
+    });
+    yaml_ = kTransformConfig;
+    yaml_.replace(yaml_.find("UPSTREAM_PORT"), 13, std::to_string(upstream_->port()));
+    gateway_ = new Gateway(start_gateway(yaml_));
+    config_path_ = write_temp_file(yaml_);
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    delete upstream_;
+    ::unsetenv("FLEXGATE_EXPLAIN_IT_REGION");
+  }
+
+  // `flexgate explain --json` for the request the harness's request() sends (Host: localhost,
+  // Connection: close, then `headers`).
+  static nlohmann::json explain(const std::string& method, const std::string& target, const Fields& headers) {
+    std::vector<std::string> args = {"explain", "-c",     config_path_, method,
+                                     target,    "--json", "-H",         "Host: localhost"};
+    for (const auto& [name, value] : headers) {
+      args.emplace_back("-H");
+      args.push_back(name + ": " + value);
+    }
+    args.emplace_back("-H");
+    args.emplace_back("Connection: close");
+    auto [code, out] = run_flexgate(args);
+    EXPECT_EQ(code, 0) << out;
+    return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  }
+
+  // Sends the request through the gateway; the response and the raw request the upstream got.
+  static std::pair<Response, std::string> send(const std::string& method, const std::string& target,
+                                               const Fields& headers) {
+    const std::size_t before = upstream_->requests().size();
+    Response response = request(gateway_->port, method, target, headers);
+    const auto received = upstream_->requests();
+    return {response, received.size() > before ? received.back() : std::string()};
+  }
+
+  static ScriptedUpstream* upstream_;
+  static Gateway* gateway_;
+  static std::string yaml_;
+  static std::string config_path_;
+};
+ScriptedUpstream* ExplainTransformCli::upstream_ = nullptr;
+Gateway* ExplainTransformCli::gateway_ = nullptr;
+std::string ExplainTransformCli::yaml_;
+std::string ExplainTransformCli::config_path_;
+
+TEST_F(ExplainTransformCli, TheRequestHeadersExplainShowsAreTheOnesTheUpstreamGets) {
+  const Fields headers = {{"X-Correlation-ID", "explain-it-1"},
+                          {"X-Tenant", "acme"},
+                          {"X-Debug", "1"},
+                          {"X-Old", "renamed"},
+                          {"X-Env", "spoofed"},
+                          {"Origin", "https://app.example.com"}};
+  const nlohmann::json json = explain("GET", "/users/42?full=1", headers);
+  ASSERT_EQ(json["outcome"], "forwarded") << json.dump(2);
+  auto [response, raw] = send("GET", "/users/42?full=1", headers);
+  ASSERT_EQ(response.status, 200) << response.body;
+
+  // The request line, and the client's fields after the operations: everything between Host and
+  // the gateway's own X-Forwarded-For, in order.
+  EXPECT_EQ(raw.substr(0, raw.find("\r\n")),
+            "GET " + json["forward"]["target"].get<std::string>() + " HTTP/1.1");
+  Fields forwarded;
+  for (const auto& field : head_fields(raw)) {
+    if (lower(field.first) == "x-forwarded-for") break;
+    if (lower(field.first) != "host") forwarded.push_back(field);
+  }
+  ASSERT_EQ(json["headers"].size(), 1u);
+  EXPECT_EQ(json_fields(json["headers"][0]["request"]["result"]), forwarded) << raw;
+  // Every variable was known for this request: no placeholder is left.
+  EXPECT_EQ(json["headers"][0]["request"]["result"].dump().find("${"), std::string::npos);
+
+  // The response: hidden fields gone, the operations, the security headers, the CORS fields.
+  for (const auto& hidden : json["headers"][0]["response"]["hidden"]) {
+    const std::string name = hidden["name"];
+    if (name != "Access-Control-*") {
+      EXPECT_EQ(response.header(name), "") << name;
+    }
+  }
+  EXPECT_EQ(response.header("Cache-Control"), json["headers"][0]["response"]["operations"][0]["value"]);
+  EXPECT_EQ(response.header("X-Served-By"), json["headers"][0]["response"]["operations"][1]["value"]);
+  for (const auto& [name, value] : json_fields(json["headers"][0]["response"]["securityHeaders"])) {
+    EXPECT_EQ(response.header(name), value) << name;
+  }
+  ASSERT_EQ(json["cors"]["allowed"], true);
+  for (const auto& [name, value] : json_fields(json["cors"]["headers"])) {
+    EXPECT_EQ(response.header(name), value) << name;
+  }
+}
+
+TEST_F(ExplainTransformCli, ThePreflightAnswerExplainShowsIsTheGatewaysAnswer) {
+  const Fields headers = {{"X-Correlation-ID", "explain-it-2"},
+                          {"Origin", "https://app.example.com"},
+                          {"Access-Control-Request-Method", "PUT"}};
+  const nlohmann::json json = explain("OPTIONS", "/users/42", headers);
+  EXPECT_EQ(json["outcome"], "preflight") << json.dump(2);
+  EXPECT_EQ(json["status"], 204);
+  auto [response, raw] = send("OPTIONS", "/users/42", headers);
+  EXPECT_EQ(response.status, 204);
+  EXPECT_EQ(raw, "") << "a preflight never reaches the upstream";
+  const Fields answer = json_fields(json["cors"]["headers"]);
+  ASSERT_GE(answer.size(), 5u);
+  for (const auto& [name, value] : answer) EXPECT_EQ(response.header(name), value) << name;
+
+  // Text: the answer, line by line.
+  std::vector<std::string> args = {"explain", "-c", config_path_, "OPTIONS", "/users/42"};
+  for (const auto& [name, value] : headers) {
+    args.emplace_back("-H");
+    args.push_back(name + ": " + value);
+  }
+  auto [code, out] = run_flexgate(args);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(has(out,
+                  "Verdict     CORS preflight for PUT answered by the gateway with 204; origin "
+                  "https://app.example.com allowed\n"))
+      << out;
+  EXPECT_TRUE(has(out, "            Access-Control-Allow-Methods: GET, PUT\n")) << out;
+}
+
+TEST_F(ExplainTransformCli, TheRegexRewriteExplainShowsIsThePathTheUpstreamGets) {
+  for (const std::string& target : std::vector<std::string>{"/old/reports/2024/q1?format=csv", "/old/123"}) {
+    const nlohmann::json json = explain("GET", target, {});
+    auto [response, raw] = send("GET", target, {});
+    ASSERT_EQ(response.status, 200) << target;
+    EXPECT_EQ(raw.substr(0, raw.find("\r\n")),
+              "GET " + json["forward"]["target"].get<std::string>() + " HTTP/1.1");
+  }
+  auto [code, out] = run_flexgate({"explain", "-c", config_path_, "GET", "/old/reports/2024/q1"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_TRUE(has(out, "Forward     GET /new/2024/q1/reports\n")) << out;
+  EXPECT_TRUE(
+      has(out, "  path rule regex ^/old/([a-z]+)/(.*)$ -> /new/$2/$1 (matches /old/reports/2024/q1)\n"))
+      << out;
 }
 
 }  // namespace
