@@ -661,7 +661,8 @@ CorsInfo preflight_info(const config::RouteSpec& route, const proxy::RouteBindin
   out.allowed = binding.cors->origin_allowed(out.origin);
   out.summary =
       "preflight for " + out.requested_method +
-      ": the gateway answers 204 right after routing (no policy runs, nothing is proxied); " +
+      ": the gateway answers 204 once load shedding, header hygiene and ip allow/deny let it through "
+      "(auth, rate limits and validation do not run; nothing is proxied); " +
       (out.allowed ? "origin " + out.origin + " allowed"
                    : "origin " + out.origin + " not allowed: no CORS headers (the browser refuses)");
   return out;
@@ -1084,34 +1085,32 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
   }
 
   // 4. Routing, route by route. A CORS preflight asks about the request it announces: it is routed
-  // with that method and answered right there when that route has CORS (Session::route_phase).
+  // with that method, and answered by the gateway when that route has CORS (Session::route_phase)
+  // once load shedding and the client policies let it through.
   const std::string_view host = host_without_port(head.host);
   std::string_view announced;
   std::string preflight_note;
+  std::optional<router::RouteExplanation> preflight_routing;
   if (runtime.any_cors() && policy::CorsPolicy::is_preflight(head, announced)) {
-    const router::RouteExplanation preflight =
+    router::RouteExplanation preflight =
         router::explain_routes(cfg.routes, runtime.routes(), host, announced, target.path);
     const bool matched = preflight.match.status == router::RouteMatch::Status::kMatched;
     if (matched && runtime.binding(preflight.match.route->index).cors) {
-      fill_routing(report.routing, preflight);
-      report.routing.why = "a CORS preflight is routed with the method it announces (" +
-                           std::string(announced) + "): " + report.routing.why;
-      const std::size_t index = preflight.match.route->index;
-      report.cors = preflight_info(cfg.routes[index], runtime.binding(index), head, announced);
-      finish(report, ExplainOutcome::kPreflight, 204,
-             "CORS preflight for " + std::string(announced) + " answered by the gateway with 204; " +
-                 (report.cors.allowed ? "origin " + report.cors.origin + " allowed"
-                                      : "origin not allowed: no CORS headers"));
-      return report;
+      preflight_routing = std::move(preflight);
+    } else {
+      preflight_note = "an OPTIONS preflight for " + std::string(announced) + ", but " +
+                       (matched ? "that route has no CORS" : "no route takes " + std::string(announced)) +
+                       ": routed and proxied as a plain OPTIONS request; ";
     }
-    preflight_note = "an OPTIONS preflight for " + std::string(announced) + ", but " +
-                     (matched ? "that route has no CORS" : "no route takes " + std::string(announced)) +
-                     ": routed and proxied as a plain OPTIONS request; ";
   }
   const router::RouteExplanation routing =
-      router::explain_routes(cfg.routes, runtime.routes(), host, head.method_text, target.path);
+      preflight_routing ? *preflight_routing
+                        : router::explain_routes(cfg.routes, runtime.routes(), host, head.method_text, target.path);
   RoutingInfo& info = report.routing;
   fill_routing(info, routing);
+  if (preflight_routing) {
+    info.why = "a CORS preflight is routed with the method it announces (" + std::string(announced) + "): " + info.why;
+  }
   switch (routing.match.status) {
     case router::RouteMatch::Status::kNotFound:
       finish(report, ExplainOutcome::kNotFound, 404, "404: no route matches");
@@ -1126,8 +1125,12 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
   const std::size_t route_index = routing.match.route->index;
   const config::RouteSpec& route = cfg.routes[route_index];
   const proxy::RouteBinding& binding = runtime.binding(route_index);
-  report.cors = cors_info(route, binding, head);
-  report.cors.summary.insert(0, preflight_note);
+  if (preflight_routing) {
+    report.cors = preflight_info(route, binding, head, announced);
+  } else {
+    report.cors = cors_info(route, binding, head);
+    report.cors.summary.insert(0, preflight_note);
+  }
   report.priority = priority_name(route.priority);
   report.max_body_size = binding.max_body_size;
   report.timeouts = binding.timeouts;
@@ -1158,6 +1161,20 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
   report.policies.push_back(body_limit_step(ctx));
   report.policies.push_back(headers_step(ctx));
   report.policies.push_back(ip_filter_step(ctx, client_source));
+  if (preflight_routing) {
+    // Session::handle_request: a preflight is answered here, before content type, auth, rate
+    // limits and validation (browsers send preflights without credentials).
+    for (const PolicyStep& step : report.policies) {
+      if (step.verdict != StepVerdict::kRefuse) continue;
+      finish(report, ExplainOutcome::kRefused, step.status,
+             "CORS preflight refused with " + std::to_string(step.status) + " by " + step.name + ": " + step.summary);
+      return report;
+    }
+    finish(report, ExplainOutcome::kPreflight, 204,
+           "CORS preflight for " + std::string(announced) + " answered by the gateway with 204; " +
+               (report.cors.allowed ? "origin " + report.cors.origin + " allowed" : "origin not allowed: no CORS headers"));
+    return report;
+  }
   report.policies.push_back(content_type_step(ctx));
   report.policies.push_back(auth_step(ctx));
   report.policies.push_back(rate_limit_step(ctx));

@@ -287,8 +287,9 @@ TEST_F(ExplainTransforms, APreflightIsAnsweredByTheGateway) {
                     {"Access-Control-Allow-Headers", "Content-Type, X-API-Key"},
                     {"Access-Control-Max-Age", "600"},
                     {"X-Correlation-ID", "pf-1"}}));
-  // Nothing past routing runs.
-  EXPECT_TRUE(preflight.policies.empty());
+  // Load shedding, the body limit, header hygiene and ip allow/deny run; nothing after them.
+  EXPECT_EQ(preflight.policies.size(), 4u);
+  for (const auto& step : preflight.policies) EXPECT_NE(step.verdict, StepVerdict::kRefuse) << step.name;
   EXPECT_TRUE(preflight.upstreams.empty());
   EXPECT_TRUE(preflight.transforms.empty());
 
@@ -310,6 +311,36 @@ TEST_F(ExplainTransforms, APreflightIsAnsweredByTheGateway) {
   EXPECT_EQ(plain.cors.source, "off");
   EXPECT_EQ(plain.cors.summary.rfind("an OPTIONS preflight for PUT, but that route has no CORS", 0), 0u)
       << plain.cors.summary;
+}
+
+TEST_F(ExplainTransforms, APreflightFromADeniedClientIsRefusedNotAnswered) {
+  const Snapshot snapshot(R"(proxy:
+  port: 0
+upstreams:
+  - name: api
+    url: http://127.0.0.1:9
+routes:
+  - path: /intranet/*
+    upstream: api
+    denyFrom: ["10.0.0.0/8"]
+    auth: required
+    cors: { allowOrigins: ["https://app.example.com"] }
+security:
+  auth:
+    type: apiKey
+    keys:
+      - key: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        name: a
+)");
+  const std::vector<std::pair<std::string, std::string>> preflight = {
+      {"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "GET"}};
+  const ExplainReport denied = snapshot.explain("OPTIONS", "/intranet/x", preflight, "10.1.2.3");
+  EXPECT_EQ(denied.outcome, ExplainOutcome::kRefused);
+  EXPECT_EQ(denied.status, 403u);
+  EXPECT_EQ(denied.verdict.rfind("CORS preflight refused with 403", 0), 0u) << denied.verdict;
+  // From elsewhere it is answered, although the route requires a key the preflight does not carry.
+  const ExplainReport answered = snapshot.explain("OPTIONS", "/intranet/x", preflight, "192.168.1.1");
+  EXPECT_EQ(answered.outcome, ExplainOutcome::kPreflight) << answered.verdict;
 }
 
 TEST_F(ExplainTransforms, TraceContextAndDroppedFieldsBeforeTheOperations) {
