@@ -12,6 +12,8 @@ packages=(
   redis-server  # the Redis rate-limit backend is tested against a real server
   prometheus  # promtool: the metrics exposition is checked with `promtool check metrics`
   slowhttptest  # the slowloris / slow-read fault test drives it
+  libnghttp2-dev  # HTTP/2 (framing, HPACK, flow control; sans-I/O)
+  nghttp2-client  # nghttp / h2load: HTTP/2 clients in the tests and the bench
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy apache2-utils valgrind strace)  # ab + callgrind + strace: bench/cost.sh

@@ -368,7 +368,7 @@ class ConfigLoader {
     MapFields map(r_, field,
                   {"port", "host", "timeout", "maxBodySize", "workers", "headerTimeout", "idleTimeout",
                    "drainTimeout", "maxHeadSize", "maxUriSize", "maxHeaderCount", "timeouts",
-                   "maxConnections", "maxInFlight", "shedding", "shutdownDelay", "tls"});
+                   "maxConnections", "maxInFlight", "shedding", "shutdownDelay", "tls", "http2"});
     if (!map.ok()) return;
     read_integer(map, "port", proxy.port, 0, 65535);
     if (const Field* f = map.get("host")) {
@@ -402,6 +402,21 @@ class ConfigLoader {
       ServerTlsSpec tls;
       read_server_tls(r_, *f, base_dir_, tls);
       proxy.tls = std::move(tls);
+    }
+    if (const Field* f = map.get("http2")) {
+      MapFields http2(r_, *f, {"enabled", "h2c", "maxConcurrentStreams", "initialWindowSize", "maxResetsPerSecond"});
+      if (http2.ok()) {
+        read_bool(http2, "enabled", proxy.http2.enabled);
+        read_bool(http2, "h2c", proxy.http2.h2c);
+        read_integer(http2, "maxConcurrentStreams", proxy.http2.max_concurrent_streams, 1, 10000);
+        read(http2, "initialWindowSize", proxy.http2.initial_window_size,
+             [&](const Field& w) { return r_.size(w, 65535, (1u << 31) - 1); });
+        read_integer(http2, "maxResetsPerSecond", proxy.http2.max_resets_per_second, 1, 100000);
+        if (proxy.http2.enabled && map.get("tls") == nullptr) {
+          r_.error(f->key_mark, f->path,
+                   "enabled offers h2 in TLS ALPN and needs proxy.tls; for plaintext HTTP/2 use h2c: true");
+        }
+      }
     }
   }
 

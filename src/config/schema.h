@@ -82,6 +82,15 @@ struct UpstreamTlsSpec {
   SourcePos pos;
 };
 
+// `proxy.http2`: HTTP/2 from clients (over TLS by ALPN, or h2c with prior knowledge).
+struct Http2Spec {
+  bool enabled = false;                       // offer h2 in ALPN on a TLS listener
+  bool h2c = false;                           // accept the HTTP/2 preface on a plaintext listener
+  unsigned max_concurrent_streams = 100;      // `maxConcurrentStreams`
+  std::uint64_t initial_window_size = 256 * 1024;  // `initialWindowSize`: per request body
+  unsigned max_resets_per_second = 100;       // `maxResetsPerSecond`: more closes the connection
+};
+
 // `proxy:` — the listener, global limits and timeouts.
 struct ProxySettings {
   std::string host = "0.0.0.0";
@@ -108,6 +117,7 @@ struct ProxySettings {
   unsigned max_in_flight = 0;
   SheddingSpec shedding;
   std::optional<ServerTlsSpec> tls;  // absent = plaintext HTTP/1.1
+  Http2Spec http2;
 };
 
 // One upstream endpoint, parsed from `url` (http://host:port).

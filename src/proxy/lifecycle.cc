@@ -1322,7 +1322,7 @@ void Session::log_phase() {
   record.bytes_out = ctx_.bytes_out;
   const std::array<char, 32> trace_id_hex = observe::trace_id_hex(ctx_.trace_id);
   record.trace_id = std::string_view(trace_id_hex.data(), trace_id_hex.size());
-  record.protocol = request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  record.protocol = http2_stream_ ? "HTTP/2" : request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   record.attempts = ctx_.attempts;
   if (ctx_.upstream_latency.count() > 0) {
     record.upstream_latency_ms = std::chrono::duration<double, std::milli>(ctx_.upstream_latency).count();
@@ -1482,7 +1482,7 @@ net::Task<bool> Session::send_local_reply() {
     if (!ctx_.cors_headers.empty() || !plan->security_fields().empty()) {
       // A refused preflight does not tell the CORS policy (methods, headers, max age).
       if (!ctx_.preflight) ctx_.extra_headers.append(ctx_.cors_headers);
-      plan->append_security_headers(client_.tls() != nullptr, [](std::string_view) { return false; }, ctx_.extra_headers);
+      plan->append_security_headers(downstream_tls_, [](std::string_view) { return false; }, ctx_.extra_headers);
       reply.extra_headers = ctx_.extra_headers;
     }
   }
@@ -1542,7 +1542,7 @@ void Session::build_upstream_request_head() {
     }
   }
   head_out_.append(client_address_).append("\r\n"sv);
-  http::append_field(head_out_, "X-Forwarded-Proto", client_.tls() != nullptr ? "https" : "http");
+  http::append_field(head_out_, "X-Forwarded-Proto", downstream_tls_ ? "https" : "http");
   if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
   head_out_ += "traceparent: "sv;
@@ -1590,7 +1590,7 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
   }
   if (plan != nullptr && !plan->security_fields().empty()) {
     // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).
-    plan->append_security_headers(/*tls=*/client_.tls() != nullptr,
+    plan->append_security_headers(/*tls=*/downstream_tls_,
                                   [&](std::string_view name) {
                                     return transform ? edited.contains(name) : response_.fields.find(name) != nullptr;
                                   },

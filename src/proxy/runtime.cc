@@ -132,6 +132,7 @@ std::shared_ptr<const Runtime> Runtime::build(config::Config config, std::vector
     settings.ciphers = spec.ciphers;
     settings.client_ca = spec.client_ca;
     settings.require_client_cert = spec.require_client_cert;
+    if (cfg.proxy.http2.enabled) settings.alpn = {"h2", "http/1.1"};
     std::string tls_error;
     runtime->server_tls_ = net::ServerTls::build(settings, tls_error, previous != nullptr ? previous->server_tls_.get() : nullptr);
     if (!runtime->server_tls_) errors.push_back(positioned(cfg, spec.pos, "proxy.tls", tls_error));

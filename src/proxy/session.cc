@@ -43,15 +43,40 @@ Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::T
   worker_.add_session(this);
 }
 
+Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission,
+                 const DownstreamOrigin* origin)
+    : worker_(worker),
+      connection_admission_(std::move(admission)),
+      client_(std::move(socket)),
+      client_buffer_(client_buffer_capacity(*worker.runtime())) {
+  client_address_ = origin->address;
+  peer_ip_ = origin->ip;
+  downstream_tls_ = origin->tls;
+  tls_client_identity_ = origin->tls_identity;
+  http2_stream_ = true;
+  worker_.add_session(this);
+}
+
 Session::~Session() { worker_.remove_session(this); }
 
 net::Task<void> Session::run() {
   auto self = shared_from_this();
   net::prepare_socket(client_.socket());
   deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
-  if (!co_await tls_handshake_phase()) closing_ = true;
+  if (!http2_stream_ && !co_await tls_handshake_phase()) closing_ = true;
+  if (!closing_ && client_.tls() != nullptr && net::tls_alpn(client_.tls()) == "h2") {
+    co_await serve_http2({});
+    closing_ = true;
+  }
   while (!closing_) {
-    if (co_await read_request_head() != ReadHeadResult::kRequest) break;
+    const ReadHeadResult head = co_await read_request_head();
+    if (head == ReadHeadResult::kHttp2Preface) {
+      const std::string already_read(client_buffer_.readable());
+      client_buffer_.clear();
+      co_await serve_http2(already_read);
+      break;
+    }
+    if (head != ReadHeadResult::kRequest) break;
     bool keep_alive = co_await handle_request();
     ++requests_served_;
     if (!keep_alive || worker_.draining()) break;
@@ -59,6 +84,24 @@ net::Task<void> Session::run() {
   deadline_->stop();
   release_upstream(false);
   close_client();
+}
+
+net::Task<void> Session::serve_http2(std::string_view already_read) {
+  const std::shared_ptr<const Runtime> runtime = worker_.runtime();
+  const config::ProxySettings& proxy_settings = runtime->config().proxy;
+  http2::Limits limits;
+  limits.max_concurrent_streams = proxy_settings.http2.max_concurrent_streams;
+  limits.max_header_list_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(proxy_settings.max_head_size, 1u << 24));
+  limits.initial_window_size = static_cast<std::uint32_t>(proxy_settings.http2.initial_window_size);
+  limits.max_resets_per_second = proxy_settings.http2.max_resets_per_second;
+  DownstreamOrigin origin{client_address_, peer_ip_, downstream_tls_, tls_client_identity_};
+  // The connection's own deadline is off: each stream's Session keeps its own timeouts.
+  deadline_->clear();
+  state_ = State::kBusy;
+  http2_ = std::make_unique<Http2Connection>(worker_, client_, std::move(origin), limits);
+  if (closing_ || worker_.draining()) http2_->close_if_idle();
+  co_await http2_->run(already_read);
+  http2_.reset();
 }
 
 net::Task<bool> Session::tls_handshake_phase() {
@@ -95,6 +138,7 @@ net::Task<bool> Session::tls_handshake_phase() {
   // A verified client certificate names the client (rate-limit keys, logs, ${auth.client}) unless
   // the route authenticates it otherwise.
   tls_client_identity_ = net::tls_peer_identity(client_.tls());
+  downstream_tls_ = true;
   state_ = State::kIdle;
   co_return true;
 }
@@ -139,6 +183,10 @@ void Session::close_client() { client_.shutdown_and_close(); }
 
 void Session::close_if_idle() {
   closing_ = true;
+  if (http2_) {
+    http2_->close_if_idle();  // GOAWAY; streams in flight finish
+    return;
+  }
   // Between requests, or a new connection that has not sent a byte: nothing is lost by closing.
   // Bytes already waiting in the kernel are a request the client sent before the drain: serve it
   // (with Connection: close) instead of dropping it.
@@ -149,6 +197,7 @@ void Session::close_if_idle() {
 
 void Session::abort() {
   closing_ = true;
+  if (http2_) http2_->abort();
   if (upstream_) {
     std::error_code ignored;
     upstream_->stream.close();
@@ -175,8 +224,21 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
   }
   ctx_.reset();
   ctx_.started = now;
+  const bool h2c = fresh_connection && !http2_stream_ && proxy_settings.http2.h2c;
   for (;;) {
-    if (!client_buffer_.empty()) {
+    // HTTP/2 with prior knowledge (proxy.http2.h2c): the preface instead of a request line. A
+    // prefix of it is not parsed yet: more bytes decide.
+    bool maybe_preface = false;
+    if (h2c && !client_buffer_.empty()) {
+      static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      const std::string_view bytes = client_buffer_.readable();
+      const std::size_t compared = std::min(bytes.size(), kPreface.size());
+      if (bytes.substr(0, compared) == kPreface.substr(0, compared)) {
+        if (compared == kPreface.size()) co_return ReadHeadResult::kHttp2Preface;
+        maybe_preface = true;
+      }
+    }
+    if (!client_buffer_.empty() && !maybe_preface) {
       auto outcome = http::parse_request_head(client_buffer_.readable(), limits, request_);
       if (outcome.status == http::ParseStatus::kComplete) {
         request_head_size_ = outcome.consumed;

@@ -34,6 +34,7 @@
 #include "net/deadline.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/health.h"
+#include "proxy/http2_connection.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_context.h"
 #include "proxy/runtime.h"
@@ -49,6 +50,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // `admission` holds this connection's slot of proxy.maxConnections for the session's life.
   Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission);
+  // A Session serving one HTTP/2 stream (Http2Connection): `socket` is its end of the socket
+  // pair; the client's address and TLS facts come from `origin`.
+  Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission,
+          const DownstreamOrigin* origin);
   ~Session();
 
   // Serves the connection until it closes. Keeps the session alive while it runs.
@@ -61,13 +66,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void abort();
 
  private:
-  enum class ReadHeadResult : std::uint8_t { kRequest, kClosed };
+  enum class ReadHeadResult : std::uint8_t { kRequest, kClosed, kHttp2Preface };
   enum class State : std::uint8_t { kIdle, kReadingHead, kBusy };
   // Which timer is running, so an expiry maps to the right answer.
   enum class TimeoutKind : std::uint8_t { kNone, kClientIdle, kClientHead, kRequest, kUpstreamConnect, kUpstreamResponse };
 
   // Connection loop (session.cc).
   net::Task<bool> tls_handshake_phase();  // proxy.tls: before the first request
+  // HTTP/2 on this connection (ALPN h2, or the h2c preface): serves it to its end.
+  net::Task<void> serve_http2(std::string_view already_read);
   net::Task<ReadHeadResult> read_request_head();
   void on_deadline();
   void set_timeout(TimeoutKind kind, net::Clock::time_point at);
@@ -153,6 +160,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string client_address_;
   net::IpAddress peer_ip_;
   std::string tls_client_identity_;  // the verified client certificate's name, "" if none
+  bool downstream_tls_ = false;      // the client's connection is TLS (directly or its HTTP/2 one)
+  bool http2_stream_ = false;        // this Session serves one stream of an HTTP/2 connection
+  std::unique_ptr<Http2Connection> http2_;  // this connection speaks HTTP/2
   std::shared_ptr<net::Deadline> deadline_;
   TimeoutKind timeout_kind_ = TimeoutKind::kNone;
   State state_ = State::kIdle;

@@ -1,0 +1,402 @@
+#include "proxy/http2_connection.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "http/parser.h"
+#include "net/socket_io.h"
+#include "observe/log.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+namespace flexgate::proxy {
+namespace {
+
+// Response body bytes buffered per stream before the pair is read again (the client's window
+// drains them): the bound that ties a slow client to its upstream.
+constexpr std::size_t kMaxBufferedBody = 64 * 1024;
+constexpr std::size_t kPipeReadBuffer = 64 * 1024 + 16 * 1024;
+
+// Request fields that do not cross to HTTP/1.1: HTTP/2 has no such fields (nghttp2 refuses
+// connection-specific ones), and Host is made from :authority; `expect` is answered by HTTP/2
+// flow control itself.
+bool dropped_request_field(std::string_view name) {
+  return name == "host" || name == "expect" || name == "te" || name == "http2-settings";
+}
+
+// Response fields that do not cross to HTTP/2 (RFC 9113 8.2.2).
+bool dropped_response_field(std::string_view name) {
+  return http::iequals(name, "connection") || http::iequals(name, "keep-alive") ||
+         http::iequals(name, "proxy-connection") || http::iequals(name, "transfer-encoding") ||
+         http::iequals(name, "upgrade");
+}
+
+http::Method method_of(std::string_view method) {
+  if (method == "HEAD") return http::Method::kHead;
+  if (method == "GET") return http::Method::kGet;
+  return http::Method::kOther;
+}
+
+}  // namespace
+
+struct Http2Connection::StreamState {
+  StreamState(asio::io_context& io, std::int32_t stream_id)
+      : id(stream_id), pipe(io), wake_feeder(io), wake_reader(io), from_session(kPipeReadBuffer) {
+    wake_feeder.expires_at(asio::steady_timer::time_point::max());
+    wake_reader.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  std::int32_t id;
+  net::tcp::socket pipe;          // our end of the socket pair; a Session serves the other
+  asio::steady_timer wake_feeder;  // request bytes arrived / the stream ended
+  asio::steady_timer wake_reader;  // the client's window drained the response buffer
+  http::Method method = http::Method::kOther;
+  // Request side: bytes for the Session, and how many of them are body bytes to consume().
+  std::string to_session;
+  std::size_t body_bytes_pending = 0;
+  bool chunked_request = false;
+  bool request_ended = false;
+  // Response side.
+  ByteBuffer from_session;
+  std::string body;  // decoded response body waiting for the client's window
+  std::size_t body_sent = 0;
+  bool body_ended = false;
+  bool responded = false;
+  bool closed = false;  // the HTTP/2 stream is gone
+};
+
+Http2Connection::Http2Connection(Worker& worker, net::Stream& client, DownstreamOrigin origin,
+                                 const http2::Limits& limits)
+    : worker_(worker),
+      client_(client),
+      origin_(std::move(origin)),
+      session_(*this, limits),
+      writer_wake_(worker.context()),
+      writer_done_(worker.context()) {
+  writer_wake_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Http2Connection::~Http2Connection() = default;
+
+net::Task<void> Http2Connection::run(std::string_view already_read) {
+  // Both loops end before this returns: nothing runs on this object once it is gone (the stream
+  // coroutines stop at their `closed` flag, set for every stream when the reader ends).
+  writer_running_ = true;
+  asio::co_spawn(worker_.context(), write_loop(), [this](std::exception_ptr) {
+    writer_running_ = false;
+    writer_done_.cancel();
+  });
+  co_await read_loop(already_read);
+  while (writer_running_) {
+    writer_done_.expires_at(asio::steady_timer::time_point::max());
+    (void)co_await writer_done_.async_wait(net::use_task);
+  }
+}
+
+net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
+  if (!already_read.empty() && session_.receive(std::span<const char>(already_read.data(), already_read.size()))) {
+    observe::log_event(config::LogLevel::kInfo, "http2_connection_error",
+                       {{"client", origin_.address}, {"error", session_.failure()}});
+    closing_ = true;
+  }
+  wake_writer();
+  std::array<char, 16384> buffer;
+  while (!closing_ && session_.wants_read()) {
+    const net::IoResult read = co_await net::read_some(client_, buffer);
+    if (read.error || read.bytes == 0) break;
+    if (session_.receive(std::span<const char>(buffer.data(), read.bytes))) {
+      observe::log_event(config::LogLevel::kInfo, "http2_connection_error",
+                         {{"client", origin_.address}, {"error", session_.failure()}});
+      wake_writer();
+      break;
+    }
+    wake_writer();
+  }
+  // The client is gone or broke the protocol: end every stream (their Sessions see the pair close).
+  closing_ = true;
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    std::error_code ignored;
+    stream->pipe.close(ignored);
+    stream->wake_feeder.cancel();
+    stream->wake_reader.cancel();
+  }
+  // Let the writer send what is queued (a GOAWAY), then stop it.
+  done_ = true;
+  wake_writer();
+}
+
+net::Task<void> Http2Connection::write_loop() {
+  for (;;) {
+    const std::span<const std::uint8_t> frames = session_.output();
+    if (!frames.empty()) {
+      output_.assign(reinterpret_cast<const char*>(frames.data()), frames.size());
+      const net::IoResult written = co_await net::write_all(client_, output_);
+      if (written.error) {
+        closing_ = true;
+        client_.close();
+        co_return;
+      }
+      continue;
+    }
+    if (done_ || (closing_ && streams_.empty() && !session_.wants_write())) {
+      client_.shutdown_and_close();
+      co_return;
+    }
+    writer_wake_.expires_at(asio::steady_timer::time_point::max());
+    (void)co_await writer_wake_.async_wait(net::use_task);
+  }
+}
+
+void Http2Connection::wake_writer() { writer_wake_.cancel(); }
+
+Http2Connection::StreamState* Http2Connection::find(std::int32_t stream_id) {
+  auto found = streams_.find(stream_id);
+  return found != streams_.end() ? found->second.get() : nullptr;
+}
+
+void Http2Connection::on_request(std::int32_t stream_id, http2::Request request) {
+  int pair[2];
+  if (closing_ || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+    session_.reset(stream_id, 0x7 /* REFUSED_STREAM: safe to retry */);
+    return;
+  }
+  auto stream = std::make_shared<StreamState>(worker_.context(), stream_id);
+  std::error_code ec;
+  stream->pipe.assign(net::tcp::v4(), pair[0], ec);
+  net::prepare_socket(stream->pipe);  // Asio must know it is non-blocking, or its reads would wait
+  net::tcp::socket session_end(worker_.context());
+  session_end.assign(net::tcp::v4(), pair[1], ec);
+  stream->method = method_of(request.method);
+
+  // The strict HTTP/1.1 form of the request; the Session parses it with the same limits as any.
+  std::string& head = stream->to_session;
+  head.reserve(256 + request.path.size());
+  head.append(request.method).append(" ").append(request.path).append(" HTTP/1.1\r\nHost: ");
+  head.append(request.authority).append("\r\n");
+  std::string cookies;
+  for (const auto& [name, value] : request.fields) {
+    if (dropped_request_field(name)) continue;
+    if (name == "cookie") {  // RFC 9113 8.2.3: one field again for HTTP/1.1
+      if (!cookies.empty()) cookies += "; ";
+      cookies += value;
+      continue;
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!cookies.empty()) head.append("cookie: ").append(cookies).append("\r\n");
+  if (!request.end_stream && request.content_length < 0) {
+    head.append("Transfer-Encoding: chunked\r\n");
+    stream->chunked_request = true;
+  }
+  head.append("Connection: close\r\n\r\n");
+
+  streams_.emplace(stream_id, stream);
+  auto session = std::make_shared<Session>(worker_, std::move(session_end), policy::LoadShedder::Ticket{}, &origin_);
+  asio::co_spawn(worker_.context(), session->run(), asio::detached);
+  asio::co_spawn(worker_.context(), feed_session(stream), asio::detached);
+  asio::co_spawn(worker_.context(), read_response(stream), asio::detached);
+}
+
+void Http2Connection::on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) {
+  StreamState* stream = find(stream_id);
+  if (stream == nullptr || data.empty()) return;
+  if (stream->chunked_request) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+    stream->to_session.append(size_line, static_cast<std::size_t>(n));
+  }
+  stream->to_session.append(reinterpret_cast<const char*>(data.data()), data.size());
+  if (stream->chunked_request) stream->to_session.append("\r\n");
+  stream->body_bytes_pending += data.size();
+  stream->wake_feeder.cancel();
+}
+
+void Http2Connection::on_request_end(std::int32_t stream_id) {
+  StreamState* stream = find(stream_id);
+  if (stream == nullptr) return;
+  if (stream->chunked_request) stream->to_session.append("0\r\n\r\n");
+  stream->request_ended = true;
+  stream->wake_feeder.cancel();
+}
+
+void Http2Connection::on_stream_closed(std::int32_t stream_id, std::uint32_t /*error_code*/) {
+  auto found = streams_.find(stream_id);
+  if (found == streams_.end()) return;
+  StreamState& stream = *found->second;
+  stream.closed = true;
+  // The Session sees its pair close: a request still in progress is abandoned like a client
+  // that went away (the upstream attempt ends, nothing is pooled that is unclean).
+  std::error_code ignored;
+  stream.pipe.close(ignored);
+  stream.wake_feeder.cancel();
+  stream.wake_reader.cancel();
+  streams_.erase(found);
+  if (closing_) wake_writer();
+}
+
+std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uint8_t* out, std::size_t room,
+                                                bool& end) {
+  StreamState* stream = find(stream_id);
+  if (stream == nullptr) {
+    end = true;
+    return 0;
+  }
+  const std::size_t available = stream->body.size() - stream->body_sent;
+  const std::size_t n = std::min(available, room);
+  std::memcpy(out, stream->body.data() + stream->body_sent, n);
+  stream->body_sent += n;
+  if (stream->body_sent == stream->body.size()) {
+    stream->body.clear();
+    stream->body_sent = 0;
+    stream->wake_reader.cancel();  // room again: read more from the pair
+  }
+  end = stream->body_ended && stream->body.empty();
+  return n;
+}
+
+net::Task<void> Http2Connection::feed_session(std::shared_ptr<StreamState> stream) {
+  // Writes the request into the pair as bytes arrive; the window opens as the pair takes them.
+  while (!stream->closed) {
+    if (!stream->to_session.empty()) {
+      const std::size_t body_bytes = stream->body_bytes_pending;
+      const net::IoResult written = co_await net::write_all(stream->pipe, std::string_view(stream->to_session));
+      if (written.error || stream->closed) co_return;
+      stream->to_session.clear();
+      stream->body_bytes_pending -= body_bytes;
+      if (body_bytes > 0) {
+        session_.consume(stream->id, body_bytes);
+        wake_writer();
+      }
+      continue;
+    }
+    if (stream->request_ended) co_return;
+    stream->wake_feeder.expires_at(asio::steady_timer::time_point::max());
+    (void)co_await stream->wake_feeder.async_wait(net::use_task);
+  }
+}
+
+net::Task<void> Http2Connection::read_response(std::shared_ptr<StreamState> stream) {
+  const http::Limits limits{64 * 1024, 8 * 1024, http::kMaxHeaderFieldsCapacity};
+  http::ResponseHead head;
+  http::ChunkedDecoder decoder;
+  std::uint64_t remaining = 0;
+  bool until_close = false;
+  ByteBuffer& buffer = stream->from_session;
+  auto fail = [&] {
+    // No complete response: the client sees the stream reset, never a clean end.
+    if (!stream->closed) {
+      session_.reset(stream->id, 0x2 /* INTERNAL_ERROR */);
+      wake_writer();
+    }
+  };
+  for (;;) {
+    // Decode what is buffered.
+    while (!buffer.empty() && !stream->body_ended) {
+      if (!stream->responded) {
+        const auto outcome = http::parse_response_head(buffer.readable(), limits, stream->method, head);
+        if (outcome.status == http::ParseStatus::kPartial) break;
+        if (outcome.status == http::ParseStatus::kError || head.status < 200) {
+          fail();
+          co_return;
+        }
+        std::vector<std::pair<std::string, std::string>> fields;
+        fields.reserve(head.fields.count);
+        for (const http::HeaderField& field : head.fields) {
+          if (dropped_response_field(field.name)) continue;
+          if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
+          std::string name(field.name);
+          std::transform(name.begin(), name.end(), name.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          fields.emplace_back(std::move(name), std::string(field.value));
+        }
+        const bool has_body = head.framing != http::BodyFraming::kNone;
+        remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
+        until_close = head.framing == http::BodyFraming::kUntilClose;
+        buffer.consume(outcome.consumed);
+        if (stream->closed) co_return;
+        stream->responded = true;
+        stream->body_ended = !has_body;
+        session_.respond(stream->id, head.status, fields, has_body);
+        wake_writer();
+        continue;
+      }
+      const std::string_view bytes = buffer.readable();
+      if (head.framing == http::BodyFraming::kChunked) {
+        const auto step = decoder.next(bytes);
+        if (step.kind == http::ChunkedDecoder::Kind::kError) {
+          fail();
+          co_return;
+        }
+        if (step.kind == http::ChunkedDecoder::Kind::kData) stream->body.append(step.data);
+        if (step.kind == http::ChunkedDecoder::Kind::kDone) stream->body_ended = true;
+        buffer.consume(step.consumed);
+        if (step.kind == http::ChunkedDecoder::Kind::kNeedMore) break;
+      } else if (until_close) {
+        stream->body.append(bytes);
+        buffer.consume(bytes.size());
+      } else {
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, bytes.size()));
+        stream->body.append(bytes.substr(0, take));
+        buffer.consume(bytes.size());  // nothing may follow a Connection: close response
+        remaining -= take;
+        if (remaining == 0) stream->body_ended = true;
+      }
+    }
+    if (stream->closed) co_return;
+    if (stream->responded && (!stream->body.empty() || stream->body_ended)) {
+      session_.resume(stream->id);
+      wake_writer();
+    }
+    if (stream->body_ended) co_return;
+    // Backpressure: wait for the client's window to drain the buffered body first.
+    while (stream->body.size() - stream->body_sent >= kMaxBufferedBody && !stream->closed) {
+      stream->wake_reader.expires_at(asio::steady_timer::time_point::max());
+      (void)co_await stream->wake_reader.async_wait(net::use_task);
+    }
+    if (stream->closed) co_return;
+    auto writable = buffer.writable();
+    if (writable.empty()) {
+      fail();  // a head larger than the buffer
+      co_return;
+    }
+    const net::IoResult read = co_await net::read_some(stream->pipe, writable);
+    if (stream->closed) co_return;
+    if (read.error || read.bytes == 0) {
+      if (until_close && stream->responded && read.error == asio::error::eof) {
+        stream->body_ended = true;
+        session_.resume(stream->id);
+        wake_writer();
+        co_return;
+      }
+      fail();
+      co_return;
+    }
+    buffer.commit(read.bytes);
+  }
+}
+
+void Http2Connection::close_if_idle() {
+  if (closing_) return;
+  closing_ = true;
+  session_.shut_down();
+  wake_writer();
+}
+
+void Http2Connection::abort() {
+  closing_ = true;
+  done_ = true;
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    std::error_code ignored;
+    stream->pipe.close(ignored);
+    stream->wake_feeder.cancel();
+    stream->wake_reader.cancel();
+  }
+  client_.close();
+  wake_writer();
+}
+
+}  // namespace flexgate::proxy

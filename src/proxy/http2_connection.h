@@ -1,0 +1,81 @@
+#pragma once
+// An HTTP/2 client connection. http2::ServerSession does the protocol; each stream then runs
+// through the very same request lifecycle as HTTP/1.1: the checked request is written as a strict
+// HTTP/1.1 message into one end of a socket pair and an ordinary Session serves the other end, so
+// routing, every policy, transformations, retries, logs and metrics apply unchanged. The response
+// comes back the same way, is parsed by the HTTP/1 codec and goes out as HEADERS and DATA.
+//
+// Backpressure both ways: a request body's window opens only as the stream's Session takes the
+// bytes, and the response is read from the pair only while the client's window drains what was
+// read (a bounded buffer per stream), so a slow client slows its upstream read.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/byte_buffer.h"
+#include "http/chunked.h"
+#include "http/message.h"
+#include "http2/server_session.h"
+#include "net/asio.h"
+#include "net/ip_address.h"
+#include "net/stream.h"
+
+namespace flexgate::proxy {
+
+class Worker;
+
+// Who is on the other side of a connection, for a Session that serves an HTTP/2 stream: the
+// client's address and TLS facts come from the HTTP/2 connection, not from the socket pair.
+struct DownstreamOrigin {
+  std::string address;
+  net::IpAddress ip;
+  bool tls = false;
+  std::string tls_identity;
+};
+
+class Http2Connection final : public http2::Handler {
+ public:
+  Http2Connection(Worker& worker, net::Stream& client, DownstreamOrigin origin, const http2::Limits& limits);
+  ~Http2Connection() override;
+
+  // Serves the connection until it ends. `already_read`: bytes read before HTTP/2 was chosen
+  // (the h2c preface and what followed it).
+  net::Task<void> run(std::string_view already_read);
+  // Drain: GOAWAY now; the connection closes once its streams are done.
+  void close_if_idle();
+  // Closes everything now.
+  void abort();
+
+  // http2::Handler
+  void on_request(std::int32_t stream_id, http2::Request request) override;
+  void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) override;
+  void on_request_end(std::int32_t stream_id) override;
+  void on_stream_closed(std::int32_t stream_id, std::uint32_t error_code) override;
+  std::size_t read_response_body(std::int32_t stream_id, std::uint8_t* out, std::size_t room, bool& end) override;
+
+ private:
+  struct StreamState;
+
+  net::Task<void> read_loop(std::string_view already_read);
+  net::Task<void> write_loop();
+  net::Task<void> feed_session(std::shared_ptr<StreamState> stream);
+  net::Task<void> read_response(std::shared_ptr<StreamState> stream);
+  void wake_writer();
+  StreamState* find(std::int32_t stream_id);
+
+  Worker& worker_;
+  net::Stream& client_;
+  DownstreamOrigin origin_;
+  http2::ServerSession session_;
+  std::unordered_map<std::int32_t, std::shared_ptr<StreamState>> streams_;
+  asio::steady_timer writer_wake_;
+  asio::steady_timer writer_done_;  // run() waits on it for the writer to end
+  bool writer_running_ = false;
+  std::string output_;  // frames being written to the client
+  bool closing_ = false;
+  bool done_ = false;
+};
+
+}  // namespace flexgate::proxy

@@ -1,0 +1,323 @@
+// The HTTP/2 server session from raw frames: a valid request becomes one event, and every
+// malformed message the downgrade to HTTP/1.1 must never see is a stream error (RST_STREAM) or,
+// for floods, a connection error (GOAWAY) — without reaching the handler.
+
+#include "http2/server_session.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flexgate::http2 {
+namespace {
+
+constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kGoaway = 7, kContinuation = 9;
+constexpr std::uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
+
+std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, const std::string& payload) {
+  std::string out;
+  out += static_cast<char>((payload.size() >> 16) & 0xff);
+  out += static_cast<char>((payload.size() >> 8) & 0xff);
+  out += static_cast<char>(payload.size() & 0xff);
+  out += static_cast<char>(type);
+  out += static_cast<char>(flags);
+  out += static_cast<char>((stream >> 24) & 0x7f);
+  out += static_cast<char>((stream >> 16) & 0xff);
+  out += static_cast<char>((stream >> 8) & 0xff);
+  out += static_cast<char>(stream & 0xff);
+  return out + payload;
+}
+
+// HPACK "literal header field without indexing, new name" (RFC 7541 6.2.2), short strings only.
+std::string literal(const std::string& name, const std::string& value) {
+  std::string out(1, '\0');
+  out += static_cast<char>(name.size());
+  out += name;
+  out += static_cast<char>(value.size());
+  out += value;
+  return out;
+}
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+std::string block(const Fields& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) out += literal(name, value);
+  return out;
+}
+
+Fields get_request(const std::string& path = "/a") {
+  return {{":method", "GET"}, {":scheme", "https"}, {":authority", "api.test"}, {":path", path}};
+}
+
+struct Frame {
+  std::uint8_t type;
+  std::uint8_t flags;
+  std::uint32_t stream;
+  std::string payload;
+};
+
+std::vector<Frame> parse_frames(const std::string& bytes) {
+  std::vector<Frame> out;
+  std::size_t at = 0;
+  while (at + 9 <= bytes.size()) {
+    const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[at + i]); };
+    const std::size_t length = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+    Frame f{byte(3), byte(4),
+            static_cast<std::uint32_t>(((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)),
+            bytes.substr(at + 9, length)};
+    out.push_back(f);
+    at += 9 + length;
+  }
+  return out;
+}
+
+std::uint32_t error_code_of(const Frame& f) {
+  const std::string& p = f.payload;
+  const std::size_t at = f.type == kGoaway ? 4 : 0;
+  return (static_cast<std::uint8_t>(p[at]) << 24) | (static_cast<std::uint8_t>(p[at + 1]) << 16) |
+         (static_cast<std::uint8_t>(p[at + 2]) << 8) | static_cast<std::uint8_t>(p[at + 3]);
+}
+
+class Recorder : public Handler {
+ public:
+  void on_request(std::int32_t stream_id, Request request) override { requests.emplace_back(stream_id, std::move(request)); }
+  void on_body(std::int32_t, std::span<const std::uint8_t> data) override { body.append(data.begin(), data.end()); }
+  void on_request_end(std::int32_t stream_id) override { ended.push_back(stream_id); }
+  void on_stream_closed(std::int32_t stream_id, std::uint32_t error_code) override {
+    closed.emplace_back(stream_id, error_code);
+  }
+  std::size_t read_response_body(std::int32_t, std::uint8_t* out, std::size_t room, bool& end) override {
+    const std::size_t n = std::min(room, response_body.size());
+    std::copy_n(response_body.begin(), n, out);
+    response_body.erase(0, n);
+    end = response_body.empty();
+    return n;
+  }
+  std::vector<std::pair<std::int32_t, Request>> requests;
+  std::string body;
+  std::vector<std::int32_t> ended;
+  std::vector<std::pair<std::int32_t, std::uint32_t>> closed;
+  std::string response_body;
+};
+
+class ServerSessionTest : public ::testing::Test {
+ protected:
+  // Sends the preface and an empty SETTINGS, then `frames`; returns what the server wrote.
+  std::string exchange(const std::string& frames, bool* failed = nullptr) {
+    std::string input = std::string(kPreface) + frame(kSettings, 0, 0, "") + frames;
+    const bool error = static_cast<bool>(session_.receive(std::span<const char>(input.data(), input.size())));
+    if (failed != nullptr) *failed = error;
+    return drain();
+  }
+  std::string more(const std::string& frames, bool* failed = nullptr) {
+    const bool error = static_cast<bool>(session_.receive(std::span<const char>(frames.data(), frames.size())));
+    if (failed != nullptr) *failed = error;
+    return drain();
+  }
+  std::string drain() {
+    std::string out;
+    for (auto bytes = session_.output(); !bytes.empty(); bytes = session_.output()) {
+      out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return out;
+  }
+  // The RST_STREAM error code the server sent for `stream`, if any.
+  static std::optional<std::uint32_t> reset_of(const std::string& output, std::uint32_t stream) {
+    for (const Frame& f : parse_frames(output)) {
+      if (f.type == kRstStream && f.stream == stream) return error_code_of(f);
+    }
+    return std::nullopt;
+  }
+  static std::optional<std::uint32_t> goaway_of(const std::string& output) {
+    for (const Frame& f : parse_frames(output)) {
+      if (f.type == kGoaway) return error_code_of(f);
+    }
+    return std::nullopt;
+  }
+
+  Recorder handler_;
+  Limits limits_;
+  ServerSession session_{handler_, limits_};
+};
+
+TEST_F(ServerSessionTest, AValidRequestIsOneEventWithItsBody) {
+  Fields fields = get_request("/upload?x=1");
+  fields[0].second = "POST";
+  fields.emplace_back("content-type", "text/plain");
+  fields.emplace_back("cookie", "a=1");
+  fields.emplace_back("cookie", "b=2");
+  const std::string output =
+      exchange(frame(kHeaders, kEndHeaders, 1, block(fields)) + frame(kData, kEndStream, 1, "hello"));
+  ASSERT_EQ(handler_.requests.size(), 1u);
+  const Request& request = handler_.requests[0].second;
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/upload?x=1");
+  EXPECT_EQ(request.authority, "api.test");
+  EXPECT_FALSE(request.end_stream);
+  EXPECT_EQ(request.fields, (Fields{{"content-type", "text/plain"}, {"cookie", "a=1"}, {"cookie", "b=2"}}));
+  EXPECT_EQ(handler_.body, "hello");
+  EXPECT_EQ(handler_.ended, std::vector<std::int32_t>{1});
+  EXPECT_FALSE(reset_of(output, 1));
+  // The server's SETTINGS went out first, with our limits.
+  const auto frames = parse_frames(output);
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames[0].type, kSettings);
+}
+
+TEST_F(ServerSessionTest, MalformedRequestsAreStreamErrorsAndNeverReachTheHandler) {
+  struct Case {
+    std::string name;
+    Fields fields;
+  };
+  auto with = [](Fields base, std::string name, std::string value) {
+    base.emplace_back(std::move(name), std::move(value));
+    return base;
+  };
+  const std::vector<Case> cases = {
+      {"uppercase name", with(get_request(), "X-Upper", "1")},
+      {"connection-specific", with(get_request(), "connection", "close")},
+      {"transfer-encoding", with(get_request(), "transfer-encoding", "chunked")},
+      {"keep-alive", with(get_request(), "keep-alive", "5")},
+      {"upgrade", with(get_request(), "upgrade", "websocket")},
+      {"te other than trailers", with(get_request(), "te", "gzip")},
+      {"CR in value", with(get_request(), "x-a", "a\rb")},
+      {"LF in value", with(get_request(), "x-a", "a\nb")},
+      {"NUL in value", with(get_request(), "x-a", std::string("a\0b", 3))},
+      {"leading whitespace", with(get_request(), "x-a", " a")},
+      {"trailing whitespace", with(get_request(), "x-a", "a ")},
+      {"space in name", with(get_request(), "x a", "1")},
+      {"missing :path", Fields{{":method", "GET"}, {":scheme", "https"}, {":authority", "a"}}},
+      {"unknown pseudo-header", with(get_request(), ":protocol-x", "1")},
+      {"pseudo-header after a field", Fields{{":method", "GET"}, {"x-a", "1"}, {":scheme", "https"}, {":path", "/"}}},
+      {"duplicate :path", with(get_request(), ":path", "/b")},
+      {"empty :path", Fields{{":method", "GET"}, {":scheme", "https"}, {":authority", "a"}, {":path", ""}}},
+      {"host disagreeing with :authority", with(get_request(), "host", "other.test")},
+      {"CONNECT", Fields{{":method", "CONNECT"}, {":authority", "a:443"}}},
+      {"asterisk path on GET", Fields{{":method", "GET"}, {":scheme", "https"}, {":authority", "a"}, {":path", "*"}}},
+  };
+  std::uint32_t stream = 1;
+  bool first = true;
+  for (const Case& c : cases) {
+    const std::string frames = frame(kHeaders, kEndHeaders | kEndStream, stream, block(c.fields));
+    const std::string output = first ? exchange(frames) : more(frames);
+    first = false;
+    // Each is a stream error: the connection (and the next case on it) goes on.
+    EXPECT_TRUE(reset_of(output, stream)) << c.name;
+    EXPECT_FALSE(goaway_of(output)) << c.name;
+    EXPECT_TRUE(handler_.requests.empty()) << c.name;
+    stream += 2;
+  }
+}
+
+TEST_F(ServerSessionTest, ContentLengthMustMatchTheData) {
+  Fields fields = get_request();
+  fields[0].second = "POST";
+  fields.emplace_back("content-length", "10");
+  const std::string output =
+      exchange(frame(kHeaders, kEndHeaders, 1, block(fields)) + frame(kData, kEndStream, 1, "short"));
+  EXPECT_TRUE(reset_of(output, 1));
+  // The request head was valid, so it was seen; the body's end never is.
+  EXPECT_TRUE(handler_.ended.empty());
+}
+
+TEST_F(ServerSessionTest, AHeaderListOverTheLimitIsRefused) {
+  limits_.max_header_list_size = 200;
+  ServerSession small(handler_, limits_);
+  Fields fields = get_request();
+  fields.emplace_back("x-big", std::string(120, 'a'));
+  fields.emplace_back("x-big2", std::string(120, 'b'));
+  std::string input = std::string(kPreface) + frame(kSettings, 0, 0, "") +
+                      frame(kHeaders, kEndHeaders | kEndStream, 1, block(fields));
+  (void)small.receive(std::span<const char>(input.data(), input.size()));
+  std::string output;
+  for (auto bytes = small.output(); !bytes.empty(); bytes = small.output()) {
+    output.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  EXPECT_TRUE(reset_of(output, 1) || goaway_of(output));
+  EXPECT_TRUE(handler_.requests.empty());
+}
+
+TEST_F(ServerSessionTest, RapidResetClosesTheConnection) {
+  // CVE-2023-44487: open a stream and reset it at once, again and again.
+  std::string frames;
+  for (std::uint32_t stream = 1; stream < 2 * 400; stream += 2) {
+    frames += frame(kHeaders, kEndHeaders, stream, block(get_request()));
+    frames += frame(kRstStream, 0, stream, std::string("\0\0\0\x08", 4));  // CANCEL
+  }
+  bool failed = false;
+  const std::string output = exchange(frames, &failed);
+  EXPECT_TRUE(failed);
+  const auto code = goaway_of(output);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0xbu) << "ENHANCE_YOUR_CALM";
+  EXPECT_LT(handler_.requests.size(), 200u);
+}
+
+TEST_F(ServerSessionTest, ContinuationFloodClosesTheConnection) {
+  // CVE-2024-27316 style: a header block that never ends, in many CONTINUATION frames.
+  std::string frames = frame(kHeaders, 0, 1, block(get_request()));
+  for (int i = 0; i < 100; ++i) frames += frame(kContinuation, 0, 1, literal("x-f", "1"));
+  bool failed = false;
+  const std::string output = exchange(frames, &failed);
+  EXPECT_TRUE(failed);
+  EXPECT_TRUE(goaway_of(output));
+  EXPECT_TRUE(handler_.requests.empty());
+}
+
+TEST_F(ServerSessionTest, ResponsesGoOutAsHeadersAndData) {
+  (void)exchange(frame(kHeaders, kEndHeaders | kEndStream, 1, block(get_request())));
+  ASSERT_EQ(handler_.requests.size(), 1u);
+  handler_.response_body = "hello, h2";
+  session_.respond(1, 200, {{"content-type", "text/plain"}}, true);
+  const auto frames = parse_frames(drain());
+  bool headers = false;
+  std::string data;
+  bool ended = false;
+  for (const Frame& f : frames) {
+    if (f.stream != 1) continue;
+    if (f.type == kHeaders) headers = true;
+    if (f.type == kData) {
+      data += f.payload;
+      ended = ended || (f.flags & kEndStream) != 0;
+    }
+  }
+  EXPECT_TRUE(headers);
+  EXPECT_EQ(data, "hello, h2");
+  EXPECT_TRUE(ended);
+  ASSERT_FALSE(handler_.closed.empty());
+  EXPECT_EQ(handler_.closed.back(), (std::pair<std::int32_t, std::uint32_t>{1, 0}));
+}
+
+TEST_F(ServerSessionTest, RequestBodyWindowOpensOnlyAsTheConsumerTakesBytes) {
+  limits_.initial_window_size = 65535;
+  ServerSession session(handler_, limits_);
+  Fields fields = get_request();
+  fields[0].second = "POST";
+  std::string input = std::string(kPreface) + frame(kSettings, 0, 0, "") + frame(kHeaders, kEndHeaders, 1, block(fields));
+  for (int i = 0; i < 3; ++i) input += frame(kData, 0, 1, std::string(16000, 'x'));
+  ASSERT_FALSE(session.receive(std::span<const char>(input.data(), input.size())));
+  auto drain_session = [&] {
+    std::string out;
+    for (auto bytes = session.output(); !bytes.empty(); bytes = session.output()) {
+      out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return out;
+  };
+  EXPECT_EQ(handler_.body.size(), 48000u);
+  // No WINDOW_UPDATE for the stream until its bytes are consumed.
+  for (const Frame& f : parse_frames(drain_session())) {
+    EXPECT_FALSE(f.type == 8 && f.stream == 1) << "window opened before consume()";
+  }
+  session.consume(1, 48000);
+  bool updated = false;
+  for (const Frame& f : parse_frames(drain_session())) updated = updated || (f.type == 8 && f.stream == 1);
+  EXPECT_TRUE(updated);
+}
+
+}  // namespace
+}  // namespace flexgate::http2
