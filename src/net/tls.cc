@@ -73,7 +73,11 @@ std::string configure_common(SSL_CTX* ctx, std::string_view min_version, const s
   SSL_CTX_set_min_proto_version(ctx, parse_min_version(min_version));
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Writes may stop part way (non-blocking) and resume from a coalescing buffer that moved.
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read() per burst of records instead of two per record (header, then body). Safe here:
+  // every read tries SSL_read before waiting on the socket, so bytes OpenSSL holds are never
+  // stranded behind an edge that already fired.
+  SSL_CTX_set_read_ahead(ctx, 1);
   if (!ciphers.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
     return openssl_error_text("invalid cipher list \"" + ciphers + "\"");
   }

@@ -166,7 +166,8 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
   auto stream = std::make_shared<StreamState>(worker_.context(), stream_id);
   std::error_code ec;
   stream->pipe.assign(net::tcp::v4(), pair[0], ec);
-  net::prepare_socket(stream->pipe);  // Asio must know it is non-blocking, or its reads would wait
+  // Already non-blocking (SOCK_NONBLOCK); Asio must know it too, or its reads would wait.
+  stream->pipe.non_blocking(true, ec);
   net::tcp::socket session_end(worker_.context());
   session_end.assign(net::tcp::v4(), pair[1], ec);
   stream->method = method_of(request.method);

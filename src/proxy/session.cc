@@ -61,7 +61,12 @@ Session::~Session() { worker_.remove_session(this); }
 
 net::Task<void> Session::run() {
   auto self = shared_from_this();
-  net::prepare_socket(client_.socket());
+  if (http2_stream_) {
+    std::error_code ignored;
+    client_.socket().non_blocking(true, ignored);  // a socket pair: no TCP options to set
+  } else {
+    net::prepare_socket(client_.socket());
+  }
   deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
   if (!http2_stream_ && !co_await tls_handshake_phase()) closing_ = true;
   if (!closing_ && client_.tls() != nullptr && net::tls_alpn(client_.tls()) == "h2") {
