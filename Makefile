@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 SAN_JOBS   ?= 2
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan test-tsan bench bench-micro overload soak fuzz fuzz-build fuzz-ci clean
+.PHONY: all deps build run test test-asan test-tsan bench bench-micro bench-protocols overload soak fuzz fuzz-build fuzz-ci clean
 
 all: build
 
@@ -50,12 +50,21 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	@FUZZ_SECONDS=30 bash scripts/run-fuzzers.sh
 
-# MICRO=0 skips the micro-benchmarks (bench-micro) that follow the proxy comparison.
+# MICRO=0 skips the micro-benchmarks (bench-micro) that follow the proxy comparison; PROTOCOLS=0
+# skips the TLS and HTTP/2 comparison (bench-protocols).
 MICRO ?= 1
+PROTOCOLS ?= 1
 bench: build
 	@bash scripts/install-deps.sh --bench
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/run.sh
+	@if [ "$(PROTOCOLS)" != 0 ]; then FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/protocols.sh; fi
 	@if [ "$(MICRO)" != 0 ]; then $(MAKE) --no-print-directory bench-micro; fi
+
+# FlexGate, nginx and HAProxy terminating TLS 1.3 and HTTP/2 (h2 by ALPN, h2c): HTTPS keep-alive GETs,
+# resumed and full handshakes, h2load over h2 and h2c; bench/results/protocols.md.
+bench-protocols: build
+	@bash scripts/install-deps.sh --bench
+	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash bench/protocols.sh
 
 # Google Benchmark micro-benchmarks (bench/micro/*_bench.cc) in a Release build of their own:
 # a compact rate table, bench/results/micro.json and micro.md. MICRO_MIN_TIME: seconds per case

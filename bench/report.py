@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the raw output of bench/run.sh into a Markdown table (stdout and --out).
+"""Turns the raw output of bench/run.sh (or, with --protocols, bench/protocols.sh) into a Markdown table.
 
 Input: a directory with index.tsv (one line per measured wrk run: scenario, target, round, CPU
 ticks of the target's processes during the run, their peak RSS in KiB, the wrk output file, wrk's
@@ -43,6 +43,36 @@ def parse_wrk(text):
     return result
 
 
+def parse_h2load(text):
+    """The same fields from h2load output; p50/p99 from the "latency p50 ... p99 ..." line that
+    bench/protocols.sh appends (computed from h2load's per-request log)."""
+    result = {"requests": None, "rps": None, "p50": None, "p99": None, "errors": 0}
+    m = re.search(r"^finished in [\d.]+m?s, ([\d.]+) req/s", text, re.M)
+    if m:
+        result["rps"] = float(m.group(1))
+    m = re.search(r"^requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed, (\d+) errored, "
+                  r"(\d+) timeout", text, re.M)
+    if m:
+        result["requests"] = int(m.group(1))
+        result["errors"] += int(m.group(2))  # "failed" includes the errored and timed-out ones
+    m = re.search(r"^status codes: \d+ 2xx, \d+ 3xx, (\d+) 4xx, (\d+) 5xx", text, re.M)
+    if m:
+        result["errors"] += int(m.group(1)) + int(m.group(2))
+    m = re.search(r"^latency p50 ([\d.]+) ms p99 ([\d.]+) ms", text, re.M)
+    if m:
+        result["p50"], result["p99"] = float(m.group(1)), float(m.group(2))
+    return result
+
+
+def parse_s_time(text):
+    """Full handshakes from the summary line bench/protocols.sh writes after its `openssl s_time` batch."""
+    result = {"requests": None, "rps": None, "p50": None, "p99": None, "errors": 0}
+    m = re.search(r"^full handshakes: (\d+) in [\d.]+ s wall, ([\d.]+)/s \(\d+ processes, (\d+) failed", text, re.M)
+    if m:
+        result["requests"], result["rps"], result["errors"] = int(m.group(1)), float(m.group(2)), int(m.group(3))
+    return result
+
+
 def read_meta(path):
     meta = {"skipped": []}
     if not os.path.exists(path):
@@ -64,7 +94,8 @@ def collect(raw_dir, clk_tck):
         for row in csv.DictReader(f, delimiter="\t"):
             path = os.path.join(raw_dir, row["wrk_output"])
             text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
-            run = parse_wrk(text)
+            parse = {"h2load": parse_h2load, "s_time": parse_s_time}.get(row.get("tool"), parse_wrk)
+            run = parse(text)
             run["wrk_status"] = int(row["wrk_status"])
             run["rss_kb"] = int(row["peak_rss_kb"])
             ticks = int(row["cpu_ticks"])
@@ -221,6 +252,87 @@ def render(rows, meta, cost=None):
     return "\n".join(lines) + "\n"
 
 
+PROTOCOL_NOTES = {
+    "tls-get-small": "HTTPS GET of a small body, wrk, 64 keep-alive connections (HTTP/1.1 over TLS 1.3)",
+    "tls-handshakes": "wrk, 32 connections, `Connection: close`: one TCP connection and TLS 1.3 handshake per "
+                      "request, so req/s = handshakes/s (wrk offers the previous session again: resumed "
+                      "handshakes where the server issues tickets)",
+    "tls-full-handshakes": "32 `openssl s_time -new -www /` processes at once: a full TLS 1.3 handshake "
+                           "(certificate, ECDSA P-256 signature, X25519) and one HTTP/1.0 GET per connection; "
+                           "handshakes/s = connections completed / wall time",
+    "h2-get-small": "h2load over TLS 1.3 with ALPN h2",
+    "h2c-get-small": "h2load over plaintext HTTP/2 with prior knowledge (h2c)",
+}
+
+
+def render_protocols(rows, meta):
+    """The table of bench/protocols.sh: TLS and HTTP/2 scenarios, FlexGate against nginx and HAProxy."""
+    scenarios = []
+    for scenario, _ in rows:
+        if scenario not in scenarios:
+            scenarios.append(scenario)
+    lines = [
+        "# FlexGate TLS and HTTP/2 benchmark — %s" % meta.get("date", "?"),
+        "",
+        "Machine: %s CPU(s) (%s), %s. Proxies: %s workers each, %s idle upstream connections kept per worker "
+        "(nginx, FlexGate), HTTP/1.1 to the echo upstream (%s worker(s)); %s s per run after a %s s warm-up, "
+        "median of %s round(s); h2load: %s connections x %s concurrent streams."
+        % (meta.get("nproc", "?"), meta.get("cpu", "?"), meta.get("kernel", "?"), meta.get("workers", "?"),
+           meta.get("keepalive", "?"), meta.get("echo_workers", "?"), meta.get("duration", "?"),
+           meta.get("warmup", "?"), meta.get("rounds", "?"), meta.get("h2_clients", "?"),
+           meta.get("h2_streams", "?")),
+        "",
+        "Versions: flexgate %s; %s; %s; %s; %s; %s."
+        % (meta.get("flexgate", "?"), meta.get("nginx", "?"), meta.get("haproxy", "?"), meta.get("wrk", "?"),
+           meta.get("h2load", "?"), meta.get("openssl", "?")),
+    ]
+    probes = sorted((k[4:], v) for k, v in meta.items() if k.startswith("tls_"))
+    if probes:
+        lines += ["", "Negotiated by each TLS listener (a client offering h2 and http/1.1; resumed = later "
+                  "connections that offered the previous session and resumed it):"]
+        lines += ["- %s: %s" % (name, value) for name, value in probes]
+    lines += [
+        "",
+        "| scenario | proxy | req/s | spread | p50 ms | p99 ms | peak RSS MB | CPU µs/req | req/s vs best peer "
+        "| CPU/req vs best peer | other load | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in scenarios:
+        targets = [t for t in TARGET_ORDER if (scenario, t) in rows]
+        targets += sorted(t for s, t in rows if s == scenario and t not in TARGET_ORDER)
+        peers = [rows[(scenario, p)] for p in PEERS if (scenario, p) in rows]
+        best_rps = max((p["rps"] for p in peers if p["rps"]), default=None)
+        best_cpu = min((p["cpu_us"] for p in peers if p["cpu_us"]), default=None)
+        for target in targets:
+            r = rows[(scenario, target)]
+            rps_ratio = r["rps"] / best_rps if r["rps"] and best_rps else None
+            cpu_ratio = r["cpu_us"] / best_cpu if r["cpu_us"] and best_cpu else None
+            errors = str(r["errors"])
+            if r["failed"]:
+                errors += " (%d/%d runs failed)" % (r["failed"], r["runs"])
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                scenario, target, fmt(r["rps"], ",.0f"),
+                fmt(r["spread"] * 100 if r["spread"] is not None else None, ".0f", "%"),
+                fmt(r["p50"], ".3f"), fmt(r["p99"], ".3f"), fmt(r["rss_mb"], ".1f"), fmt(r["cpu_us"], ".1f"),
+                fmt(rps_ratio, ".2f", "×"), fmt(cpu_ratio, ".2f", "×"), fmt(r["other_cpu"], ".0f", "%"), errors))
+    lines += [""] + ["- %s: %s." % (s, PROTOCOL_NOTES[s]) for s in scenarios if s in PROTOCOL_NOTES]
+    lines += [
+        "",
+        "req/s, latency and CPU are medians over the rounds; spread = (max − min) / median of req/s. Latency: "
+        "wrk's percentiles; for h2load the percentiles of its per-request log (a request's time includes waiting "
+        "behind the other streams of its connection). CPU µs/req is the proxy's own utime+stime during the run "
+        "divided by the requests completed (for the handshake rows: per handshake). Best peer = the better of nginx and "
+        "HAProxy. Other load = CPU used during the run by processes outside the benchmark, in %% of one CPU; "
+        "the load generator, the echo upstream and the proxy share the same %s CPU(s)." % meta.get("nproc", "?"),
+        "",
+        "Load average: %s at the start, %s at the end."
+        % (meta.get("loadavg_start", "?"), meta.get("loadavg_end", "?")),
+    ]
+    if meta["skipped"]:
+        lines += ["", "Skipped: " + "; ".join(meta["skipped"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def read_cost(path):
     """{target: {instructions, syscalls, mix}} per request, from bench/cost.sh's TSV (empty if absent)."""
     cost = {}
@@ -259,6 +371,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw_dir", help="directory with index.tsv, meta.txt and the wrk outputs")
     parser.add_argument("--out", help="also write the Markdown here")
+    parser.add_argument("--protocols", action="store_true",
+                        help="the directory comes from bench/protocols.sh (TLS and HTTP/2 table)")
     args = parser.parse_args()
     meta = read_meta(os.path.join(args.raw_dir, "meta.txt"))
     clk_tck = int(meta.get("clk_tck") or os.sysconf("SC_CLK_TCK"))
@@ -266,7 +380,10 @@ def main():
     if not rows:
         print("no measurements", file=sys.stderr)
         return 1
-    text = render(rows, meta, read_cost(os.path.join(args.raw_dir, "cost.tsv")))
+    if args.protocols:
+        text = render_protocols(rows, meta)
+    else:
+        text = render(rows, meta, read_cost(os.path.join(args.raw_dir, "cost.tsv")))
     sys.stdout.write(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
