@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "http/header_token.h"
 #include "http/parser.h"
+#include "http/websocket.h"
 #include "net/address.h"
 #include "observe/correlation_id.h"
 #include "observe/trace_context.h"
@@ -193,6 +194,31 @@ PolicyStep refuse_step(PolicyStep step, const policy::Verdict& verdict) {
   step.verdict = StepVerdict::kRefuse;
   step.status = proxy::status_for(verdict.kind);
   step.summary = verdict.message;
+  return step;
+}
+
+// Session::websocket_phase: only for a request with an Upgrade field.
+PolicyStep websocket_step(const Context& ctx) {
+  PolicyStep step{.name = "websocket"};
+  step.facts = {{"websocket", ctx.route.websocket ? "true" : "false"}};
+  if (!http::asks_for_websocket(ctx.head)) {
+    step.verdict = StepVerdict::kPass;
+    step.summary = "Upgrade is not websocket: dropped (hop-by-hop), served as HTTP/1.1";
+    return step;
+  }
+  if (!ctx.route.websocket) {
+    return refuse_step(std::move(step), policy::Verdict::deny(ErrorKind::kForbidden,
+                                                              "WebSocket upgrades are not enabled on this route"));
+  }
+  if (const http::WebSocketRequestError error = http::check_websocket_request(ctx.head);
+      error != http::WebSocketRequestError::kNone) {
+    const ErrorKind kind = error == http::WebSocketRequestError::kUnsupportedVersion ? ErrorKind::kUpgradeRequired
+                                                                                      : ErrorKind::kBadRequest;
+    return refuse_step(std::move(step), policy::Verdict::deny(kind, std::string(http::to_string(error))));
+  }
+  step.verdict = StepVerdict::kApplies;
+  step.summary = "a WebSocket handshake: forwarded with Connection: Upgrade; a 101 opens a tunnel (idle timeout " +
+                 std::to_string(ctx.binding.timeouts.idle.count()) + " ms)";
   return step;
 }
 
@@ -585,6 +611,11 @@ ForwardInfo forward_info(const Context& ctx, const router::RouteMatch& match,
     out.added.push_back("Content-Length: " + std::to_string(ctx.head.content_length));
   } else if (ctx.head.framing == http::BodyFraming::kChunked) {
     out.added.emplace_back("Transfer-Encoding: chunked");
+  }
+  if (ctx.route.websocket && ctx.head.has_upgrade && http::asks_for_websocket(ctx.head) &&
+      http::check_websocket_request(ctx.head) == http::WebSocketRequestError::kNone) {
+    out.added.emplace_back("Connection: Upgrade");
+    out.added.emplace_back("Upgrade: websocket");
   }
   return out;
 }
@@ -1157,6 +1188,7 @@ ExplainReport explain_request(const proxy::Runtime& runtime, const ExplainQuery&
 
   // 6. The policy chain, in the lifecycle's order; the first refusal answers.
   Context ctx{runtime, query, head, view, route, binding, route_index, {}};
+  if (head.has_upgrade) report.policies.push_back(websocket_step(ctx));
   report.policies.push_back(admission_step(ctx));
   report.policies.push_back(body_limit_step(ctx));
   report.policies.push_back(headers_step(ctx));

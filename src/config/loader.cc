@@ -1174,7 +1174,8 @@ class ConfigLoader {
                    "priority",
                    "headers",
                    "securityHeaders",
-                   "cors"});
+                   "cors",
+                   "websocket"});
     if (!map.ok()) return;
     route.pos = to_pos(field.mark);
 
@@ -1289,6 +1290,13 @@ class ConfigLoader {
       CorsSpec cors;
       read_cors(r_, *f, /*allow_false=*/true, cors);
       route.cors = std::move(cors);
+    }
+    read_bool(map, "websocket", route.websocket);
+    if (route.websocket && methods_ok && !route.methods.empty() &&
+        std::find(route.methods.begin(), route.methods.end(), "GET") == route.methods.end()) {
+      // The opening handshake is a GET (RFC 6455 4.1): such a route could never upgrade.
+      const Field* f = map.get("websocket");
+      r_.error(f->mark, f->path, "websocket: true needs GET among the route's methods (the handshake is a GET)");
     }
     if (path_ok && host_ok && methods_ok) check_duplicate_route(*path, index, pattern.shape, route);
   }

@@ -408,6 +408,9 @@ struct RouteSpec {
   std::optional<HeadersSpec> headers;                      // `headers`
   std::optional<SecurityHeadersSpec> security_headers;     // `securityHeaders` (overrides upstream/global)
   std::optional<CorsSpec> cors;                            // `cors` (replaces the global one)
+  // `websocket`: GET requests with `Upgrade: websocket` are forwarded and, on a 101, tunneled (idle
+  // timeout: the route's timeouts.idle); false refuses them with 403.
+  bool websocket = false;
 };
 
 // `security.auth.keys[]`: only the SHA-256 hex digest of a key is ever stored.

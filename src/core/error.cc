@@ -25,6 +25,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::kTooManyRequests: return "too_many_requests";
     case ErrorKind::kUnsupportedMediaType: return "unsupported_media_type";
     case ErrorKind::kUnprocessableEntity: return "unprocessable_entity";
+    case ErrorKind::kUpgradeRequired: return "upgrade_required";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

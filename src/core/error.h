@@ -33,6 +33,7 @@ enum class ErrorKind : std::uint8_t {
   kTooManyRequests,       // rate limited (429)
   kUnsupportedMediaType,  // body content type not accepted by the route (415)
   kUnprocessableEntity,   // body fails the route's schema (422)
+  kUpgradeRequired,       // a WebSocket version the gateway does not speak (426)
   kInternal,              // a bug or resource exhaustion (500)
 };
 

@@ -39,6 +39,9 @@ class Stream {
   void close();
   // shutdown(both) then close(): the peer sees an orderly end of a plaintext stream.
   void shutdown_and_close();
+  // Half-close: no more bytes go out (a TLS stream first sends close_notify, best effort); reads
+  // go on until the peer closes its side too. For tunnels, where each direction ends on its own.
+  void shutdown_write();
 
   // Scratch for coalescing a gather write into one TLS record (tls_write_now).
   std::string& tls_write_scratch() { return tls_write_scratch_; }

@@ -130,6 +130,17 @@ void Stream::shutdown_and_close() {
   tls_.reset();
 }
 
+void Stream::shutdown_write() {
+  if (!socket_.is_open()) return;
+  if (tls_ && SSL_is_init_finished(tls_.get())) {
+    ERR_clear_error();
+    SSL_shutdown(tls_.get());  // close_notify; the peer's is read (or not) by later reads
+    ERR_clear_error();
+  }
+  std::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
 const std::error_category& tls_category() {
   static const TlsCategory category;
   return category;

@@ -122,6 +122,7 @@ void format_access_line(const AccessRecord& r, std::string& out) {
     if (!r.rate_limit.empty()) append_text_field(out, "rateLimit", r.rate_limit);
     if (!r.rejected_by.empty()) append_text_field(out, "rejectedBy", r.rejected_by);
     if (!r.reject_reason.empty()) append_text_field(out, "rejectReason", r.reject_reason);
+    if (!r.tunnel_end.empty()) append_text_field(out, "tunnelEnd", r.tunnel_end);
     if (!r.headers.empty()) {
       const Redactor& redactor = current_redactor();
       for (const auto& [name, value] : r.headers) {
@@ -168,6 +169,7 @@ void format_access_line(const AccessRecord& r, std::string& out) {
   if (!r.rate_limit.empty()) append_field(out, "rateLimit", r.rate_limit);
   if (!r.rejected_by.empty()) append_field(out, "rejectedBy", r.rejected_by);
   if (!r.reject_reason.empty()) append_field(out, "rejectReason", r.reject_reason);
+  if (!r.tunnel_end.empty()) append_field(out, "tunnelEnd", r.tunnel_end);
   if (!r.headers.empty()) {
     const Redactor& redactor = current_redactor();
     out += ",\"headers\":{";

@@ -37,6 +37,9 @@ struct AccessRecord {
   std::string_view rate_limit;     // "rateLimit": "allowed", "limited", "fallback_local"…
   std::string_view rejected_by;    // "rejectedBy": the policy that refused the request ("auth"…)
   std::string_view reject_reason;  // "rejectReason": why it refused
+  // "tunnelEnd": how a WebSocket tunnel (status 101) ended: "client_closed", "upstream_closed",
+  // "idle_timeout", "error" or "aborted" (drain deadline). "" for every other request.
+  std::string_view tunnel_end;
   // Sampled as an error (logging.sampling.errorRate) although the status is < 500: the request
   // was refused by a policy. A non-empty rejected_by counts as refused too.
   bool refused = false;

@@ -458,6 +458,18 @@ std::uint64_t MetricsRegistry::tls_handshakes(TlsSide side, TlsResult result) co
   return total;
 }
 
+std::int64_t MetricsRegistry::websocket_tunnels() const {
+  std::int64_t total = 0;
+  for (const auto& worker : workers_) total += worker->websocket_tunnels_.value();
+  return total;
+}
+
+std::uint64_t MetricsRegistry::websocket_bytes(TunnelDirection direction) const {
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->websocket_bytes_[static_cast<std::size_t>(direction)].value();
+  return total;
+}
+
 std::uint64_t MetricsRegistry::timeouts(TimeoutKind kind) const {
   std::uint64_t total = 0;
   for (const auto& worker : workers_) total += worker->timeouts_[static_cast<std::size_t>(kind)].value();
@@ -749,7 +761,7 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
     for (const auto& [kind, label] :
          {std::pair{TimeoutKind::kConnect, "connect"}, std::pair{TimeoutKind::kUpstreamResponse, "upstream_response"},
           std::pair{TimeoutKind::kRequest, "request"}, std::pair{TimeoutKind::kClientHead, "client_head"},
-          std::pair{TimeoutKind::kClientBody, "client_body"}}) {
+          std::pair{TimeoutKind::kClientBody, "client_body"}, std::pair{TimeoutKind::kWebsocketIdle, "websocket_idle"}}) {
       open_sample(out, name);
       append_label(out, "kind", label, true);
       close_labels(out);
@@ -782,6 +794,24 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
       append_label(out, "priority", label, true);
       close_labels(out);
       append_uint(out, load_shed(static_cast<std::size_t>(priority)));
+      out += '\n';
+    }
+  }
+
+  append_header(out, MetricFamily::kWebsocketConnections);
+  out += family_info(MetricFamily::kWebsocketConnections).name;
+  out += ' ';
+  append_int(out, websocket_tunnels());
+  out += '\n';
+  {
+    const std::string_view name = family_info(MetricFamily::kWebsocketBytesTotal).name;
+    append_header(out, MetricFamily::kWebsocketBytesTotal);
+    for (const auto& [direction, label] : {std::pair{TunnelDirection::kToUpstream, "to_upstream"},
+                                           std::pair{TunnelDirection::kToClient, "to_client"}}) {
+      open_sample(out, name);
+      append_label(out, "direction", label, true);
+      close_labels(out);
+      append_uint(out, websocket_bytes(direction));
       out += '\n';
     }
   }

@@ -83,11 +83,15 @@ namespace flexgate::observe {
     "In-memory buckets evicted before they were full again because the table was at its cap.")           \
   X(kRateLimitBuckets, "flexgate_rate_limit_buckets", "gauge", "In-memory rate-limit buckets held now.")  \
   X(kTimeoutsTotal, "flexgate_timeouts_total", "counter",                                                 \
-    "Timeouts, by kind: connect, upstream_response (firstByte / perTry), request, client_head, client_body.") \
+    "Timeouts, by kind: connect, upstream_response (firstByte / perTry), request, client_head, client_body, websocket_idle.") \
   X(kTlsHandshakesTotal, "flexgate_tls_handshakes_total", "counter",                                      \
     "TLS handshakes, by side (downstream: clients, upstream: https targets) and result (ok or why it failed).") \
   X(kLoadShedTotal, "flexgate_load_shed_total", "counter",                                                 \
     "Requests refused with 503 because the gateway was overloaded, by route priority.")                   \
+  X(kWebsocketConnections, "flexgate_websocket_connections", "gauge",                                     \
+    "WebSocket tunnels open now (upgraded with a 101, not yet closed).")                                  \
+  X(kWebsocketBytesTotal, "flexgate_websocket_bytes_total", "counter",                                    \
+    "Bytes tunneled after a WebSocket upgrade, by direction (to_upstream, to_client).")                  \
   X(kConfigReloadsTotal, "flexgate_config_reloads_total", "counter", "Configuration reloads, by result.") \
   X(kConfigLastReloadSuccessTimestampSeconds, "flexgate_config_last_reload_success_timestamp_seconds",    \
     "gauge", "Unix time of the last successful configuration load or reload.")                            \
@@ -152,7 +156,9 @@ namespace flexgate::observe {
   X(kEgressBlockedAddress, "egress", "blocked_address")                                 \
   X(kLimitsBodyTooLarge, "limits", "body_too_large")                                    \
   X(kLimitsHeadTooLarge, "limits", "head_too_large")                                    \
-  X(kLimitsUriTooLong, "limits", "uri_too_long")
+  X(kLimitsUriTooLong, "limits", "uri_too_long")                                        \
+  X(kWebsocketNotAllowed, "websocket", "not_allowed") /* route without websocket: true */ \
+  X(kWebsocketBadHandshake, "websocket", "bad_handshake")
 
 // How one attempt to an upstream ended: X(enumerator, label).
 #define FLEXGATE_UPSTREAM_OUTCOMES(X) \
@@ -163,8 +169,11 @@ namespace flexgate::observe {
   X(kBadResponse, "bad_response")
 
 // Which deadline passed (flexgate_timeouts_total{kind}).
-enum class TimeoutKind : std::uint8_t { kConnect, kUpstreamResponse, kRequest, kClientHead, kClientBody };
-inline constexpr std::size_t kTimeoutKindCount = 5;
+enum class TimeoutKind : std::uint8_t { kConnect, kUpstreamResponse, kRequest, kClientHead, kClientBody, kWebsocketIdle };
+inline constexpr std::size_t kTimeoutKindCount = 6;
+
+// flexgate_websocket_bytes_total{direction}: which way tunneled bytes went.
+enum class TunnelDirection : std::uint8_t { kToUpstream, kToClient };
 
 // flexgate_tls_handshakes_total{side, result}: which end of the proxy, and how it ended.
 enum class TlsSide : std::uint8_t { kDownstream, kUpstream };
@@ -527,6 +536,13 @@ class alignas(64) WorkerMetrics {
     tls_handshakes_[static_cast<std::size_t>(side) * kTlsResultCount + static_cast<std::size_t>(result)].add();
   }
 
+  // A WebSocket tunnel opened (+1) or closed (-1) on this worker.
+  void add_websocket_tunnels(std::int64_t delta) { websocket_tunnels_.add(delta); }
+  // Bytes a tunnel moved (counted as they go, so a long tunnel shows up before it ends).
+  void record_websocket_bytes(TunnelDirection direction, std::uint64_t bytes) {
+    websocket_bytes_[static_cast<std::size_t>(direction)].add(bytes);
+  }
+
   // The load shedder refused a request of this priority (0 critical, 1 normal, 2 low).
   void record_load_shed(std::size_t priority) {
     if (priority < load_shed_.size()) load_shed_[priority].add();
@@ -591,6 +607,8 @@ class alignas(64) WorkerMetrics {
   std::array<Counter, 3> load_shed_;             // by priority
   std::array<Counter, kTimeoutKindCount> timeouts_;
   std::array<Counter, 2 * kTlsResultCount> tls_handshakes_;  // side x result
+  Gauge websocket_tunnels_;
+  std::array<Counter, 2> websocket_bytes_;  // by TunnelDirection
   Counter rate_limit_recoveries_;
   std::array<Counter, kRejectionCount> rejections_;
   detail::SeriesTable requests_;
@@ -658,6 +676,8 @@ class MetricsRegistry {
   std::uint64_t load_shed(std::size_t priority) const;
   std::uint64_t timeouts(TimeoutKind kind) const;
   std::uint64_t tls_handshakes(TlsSide side, TlsResult result) const;
+  std::int64_t websocket_tunnels() const;
+  std::uint64_t websocket_bytes(TunnelDirection direction) const;
 
   // Samples whose values live with their owners (load shedder, breakers, ejection, retry
   // budgets), appended by `source` when /metrics is scraped, after the families above. `labels`

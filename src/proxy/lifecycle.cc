@@ -15,6 +15,7 @@
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "http/serializer.h"
+#include "http/websocket.h"
 #include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/access_log.h"
@@ -133,6 +134,8 @@ net::Task<bool> Session::handle_request() {
   }
   bool proceed = normalize_target_phase() && route_phase();
   if (proceed) cors_phase();
+  // The parser flags an Upgrade field: a plain request skips this with one test.
+  if (proceed && request_.has_upgrade) proceed = websocket_phase();
   proceed = proceed && admission_phase() && body_limit_phase();
   // The policy chain, in a fixed order: header hygiene ─► ip allow/deny ─► (CORS preflight) ─►
   // content type ─► auth ─► rate limit ─► validate; the first refusal answers. Only what must wait
@@ -218,6 +221,11 @@ net::Task<bool> Session::handle_request() {
       if (failure && co_await retry_attempt(*failure)) {
         allow_pooled = true;
         continue;
+      }
+      if (response_.status == 101) {
+        // Only a WebSocket handshake gets here (read_response_head_phase checked the 101).
+        keep_alive = co_await tunnel_phase();
+        break;
       }
       const ResponsePlan plan = prepare_response_phase();
       StreamResult delivered;
@@ -377,6 +385,41 @@ net::Task<bool> Session::answer_preflight() {
   auto written = co_await net::write_all(client_, head_out_);
   ctx_.bytes_out = written.bytes;
   co_return !close && !written.error;
+}
+
+bool Session::websocket_phase() {
+  // Only `Upgrade: websocket` is ever honoured, and only on a route that allows it. Any other
+  // protocol (h2c, ...) is never switched to: Upgrade, its Connection option and HTTP2-Settings
+  // are connection-specific, dropped on forwarding, and the request is served as HTTP/1.1.
+  if (!http::asks_for_websocket(request_)) return true;
+  // From here the client expects a new protocol: a refusal closes the connection, so bytes it
+  // sent early in that protocol are never read as HTTP.
+  if (!ctx_.match.route->spec->websocket) {
+    reject(observe::Rejection::kWebsocketNotAllowed,
+           policy::Verdict::deny(ErrorKind::kForbidden, "WebSocket upgrades are not enabled on this route"));
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  const http::WebSocketRequestError error = http::check_websocket_request(request_);
+  if (error != http::WebSocketRequestError::kNone) {
+    // RFC 6455 4.4: a version the gateway does not speak gets 426 and the one it does.
+    const bool version = error == http::WebSocketRequestError::kUnsupportedVersion;
+    reject(observe::Rejection::kWebsocketBadHandshake,
+           policy::Verdict::deny(version ? ErrorKind::kUpgradeRequired : ErrorKind::kBadRequest,
+                                 std::string(http::to_string(error)),
+                                 version ? "Sec-WebSocket-Version: 13\r\n" : ""));
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  if (closing_ || worker_.draining()) {
+    // A tunnel would outlive the drain: refuse it rather than cut it at the drain deadline.
+    fail(ErrorKind::kServiceUnavailable, "the gateway is shutting down");
+    ctx_.local_reply.close = true;
+    return false;
+  }
+  ctx_.websocket = true;
+  ctx_.websocket_accept = http::websocket_accept(http::websocket_key(request_));
+  return true;
 }
 
 bool Session::client_policies_phase() {
@@ -1162,9 +1205,21 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     if (!buffer.empty()) {
       auto outcome = http::parse_response_head(buffer.readable(), http::Limits{}, request_.method, response_);
       if (outcome.status == http::ParseStatus::kComplete) {
+        if (response_.status == 101 && ctx_.websocket) {
+          // The answer to a WebSocket handshake: it must complete that handshake (RFC 6455 4.1),
+          // else the client would be switched to a protocol nobody agreed on.
+          const std::string_view expected(ctx_.websocket_accept.data(), ctx_.websocket_accept.size());
+          const http::WebSocketResponseError error = http::check_websocket_response(response_, expected);
+          if (error != http::WebSocketResponseError::kNone) {
+            fail(ErrorKind::kBadUpstreamResponse, http::to_string(error));
+            break;
+          }
+          upstream_head_size_ = outcome.consumed;
+          co_return true;
+        }
         if (response_.status >= 100 && response_.status < 200) {
-          // Interim responses end here: the gateway answered Expect itself, and Upgrade is
-          // never forwarded, so a 101 is a protocol error.
+          // Interim responses end here: the gateway answered Expect itself, and only a WebSocket
+          // handshake forwards an Upgrade, so any other 101 is a protocol error.
           if (response_.status == 101) {
             fail(ErrorKind::kBadUpstreamResponse, "unexpected 101 from upstream");
             break;
@@ -1289,20 +1344,27 @@ bool Session::response_sent(const StreamResult& result, const ResponsePlan& plan
     close_client();
     return false;
   }
+  // A connection that carried a WebSocket handshake is never pooled, whatever the answer was.
   const bool reusable = response_.keep_alive && response_.framing != http::BodyFraming::kUntilClose &&
-                        upstream_->buffer.empty();
+                        upstream_->buffer.empty() && !ctx_.websocket;
   release_upstream(reusable);
   return !plan.close;
 }
 
-void Session::log_phase() {
-  // Counted before the line is written: whoever has seen the line can also see the count.
+void Session::count_request() {
+  ctx_.metrics_counted = true;
   const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
   observe::WorkerMetrics& metrics = worker_.metrics();
   metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
   metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
                            std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
   metrics.set_pool_idle(worker_.pool().idle_count());
+}
+
+void Session::log_phase() {
+  // Counted before the line is written: whoever has seen the line can also see the count. A
+  // WebSocket handshake was counted when its 101 went out (the tunnel has metrics of its own).
+  if (!ctx_.metrics_counted) count_request();
   export_span();
   if (!observe::access_log_enabled()) return;  // the record below exists only for the line
   observe::AccessRecord record;
@@ -1338,6 +1400,7 @@ void Session::log_phase() {
     record.reject_reason = observe::reason_of(*ctx_.rejection);
     record.refused = true;
   }
+  record.tunnel_end = ctx_.tunnel_end;
   record.headers = ctx_.logged_headers;
   observe::write_access_log(record, log_scratch_);
 }
@@ -1487,7 +1550,10 @@ net::Task<bool> Session::send_local_reply() {
     }
   }
   reply.head_only = request_.method == http::Method::kHead;
-  reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining();
+  // The gateway's own answer to a WebSocket handshake closes too: the client may already speak
+  // the protocol it asked for, and those bytes must never be read as a request.
+  reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining() ||
+                ctx_.websocket;
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
   ctx_.status = reply.status;
   ctx_.response_started = true;
@@ -1559,14 +1625,18 @@ void Session::build_upstream_request_head() {
   } else if (request_.framing == http::BodyFraming::kChunked) {
     head_out_ += "Transfer-Encoding: chunked\r\n"sv;
   }
+  // The client's Connection and Upgrade were dropped with the other hop-by-hop fields; a WebSocket
+  // handshake asks this hop for the upgrade again (its Sec-WebSocket-* fields went through above).
+  if (ctx_.websocket) head_out_ += "Connection: Upgrade\r\nUpgrade: websocket\r\n"sv;
   head_out_ += "\r\n"sv;
 }
 
-void Session::build_response_head(bool chunked_to_client, bool close) {
+void Session::build_response_head(bool chunked_to_client, bool close, bool upgrade) {
   head_out_.clear();
   http::append_status_line(head_out_, response_.status);
-  // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent.
-  bool keep_framing = response_.framing == http::BodyFraming::kNone;
+  // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent. A
+  // 101 has no body and no resource: none.
+  bool keep_framing = response_.framing == http::BodyFraming::kNone && !upgrade;
   // Response transformations: fields that leak internals dropped, the upstream's CORS fields
   // dropped when the gateway does CORS, then the plan's operations and the security headers.
   const policy::HeaderPlan* plan = ctx_.header_plan;
@@ -1606,7 +1676,10 @@ void Session::build_response_head(bool chunked_to_client, bool close) {
   } else if (chunked_to_client) {
     head_out_ += "Transfer-Encoding: chunked\r\n"sv;
   }
-  if (close) {
+  if (upgrade) {
+    // Hop-by-hop, so dropped above; the switch is this hop's too (RFC 6455 4.2.2).
+    head_out_ += "Connection: Upgrade\r\nUpgrade: websocket\r\n"sv;
+  } else if (close) {
     head_out_ += "Connection: close\r\n"sv;
   } else if (request_.version_minor == 0) {
     head_out_ += "Connection: keep-alive\r\n"sv;

@@ -18,6 +18,7 @@ std::uint16_t status_for(ErrorKind kind) {
     case ErrorKind::kTooManyRequests: return 429;
     case ErrorKind::kUnsupportedMediaType: return 415;
     case ErrorKind::kUnprocessableEntity: return 422;
+    case ErrorKind::kUpgradeRequired: return 426;
     case ErrorKind::kHeaderFieldsTooLarge: return 431;
     case ErrorKind::kInternal: return 500;
     case ErrorKind::kNotImplemented: return 501;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "http/websocket.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
 #include "observe/log.h"
@@ -97,6 +98,13 @@ struct RequestContext {
   std::string rewrite_scratch;  // the regex path rewrite's output
   bool preflight = false;
 
+  // WebSocket (routes with `websocket: true`): this request is a valid opening handshake being
+  // forwarded, the Sec-WebSocket-Accept its 101 must carry, how the tunnel ended (access line).
+  bool websocket = false;
+  http::WebSocketAccept websocket_accept{};
+  std::string_view tunnel_end;
+  bool metrics_counted = false;  // the request's metrics were recorded before the log phase (at a 101)
+
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client
   bool body_unread = false;       // request body bytes still on the wire (forces close on early reply)
@@ -144,6 +152,9 @@ struct RequestContext {
     header_plan = nullptr;
     cors_headers.clear();
     preflight = false;
+    websocket = false;
+    tunnel_end = {};
+    metrics_counted = false;
     status = 0;
     response_started = false;
     body_unread = false;

@@ -6,6 +6,9 @@
 namespace flexgate::proxy {
 namespace {
 
+// After the drain deadline: how long aborted sessions get to wind down (log) before the loops stop.
+constexpr std::chrono::milliseconds kAbortGrace{1000};
+
 policy::LoadShedder::Options shedder_options(const config::ProxySettings& proxy) {
   policy::LoadShedder::Options options;
   // The shedding thresholds are fractions of maxInFlight; 0 sheds no request (maxConnections still
@@ -84,6 +87,12 @@ bool Server::finish_drain(std::chrono::milliseconds timeout) {
     for (unsigned i = 0; i < workers_.size(); ++i) {
       asio::post(pool_->loop(i).context(), [worker = workers_[i].get()] { worker->abort_all(); });
     }
+    // Aborted sessions (WebSocket tunnels above all: they never finish on their own) end as soon
+    // as their sockets are shut: a short, bounded wait lets them write their access lines before
+    // the loops stop.
+    lock.lock();
+    drain_changed_.wait_for(lock, kAbortGrace, [&] { return drained_workers_ == workers_.size(); });
+    lock.unlock();
   }
   stop();
   return drained;

@@ -179,6 +179,10 @@ void Session::on_deadline() {
       // Once the response has started there is nothing left to tell the client.
       if (ctx_.response_started || !upstream_) close_client();
       break;
+    case TimeoutKind::kTunnelIdle:
+      worker_.metrics().record_timeout(observe::TimeoutKind::kWebsocketIdle);
+      end_tunnel("idle_timeout", /*close_both=*/true);
+      break;
     case TimeoutKind::kNone:
       break;
   }
@@ -203,6 +207,11 @@ void Session::close_if_idle() {
 void Session::abort() {
   closing_ = true;
   if (http2_) http2_->abort();
+  if (tunnel_open_) {
+    // A WebSocket tunnel has no "between requests": the drain deadline ends it here.
+    end_tunnel("aborted", /*close_both=*/true);
+    return;
+  }
   if (upstream_) {
     std::error_code ignored;
     upstream_->stream.close();

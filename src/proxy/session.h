@@ -3,13 +3,19 @@
 // each through the request lifecycle. The lifecycle's phases are all in lifecycle.cc, in order:
 //
 //   read head ─► identify (correlation id) ─► normalize target ─► route (404/405)
-//     ─► CORS (is it a preflight?) ─► admission (503) ─► body limits (413)
+//     ─► CORS (is it a preflight?)
+//     ─► WebSocket (only with an Upgrade field: 403 off `websocket: true` routes, 400/426 for a
+//        malformed handshake; any other Upgrade is dropped and the request served as HTTP/1.1)
+//     ─► admission (503) ─► body limits (413)
 //     ─► client policies: header hygiene, ip allow/deny (400/403) ─► a preflight is answered here (204)
 //     ─► content type, auth, rate limit, validate (415/401/429/400) ─► choose upstream (503)
 //     ─► forward target (stripPrefix / rewrite) ─► transform request (header templates; 500)
 //     ─► connect: pool or new (502/504) ─► send request head + stream body
 //     ─► read response head (502/504; one retry on a stale pooled connection)
 //     ─► send response head + stream body ─► log (always)
+//        or, for a WebSocket handshake the upstream answered 101 (Sec-WebSocket-Accept checked;
+//        502 otherwise): send the 101 head ─► tunnel both ways until both ends close or the idle
+//        timeout passes ─► log (status 101, the whole tunnel's duration and bytes)
 //
 // Every phase can answer locally (a LocalReply) and stop; the log phase always runs.
 
@@ -69,7 +75,15 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class ReadHeadResult : std::uint8_t { kRequest, kClosed, kHttp2Preface };
   enum class State : std::uint8_t { kIdle, kReadingHead, kBusy };
   // Which timer is running, so an expiry maps to the right answer.
-  enum class TimeoutKind : std::uint8_t { kNone, kClientIdle, kClientHead, kRequest, kUpstreamConnect, kUpstreamResponse };
+  enum class TimeoutKind : std::uint8_t {
+    kNone,
+    kClientIdle,
+    kClientHead,
+    kRequest,
+    kUpstreamConnect,
+    kUpstreamResponse,
+    kTunnelIdle,  // a WebSocket tunnel moved no byte either way for the route's timeouts.idle
+  };
 
   // Connection loop (session.cc).
   net::Task<bool> tls_handshake_phase();  // proxy.tls: before the first request
@@ -87,6 +101,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool route_phase();
   void cors_phase();
   net::Task<bool> answer_preflight();
+  // Runs only for a request with an Upgrade field (RequestHead::has_upgrade): the plain path never
+  // pays for it. A WebSocket handshake continues on a `websocket: true` route; any other Upgrade
+  // (h2c...) continues as plain HTTP/1.1 (the field is hop-by-hop and dropped).
+  bool websocket_phase();
   bool admission_phase();
   // The policy chain (handle_request runs it in order); only body buffering and Redis suspend.
   bool client_policies_phase();
@@ -136,6 +154,12 @@ class Session : public std::enable_shared_from_this<Session> {
   StreamResult whole_response_written(const net::IoResult& written, const ResponsePlan& plan);
   net::Task<StreamResult> stream_response_phase(const ResponsePlan& plan);
   bool response_sent(const StreamResult& result, const ResponsePlan& plan);
+  // The upstream answered a WebSocket handshake with a valid 101: forward it, then tunnel bytes
+  // both ways (proxy/tunnel.cc). Returns false: the connection ends with the tunnel.
+  net::Task<bool> tunnel_phase();
+  net::Task<void> pump(observe::TunnelDirection direction);  // one direction, until it ends
+  void end_tunnel(std::string_view reason, bool close_both);
+  void count_request();  // the request's metrics (the log phase's, or earlier at a 101)
   void log_phase();
   void export_span();
 
@@ -150,7 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void consume_request_head();
   net::Task<bool> send_local_reply();
   void build_upstream_request_head();
-  void build_response_head(bool chunked_to_client, bool close);
+  void build_response_head(bool chunked_to_client, bool close, bool upgrade = false);
   void release_upstream(bool reusable);
   bool request_is_idempotent() const;
 
@@ -168,6 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   bool closing_ = false;
   bool tls_failure_ = false;  // the last connect failed in the upstream TLS handshake
+  bool tunnel_open_ = false;  // a WebSocket tunnel is running (abort() names how it ended)
   std::uint64_t requests_served_ = 0;
   std::chrono::milliseconds idle_timeout_{0};  // the last routed request's timeouts.idle; 0 = proxy's
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -461,6 +462,62 @@ TEST(Explain, TextNamesTheRouteTheReasonsAndThePolicies) {
       << text;
   EXPECT_NE(text.find("Forward     GET /v1/users/42\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  auth         skip"), std::string::npos) << text;
+}
+
+
+// The websocket step (only for a request with an Upgrade field), as Session::websocket_phase.
+TEST(Explain, WebSocketUpgrades) {
+  const Snapshot snapshot(R"(
+proxy: { port: 0, workers: 1 }
+upstreams:
+  - name: chat
+    url: "http://127.0.0.1:9001"
+routes:
+  - path: "/ws/*"
+    upstream: chat
+    websocket: true
+    timeouts: { idle: 2m }
+  - path: "/*"
+    upstream: chat
+)");
+  ASSERT_TRUE(snapshot.ok());
+  // With a Host: without one explain stands for an HTTP/1.0 request, never a handshake.
+  const std::vector<std::pair<std::string, std::string>> handshake = {
+      {"Connection", "Upgrade"},
+      {"Upgrade", "websocket"},
+      {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+      {"Sec-WebSocket-Version", "13"},
+      {"Host", "chat.example"}};
+
+  const ExplainReport upgraded = snapshot.explain("GET", "/ws/chat", handshake);
+  EXPECT_EQ(upgraded.outcome, ExplainOutcome::kForwarded) << upgraded.verdict;
+  EXPECT_EQ(upgraded.policies.front().name, "websocket");
+  EXPECT_EQ(step(upgraded, "websocket").verdict, StepVerdict::kApplies);
+  EXPECT_NE(step(upgraded, "websocket").summary.find("120000 ms"), std::string::npos);
+  const auto& added = upgraded.forward.added;
+  EXPECT_NE(std::find(added.begin(), added.end(), "Upgrade: websocket"), added.end());
+  EXPECT_NE(std::find(added.begin(), added.end(), "Connection: Upgrade"), added.end());
+
+  const ExplainReport elsewhere = snapshot.explain("GET", "/chat", handshake);
+  EXPECT_EQ(elsewhere.status, 403u);
+  EXPECT_EQ(step(elsewhere, "websocket").verdict, StepVerdict::kRefuse);
+
+  auto without_key = handshake;
+  without_key.erase(without_key.begin() + 2);
+  EXPECT_EQ(snapshot.explain("GET", "/ws/chat", without_key).status, 400u);
+  auto old_version = handshake;
+  old_version[3].second = "8";
+  EXPECT_EQ(snapshot.explain("GET", "/ws/chat", old_version).status, 426u);
+
+  // h2c is not a refusal: the request goes on as HTTP/1.1, without the Upgrade.
+  const ExplainReport h2c = snapshot.explain("GET", "/ws/chat", {{"Connection", "Upgrade"}, {"Upgrade", "h2c"}});
+  EXPECT_EQ(h2c.outcome, ExplainOutcome::kForwarded) << h2c.verdict;
+  EXPECT_EQ(step(h2c, "websocket").verdict, StepVerdict::kPass);
+  EXPECT_EQ(std::find(h2c.forward.added.begin(), h2c.forward.added.end(), "Upgrade: websocket"),
+            h2c.forward.added.end());
+
+  // A plain request has no websocket step at all.
+  EXPECT_EQ(snapshot.explain("GET", "/ws/chat").policies.front().name, "admission");
 }
 
 }  // namespace

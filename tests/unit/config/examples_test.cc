@@ -73,6 +73,8 @@ TEST(ExampleFiles, FullLoads) {
             std::filesystem::path(kExamples + "schemas/user.json").lexically_normal().string());
   EXPECT_FALSE(c.routes[0].forward_credentials);
   EXPECT_TRUE(c.routes[1].forward_credentials);
+  EXPECT_FALSE(c.routes[0].websocket);
+  EXPECT_TRUE(c.routes[1].websocket);
   EXPECT_TRUE(c.security.builtin_deny_list);
   EXPECT_EQ(c.security.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "172.16.0.0/12"}));
   EXPECT_EQ(c.security.underscore_headers, "reject");

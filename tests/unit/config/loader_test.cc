@@ -595,5 +595,31 @@ TEST(LoadConfigFile, EmptyFileIsAnError) {
   EXPECT_EQ(result.errors[0].file, file.path());
 }
 
+
+// routes[].websocket: off unless a route says true; a methods list must then include GET.
+TEST(LoadConfig, RouteWebsocketFlag) {
+  const LoadResult result = load_config_text(yaml(R"(
+upstreams: [{ name: a, url: "http://127.0.0.1:1" }]
+routes:
+  - path: /ws
+    upstream: a
+    websocket: true
+    methods: [GET]
+    timeouts: { idle: 5m }
+  - path: /plain
+    upstream: a
+  - path: /off
+    upstream: a
+    websocket: false
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  const Config& c = *result.config;
+  ASSERT_EQ(c.routes.size(), 3u);
+  EXPECT_TRUE(c.routes[0].websocket);
+  EXPECT_EQ(c.routes[0].timeouts.idle, 5min);  // the tunnel's idle timeout
+  EXPECT_FALSE(c.routes[1].websocket);
+  EXPECT_FALSE(c.routes[2].websocket);
+}
+
 }  // namespace
 }  // namespace flexgate::config

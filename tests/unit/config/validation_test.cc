@@ -1090,6 +1090,30 @@ const RuleCase kRuleCases[] = {
      "    forwardCredentials: yes\n",
      "routes[0].forwardCredentials", 5, 25, "must be true or false (got 'yes')"},
 
+    // routes[].websocket
+    {"WebsocketNotBoolean",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /ws\n"
+     "    upstream: a\n"
+     "    websocket: on\n",
+     "routes[0].websocket", 5, 16, "must be true or false (got 'on')"},
+    {"WebsocketRouteWithoutGet",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /ws\n"
+     "    upstream: a\n"
+     "    methods: [POST]\n"
+     "    websocket: true\n",
+     "routes[0].websocket", 6, 16, "websocket: true needs GET among the route's methods"},
+    {"UnknownKeyInRouteWebsocket",
+     "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"
+     "routes:\n"
+     "  - path: /ws\n"
+     "    upstream: a\n"
+     "    websockets: true\n",
+     "routes[0].websockets", 5, 5, "(did you mean 'websocket'?)"},
+
     // routes[].validate
     {"ValidateNotMapping",
      "upstreams: [{ name: a, url: \"http://127.0.0.1:1\" }]\n"

@@ -161,7 +161,7 @@ TEST_F(AccessLogTest, OptionalFieldsAreLeftOutWhenEmpty) {
   format_access_line(sample(), line);
   const nlohmann::json j = nlohmann::json::parse(line);
   for (const char* key : {"traceId", "protocol", "attempts", "upstreamLatencyMs", "breaker", "rateLimit",
-                          "rejectedBy", "rejectReason", "headers", "clientName"}) {
+                          "rejectedBy", "rejectReason", "headers", "clientName", "tunnelEnd"}) {
     EXPECT_FALSE(j.contains(key)) << key;
   }
 }
@@ -215,6 +215,21 @@ TEST_F(AccessLogTest, NewFieldsAppearInTextAsKeyValuePairs) {
             " access 10.0.0.7 GET /api/users/42 200 12.346ms route=/api/* upstream=users cid=cid-1"
             " traceId=abc protocol=HTTP/1.1 attempts=2 upstreamLatencyMs=1.500 breaker=closed rateLimit=allowed"
             " rejectedBy=ipfilter rejectReason=\"denied by denyFrom\" header.X-Request-Source=\"mobile app\"\n");
+}
+
+// A WebSocket tunnel's line says how the tunnel ended, in both formats.
+TEST_F(AccessLogTest, TunnelEndForWebSocketTunnels) {
+  AccessRecord r = sample();
+  r.status = 101;
+  r.tunnel_end = "idle_timeout";
+  std::string line;
+  format_access_line(r, line);
+  const nlohmann::json j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["status"], 101);
+  EXPECT_EQ(j["tunnelEnd"], "idle_timeout");
+  set_log_format(config::LogFormat::kText);
+  format_access_line(r, line);
+  EXPECT_NE(line.find(" tunnelEnd=idle_timeout"), std::string::npos) << line;
 }
 
 TEST_F(AccessLogTest, TextValuesWithSpacesOrControlBytesAreQuotedOnOneLine) {

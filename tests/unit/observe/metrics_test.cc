@@ -140,6 +140,38 @@ TEST(MetricsRegistry, CountsAreSummedAcrossWorkers) {
   EXPECT_TRUE(has_line(text, "flexgate_http_requests_in_flight 1"));
 }
 
+// WebSocket tunnels: the open-tunnel gauge and the bytes by direction, summed across workers; the
+// idle timeouts and the refusals in their families.
+TEST(MetricsRegistry, WebsocketTunnels) {
+  MetricsRegistry registry(2);
+  std::string text = registry.render_prometheus();
+  EXPECT_TRUE(has_line(text, "flexgate_websocket_connections 0"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_websocket_bytes_total{direction="to_upstream"} 0)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_websocket_bytes_total{direction="to_client"} 0)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_timeouts_total{kind="websocket_idle"} 0)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_policy_rejections_total{policy="websocket",reason="not_allowed"} 0)"));
+
+  registry.worker(0).add_websocket_tunnels(1);
+  registry.worker(1).add_websocket_tunnels(1);
+  registry.worker(1).add_websocket_tunnels(1);
+  registry.worker(1).add_websocket_tunnels(-1);
+  registry.worker(0).record_websocket_bytes(TunnelDirection::kToUpstream, 100);
+  registry.worker(1).record_websocket_bytes(TunnelDirection::kToUpstream, 23);
+  registry.worker(1).record_websocket_bytes(TunnelDirection::kToClient, 7);
+  registry.worker(0).record_timeout(TimeoutKind::kWebsocketIdle);
+  registry.worker(1).record_rejection(Rejection::kWebsocketBadHandshake);
+  EXPECT_EQ(registry.websocket_tunnels(), 2);
+  EXPECT_EQ(registry.websocket_bytes(TunnelDirection::kToUpstream), 123u);
+  EXPECT_EQ(registry.websocket_bytes(TunnelDirection::kToClient), 7u);
+
+  text = registry.render_prometheus();
+  EXPECT_TRUE(has_line(text, "flexgate_websocket_connections 2"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_websocket_bytes_total{direction="to_upstream"} 123)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_websocket_bytes_total{direction="to_client"} 7)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_timeouts_total{kind="websocket_idle"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(flexgate_policy_rejections_total{policy="websocket",reason="bad_handshake"} 1)"));
+}
+
 TEST(MetricsRegistry, LabelsKeepTheirIdsAndCountsAcrossReRegistration) {
   MetricsRegistry registry(2);
   // First snapshot: /a and /b.

@@ -34,6 +34,7 @@ TEST(StatusForTest, EveryKindMapsToItsStatus) {
       {ErrorKind::kUriTooLong, 414},
       {ErrorKind::kUnsupportedMediaType, 415},
       {ErrorKind::kUnprocessableEntity, 422},
+      {ErrorKind::kUpgradeRequired, 426},
       {ErrorKind::kTooManyRequests, 429},
       {ErrorKind::kHeaderFieldsTooLarge, 431},
       {ErrorKind::kInternal, 500},
