@@ -14,7 +14,7 @@ import sys
 # Codec, rate limit and router first: the cases the performance issue asks about.
 ORDER = ["codec_bench", "ratelimit_bench", "router_bench", "metrics_bench"]
 # What one "item" is, per executable (benchmarks that count bytes are shown in bytes/s instead).
-ITEM_NAMES = {"ratelimit_bench": "decisions/s", "router_bench": "lookups/s"}
+ITEM_NAMES = {"ratelimit_bench": "decisions/s", "router_bench": "lookups/s", "header_plan_bench": "heads/s"}
 # User counters that are rates themselves (Counter::kIsRate; the JSON does not keep the flag).
 RATE_COUNTERS = {"chunks": "chunks/s"}
 NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}

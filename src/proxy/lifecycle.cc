@@ -774,8 +774,9 @@ bool Session::transform_request_phase() {
   const policy::HeaderPlan& plan = ctx_.binding->header_plan_for(ctx_.upstream->index);
   ctx_.header_plan = &plan;
   if (!plan.needs_render()) return true;
-  std::array<std::string_view, router::kMaxRouteParams> params{};
-  for (std::size_t i = 0; i < ctx_.match.param_count; ++i) params[i] = ctx_.match.params[i].value;
+  std::vector<std::string_view>& params = ctx_.transform_scratch.path_params;  // keeps its capacity
+  params.clear();
+  for (std::size_t i = 0; i < ctx_.match.param_count; ++i) params.push_back(ctx_.match.params[i].value);
   policy::TemplateContext context;
   context.client_ip = ctx_.client_ip_text.empty() ? std::string_view(client_address_) : ctx_.client_ip_text;
   context.correlation_id = ctx_.correlation_id;
@@ -783,7 +784,7 @@ bool Session::transform_request_phase() {
   context.upstream = ctx_.upstream->spec->name;
   context.auth_client = ctx_.client_name;
   context.request_headers = &request_.fields;
-  context.path_params = std::span<const std::string_view>(params.data(), ctx_.match.param_count);
+  context.path_params = params;
   std::string_view failed_header;
   if (!plan.render(context, ctx_.transform_scratch, failed_header)) {
     // Never a split header: the request fails instead, and the log says which field.
@@ -1576,11 +1577,10 @@ void Session::build_upstream_request_head() {
     http::append_field(head_out_, "Host", ctx_.target_choice->host_header);
   }
   const policy::AuthPolicy& auth = ctx_.runtime->auth();
-  // With request operations the forwarded fields go through the plan's edit list first.
+  // With request operations each forwarded field goes through the plan's edits (kept, renamed or
+  // dropped), and the fields they add follow.
   const policy::HeaderPlan* plan = ctx_.header_plan;
-  const bool transform = plan != nullptr && plan->has_request_ops();
-  policy::HeaderList& edited = ctx_.transform_scratch.list;
-  if (transform) edited.clear();
+  const policy::HeaderEdits* edits = plan != nullptr && plan->has_request_ops() ? &plan->request_edits() : nullptr;
   for (const http::HeaderField& field : request_.fields) {
     if (skip_request_field(field, request_)) continue;
     if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
@@ -1588,16 +1588,13 @@ void Session::build_upstream_request_head() {
     if (field.token == http::HeaderToken::kTraceparent) continue;
     if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;
     if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
-    if (transform) {
-      edited.push(field.name, field.value);
+    if (edits != nullptr) {
+      edits->forward(field, head_out_);
     } else {
       http::append_parsed_field(head_out_, field);
     }
   }
-  if (transform) {
-    plan->apply_request(ctx_.transform_scratch);
-    edited.for_each([&](std::string_view name, std::string_view value) { http::append_field(head_out_, name, value); });
-  }
+  if (edits != nullptr) edits->append_added(ctx_.transform_scratch, head_out_);
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
   head_out_ += "X-Forwarded-For: "sv;
@@ -1640,29 +1637,26 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
   // Response transformations: fields that leak internals dropped, the upstream's CORS fields
   // dropped when the gateway does CORS, then the plan's operations and the security headers.
   const policy::HeaderPlan* plan = ctx_.header_plan;
-  const bool transform = plan != nullptr && plan->has_response_ops();
+  const policy::HeaderEdits* edits = plan != nullptr && plan->has_response_ops() ? &plan->response_edits() : nullptr;
   const bool gateway_cors = !ctx_.cors_headers.empty();
-  policy::HeaderList& edited = ctx_.transform_scratch.list;
-  if (transform) edited.clear();
+  std::uint32_t security_present = 0;  // with edits: which security fields the edited response has
   for (const http::HeaderField& field : response_.fields) {
     if (skip_response_field(field, response_, keep_framing)) continue;
     if (plan != nullptr && plan->hides(field)) continue;
     if (gateway_cors && policy::CorsPolicy::owns_response_field(field.name)) continue;
-    if (transform) {
-      edited.push(field.name, field.value);
+    if (edits != nullptr) {
+      security_present |= edits->forward(field, head_out_);
     } else {
       http::append_parsed_field(head_out_, field);
     }
   }
-  if (transform) {
-    plan->apply_response(ctx_.transform_scratch);
-    edited.for_each([&](std::string_view name, std::string_view value) { http::append_field(head_out_, name, value); });
-  }
+  if (edits != nullptr) security_present |= edits->append_added(ctx_.transform_scratch, head_out_);
   if (plan != nullptr && !plan->security_fields().empty()) {
     // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).
     plan->append_security_headers(/*tls=*/downstream_tls_,
                                   [&](std::string_view name) {
-                                    return transform ? edited.contains(name) : response_.fields.find(name) != nullptr;
+                                    return edits != nullptr ? plan->security_present(security_present, name)
+                                                            : response_.fields.find(name) != nullptr;
                                   },
                                   head_out_);
   }

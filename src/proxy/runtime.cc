@@ -55,6 +55,8 @@ bool compile_transformations(const config::Config& cfg, std::size_t index, Route
                       : cfg.security_headers  ? &*cfg.security_headers
                                               : nullptr;
     inputs.route_params = params;
+    inputs.route_path = &route.path;  // ${route} and ${upstream} are constants of the pair
+    inputs.upstream_name = &spec.name;
     policy::HeaderPlan plan;
     std::string error;
     if (!policy::HeaderPlan::compile(inputs, plan, error)) {

@@ -1,9 +1,20 @@
 #pragma once
 // The header transformations of one (route, upstream) pair, compiled once per snapshot from the
-// route's and the upstream's `headers` and `securityHeaders`: an ordered list of operations over
-// a HeaderList. Sans-I/O: the lifecycle collects the fields, calls render/apply in its named
-// phases, and writes the result. Nothing here allocates once the scratch has warmed up.
+// route's and the upstream's `headers` and `securityHeaders`. Sans-I/O: the lifecycle renders the
+// request-dependent values in its transform phase and passes each field it forwards through the
+// plan's edits while it writes the head.
+//
+// Everything that does not depend on the request is decided at load. The operations (remove,
+// rename, set, add; the upstream's level, then the route's) run in order over an edit list, but
+// what they do to a field depends only on its name: that is worked out once per name an operation
+// mentions, so a forwarded field costs one bit test (a filter on its length and first and last
+// byte; a name that passes is compared with the few names left) and is copied as parsed, renamed
+// or dropped. The fields the operations add are whole lines ("Name: value\r\n"), written at load
+// for constant values (${route} and ${upstream} included: a plan has one of each) and by render()
+// for the others, all of one direction back to back so the head takes them in one append. Nothing
+// here allocates once the scratch has warmed up.
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -14,45 +25,18 @@
 #include "config/schema.h"
 #include "http/header_token.h"
 #include "http/message.h"
+#include "http/serializer.h"
 #include "policy/headers/header_template.h"
+#include "policy/headers/render_buffer.h"
 
 namespace flexgate::policy {
 
-// An editable field list for one message. Names and values are views (into the parsed message,
-// the plan, or the scratch's rendered values), so they must outlive the list's use.
-class HeaderList {
- public:
-  void clear() { entries_.clear(); }
-  void push(std::string_view name, std::string_view value) { entries_.push_back({name, value, false}); }
-  // Drops every field named `name` (case-insensitive); returns how many.
-  std::size_t remove(std::string_view name);
-  // Renames every field named `from` to `to` (a view that must outlive the list).
-  void rename(std::string_view from, std::string_view to);
-  bool contains(std::string_view name) const;
-  // Calls f(name, value) for each field left, in order.
-  template <typename F>
-  void for_each(F&& f) const {
-    for (const Entry& entry : entries_) {
-      if (!entry.removed) f(entry.name, entry.value);
-    }
-  }
-  std::size_t size() const;
-
- private:
-  struct Entry {
-    std::string_view name;
-    std::string_view value;
-    bool removed = false;
-  };
-  std::vector<Entry> entries_;
-};
-
-// Per-session scratch: one request's rendered values and the list being edited. Reused, so a
-// steady connection allocates nothing.
+// Per-session scratch: the lines each direction's operations add, rendered for one request.
+// Reused, so a steady connection allocates nothing.
 struct TransformScratch {
-  std::string values;                                         // rendered request-dependent values
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;  // offset, length per value slot
-  HeaderList list;
+  std::array<RenderBuffer, 2> added;                  // [0] request, [1] response
+  std::array<std::uint32_t, 2> added_security_bits{};  // HeaderPlan::security_fields() among them
+  std::vector<std::string_view> path_params;  // where the caller keeps TemplateContext::path_params
 };
 
 // What HeaderPlan::compile reads: the upstream's then the route's `headers` (the route's run
@@ -62,6 +46,10 @@ struct PlanInputs {
   const config::HeadersSpec* route_headers = nullptr;
   const config::SecurityHeadersSpec* security = nullptr;
   std::span<const std::string> route_params;
+  // The pair's route pattern and upstream name, when known: ${route} and ${upstream} are then
+  // constants of the plan. Null: they are expanded from the TemplateContext per request.
+  const std::string* route_path = nullptr;
+  const std::string* upstream_name = nullptr;
 };
 
 // One field the gateway adds to responses that lack it (securityHeaders).
@@ -71,6 +59,66 @@ struct SecurityField {
   bool tls_only = false;  // HSTS: only meaningful (and only sent) on a TLS listener
 };
 
+// The compiled operations of one direction (request or response).
+class HeaderEdits {
+ public:
+  // True when the direction has no operations: its fields are copied without asking.
+  bool empty() const { return !has_operations_; }
+
+  // Writes `field` (still pointing into its parsed head) as the operations leave it: unchanged,
+  // under its new name, or not at all. Returns the HeaderPlan::security_fields() bits of the name
+  // it was written under (0 when dropped). A name no operation mentions costs one bit test.
+  std::uint32_t forward(const http::HeaderField& field, std::string& out) const {
+    if ((filter_ >> filter_bit(field.name) & 1) == 0) {
+      http::append_parsed_field(out, field);
+      return 0;
+    }
+    return forward_named(field, out);
+  }
+
+  // Writes the fields the operations add, in order: constant lines written at load, or the lines
+  // the last HeaderPlan::render() put in `scratch`. Returns the security bits of their names.
+  std::uint32_t append_added(const TransformScratch& scratch, std::string& out) const {
+    if (!rendered_) {
+      out.append(added_);
+      return added_security_bits_;
+    }
+    out.append(scratch.added[direction_].view());
+    return scratch.added_security_bits[direction_];
+  }
+
+ private:
+  friend class HeaderPlan;
+  enum class Action : std::uint8_t { kKeep, kRename, kDrop };
+  // What the operations do to a field that arrives under one name (compared case-insensitively).
+  struct Fate {
+    std::string lower;  // the arriving name, lower case
+    Action action = Action::kKeep;
+    std::string rename_to;            // kRename: the name it leaves under
+    std::uint32_t security_bits = 0;  // of the name it leaves under
+  };
+
+  // A 64-bit filter over the fates' names: length, first and last byte (| 0x20 folds the case of
+  // letters; any other byte is the same on both sides anyway).
+  static unsigned filter_bit(std::string_view name) {
+    if (name.empty()) return 0;
+    const unsigned first = static_cast<unsigned char>(name.front()) | 0x20u;
+    const unsigned last = static_cast<unsigned char>(name.back()) | 0x20u;
+    return (static_cast<unsigned>(name.size()) + first * 7 + last * 13) & 63;
+  }
+  std::uint32_t forward_named(const http::HeaderField& field, std::string& out) const;
+
+  std::vector<Fate> fates_;   // every name an operation (or a security header) mentions
+  std::uint64_t filter_ = 0;  // bit filter_bit(name) set for each of them
+  // The added fields. Every value constant: `added_` holds all their lines. Else (`rendered_`)
+  // render() writes them into TransformScratch::added[direction_], `added_` last.
+  std::string added_;
+  std::uint32_t added_security_bits_ = 0;  // of the constant lines
+  bool rendered_ = false;
+  bool has_operations_ = false;
+  std::uint8_t direction_ = 0;
+};
+
 // The compiled header operations of a (route, upstream) pair. Immutable; shared by all workers.
 class HeaderPlan {
  public:
@@ -78,19 +126,18 @@ class HeaderPlan {
   // already checked them, so this means a hand-built config).
   static bool compile(const PlanInputs& inputs, HeaderPlan& out, std::string& error);
 
-  bool has_request_ops() const { return !request_ops_.empty(); }
-  bool has_response_ops() const { return !response_ops_.empty(); }
-  // True when some value depends on the request: render() must run before apply_*().
-  bool needs_render() const { return dynamic_count_ > 0; }
+  bool has_request_ops() const { return !request_.empty(); }
+  bool has_response_ops() const { return !response_.empty(); }
+  // True when some value depends on the request: render() must run before the edits are used.
+  bool needs_render() const { return !pieces_.empty(); }
 
-  // Expands every request-dependent value (request and response operations alike: the response
+  // Renders every request-dependent value (request and response operations alike: the response
   // side runs after the request head is gone) into `scratch`. False when a value came out with
   // a byte a header may not carry; `failed_header` then names the field.
   bool render(const TemplateContext& context, TransformScratch& scratch, std::string_view& failed_header) const;
 
-  // Runs the request / response operations on `scratch.list` (values from the last render()).
-  void apply_request(TransformScratch& scratch) const { apply(request_ops_, scratch); }
-  void apply_response(TransformScratch& scratch) const { apply(response_ops_, scratch); }
+  const HeaderEdits& request_edits() const { return request_; }
+  const HeaderEdits& response_edits() const { return response_; }
 
   // An upstream response field that leaks internals (Server, X-Powered-By) unless kept.
   bool hides(const http::HeaderField& field) const {
@@ -108,28 +155,27 @@ class HeaderPlan {
     }
   }
   std::span<const SecurityField> security_fields() const { return security_; }
+  // True when `name` is one of security_fields() and its bit is set in `present` (the bits
+  // HeaderEdits::forward / append_added returned for the fields written).
+  bool security_present(std::uint32_t present, std::string_view name) const;
 
  private:
-  enum class OpKind : std::uint8_t { kRemove, kRename, kSet, kAdd };
-  struct Op {
-    OpKind kind = OpKind::kRemove;
-    std::string name;
-    std::string to;          // kRename: the new name
-    std::uint32_t slot = 0;  // kSet/kAdd: the value's index in templates_
+  // A request-dependent value of one direction, rendered per request with the constant lines
+  // written before it: `lead` is those lines then "Name: " (no name when the field is dropped).
+  struct Piece {
+    std::uint8_t direction = 0;  // index into TransformScratch::added
+    std::string lead;
+    std::uint32_t name_size = 0;  // of the "Name: " that ends `lead`; 0 when a later operation drops it
+    CompiledTemplate value;
+    std::string name;  // as configured, for failures
+    std::uint32_t security_bits = 0;
+    std::uint32_t order = 0;  // the value's place in the configuration: the first bad one is named
   };
+  struct Builder;
 
-  void add_level(const config::HeaderOpsSpec& spec, bool request, std::span<const std::string> route_params,
-                 std::string& error, bool& ok);
-  std::string_view value(std::uint32_t slot, const TransformScratch& scratch) const;
-  void apply(const std::vector<Op>& ops, TransformScratch& scratch) const;
-
-  std::vector<Op> request_ops_;
-  std::vector<Op> response_ops_;
-  std::vector<CompiledTemplate> templates_;
-  std::vector<std::string> constants_;        // by slot: the value of a constant template
-  std::vector<std::uint32_t> dynamic_slot_;   // by slot: index into scratch.spans, or kConstant
-  std::uint32_t dynamic_count_ = 0;
-  std::vector<std::string> slot_names_;       // by slot: the field name, for failures
+  std::vector<Piece> pieces_;  // in `order`
+  HeaderEdits request_;
+  HeaderEdits response_;
   bool hide_server_ = true;
   bool hide_powered_by_ = true;
   std::vector<SecurityField> security_;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -140,6 +142,70 @@ TEST(CompiledTemplate, AValueMadeAtRunTimeWithCrLfFails) {
   EXPECT_FALSE(compile("${auth.client}").expand(context, out));
   EXPECT_FALSE(valid_field_value("a\nb"));
   EXPECT_TRUE(valid_field_value("a\tb \x80"));  // obs-text and HTAB are legal
+}
+
+TEST(CompiledTemplate, ValidFieldValueMatchesTheByteRule) {
+  // valid_field_value() looks at eight bytes at a time; the answer is the byte-by-byte rule's.
+  const auto by_byte = [](std::string_view value) {
+    return std::all_of(value.begin(), value.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return (byte >= 0x20 || byte == '\t') && byte != 0x7f;
+    });
+  };
+  for (std::size_t size = 1; size <= 20; ++size) {
+    for (std::size_t at = 0; at < size; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string value(size, 'a');
+        value[at] = static_cast<char>(byte);
+        ASSERT_EQ(valid_field_value(value), by_byte(value)) << size << " " << at << " " << byte;
+      }
+    }
+  }
+  // Neighbours that could fool a word-wide test: obs-text, DEL, HTAB, controls side by side.
+  const char pool[] = {'\0', '\t', '\x1f', ' ', '~', '\x7f', '\x80', '\xff', 'a'};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::string value(rng() % 40, 'a');
+    for (char& c : value) c = pool[rng() % sizeof pool];
+    ASSERT_EQ(valid_field_value(value), by_byte(value)) << round;
+  }
+}
+
+TEST(CompiledTemplate, BindMakesAKnownVariableALiteral) {
+  CompiledTemplate served = compile("${upstream}/${route}");
+  served.bind(TemplateVar::kUpstream, "users");
+  EXPECT_FALSE(served.is_constant());
+  served.bind(TemplateVar::kRoute, "/users/:id/:section");
+  EXPECT_TRUE(served.is_constant());
+  std::string out;
+  ASSERT_TRUE(served.expand(TemplateContext{}, out));
+  EXPECT_EQ(out, "users//users/:id/:section");
+  // A value a header may not carry is not bound: the part fails at run time, as before.
+  CompiledTemplate bad = compile("${upstream}");
+  bad.bind(TemplateVar::kUpstream, "a\nb");
+  EXPECT_FALSE(bad.is_constant());
+  TemplateContext context;
+  context.upstream = "a\nb";
+  out.clear();
+  EXPECT_FALSE(bad.expand(context, out));
+}
+
+TEST(CompiledTemplate, AValueThatIsOneGatewayValueNamesItsMember) {
+  // render() copies such a value straight from the context; expand() agrees with it.
+  TemplateContext context;
+  context.client_ip = "10.1.2.3";
+  context.correlation_id = "cid-1";
+  EXPECT_EQ(compile("${correlation_id}").only_gateway_value(), &TemplateContext::correlation_id);
+  EXPECT_EQ(compile("${client_ip}").only_gateway_value(), &TemplateContext::client_ip);
+  for (const char* text : {"id=${correlation_id}", "${client_ip}${client_ip}", "${auth.client}", "${route}", "plain"}) {
+    EXPECT_EQ(compile(text).only_gateway_value(), nullptr) << text;
+  }
+  CompiledTemplate bound = compile("${upstream}");
+  bound.bind(TemplateVar::kUpstream, "users");
+  EXPECT_EQ(bound.only_gateway_value(), nullptr);
+  std::string out;
+  ASSERT_TRUE(compile("${client_ip}").expand(context, out));
+  EXPECT_EQ(out, context.*compile("${client_ip}").only_gateway_value());
 }
 
 TEST(CompiledTemplate, UnknownParameterIsACompileError) {
