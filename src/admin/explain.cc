@@ -736,15 +736,27 @@ void describe_level(const config::HeaderOpsSpec& spec, std::string_view level,
   values(spec.add, "add");
 }
 
-// What each request operation does to this request's fields, walked one by one over the list the
-// plan edits (HeaderList, the plan's own); the result shown comes from the plan itself.
+// What each request operation does to this request's fields, walked one by one over a plain
+// ordered list (the proxy applies the same operations compiled per name; the result shown below
+// comes from the plan itself).
 void describe_request_effects(std::vector<HeaderOpInfo>& ops,
                               const std::vector<std::pair<std::string_view, std::string_view>>& kept) {
-  policy::HeaderList list;
+  struct FieldList {
+    std::vector<std::pair<std::string, std::string>> fields;
+    void push(std::string_view name, std::string_view value) { fields.emplace_back(name, value); }
+    std::size_t remove(std::string_view name) {
+      return std::erase_if(fields, [&](const auto& field) { return http::iequals(field.first, name); });
+    }
+    void rename(std::string_view from, std::string_view to) {
+      for (auto& field : fields) {
+        if (http::iequals(field.first, from)) field.first.assign(to);
+      }
+    }
+  } list;
   for (const auto& [name, value] : kept) list.push(name, value);
   const auto count = [&](std::string_view name) {
     std::size_t n = 0;
-    list.for_each([&](std::string_view field, std::string_view) { n += http::iequals(field, name) ? 1 : 0; });
+    for (const auto& field : list.fields) n += http::iequals(field.first, name) ? 1 : 0;
     return n;
   };
   for (HeaderOpInfo& op : ops) {
@@ -829,11 +841,26 @@ HeaderTransformInfo transform_info(const Context& ctx, const router::RouteMatch&
   if (plan.needs_render() && !plan.render(context, scratch, failed)) {
     out.failed_header.assign(failed);
   } else {
-    scratch.list.clear();
-    for (const auto& [name, value] : fields.kept) scratch.list.push(name, value);
-    if (plan.has_request_ops()) plan.apply_request(scratch);
-    scratch.list.for_each(
-        [&](std::string_view name, std::string_view value) { out.request_result.emplace_back(name, value); });
+    // Session::build_upstream_request_head: each kept field through the plan's edits, then the
+    // fields the plan adds.
+    std::string lines;
+    const policy::HeaderEdits& edits = plan.request_edits();
+    for (const auto& [name, value] : fields.kept) {
+      const http::HeaderField field{name, value, http::lookup_header_token(name)};
+      (void)edits.forward(field, lines);
+    }
+    (void)edits.append_added(scratch, lines);
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+      const std::size_t end = rest.find("\r\n");
+      const std::string_view line = rest.substr(0, end);
+      const std::size_t colon = line.find(':');
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      out.request_result.emplace_back(line.substr(0, colon), value);
+      if (end == std::string_view::npos) break;
+      rest.remove_prefix(end + 2);
+    }
   }
 
   // Session::build_response_head: hidden fields, then the operations, then the security headers.
