@@ -1568,7 +1568,9 @@ void Session::build_upstream_request_head() {
   head_out_.clear();
   http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
   const config::RouteSpec& route = *ctx_.match.route->spec;
-  if (route.preserve_host) {
+  // preserveHost keeps the client's Host; an HTTP/1.0 request may have none, and an HTTP/1.1
+  // upstream must get one (found by proxy_replay_fuzz): the target's then.
+  if (route.preserve_host && !request_.host.empty()) {
     http::append_field(head_out_, "Host", request_.host);
     ctx_.host_value_at = 0;
   } else {

@@ -118,6 +118,15 @@ TEST_F(ForwardingTest, ClientXForwardedHeadersAreNotTrusted) {
 TEST_F(ForwardingTest, PreserveHostSendsTheClientsHost) {
   auto response = request(port(), "GET", "/keephost/x");
   EXPECT_EQ(response.json()["headers"]["host"], "localhost");
+  // An HTTP/1.0 request may come without Host: the upstream (HTTP/1.1) gets the target's, never an
+  // empty one (found by proxy_replay_fuzz).
+  Connection connection(port());
+  ASSERT_TRUE(connection.send("GET /keephost/y HTTP/1.0\r\n\r\n"));
+  auto old = connection.read_response();
+  ASSERT_TRUE(old);
+  ASSERT_EQ(old->status, 200);
+  const std::string host = old->json()["headers"]["host"];
+  EXPECT_EQ(host.rfind("127.0.0.1:", 0), 0u) << host;
 }
 
 TEST_F(ForwardingTest, StripPrefixAndRewriteChangeTheForwardedPath) {
