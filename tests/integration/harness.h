@@ -96,6 +96,9 @@ struct Response {
   nlohmann::json json() const;
 };
 
+// A blocking TCP connection to 127.0.0.1:`port` with TCP_NODELAY: the fd, or -1.
+int connect_loopback(std::uint16_t port);
+
 // A blocking TCP client for raw-byte tests.
 class Connection {
  public:

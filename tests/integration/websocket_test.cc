@@ -307,19 +307,7 @@ std::string handshake(const std::string& target, const std::string& cid, const s
 // A raw client that counts every byte it sends and receives (the access line must say the same).
 class WsClient {
  public:
-  explicit WsClient(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-    int one = 1;
-    if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
+  explicit WsClient(std::uint16_t port) : fd_(connect_loopback(port)) {}
   ~WsClient() {
     if (fd_ >= 0) ::close(fd_);
   }
