@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 SAN_JOBS   ?= 2
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan test-tsan bench bench-micro bench-protocols overload soak fuzz fuzz-build fuzz-ci clean
+.PHONY: all deps build run test test-asan test-tsan tidy tidy-all bench bench-micro bench-protocols overload soak fuzz fuzz-build fuzz-ci clean
 
 all: build
 
@@ -33,6 +33,19 @@ test-asan: deps
 # Cross-worker unit tests (ratelimit, auth, metrics, net, upstream) + integration tests under TSan, build-tsan.
 test-tsan: deps
 	@JOBS=$(SAN_JOBS) bash scripts/run-sanitized-tests.sh tsan
+
+# clang-tidy 14 with the checked-in .clang-tidy (scripts/tidy.sh); any finding fails. `make tidy`:
+# the .cc files under src/ and tests/ changed since TIDY_BASE (default: the merge-base with
+# origin/main when there is one, else HEAD~1; uncommitted changes count), `make tidy-all`: every
+# one. The compile database is a clang-14 configure of build-tidy (nothing is compiled).
+TIDY_BASE ?=
+tidy:
+	@bash scripts/install-deps.sh --tidy
+	@TIDY_BASE="$(TIDY_BASE)" JOBS=$(JOBS) bash scripts/tidy.sh
+
+tidy-all:
+	@bash scripts/install-deps.sh --tidy
+	@JOBS=$(JOBS) bash scripts/tidy.sh --all
 
 # Every libFuzzer target for FUZZ_SECONDS each (default 60), clang-14 with ASan+UBSan. Only the
 # libraries the fuzzers link are built (target `fuzzers`), not the application or the tests.
@@ -88,4 +101,4 @@ soak: build
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash scripts/soak.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz
+	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz build-tidy

@@ -21,6 +21,9 @@ fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev libhttp-parser-dev)  # http-parser: the differential fuzz oracle
 fi
+if [[ "${1:-}" == "--tidy" ]]; then
+  packages+=(clang-14 clang-tidy-14)  # clang-14: the compiler of the compile database clang-tidy reads
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -880,7 +880,7 @@ HeaderTransformInfo transform_info(const Context& ctx, const router::RouteMatch&
 
 // What consistent hashing hashes for this request (Session::request_hash_key).
 std::string hash_key(const config::HashOnSpec& hash_on, const Context& ctx) {
-  const std::string client = ctx.view.client.to_string();
+  std::string client = ctx.view.client.to_string();
   if (hash_on.source == config::HashSource::kHeader) {
     if (const http::HeaderField* field = ctx.head.fields.find(hash_on.name); field != nullptr) {
       return std::string(field->value);

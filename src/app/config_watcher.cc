@@ -4,18 +4,19 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
+
+#include "core/errno_text.h"
 
 namespace flexgate::app {
 
 ConfigWatcher::ConfigWatcher(const std::string& path) {
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) {
-    error_ = std::string("inotify_init1: ") + std::strerror(errno);
+    error_ = std::string("inotify_init1: ") + errno_text(errno);
     return;
   }
   const std::filesystem::path absolute = std::filesystem::absolute(path);
@@ -27,7 +28,7 @@ ConfigWatcher::ConfigWatcher(const std::string& path) {
                              IN_DELETE_SELF | IN_MOVE_SELF;
   watch_ = ::inotify_add_watch(fd_, directory.c_str(), mask);
   if (watch_ < 0) {
-    error_ = "inotify_add_watch " + directory.string() + ": " + std::strerror(errno);
+    error_ = "inotify_add_watch " + directory.string() + ": " + errno_text(errno);
     ::close(fd_);
     fd_ = -1;
   }

@@ -26,6 +26,7 @@
 #include "config/syntax.h"
 #include "config/tls_reader.h"
 #include "config/transform_reader.h"
+#include "core/errno_text.h"
 
 namespace flexgate::config {
 namespace {
@@ -1925,17 +1926,17 @@ LoadResult load_config_file(const std::string& path) {
     return error_result(path, 0, 0, "cannot read config file: " + what);
   };
   FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) return fail(std::strerror(errno));
+  if (file.fd < 0) return fail(errno_text(errno));
   struct stat info {};
-  if (::fstat(file.fd, &info) != 0) return fail(std::strerror(errno));
-  if (S_ISDIR(info.st_mode)) return fail(std::strerror(EISDIR));
+  if (::fstat(file.fd, &info) != 0) return fail(errno_text(errno));
+  if (S_ISDIR(info.st_mode)) return fail(errno_text(EISDIR));
   std::string text;
   char buffer[64 * 1024];
   for (;;) {
     const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(std::strerror(errno));
+      return fail(errno_text(errno));
     }
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));

@@ -24,6 +24,7 @@ namespace flexgate::config {
 std::optional<std::string> expand_environment(std::string_view text, std::string& error);
 
 // One value in the file: its node, its key path, and where to point when it is wrong.
+// NOLINTNEXTLINE(bugprone-exception-escape): YAML::Node's assignment may throw; yaml-cpp's choice
 struct Field {
   YAML::Node node;
   std::string path;     // "routes[2].upstream"; "" for the document root

@@ -36,8 +36,8 @@ enum class Scan : std::uint8_t { kOk, kPartial, kError };
 
 // The scan position and the first error found.
 struct Cursor {
-  const char* p;
-  const char* end;
+  const char* p = nullptr;
+  const char* end = nullptr;
   ParseError error = ParseError::kNone;
 
   Scan fail(ParseError e) {

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/errno_text.h"
+
 namespace flexgate::net {
 namespace {
 
@@ -307,7 +309,7 @@ DnsAnswer DnsResolver::resolve(const std::string& host) {
   if (int rc = channel_->wait(pending.done, deadline); rc != 0) {
     ares_cancel(channel_->handle.get());  // completes the query (ARES_ECANCELLED) synchronously
     answer.error = rc == ETIMEDOUT ? describe(ARES_ETIMEOUT, options_.timeout)
-                                   : std::string("poll failed: ") + std::strerror(rc);
+                                   : std::string("poll failed: ") + errno_text(rc);
     return answer;
   }
   if (pending.status != ARES_SUCCESS) {

@@ -56,9 +56,10 @@ unsigned cgroup_cpu_limit() {
   std::FILE* file = std::fopen("/sys/fs/cgroup/cpu.max", "r");
   if (file == nullptr) return 0;
   char quota[32] = {};
-  unsigned long long period = 0;
-  int fields = std::fscanf(file, "%31s %llu", quota, &period);
+  char period_text[32] = {};
+  int fields = std::fscanf(file, "%31s %31s", quota, period_text);
   std::fclose(file);
+  const unsigned long long period = std::strtoull(period_text, nullptr, 10);
   if (fields != 2 || period == 0 || std::string_view(quota) == "max") return 0;
   unsigned long long limit = std::strtoull(quota, nullptr, 10);
   return static_cast<unsigned>((limit + period - 1) / period);

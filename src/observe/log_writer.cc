@@ -11,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/errno_text.h"
+
 namespace flexgate::observe {
 
 namespace {
@@ -248,7 +250,7 @@ class LogWriter::Sink {
     message += ": ";
     message += what;
     message += ": ";
-    message += std::strerror(error);
+    message += errno_text(error);
     message += "; log lines are lost until it works again\n";
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, message.data(), message.size());
   }
@@ -529,7 +531,7 @@ LogWriter& process_log_writer() {
     Holder() : writer() {
       std::atexit([] { shutdown_logging(); });
     }
-    ~Holder() {}
+    ~Holder() {}  // NOLINT(modernize-use-equals-default): `= default` is deleted for a union
     LogWriter writer;
   };
   static Holder holder;

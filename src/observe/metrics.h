@@ -204,6 +204,7 @@ enum class RateLimitResult : std::uint8_t { kAllowed, kLimited };
 enum class RateLimitFallback : std::uint8_t { kOpen, kLocal, kClosed };
 
 #define FLEXGATE_METRICS_ENUMERATOR(name, ...) name,
+// NOLINTNEXTLINE(bugprone-macro-parentheses): a bare `+1` per family is the point (0 +1 +1 ...)
 #define FLEXGATE_METRICS_PLUS_ONE(...) +1
 
 // A metric family (name, type and help in FLEXGATE_METRIC_FAMILIES).

@@ -212,13 +212,13 @@ void append_traceparent(std::string& out, const TraceId& trace_id, const SpanId&
 }
 
 std::array<char, 32> trace_id_hex(const TraceId& trace_id) {
-  std::array<char, 32> hex;
+  std::array<char, 32> hex;  // NOLINT(cppcoreguidelines-pro-type-member-init): every byte written next
   encode_hex(trace_id, hex.data());
   return hex;
 }
 
 std::array<char, 16> span_id_hex(const SpanId& span_id) {
-  std::array<char, 16> hex;
+  std::array<char, 16> hex;  // NOLINT(cppcoreguidelines-pro-type-member-init): every byte written next
   encode_hex(span_id, hex.data());
   return hex;
 }

@@ -77,7 +77,7 @@ net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& so
                                              net::Stream& sink, http::ChunkedDecoder& decoder,
                                              std::string_view prefix) {
   StreamResult result;
-  ChunkHeaders headers;
+  ChunkHeaders headers;  // NOLINT(cppcoreguidelines-pro-type-member-init): a line is written before use
   for (;;) {
     // Decode as many chunks as fit in one gather write: [size line][data][CRLF] per chunk.
     std::array<asio::const_buffer, 1 + ChunkHeaders::kMax * 3 + 1> parts;
@@ -125,7 +125,7 @@ net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& so
 net::Task<StreamResult> forward_until_close(net::Stream& source, ByteBuffer& source_buffer,
                                             net::Stream& sink, bool encode_chunked, std::string_view prefix) {
   StreamResult result;
-  ChunkHeaders headers;
+  ChunkHeaders headers;  // NOLINT(cppcoreguidelines-pro-type-member-init): a line is written before use
   for (;;) {
     std::string_view data = source_buffer.readable();
     if (!data.empty() || !prefix.empty()) {

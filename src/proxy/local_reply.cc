@@ -25,7 +25,7 @@ std::uint16_t status_for(ErrorKind kind) {
     case ErrorKind::kUpstreamConnectFailed:
     case ErrorKind::kUpstreamReset:
     case ErrorKind::kBadUpstreamResponse: return 502;
-    case ErrorKind::kNoTargetAvailable: return 503;
+    case ErrorKind::kNoTargetAvailable:
     case ErrorKind::kServiceUnavailable: return 503;
     case ErrorKind::kUpstreamTimeout:
     case ErrorKind::kRequestTimeout: return 504;

@@ -51,7 +51,7 @@ std::error_code Server::start() {
   return {};
 }
 
-void Server::swap_runtime(std::shared_ptr<const Runtime> runtime) {
+void Server::swap_runtime(const std::shared_ptr<const Runtime>& runtime) {
   runtime_ = runtime;
   shedder_.reconfigure(shedder_options(runtime_->config().proxy));
   for (unsigned i = 0; i < workers_.size(); ++i) {

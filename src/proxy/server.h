@@ -31,7 +31,7 @@ class Server {
   unsigned worker_count() const { return pool_->size(); }
 
   // Swaps the snapshot used by new requests on every worker.
-  void swap_runtime(std::shared_ptr<const Runtime> runtime);
+  void swap_runtime(const std::shared_ptr<const Runtime>& runtime);
 
   // First step of a graceful shutdown: /health/ready answers 503 from now on, while everything
   // else is served as before, so load balancers stop sending before the listeners close. Any thread.

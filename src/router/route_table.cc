@@ -384,6 +384,7 @@ RouteMatch RouteTable::match(std::string_view host, std::string_view method, std
     host = host.substr(0, colon);
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only [0, host.size()) is written and read
   std::array<char, kMaxHostLength> host_buffer;
   std::string_view lower_host;
   const bool named = !host.empty() && host.size() <= host_buffer.size();

@@ -115,7 +115,7 @@ std::vector<UpstreamControls> build_upstream_controls(const config::Config& conf
       options.max_attempts = spec.retry.attempts + 1;
       controls.retry.emplace(options);
       options.retry_non_idempotent = true;
-      controls.retry_unsafe.emplace(std::move(options));
+      controls.retry_unsafe.emplace(options);
       RetryBudget::Options budget;
       budget.window = spec.retry.budget.window;
       budget.ratio = spec.retry.budget.ratio;

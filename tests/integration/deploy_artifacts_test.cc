@@ -229,7 +229,7 @@ TEST(DeployKubernetes, ProbesServiceAndConfigAgreeOnThePort) {
   auto pod_labels = deployment["spec"]["template"]["metadata"]["labels"].as<std::map<std::string, std::string>>();
   auto selects_pods = [&](const YAML::Node& selector) {
     for (const auto& [key, value] : selector.as<std::map<std::string, std::string>>()) {
-      if (pod_labels.count(key) == 0 || pod_labels[key] != value) return false;
+      if (!pod_labels.contains(key) || pod_labels[key] != value) return false;
     }
     return selector.size() > 0;
   };

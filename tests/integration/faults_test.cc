@@ -120,7 +120,7 @@ class MisbehavingUpstream {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
     ::listen(listen_fd_, 128);
     socklen_t length = sizeof(address);
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);

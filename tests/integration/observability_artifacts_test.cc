@@ -131,7 +131,7 @@ Exposition parse_exposition(const std::string& text) {
 
 // The family a sample name belongs to (histogram series carry a suffix), "" if none.
 std::string family_of(const Exposition& exposition, const std::string& sample) {
-  if (exposition.family_types.count(sample)) return sample;
+  if (exposition.family_types.contains(sample)) return sample;
   for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
     if (sample.size() > suffix.size() && sample.ends_with(suffix)) {
       const std::string base = sample.substr(0, sample.size() - suffix.size());
@@ -287,7 +287,7 @@ void check_query_against(const Exposition& exposition, const std::string& where,
     }
     for (const auto& [label, values] : sample->second) labels_in_query.insert(label);
     for (const Matcher& matcher : selector.matchers) {
-      if (kTargetLabels.count(matcher.label)) continue;
+      if (kTargetLabels.contains(matcher.label)) continue;
       auto values = sample->second.find(matcher.label);
       if (values == sample->second.end()) {
         ADD_FAILURE() << selector.metric << " has no label `" << matcher.label << "`";
@@ -326,7 +326,7 @@ std::vector<AlertRule> load_alert_rules() {
   const YAML::Node file = YAML::LoadFile(kAlerts.string());
   for (const auto& group : file["groups"]) {
     for (const auto& rule : group["rules"]) {
-      if (rule["alert"])
+      if (rule["alert"])  // NOLINTNEXTLINE(cppcoreguidelines-slicing): the rule's node is what is kept
         rules.push_back({rule["alert"].as<std::string>(), rule["expr"].as<std::string>(), rule});
     }
   }
@@ -643,8 +643,8 @@ TEST(ObservabilityArtifacts, DashboardQueriesUseLiveMetricsAndLabels) {
     const std::size_t comma = query.expr.rfind(',');
     const std::string label = trim(query.expr.substr(comma + 1, query.expr.rfind(')') - comma - 1));
     const auto selectors = parse_query(query.expr).selectors;
-    if (selectors.empty() || !exposition.samples.count(selectors[0].metric)) continue;
-    EXPECT_TRUE(exposition.samples.at(selectors[0].metric).count(label) || kTargetLabels.count(label))
+    if (selectors.empty() || !exposition.samples.contains(selectors[0].metric)) continue;
+    EXPECT_TRUE(exposition.samples.at(selectors[0].metric).contains(label) || kTargetLabels.contains(label))
         << query.where << ": " << selectors[0].metric << " has no label `" << label << "`";
   }
 }

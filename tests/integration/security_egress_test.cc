@@ -102,10 +102,12 @@ Response get(const Gateway& gateway, const std::string& target, const std::strin
   return request(gateway.port, "GET", target, headers);
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `var` names the variables it declares
 #define START_DNSMASQ(var, records, hosts)                 \
   std::string var##_error;                                 \
   auto var = Dnsmasq::start(records, hosts, var##_error);  \
   ASSERT_NE(var, nullptr) << var##_error
+// NOLINTEND(bugprone-macro-parentheses)
 
 // ─── names resolving to blocked addresses ───────────────────────────────────────────────────
 

@@ -63,7 +63,7 @@ class AuthPolicy {
   // The credential fields of one request, found in a single pass over the head.
   struct Credentials;
 
-  Verdict verify_signature(const RequestView& request, const Key& key, const Credentials& credentials,
+  Verdict verify_signature(const RequestView& request, const Key& key, const Credentials& found,
                            std::int64_t now) const;
 
   bool enabled_ = false;         // security.auth present

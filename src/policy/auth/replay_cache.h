@@ -58,7 +58,7 @@ class ReplayCache {
     std::size_t operator()(const Id& id) const { return static_cast<std::size_t>(id.low); }
   };
   struct Stamp {
-    std::int64_t timestamp;
+    std::int64_t timestamp = 0;
     Id id;
   };
   struct LaterFirst {

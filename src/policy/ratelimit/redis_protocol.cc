@@ -257,7 +257,7 @@ std::optional<RedisEndpoint> parse_redis_url(std::string_view url, std::string& 
   constexpr std::string_view kTlsScheme = "rediss://";
   auto starts_with_nocase = [&](std::string_view prefix) {
     if (url.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
+    for (std::size_t i = 0; i < prefix.size(); ++i) {  // NOLINT(modernize-loop-convert): i indexes url too
       char c = url[i];
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
       if (c != prefix[i]) return false;

@@ -391,9 +391,9 @@ net::Task<void> RedisRateLimiter::Connection::write_loop(std::shared_ptr<Connect
   }
 }
 
-RedisRateLimiter::RedisRateLimiter(const asio::any_io_executor& executor, RedisEndpoint endpoint,
+RedisRateLimiter::RedisRateLimiter(asio::any_io_executor executor, RedisEndpoint endpoint,
                                    milliseconds timeout, Options options)
-    : executor_(executor),
+    : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),
       timeout_(std::max(timeout, milliseconds(1))),
       options_(std::move(options)),

@@ -94,8 +94,8 @@ class RedisRateLimiter {
     std::uint64_t max_in_flight = 0;  // the most calls waiting on one connection at once
   };
 
-  RedisRateLimiter(const asio::any_io_executor& executor, RedisEndpoint endpoint,
-                   std::chrono::milliseconds timeout, Options options = {});
+  RedisRateLimiter(asio::any_io_executor executor, RedisEndpoint endpoint, std::chrono::milliseconds timeout,
+                   Options options = {});
   ~RedisRateLimiter();
   RedisRateLimiter(const RedisRateLimiter&) = delete;
   RedisRateLimiter& operator=(const RedisRateLimiter&) = delete;

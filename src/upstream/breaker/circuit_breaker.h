@@ -141,7 +141,7 @@ class CircuitBreaker {
     std::uint64_t failures = 0;
   };
   struct Probe {
-    std::uint64_t id;
+    std::uint64_t id = 0;
     TimePoint admitted_at;
   };
 

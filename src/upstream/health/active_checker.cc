@@ -32,7 +32,7 @@ struct ActiveHealthChecker::Target {
   net::tcp::socket socket;
   asio::steady_timer timer;                 // the wait between probes
   std::shared_ptr<net::Deadline> deadline;  // bounds one probe; set while the loop runs
-  std::array<char, kMaxProbeHeadBytes> buffer;
+  std::array<char, kMaxProbeHeadBytes> buffer{};
   http::ResponseHead head;
 };
 

@@ -32,12 +32,12 @@ class HealthTracker {
   HealthTracker(const HealthTracker&) = delete;
   HealthTracker& operator=(const HealthTracker&) = delete;
 
-  // Records one probe of `target`. Returns true when the target's state changed (read the new
-  // state with is_healthy()), for logs and counters.
-  bool record_probe(std::size_t target, bool ok);
+  // Records one probe of target `index`. Returns true when the target's state changed (read the
+  // new state with is_healthy()), for logs and counters.
+  bool record_probe(std::size_t index, bool ok);
 
   // Lock-free: one atomic load.
-  bool is_healthy(std::size_t target) const;
+  bool is_healthy(std::size_t index) const;
 
   std::size_t target_count() const { return target_count_; }
   std::size_t healthy_count() const;  // lock-free

@@ -39,7 +39,6 @@ OutlierDetector::OutlierDetector(std::size_t target_count, OutlierDetectorOption
       // Rounded down: the percentage is a ceiling never to exceed. Never every target.
       max_ejected_(std::min(target_count * options_.max_ejection_percent / 100,
                             target_count == 0 ? 0 : target_count - 1)),
-      max_level_(1),
       targets_(std::make_unique<Target[]>(target_count)) {
   // Levels beyond the one that reaches the cap would change nothing but how long decay takes.
   while (ejection_time(options_, max_level_) < options_.max_ejection_time) ++max_level_;

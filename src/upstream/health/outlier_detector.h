@@ -61,9 +61,9 @@ class OutlierDetector {
   OutlierDetector(const OutlierDetector&) = delete;
   OutlierDetector& operator=(const OutlierDetector&) = delete;
 
-  // Reports one attempt's result for `target` (the caller decides what fails: 5xx, connect
+  // Reports one attempt's result for target `index` (the caller decides what fails: 5xx, connect
   // error, timeout). Returns the ejection it caused, if any.
-  std::optional<Ejection> record_result(std::size_t target, bool success, TimePoint now);
+  std::optional<Ejection> record_result(std::size_t index, bool success, TimePoint now);
 
   // True while `target`'s ejection lasts. Lock-free (one atomic load); for the load balancer.
   bool is_ejected(std::size_t target, TimePoint now) const;
@@ -97,7 +97,7 @@ class OutlierDetector {
   OutlierDetectorOptions options_;
   std::size_t target_count_;
   std::size_t max_ejected_;
-  unsigned max_level_;  // the first level whose ejection time reaches max_ejection_time
+  unsigned max_level_ = 1;  // the first level whose ejection time reaches max_ejection_time
   std::unique_ptr<Target[]> targets_;
 
   std::mutex mutex_;

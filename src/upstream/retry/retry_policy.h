@@ -102,7 +102,7 @@ class RetryPolicy {
     bool retry_non_idempotent = false;  // route opt-in for POST, PATCH, ... (still needs a replayable body)
   };
 
-  explicit RetryPolicy(Options options) : options_(std::move(options)) {}
+  explicit RetryPolicy(Options options) : options_(options) {}
 
   // The decision for one failed attempt, checked in this order: retryOn, attempts, connect
   // failure (always safe), replayable body, idempotent method. The first rule that refuses names

@@ -117,7 +117,7 @@ TEST(MaglevTable, AddingATargetMovesAboutItsShareAndMostlyOntoIt) {
     ++moved;
     if (new_slots[slot] != "10.0.0.10:8080") ++moved_elsewhere;
   }
-  const double fraction = static_cast<double>(moved) / old_slots.size();
+  const double fraction = static_cast<double>(moved) / static_cast<double>(old_slots.size());
   EXPECT_NEAR(fraction, 1.0 / 11, 0.015);
   // Maglev trades perfect stability for balance: a few slots change between old targets.
   EXPECT_LT(static_cast<double>(moved_elsewhere) / old_slots.size(), 0.01);

@@ -143,7 +143,7 @@ TEST(HostileInput, DeepNestingIsAnErrorNotACrash) {
 TEST(HostileInput, BinaryAndOddBytes) {
   const std::string inputs[] = {
       std::string("proxy: {port: 1}\0garbage", 24),
-      "\xff\xfe\x00\x01",
+      std::string("\xff\xfe\x00\x01", 4),
       "proxy:\n\tport: 1\n",
       "? ? ? [\n",
       "!!binary x: 1\n",

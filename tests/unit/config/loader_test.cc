@@ -139,7 +139,7 @@ TEST(LoadConfig, FullConfigSetsEveryField) {
   EXPECT_EQ(search.targets[1].url, "https://[FD00::12]");
   EXPECT_EQ(search.timeout, 30s);  // default
   EXPECT_EQ(c.find_upstream("search"), &c.upstreams[1]);
-  EXPECT_EQ(c.find_upstream("primary-api"), &c.upstreams[0]);
+  EXPECT_EQ(c.find_upstream("primary-api"), c.upstreams.data());
   EXPECT_EQ(c.find_upstream("nope"), nullptr);
 
   ASSERT_EQ(c.routes.size(), 3u);

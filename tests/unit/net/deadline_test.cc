@@ -24,7 +24,7 @@ class DeadlineTest : public ::testing::Test {
   void SetUp() override {
     deadline_ = Deadline::start(io_.get_executor(), [this] {
       ++expirations_;
-      events_.push_back("expire");
+      events_.emplace_back("expire");
     });
   }
   void TearDown() override {
@@ -39,7 +39,7 @@ class DeadlineTest : public ::testing::Test {
   void mark_after(std::chrono::milliseconds after) {
     marker_.expires_after(after);
     marker_.async_wait([this](std::error_code ec) {
-      if (!ec) events_.push_back("marker");
+      if (!ec) events_.emplace_back("marker");
     });
   }
   bool marked() const { return std::find(events_.begin(), events_.end(), "marker") != events_.end(); }

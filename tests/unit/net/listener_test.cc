@@ -14,7 +14,7 @@ namespace {
 struct HostPortCase {
   std::string text;
   bool ok;
-  std::string host = "";
+  std::string host;
   std::uint16_t port = 0;
 };
 

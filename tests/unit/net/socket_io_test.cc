@@ -153,7 +153,7 @@ TEST(SocketIoTest, GatherWriteOfMoreThanSixteenBuffersWritesThemAll) {
   std::vector<std::string> pieces;
   std::vector<asio::const_buffer> buffers;
   std::string expected;
-  for (int i = 0; i < 20; ++i) pieces.push_back(std::string(3, static_cast<char>('a' + i)));
+  for (int i = 0; i < 20; ++i) pieces.emplace_back(3, static_cast<char>('a' + i));
   for (const auto& piece : pieces) {
     buffers.emplace_back(piece.data(), piece.size());
     expected += piece;

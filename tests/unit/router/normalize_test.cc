@@ -14,9 +14,9 @@ struct Case {
   std::string target;
   E error = E::kNone;
   std::string path;  // expected on success
-  std::string query = "";
+  std::string query;
   bool has_query = false;
-  std::string authority = "";
+  std::string authority;
 };
 
 // clang-format off
