@@ -1467,6 +1467,7 @@ void lines(std::string& out, std::size_t indent, std::string_view label,
 std::vector<std::string> field_texts(const std::vector<std::pair<std::string, std::string>>& fields,
                                      std::string_view suffix = {}) {
   std::vector<std::string> out;
+  out.reserve(fields.size());
   for (const auto& [name, value] : fields) out.push_back(name + ": " + value + std::string(suffix));
   return out;
 }

@@ -191,6 +191,7 @@ enum class TlsSide : std::uint8_t { kDownstream, kUpstream };
   X(kOther, "other")
 #define FLEXGATE_TLS_RESULT_ENUMERATOR(enumerator, label) enumerator,
 enum class TlsResult : std::uint8_t { FLEXGATE_TLS_RESULTS(FLEXGATE_TLS_RESULT_ENUMERATOR) };
+// NOLINTNEXTLINE(bugprone-macro-parentheses): each expansion is one term of the sum below
 #define FLEXGATE_TLS_RESULT_COUNT(enumerator, label) +1
 inline constexpr std::size_t kTlsResultCount = 0 FLEXGATE_TLS_RESULTS(FLEXGATE_TLS_RESULT_COUNT);
 // The result whose label is `label` (a failure reason), kOther when unknown.

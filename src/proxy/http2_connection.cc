@@ -84,7 +84,7 @@ net::Task<void> Http2Connection::run(std::string_view already_read) {
   // Both loops end before this returns: nothing runs on this object once it is gone (the stream
   // coroutines stop at their `closed` flag, set for every stream when the reader ends).
   writer_running_ = true;
-  asio::co_spawn(worker_.context(), write_loop(), [this](std::exception_ptr) {
+  asio::co_spawn(worker_.context(), write_loop(), [this](const std::exception_ptr&) {
     writer_running_ = false;
     writer_done_.cancel();
   });
@@ -102,7 +102,7 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
     closing_ = true;
   }
   wake_writer();
-  std::array<char, 16384> buffer;
+  std::array<char, 16384> buffer{};
   while (!closing_ && session_.wants_read()) {
     const net::IoResult read = co_await net::read_some(client_, buffer);
     if (read.error || read.bytes == 0) break;

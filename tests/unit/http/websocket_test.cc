@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "http/parser.h"
 
@@ -40,7 +41,7 @@ std::string edited(std::string raw, std::string_view from, std::string_view to) 
 
 class Request {
  public:
-  explicit Request(const std::string& raw) : raw_(raw), head_(std::make_unique<RequestHead>()) {
+  explicit Request(std::string raw) : raw_(std::move(raw)), head_(std::make_unique<RequestHead>()) {
     const ParseOutcome outcome = parse_request_head(raw_, Limits{}, *head_);
     EXPECT_EQ(outcome.status, ParseStatus::kComplete) << to_string(outcome.error) << "\n" << raw_;
   }
@@ -172,7 +173,7 @@ TEST(WebSocketRequest, EveryErrorHasASentence) {
 
 class Response {
  public:
-  explicit Response(const std::string& raw) : raw_(raw), head_(std::make_unique<ResponseHead>()) {
+  explicit Response(std::string raw) : raw_(std::move(raw)), head_(std::make_unique<ResponseHead>()) {
     const ParseOutcome outcome = parse_response_head(raw_, Limits{}, Method::kGet, *head_);
     EXPECT_EQ(outcome.status, ParseStatus::kComplete) << to_string(outcome.error);
   }
