@@ -31,6 +31,8 @@
 #include "integration/harness.h"
 #include "integration/raw_message.h"
 #include "integration/test_configs.h"
+#include "support/test_pki.h"
+#include "support/tls_client.h"
 
 namespace flexgate::testing {
 namespace {
@@ -154,7 +156,7 @@ class WebSocketEchoUpstream {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
     ::listen(listen_fd_, 64);
     socklen_t length = sizeof(address);
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
@@ -522,6 +524,77 @@ TEST(WebSocket, EchoBothWaysThroughTheGateway) {
   EXPECT_EQ((*log)["bytesOut"].get<std::size_t>(), client.received());
   EXPECT_GT(client.sent(), big.size());
   EXPECT_GT(client.received(), big.size());
+  EXPECT_EQ((*log)["tunnelEnd"], "upstream_closed");
+  EXPECT_FALSE(log->contains("error")) << log->dump();
+}
+
+// wss:// end to end: the client speaks TLS to the gateway, which tunnels to an https:// upstream
+// (a second gateway terminating TLS in front of the echo upstream). Frames cross both TLS hops
+// intact, including one much larger than a TLS record.
+TEST(WebSocket, EchoOverTlsOnBothHops) {
+  TestPki pki;
+  const CertPaths server = pki.issue("server", "localhost", {"localhost"}, {"127.0.0.1"});
+  const std::string tls = "  tls:\n    cert: " + server.cert + "\n    key: " + server.key + "\n";
+  WebSocketEchoUpstream upstream;
+  auto backend = start_gateway(gateway_config(upstream.port(), kWebsocketRoute, tls));
+  auto front = start_gateway("proxy:\n  host: 127.0.0.1\n  port: 0\n  workers: 1\n" + tls +
+                             "upstreams:\n  - name: echo\n    url: \"https://127.0.0.1:" +
+                             std::to_string(backend.port) + "\"\n    tls:\n      ca: " + pki.ca() +
+                             "\n      serverName: localhost\nroutes:\n" + kWebsocketRoute +
+                             "logging:\n  level: info\n");
+  TlsClient::Options options;
+  options.ca = pki.ca();
+  TlsClient client(front.port, options);
+  ASSERT_TRUE(client.connected()) << client.error();
+  const std::string cid = next_cid("wss-echo");
+  ASSERT_TRUE(client.send(handshake("/ws/secure", cid)));
+  expect_switched(client.read_response(), cid);
+
+  auto next_frame = [&client]() -> std::optional<Frame> {
+    for (;;) {
+      std::size_t consumed = 0;
+      if (auto parsed = parse_frame(client.buffered(), consumed)) {
+        client.buffered().erase(0, consumed);
+        return parsed;
+      }
+      if (!client.fill()) return std::nullopt;
+    }
+  };
+  auto welcome = next_frame();
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->payload, "welcome");
+
+  ASSERT_TRUE(client.send(client_frame(kText, "over tls")));
+  auto echoed = next_frame();
+  ASSERT_TRUE(echoed);
+  EXPECT_EQ(echoed->opcode, kText);
+  EXPECT_EQ(echoed->payload, "over tls");
+
+  std::string big(200 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 31 + i / 13) & 0xFF);
+  ASSERT_TRUE(client.send(client_frame(kBinary, big)));
+  auto big_echo = next_frame();
+  ASSERT_TRUE(big_echo);
+  EXPECT_EQ(big_echo->opcode, kBinary);
+  EXPECT_TRUE(big_echo->payload == big);
+
+  ASSERT_TRUE(client.send(client_frame(kClose, std::string("\x03\xe8", 2))));
+  auto close = next_frame();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->opcode, kClose);
+  EXPECT_EQ(upstream.unmasked_frames(), 0u);
+  // The upstream's end travels back through both gateways as a TLS close, then ours goes out.
+  while (client.fill()) {
+  }
+  client.shutdown_write();
+  EXPECT_TRUE(upstream.wait_peer_closes(1));
+
+  // The front gateway logged the tunnel as a 101 with its bytes.
+  auto log = wait_for_access_log(*front.process, cid);
+  ASSERT_TRUE(log);
+  EXPECT_EQ((*log)["status"], 101);
+  EXPECT_GT((*log)["bytesIn"].get<std::size_t>(), big.size());
+  EXPECT_GT((*log)["bytesOut"].get<std::size_t>(), big.size());
   EXPECT_EQ((*log)["tunnelEnd"], "upstream_closed");
   EXPECT_FALSE(log->contains("error")) << log->dump();
 }
