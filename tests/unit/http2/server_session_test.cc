@@ -77,6 +77,15 @@ std::vector<Frame> parse_frames(const std::string& bytes) {
   return out;
 }
 
+// The frames of `stream` in `bytes`, in order.
+std::vector<Frame> frames_of(std::uint32_t stream, const std::string& bytes) {
+  std::vector<Frame> out;
+  for (Frame& f : parse_frames(bytes)) {
+    if (f.stream == stream) out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::uint32_t error_code_of(const Frame& f) {
   const std::string& p = f.payload;
   const std::size_t at = f.type == kGoaway ? 4 : 0;
@@ -365,10 +374,7 @@ TEST_F(ServerSessionTest, ResponseTrailersFollowTheLastDataAndEndTheStream) {
   handler_.response_body = "payload";
   handler_.trailers_to_send = {{"grpc-status", "0"}, {"grpc-message", "fine"}, {"connection", "close"}};
   session_.respond(1, 200, {{"content-type", "application/grpc"}}, true);
-  std::vector<Frame> frames;
-  for (const Frame& f : parse_frames(drain())) {
-    if (f.stream == 1) frames.push_back(f);
-  }
+  const std::vector<Frame> frames = frames_of(1, drain());
   ASSERT_EQ(frames.size(), 3u);
   EXPECT_EQ(frames[0].type, kHeaders);
   EXPECT_EQ(frames[0].flags & kEndStream, 0);
@@ -387,10 +393,7 @@ TEST_F(ServerSessionTest, NoTrailersMeansDataEndsTheStream) {
   (void)exchange(frame(kHeaders, kEndHeaders | kEndStream, 1, block(get_request())));
   handler_.response_body = "x";
   session_.respond(1, 200, {}, true);
-  std::vector<Frame> frames;
-  for (const Frame& f : parse_frames(drain())) {
-    if (f.stream == 1) frames.push_back(f);
-  }
+  const std::vector<Frame> frames = frames_of(1, drain());
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1].type, kData);
   EXPECT_NE(frames[1].flags & kEndStream, 0);
