@@ -90,7 +90,11 @@ enum Trailer : std::uint8_t { kTrailerName, kTrailerValue };
 }  // namespace
 
 void ChunkedDecoder::reset(std::uint64_t max_body) {
+  // The trailer buffer keeps its capacity: a connection that sees trailers reuses it.
+  std::string trailers = std::move(trailers_);
+  trailers.clear();
   *this = ChunkedDecoder(max_body);
+  trailers_ = std::move(trailers);
 }
 
 ChunkedDecoder::Step ChunkedDecoder::fail(ParseError error, std::size_t consumed) {
@@ -188,6 +192,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
         } else if (is_tchar(c)) {
           state_ = State::kTrailerLine;
           sub_state_ = kTrailerName;
+          trailers_.push_back(c);
         } else {
           return fail(ParseError::kBadChunk, at());  // bare LF, obs-fold, empty name, ...
         }
@@ -208,6 +213,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
           ok = detail::is_field_char(c);  // OWS, VCHAR, obs-text
         }
         if (!ok) return fail(ParseError::kBadChunk, at());
+        trailers_.push_back(c);
         ++p;
         break;
       }
@@ -215,6 +221,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
       case State::kTrailerLf:
         if (++trailer_bytes_ > kMaxTrailerBytes) return fail(ParseError::kHeadTooLarge, at());
         if (c != '\n') return fail(ParseError::kBadChunk, at());
+        trailers_.push_back(c);
         ++p;
         state_ = State::kTrailerStart;
         break;
@@ -231,6 +238,34 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
     }
   }
   return Step{Kind::kNeedMore, in.size(), {}, ParseError::kNone};
+}
+
+bool next_trailer_field(std::string_view& section, HeaderField& field) {
+  const std::size_t end = section.find("\r\n");
+  if (section.empty() || end == std::string_view::npos) return false;
+  const std::string_view line = section.substr(0, end);
+  section.remove_prefix(end + 2);
+  const std::size_t colon = line.find(':');  // the decoder checked there is one, after a token
+  field.name = line.substr(0, colon);
+  field.value = detail::trim_ows(line.substr(colon + 1));
+  field.token = lookup_header_token(field.name);
+  return true;
+}
+
+bool is_forbidden_trailer(const HeaderField& field, std::string_view connection_options) {
+  switch (field.token) {
+    case HeaderToken::kContentLength:
+    case HeaderToken::kHost:
+    case HeaderToken::kContentType:
+    case HeaderToken::kExpect:
+      return true;
+    default:
+      break;
+  }
+  if (is_hop_by_hop(field.token) || iequals(field.name, "http2-settings")) return true;
+  if (connection_options.empty()) return false;
+  return !detail::for_each_list_element(connection_options,
+                                        [&](std::string_view option) { return !iequals(option, field.name); });
 }
 
 }  // namespace flexgate::http

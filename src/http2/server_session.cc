@@ -15,6 +15,7 @@ struct ServerSession::Pending {
   std::size_t header_bytes = 0;
   std::string host;  // a `host` field, compared with :authority at the end
   bool has_host = false;
+  bool trailers = false;  // the block is the request's trailer section (fields in request.fields)
 };
 
 namespace {
@@ -30,10 +31,38 @@ bool has_edge_whitespace(std::string_view value) {
   return !value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' || value.back() == '\t');
 }
 
+// Fields that describe a connection, not a message (RFC 9113 8.2.2), and framing or routing
+// fields: never in a trailer section either way across the gateway.
+bool forbidden_in_trailers(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name == "te" || name == "host" ||
+         name == "content-length" || name == "trailer" || name == "http2-settings";
+}
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
+  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
 }  // namespace
 
 struct ServerSession::Callbacks {
   static ServerSession& self(void* user_data) { return *static_cast<ServerSession*>(user_data); }
+
+  // Submits the handler's response trailers for `stream_id`; false when there are none to send.
+  static bool submit_trailers(ServerSession& s, nghttp2_session* session, std::int32_t stream_id) {
+    const std::vector<std::pair<std::string, std::string>>* trailers = s.handler_.response_trailers(stream_id);
+    if (trailers == nullptr || trailers->empty()) return false;
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(trailers->size());
+    for (const auto& [name, value] : *trailers) {
+      if (name.empty() || name.front() == ':' || forbidden_in_trailers(name)) continue;
+      nva.push_back(make_nv(name, value));
+    }
+    if (nva.empty()) return false;
+    return nghttp2_submit_trailer(session, stream_id, nva.data(), nva.size()) == 0;
+  }
 
   static Pending* find(ServerSession& s, std::int32_t stream_id) {
     for (auto& pending : s.pending_) {
@@ -61,9 +90,13 @@ struct ServerSession::Callbacks {
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
     ServerSession& s = self(user_data);
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    // A HEADERS frame on an open request stream is its trailer section (nghttp2 refuses any other).
+    const bool trailers = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST && !trailers) return 0;
     auto pending = std::make_unique<Pending>();
     pending->stream_id = frame->hd.stream_id;
+    pending->trailers = trailers;
     s.pending_.push_back(std::move(pending));
     return 0;
   }
@@ -73,7 +106,7 @@ struct ServerSession::Callbacks {
                        std::uint8_t /*flags*/, void* user_data) {
     ServerSession& s = self(user_data);
     Pending* pending = find(s, frame->hd.stream_id);
-    if (pending == nullptr) return 0;  // trailers: not forwarded
+    if (pending == nullptr) return 0;
     const std::string_view name(reinterpret_cast<const char*>(name_data), name_length);
     const std::string_view value(reinterpret_cast<const char*>(value_data), value_length);
     pending->header_bytes += name_length + value_length + 32;
@@ -85,6 +118,16 @@ struct ServerSession::Callbacks {
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     Request& request = pending->request;
+    if (pending->trailers) {
+      // Strict like the head: a pseudo-header or a connection-specific field is a stream error.
+      if ((!name.empty() && name.front() == ':') || forbidden_in_trailers(name)) {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        drop(s, frame->hd.stream_id);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+      request.fields.emplace_back(std::string(name), std::string(value));
+      return 0;
+    }
     if (!name.empty() && name.front() == ':') {
       // nghttp2 has checked that these are known, single, first and complete.
       if (name == ":method") request.method.assign(value);
@@ -129,6 +172,13 @@ struct ServerSession::Callbacks {
         Pending* pending = find(s, stream_id);
         if (pending == nullptr) {
           if (end_stream) s.handler_.on_request_end(stream_id);  // after trailers
+          return 0;
+        }
+        if (pending->trailers) {
+          auto fields = std::move(pending->request.fields);
+          drop(s, stream_id);
+          s.handler_.on_request_trailers(stream_id, std::move(fields));
+          if (end_stream) s.handler_.on_request_end(stream_id);
           return 0;
         }
         Request request = std::move(pending->request);
@@ -177,11 +227,16 @@ struct ServerSession::Callbacks {
     return 0;
   }
 
-  static ssize_t read_body(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buffer, std::size_t length,
-                           std::uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
+  static ssize_t read_body(nghttp2_session* session, std::int32_t stream_id, std::uint8_t* buffer,
+                           std::size_t length, std::uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
+    ServerSession& s = self(user_data);
     bool end = false;
-    const std::size_t n = self(user_data).handler_.read_response_body(stream_id, buffer, length, end);
-    if (end) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    const std::size_t n = s.handler_.read_response_body(stream_id, buffer, length, end);
+    if (end) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      // Trailers go out after this last DATA frame, and they carry END_STREAM instead of it.
+      if (submit_trailers(s, session, stream_id)) *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
     if (n == 0 && !end) return NGHTTP2_ERR_DEFERRED;
     return static_cast<ssize_t>(n);
   }
@@ -252,13 +307,8 @@ void ServerSession::respond(std::int32_t stream_id, int status,
   nva.reserve(fields.size() + 1);
   char status_text[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
                          static_cast<char>('0' + status % 10), 0};
-  auto nv = [](std::string_view name, std::string_view value) {
-    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                      NGHTTP2_NV_FLAG_NONE};
-  };
-  nva.push_back(nv(":status", std::string_view(status_text, 3)));
-  for (const auto& [name, value] : fields) nva.push_back(nv(name, value));
+  nva.push_back(make_nv(":status", std::string_view(status_text, 3)));
+  for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::read_body;
   nghttp2_submit_response(session_, stream_id, nva.data(), nva.size(), has_body ? &provider : nullptr);

@@ -50,6 +50,10 @@ class Handler {
   virtual void on_request(std::int32_t stream_id, Request request) = 0;
   // Request body bytes (call ServerSession::consume() once they are taken).
   virtual void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) = 0;
+  // Trailer fields after the request body (a HEADERS frame after DATA): lowercase names, checked
+  // like the head's (no pseudo-header, no connection-specific field). on_request_end follows.
+  virtual void on_request_trailers(std::int32_t /*stream_id*/,
+                                   std::vector<std::pair<std::string, std::string>>&& /*fields*/) {}
   // The request body ended (END_STREAM), or the request had none.
   virtual void on_request_end(std::int32_t stream_id) = 0;
   // The stream is gone (done, reset by either side); no more calls for it.
@@ -58,6 +62,11 @@ class Handler {
   // `end` when the body is complete. Returning 0 without `end` pauses the stream until
   // ServerSession::resume() is called.
   virtual std::size_t read_response_body(std::int32_t stream_id, std::uint8_t* out, std::size_t room, bool& end) = 0;
+  // Asked once, right after read_response_body() reported the end: trailer fields (lowercase
+  // names) to send as a last HEADERS frame carrying END_STREAM, or nullptr / empty for none.
+  virtual const std::vector<std::pair<std::string, std::string>>* response_trailers(std::int32_t /*stream_id*/) {
+    return nullptr;
+  }
 };
 
 class ServerSession {

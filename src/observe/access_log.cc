@@ -123,6 +123,10 @@ void format_access_line(const AccessRecord& r, std::string& out) {
     if (!r.rejected_by.empty()) append_text_field(out, "rejectedBy", r.rejected_by);
     if (!r.reject_reason.empty()) append_text_field(out, "rejectReason", r.reject_reason);
     if (!r.tunnel_end.empty()) append_text_field(out, "tunnelEnd", r.tunnel_end);
+    if (r.grpc_status >= 0) {
+      out += " grpcStatus=";
+      append_json_uint(out, static_cast<std::uint64_t>(r.grpc_status));
+    }
     if (!r.headers.empty()) {
       const Redactor& redactor = current_redactor();
       for (const auto& [name, value] : r.headers) {
@@ -170,6 +174,10 @@ void format_access_line(const AccessRecord& r, std::string& out) {
   if (!r.rejected_by.empty()) append_field(out, "rejectedBy", r.rejected_by);
   if (!r.reject_reason.empty()) append_field(out, "rejectReason", r.reject_reason);
   if (!r.tunnel_end.empty()) append_field(out, "tunnelEnd", r.tunnel_end);
+  if (r.grpc_status >= 0) {
+    out += ",\"grpcStatus\":";
+    append_json_uint(out, static_cast<std::uint64_t>(r.grpc_status));
+  }
   if (!r.headers.empty()) {
     const Redactor& redactor = current_redactor();
     out += ",\"headers\":{";

@@ -40,6 +40,9 @@ struct AccessRecord {
   // "tunnelEnd": how a WebSocket tunnel (status 101) ended: "client_closed", "upstream_closed",
   // "idle_timeout", "error" or "aborted" (drain deadline). "" for every other request.
   std::string_view tunnel_end;
+  // "grpcStatus": a gRPC call's status (the upstream's, or the gateway's own answer); -1 for a
+  // request that is not gRPC or whose status is unknown.
+  int grpc_status = -1;
   // Sampled as an error (logging.sampling.errorRate) although the status is < 500: the request
   // was refused by a policy. A non-empty rejected_by counts as refused too.
   bool refused = false;

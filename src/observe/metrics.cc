@@ -402,6 +402,17 @@ std::uint64_t MetricsRegistry::rate_limit_hits(RouteId route) const {
   return total;
 }
 
+std::uint64_t MetricsRegistry::grpc_responses(RouteId route, std::uint32_t grpc_status) const {
+  if (grpc_status >= detail::kGrpcStatusCount) return 0;
+  std::uint64_t total = 0;
+  for (const auto& worker : workers_) {
+    if (const detail::RouteDurations* counters = worker->durations_.find(route)) {
+      total += counters->grpc_statuses[grpc_status].value();
+    }
+  }
+  return total;
+}
+
 std::uint64_t MetricsRegistry::rate_limit_decisions(RateLimitStore store, RateLimitResult result) const {
   std::uint64_t total = 0;
   const std::size_t index = static_cast<std::size_t>(store) * 2 + static_cast<std::size_t>(result);
@@ -703,6 +714,22 @@ void MetricsRegistry::render_prometheus(std::string& out) const {
       close_labels(out);
       append_uint(out, hits);
       out += '\n';
+    }
+  }
+  {
+    const std::string_view name = family_info(MetricFamily::kGrpcResponsesTotal).name;
+    append_header(out, MetricFamily::kGrpcResponsesTotal);
+    for (std::size_t route = 0; route < route_names.size(); ++route) {
+      for (std::uint32_t status = 0; status < detail::kGrpcStatusCount; ++status) {
+        const std::uint64_t count = grpc_responses(static_cast<RouteId>(route), status);
+        if (count == 0) continue;  // only statuses seen: most routes carry no gRPC
+        open_sample(out, name);
+        append_label(out, "route", route_names[route], true);
+        append_label(out, "grpc_status", std::to_string(status));
+        close_labels(out);
+        append_uint(out, count);
+        out += '\n';
+      }
     }
   }
   {

@@ -71,6 +71,8 @@ namespace flexgate::observe {
     "Requests sent on a pooled (reused) upstream connection.")                                            \
   X(kRateLimitHitsTotal, "flexgate_rate_limit_hits_total", "counter",                                     \
     "Requests refused with 429 by a rate limit, by route pattern.")                                       \
+  X(kGrpcResponsesTotal, "flexgate_grpc_responses_total", "counter",                                      \
+    "gRPC calls answered, by route pattern and gRPC status code (the upstream's, or the gateway's own).") \
   X(kRateLimitDecisionsTotal, "flexgate_rate_limit_decisions_total", "counter",                           \
     "Rate-limit decisions, by the store that made them (memory, redis) and result.")                      \
   X(kRateLimitBackendFallbacksTotal, "flexgate_rate_limit_backend_fallbacks_total", "counter",            \
@@ -433,11 +435,15 @@ inline std::uint64_t series_key(RouteId route, MethodLabel method, std::uint16_t
   return (std::uint64_t{route} + 1) << 14 | std::uint64_t{static_cast<std::uint8_t>(method)} << 10 | code;
 }
 
-// One route's duration and size histograms and rate-limit refusals in one shard.
+// gRPC status codes 0 (OK) to 16 (UNAUTHENTICATED); anything else is counted as 2 (UNKNOWN).
+inline constexpr std::size_t kGrpcStatusCount = 17;
+
+// One route's duration and size histograms, rate-limit refusals and gRPC statuses in one shard.
 struct RouteDurations {
   std::array<Counter, kDurationBucketCount> buckets;
   Counter sum_micros;
   Counter rate_limited;
+  std::array<Counter, kGrpcStatusCount> grpc_statuses;
   std::array<Counter, kSizeBucketCount> request_sizes;
   Counter request_bytes;
   std::array<Counter, kSizeBucketCount> response_sizes;
@@ -558,6 +564,14 @@ class alignas(64) WorkerMetrics {
       dropped_.add();
     }
   }
+  // A gRPC call on `route` ended with `grpc_status`.
+  void record_grpc_status(RouteId route, std::uint32_t grpc_status) {
+    if (detail::RouteDurations* counters = durations_.find(route)) [[likely]] {
+      counters->grpc_statuses[grpc_status < detail::kGrpcStatusCount ? grpc_status : 2].add();
+    } else {
+      dropped_.add();
+    }
+  }
   // A rate-limit decision was made by `store`.
   void record_rate_limit_decision(RateLimitStore store, RateLimitResult result) {
     rate_limit_decisions_[static_cast<std::size_t>(store) * 2 + static_cast<std::size_t>(result)].add();
@@ -665,6 +679,7 @@ class MetricsRegistry {
   std::uint64_t upstream_pool_reuses(UpstreamId upstream) const;
   std::uint64_t dropped_count() const;
   std::uint64_t rate_limit_hits(RouteId route) const;
+  std::uint64_t grpc_responses(RouteId route, std::uint32_t grpc_status) const;
   std::uint64_t rate_limit_decisions(RateLimitStore store, RateLimitResult result) const;
   std::uint64_t rate_limit_fallbacks(RateLimitFallback fallback) const;
   // Workers whose Redis connection is failing now: > 0 means the shared limit is degraded.

@@ -48,6 +48,21 @@ bool source_failed(const net::IoResult& read, StreamResult& result) {
 
 asio::const_buffer buf(std::string_view s) { return {s.data(), s.size()}; }
 
+// The last chunk with the decoded trailer fields that may go on; just kLastChunk without them.
+std::string_view last_chunk(const http::ChunkedDecoder& decoder, const TrailerFilter& filter, std::string& out) {
+  std::string_view section = decoder.trailer_section();
+  if (section.empty()) return kLastChunk;
+  out.assign("0\r\n");
+  http::HeaderField field;
+  while (http::next_trailer_field(section, field)) {
+    if (http::is_forbidden_trailer(field, filter.connection_options)) continue;
+    if (filter.plan != nullptr && filter.plan->hides(field)) continue;
+    out.append(field.name).append(": ").append(field.value).append("\r\n");
+  }
+  out.append("\r\n");
+  return out;
+}
+
 }  // namespace
 
 net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer,
@@ -75,8 +90,9 @@ net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& sour
 
 net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& source_buffer,
                                              net::Stream& sink, http::ChunkedDecoder& decoder,
-                                             std::string_view prefix) {
+                                             std::string_view prefix, TrailerFilter trailers) {
   StreamResult result;
+  std::string trailer_lines;  // allocates only for a message with trailers
   ChunkHeaders headers;  // NOLINT(cppcoreguidelines-pro-type-member-init): a line is written before use
   for (;;) {
     // Decode as many chunks as fit in one gather write: [size line][data][CRLF] per chunk.
@@ -97,7 +113,7 @@ net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& so
         result.body_bytes += step.data.size();
         ++chunks;
       } else if (step.kind == http::ChunkedDecoder::Kind::kDone) {
-        parts[count++] = buf(kLastChunk);
+        parts[count++] = buf(last_chunk(decoder, trailers, trailer_lines));
         done = true;
         break;
       } else if (step.kind == http::ChunkedDecoder::Kind::kError) {

@@ -11,6 +11,7 @@
 #include "http/chunked.h"
 #include "net/asio.h"
 #include "net/stream.h"
+#include "policy/headers/header_plan.h"
 
 namespace flexgate::proxy {
 
@@ -38,10 +39,18 @@ net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& sour
                                            net::Stream& sink, std::uint64_t length,
                                            std::string_view prefix = {});
 
-// Decodes a chunked body and writes it re-encoded as chunked (extensions and trailers dropped).
+// Which trailer fields stay behind besides those never allowed in a trailer section
+// (http::is_forbidden_trailer).
+struct TrailerFilter {
+  std::string_view connection_options;       // the message's Connection list (a copy: its head is gone by then)
+  const policy::HeaderPlan* plan = nullptr;  // responses: the fields the route's plan hides
+};
+
+// Decodes a chunked body and writes it re-encoded as chunked: extensions dropped, the trailer
+// fields forwarded after the last chunk except the ones `trailers` filters out.
 net::Task<StreamResult> forward_chunked_body(net::Stream& source, ByteBuffer& source_buffer,
                                              net::Stream& sink, http::ChunkedDecoder& decoder,
-                                             std::string_view prefix = {});
+                                             std::string_view prefix = {}, TrailerFilter trailers = {});
 
 // Forwards until the source closes (a response without framing); chunk-encodes when asked so a
 // keep-alive HTTP/1.1 client still sees where the body ends.

@@ -33,6 +33,24 @@ bool dropped_response_field(std::string_view name) {
          http::iequals(name, "upgrade");
 }
 
+std::string lowercase(std::string_view name) {
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// The decoded trailer fields that may cross to HTTP/2 (the Session filtered them already; this
+// keeps the HTTP/2 rules here whatever it sent).
+void take_trailers(const http::ChunkedDecoder& decoder, std::vector<std::pair<std::string, std::string>>& out) {
+  std::string_view section = decoder.trailer_section();
+  http::HeaderField field;
+  while (http::next_trailer_field(section, field)) {
+    if (http::is_forbidden_trailer(field, {}) || dropped_response_field(field.name)) continue;
+    out.emplace_back(lowercase(field.name), std::string(field.value));
+  }
+}
+
 http::Method method_of(std::string_view method) {
   if (method == "HEAD") return http::Method::kHead;
   if (method == "GET") return http::Method::kGet;
@@ -57,12 +75,14 @@ struct Http2Connection::StreamState {
   std::string to_session;
   std::size_t body_bytes_pending = 0;
   bool chunked_request = false;
+  bool last_chunk_written = false;  // the request's last chunk (with its trailers) is in to_session
   bool request_ended = false;
   // Response side.
   ByteBuffer from_session;
   std::string body;  // decoded response body waiting for the client's window
   std::size_t body_sent = 0;
   bool body_ended = false;
+  std::vector<std::pair<std::string, std::string>> trailers;  // a chunked response's, lowercase names
   bool responded = false;
   bool closed = false;  // the HTTP/2 stream is gone
 };
@@ -102,7 +122,8 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
     closing_ = true;
   }
   wake_writer();
-  std::array<char, 16384> buffer{};
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): each read fills what it reports
+  std::array<char, 16384> buffer;
   while (!closing_ && session_.wants_read()) {
     const net::IoResult read = co_await net::read_some(client_, buffer);
     if (read.error || read.bytes == 0) break;
@@ -215,10 +236,24 @@ void Http2Connection::on_body(std::int32_t stream_id, std::span<const std::uint8
   stream->wake_feeder.cancel();
 }
 
+void Http2Connection::on_request_trailers(std::int32_t stream_id,
+                                          std::vector<std::pair<std::string, std::string>>&& fields) {
+  StreamState* stream = find(stream_id);
+  // A request with a content-length has no chunked coding to carry trailers in HTTP/1.1: dropped.
+  if (stream == nullptr || !stream->chunked_request) return;
+  stream->to_session.append("0\r\n");
+  for (const auto& [name, value] : fields) {
+    stream->to_session.append(name).append(": ").append(value).append("\r\n");
+  }
+  stream->to_session.append("\r\n");
+  stream->last_chunk_written = true;
+  stream->wake_feeder.cancel();
+}
+
 void Http2Connection::on_request_end(std::int32_t stream_id) {
   StreamState* stream = find(stream_id);
   if (stream == nullptr) return;
-  if (stream->chunked_request) stream->to_session.append("0\r\n\r\n");
+  if (stream->chunked_request && !stream->last_chunk_written) stream->to_session.append("0\r\n\r\n");
   stream->request_ended = true;
   stream->wake_feeder.cancel();
 }
@@ -256,6 +291,11 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
   }
   end = stream->body_ended && stream->body.empty();
   return n;
+}
+
+const std::vector<std::pair<std::string, std::string>>* Http2Connection::response_trailers(std::int32_t stream_id) {
+  const StreamState* stream = find(stream_id);
+  return stream != nullptr ? &stream->trailers : nullptr;
 }
 
 net::Task<void> Http2Connection::feed_session(std::shared_ptr<StreamState> stream) {
@@ -308,12 +348,13 @@ net::Task<void> Http2Connection::read_response(std::shared_ptr<StreamState> stre
         for (const http::HeaderField& field : head.fields) {
           if (dropped_response_field(field.name)) continue;
           if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
-          std::string name(field.name);
-          std::transform(name.begin(), name.end(), name.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-          fields.emplace_back(std::move(name), std::string(field.value));
+          fields.emplace_back(lowercase(field.name), std::string(field.value));
         }
-        const bool has_body = head.framing != http::BodyFraming::kNone;
+        // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
+        // with END_STREAM, not HEADERS and an empty DATA.
+        const bool has_body = head.framing == http::BodyFraming::kContentLength
+                                  ? head.content_length > 0
+                                  : head.framing != http::BodyFraming::kNone;
         remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
         until_close = head.framing == http::BodyFraming::kUntilClose;
         buffer.consume(outcome.consumed);
@@ -332,7 +373,10 @@ net::Task<void> Http2Connection::read_response(std::shared_ptr<StreamState> stre
           co_return;
         }
         if (step.kind == http::ChunkedDecoder::Kind::kData) stream->body.append(step.data);
-        if (step.kind == http::ChunkedDecoder::Kind::kDone) stream->body_ended = true;
+        if (step.kind == http::ChunkedDecoder::Kind::kDone) {
+          stream->body_ended = true;
+          take_trailers(decoder, stream->trailers);
+        }
         buffer.consume(step.consumed);
         if (step.kind == http::ChunkedDecoder::Kind::kNeedMore) break;
       } else if (until_close) {

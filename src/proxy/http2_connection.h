@@ -3,7 +3,9 @@
 // through the very same request lifecycle as HTTP/1.1: the checked request is written as a strict
 // HTTP/1.1 message into one end of a socket pair and an ordinary Session serves the other end, so
 // routing, every policy, transformations, retries, logs and metrics apply unchanged. The response
-// comes back the same way, is parsed by the HTTP/1 codec and goes out as HEADERS and DATA.
+// comes back the same way, is parsed by the HTTP/1 codec and goes out as HEADERS and DATA (and a
+// chunked response's trailer fields as a last HEADERS frame). Request trailers cross as the
+// trailer section of a chunked request body.
 //
 // Backpressure both ways: a request body's window opens only as the stream's Session takes the
 // bytes, and the response is read from the pair only while the client's window drains what was
@@ -51,9 +53,12 @@ class Http2Connection final : public http2::Handler {
   // http2::Handler
   void on_request(std::int32_t stream_id, http2::Request request) override;
   void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) override;
+  void on_request_trailers(std::int32_t stream_id,
+                           std::vector<std::pair<std::string, std::string>>&& fields) override;
   void on_request_end(std::int32_t stream_id) override;
   void on_stream_closed(std::int32_t stream_id, std::uint32_t error_code) override;
   std::size_t read_response_body(std::int32_t stream_id, std::uint8_t* out, std::size_t room, bool& end) override;
+  const std::vector<std::pair<std::string, std::string>>* response_trailers(std::int32_t stream_id) override;
 
  private:
   struct StreamState;

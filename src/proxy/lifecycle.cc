@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "http/grpc.h"
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "http/serializer.h"
@@ -40,6 +41,24 @@ namespace {
 
 constexpr std::size_t kUpstreamBufferCapacity = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// A grpc-status value as the log and the metrics keep it: -1 when malformed, large values capped.
+int grpc_status_of(std::string_view value) {
+  const auto status = http::parse_grpc_status(value);
+  return status ? static_cast<int>(std::min(*status, 1000u)) : -1;
+}
+
+// Keeps every Connection field's list (joined) for a message whose Connection nominates fields,
+// so its trailers can be filtered after the head is gone; clears `out` otherwise (no allocation).
+void copy_connection_options(bool names_fields, const http::HeaderFields& fields, std::string& out) {
+  out.clear();
+  if (!names_fields) return;
+  for (const http::HeaderField& field : fields) {
+    if (field.token != http::HeaderToken::kConnection) continue;
+    if (!out.empty()) out += ", ";
+    out += field.value;
+  }
+}
 
 // The request's Host without its port (and without IPv6 brackets).
 std::string_view host_without_port(std::string_view host) {
@@ -124,6 +143,7 @@ net::Task<bool> Session::handle_request() {
 
   ctx_.client_ip = peer_ip_;
   identify_request();
+  identify_grpc();
   // Health and metrics are served before routing, so no route can shadow them.
   if (request_.method == http::Method::kGet || request_.method == http::Method::kHead) {
     if (auto endpoint = builtin_endpoint_for(request_.target, cfg); endpoint != BuiltinEndpoint::kNone) {
@@ -244,6 +264,29 @@ net::Task<bool> Session::handle_request() {
   }
   log_phase();
   co_return keep_alive;
+}
+
+void Session::identify_grpc() {
+  const http::HeaderField* content_type = request_.fields.find(http::HeaderToken::kContentType);
+  if (content_type == nullptr || !http::is_grpc_content_type(content_type->value)) return;
+  ctx_.grpc = true;
+  // A malformed grpc-timeout is ignored (the route's timeout still bounds the call): refusing the
+  // call would fail it for a hint the gateway does not need.
+  if (const http::HeaderField* timeout = request_.fields.find("grpc-timeout")) {
+    if (const auto parsed = http::parse_grpc_timeout(timeout->value)) {
+      ctx_.grpc_timeout = std::chrono::duration_cast<net::Clock::duration>(*parsed);
+    }
+  }
+}
+
+void Session::note_grpc_trailers() {
+  std::string_view section = response_decoder_.trailer_section();
+  http::HeaderField field;
+  while (http::next_trailer_field(section, field)) {
+    if (!http::iequals(field.name, "grpc-status")) continue;
+    ctx_.grpc_status = grpc_status_of(field.value);
+    return;
+  }
 }
 
 void Session::identify_request() {
@@ -686,8 +729,11 @@ bool Session::admission_phase() {
   ctx_.admission = worker_.shedder().admit(priority);
   idle_timeout_ = ctx_.binding->timeouts.idle;
   if (ctx_.admission) {
-    // The whole-request deadline is the route's now that the route is known.
-    ctx_.deadline = ctx_.started + ctx_.binding->timeouts.request;
+    // The whole-request deadline is the route's now that the route is known, or sooner when a
+    // gRPC client said how long it waits (the answer is then DEADLINE_EXCEEDED, not a late reply).
+    net::Clock::duration request_timeout = ctx_.binding->timeouts.request;
+    if (ctx_.grpc_timeout) request_timeout = std::min(request_timeout, *ctx_.grpc_timeout);
+    ctx_.deadline = ctx_.started + request_timeout;
     set_timeout(TimeoutKind::kRequest, ctx_.deadline);
     return true;
   }
@@ -1148,7 +1194,8 @@ net::Task<StreamResult> Session::stream_request_phase() {
   if (request_.framing == http::BodyFraming::kContentLength) {
     co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_);
   }
-  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_, head_out_);
+  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_, head_out_,
+                                          TrailerFilter{request_connection_options_, nullptr});
 }
 
 bool Session::request_sent(const StreamResult& result, bool& retryable_failure) {
@@ -1286,6 +1333,13 @@ Session::ResponsePlan Session::prepare_response_phase() {
                            (framing == http::BodyFraming::kUntilClose && request_.version_minor == 1);
   plan.close = !client_keep_alive || (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
   build_response_head(plan.chunked_to_client, plan.close);
+  copy_connection_options(response_.connection_names_fields, response_.fields, response_connection_options_);
+  if (ctx_.grpc) {
+    // A "Trailers-Only" answer carries its status in the head; trailers, when they come, win.
+    if (const http::HeaderField* field = response_.fields.find("grpc-status")) {
+      ctx_.grpc_status = grpc_status_of(field->value);
+    }
+  }
   ByteBuffer& buffer = upstream_->buffer;
   buffer.consume(upstream_head_size_);
   ctx_.status = response_.status;
@@ -1315,9 +1369,14 @@ net::Task<StreamResult> Session::stream_response_phase(const ResponsePlan& plan)
   switch (response_.framing) {
     case http::BodyFraming::kContentLength:
       co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length, head_out_);
-    case http::BodyFraming::kChunked:
+    case http::BodyFraming::kChunked: {
       response_decoder_.reset();
-      co_return co_await forward_chunked_body(upstream_->stream, buffer, client_, response_decoder_, head_out_);
+      const StreamResult result =
+          co_await forward_chunked_body(upstream_->stream, buffer, client_, response_decoder_, head_out_,
+                                        TrailerFilter{response_connection_options_, ctx_.header_plan});
+      if (ctx_.grpc && result.outcome == StreamOutcome::kDone) note_grpc_trailers();
+      co_return result;
+    }
     case http::BodyFraming::kUntilClose:
       co_return co_await forward_until_close(upstream_->stream, buffer, client_, plan.chunked_to_client, head_out_);
     case http::BodyFraming::kNone:
@@ -1360,6 +1419,11 @@ void Session::count_request() {
   metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
                            std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
   metrics.set_pool_idle(worker_.pool().idle_count());
+  // A gRPC call whose status never arrived (no grpc-status, a broken stream) counts as UNKNOWN.
+  if (ctx_.grpc) {
+    metrics.record_grpc_status(metrics_route, ctx_.grpc_status >= 0 ? static_cast<std::uint32_t>(ctx_.grpc_status)
+                                                                    : static_cast<std::uint32_t>(http::GrpcStatus::kUnknown));
+  }
 }
 
 void Session::log_phase() {
@@ -1402,6 +1466,7 @@ void Session::log_phase() {
     record.refused = true;
   }
   record.tunnel_end = ctx_.tunnel_end;
+  record.grpc_status = ctx_.grpc_status;
   record.headers = ctx_.logged_headers;
   observe::write_access_log(record, log_scratch_);
 }
@@ -1551,6 +1616,13 @@ net::Task<bool> Session::send_local_reply() {
     }
   }
   reply.head_only = request_.method == http::Method::kHead;
+  if (ctx_.grpc) {
+    // A gRPC client reads only grpc-status: the answer's meaning goes there (the log and the HTTP
+    // metrics keep the status it stands for, and the error kind).
+    reply.grpc = true;
+    reply.grpc_status = grpc_status_for(ctx_.error_kind);
+    ctx_.grpc_status = static_cast<int>(reply.grpc_status);
+  }
   // The gateway's own answer to a WebSocket handshake closes too: the client may already speak
   // the protocol it asked for, and those bytes must never be read as a request.
   reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining() ||
@@ -1565,6 +1637,7 @@ net::Task<bool> Session::send_local_reply() {
 }
 
 void Session::build_upstream_request_head() {
+  copy_connection_options(request_.connection_names_fields, request_.fields, request_connection_options_);
   head_out_.clear();
   http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
   const config::RouteSpec& route = *ctx_.match.route->spec;

@@ -34,7 +34,62 @@ std::uint16_t status_for(ErrorKind kind) {
   return 500;
 }
 
+http::GrpcStatus grpc_status_for(ErrorKind kind) {
+  using http::GrpcStatus;
+  switch (kind) {
+    case ErrorKind::kUnauthorized: return GrpcStatus::kUnauthenticated;
+    case ErrorKind::kForbidden: return GrpcStatus::kPermissionDenied;
+    case ErrorKind::kNotFound:
+    case ErrorKind::kMethodNotAllowed:
+    case ErrorKind::kNotImplemented: return GrpcStatus::kUnimplemented;
+    case ErrorKind::kUnprocessableEntity: return GrpcStatus::kInvalidArgument;
+    case ErrorKind::kPayloadTooLarge:
+    case ErrorKind::kUriTooLong:
+    case ErrorKind::kHeaderFieldsTooLarge:
+    case ErrorKind::kTooManyRequests: return GrpcStatus::kResourceExhausted;
+    case ErrorKind::kUpstreamConnectFailed:
+    case ErrorKind::kUpstreamReset:
+    case ErrorKind::kBadUpstreamResponse:
+    case ErrorKind::kNoTargetAvailable:
+    case ErrorKind::kServiceUnavailable: return GrpcStatus::kUnavailable;
+    case ErrorKind::kClientTimeout:
+    case ErrorKind::kUpstreamTimeout:
+    case ErrorKind::kRequestTimeout: return GrpcStatus::kDeadlineExceeded;
+    case ErrorKind::kBadRequest:  // a malformed HTTP message: a transport fault (gRPC's 400 mapping)
+    case ErrorKind::kUnsupportedMediaType:
+    case ErrorKind::kUpgradeRequired:
+    case ErrorKind::kVersionNotSupported:
+    case ErrorKind::kInternal: return GrpcStatus::kInternal;
+  }
+  return GrpcStatus::kUnknown;
+}
+
+namespace {
+
+// gRPC's "Trailers-Only" answer: 200 with the status in the head and no body (over HTTP/2 the
+// bridge sends it as one HEADERS frame with END_STREAM). The reply's extra fields (Retry-After,
+// WWW-Authenticate, RateLimit...) ride along as metadata.
+void serialize_grpc_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out) {
+  out.clear();
+  http::append_status_line(out, 200);
+  out += "Content-Type: application/grpc\r\ngrpc-status: ";
+  append_json_uint(out, static_cast<std::uint64_t>(reply.grpc_status));
+  out += "\r\ngrpc-message: ";
+  http::append_grpc_message(out, reply.message);
+  out += "\r\nContent-Length: 0\r\n";
+  if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
+  out += reply.extra_headers;
+  if (reply.close) out += "Connection: close\r\n";
+  out += "\r\n";
+}
+
+}  // namespace
+
 void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out) {
+  if (reply.grpc) {
+    serialize_grpc_reply(reply, correlation_id, out);
+    return;
+  }
   std::string body;
   body.reserve(160);
   body += "{\"error\":";

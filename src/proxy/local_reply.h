@@ -1,16 +1,21 @@
 #pragma once
 // The one place that maps an error kind to the response the gateway sends itself:
-// status, reason and the JSON body {"error":…,"message":…,"correlationId":…}.
+// status, reason and the JSON body {"error":…,"message":…,"correlationId":…}; for a gRPC request
+// a "Trailers-Only" answer instead (200, grpc-status, grpc-message, no body).
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "core/error.h"
+#include "http/grpc.h"
 
 namespace flexgate::proxy {
 
 std::uint16_t status_for(ErrorKind kind);
+
+// The gRPC status a gRPC client gets for the gateway's own answer (table in docs/grpc.md).
+http::GrpcStatus grpc_status_for(ErrorKind kind);
 
 // A response the gateway answers itself instead of proxying.
 struct LocalReply {
@@ -20,9 +25,11 @@ struct LocalReply {
   std::string_view violations_json;  // a JSON array added as "violations" (422), or ""
   bool close = false;              // add Connection: close
   bool head_only = false;          // HEAD request: no body bytes
+  bool grpc = false;               // a gRPC request: answered in gRPC form with grpc_status
+  http::GrpcStatus grpc_status = http::GrpcStatus::kUnknown;
 };
 
-// Serializes the whole response (head + JSON body) into `out` (cleared first).
+// Serializes the whole response (head + JSON body, or the gRPC form) into `out` (cleared first).
 void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out);
 
 }  // namespace flexgate::proxy

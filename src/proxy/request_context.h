@@ -105,6 +105,12 @@ struct RequestContext {
   std::string_view tunnel_end;
   bool metrics_counted = false;  // the request's metrics were recorded before the log phase (at a 101)
 
+  // gRPC (content-type application/grpc[+...]): local replies in gRPC form, the call's status for
+  // metrics and the log (-1 until known), the client's grpc-timeout bounding the deadline.
+  bool grpc = false;
+  int grpc_status = -1;
+  std::optional<net::Clock::duration> grpc_timeout;
+
   std::uint16_t status = 0;
   bool response_started = false;  // bytes of the response reached the client
   bool body_unread = false;       // request body bytes still on the wire (forces close on early reply)
@@ -155,6 +161,9 @@ struct RequestContext {
     websocket = false;
     tunnel_end = {};
     metrics_counted = false;
+    grpc = false;
+    grpc_status = -1;
+    grpc_timeout.reset();
     status = 0;
     response_started = false;
     body_unread = false;

@@ -97,6 +97,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // The lifecycle (lifecycle.cc). Returns whether the connection may serve another request.
   net::Task<bool> handle_request();
   void identify_request();
+  // A gRPC request (by its content-type): remembers it and its grpc-timeout.
+  void identify_grpc();
+  // The upstream's grpc-status from its trailer section (after a chunked body).
+  void note_grpc_trailers();
   bool normalize_target_phase();
   bool route_phase();
   void cors_phase();
@@ -205,6 +209,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t upstream_head_size_ = 0;
   http::ChunkedDecoder request_decoder_;
   http::ChunkedDecoder response_decoder_;
+  // The request's and the response's Connection lists, kept for their trailers (which come after
+  // the head's bytes are gone); filled only for a message whose Connection nominates fields.
+  std::string request_connection_options_;
+  std::string response_connection_options_;
   std::unique_ptr<upstream::UpstreamConnection> upstream_;
 
   RequestContext ctx_;

@@ -8,7 +8,8 @@
 //
 // Case fields: request (text; default GET /first), response or response_hex, after
 // ("keep" | "close" | "reset"), then {response, after} (written once the client has the head),
-// status, end ("clean" | "aborted"), body, client_must_not_contain, upstream_reuse (true/false).
+// status, end ("clean" | "aborted"), body, client_must_contain, client_must_not_contain (case-
+// insensitive substrings of every byte the client got), upstream_reuse (true/false).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,6 +43,7 @@ struct UpstreamCase {
   int status = 502;
   std::string end = "clean";
   std::optional<std::string> body;
+  std::vector<std::string> client_must_contain;
   std::vector<std::string> client_must_not_contain;
   std::optional<bool> upstream_reuse;
 };
@@ -75,6 +77,9 @@ std::vector<UpstreamCase> load_upstream_cases() {
     c.status = item.value("status", 502);
     c.end = item.value("end", "clean");
     if (item.contains("body")) c.body = item["body"].get<std::string>();
+    if (item.contains("client_must_contain")) {
+      for (const auto& value : item["client_must_contain"]) c.client_must_contain.push_back(value.get<std::string>());
+    }
     if (item.contains("client_must_not_contain")) {
       for (const auto& value : item["client_must_not_contain"]) c.client_must_not_contain.push_back(value.get<std::string>());
     }
@@ -308,6 +313,9 @@ TEST_P(UpstreamConformance, ClientVerdictAndConnectionReuse) {
       }
     }
     std::string seen = lowered(client.received());
+    for (const auto& needle : c.client_must_contain) {
+      EXPECT_NE(seen.find(lowered(needle)), std::string::npos) << "the client did not get '" << needle << "'";
+    }
     for (const auto& needle : c.client_must_not_contain) {
       EXPECT_EQ(seen.find(lowered(needle)), std::string::npos) << "the client got '" << needle << "'";
     }

@@ -80,6 +80,9 @@ std::pair<int, std::string> run_flexgate(const std::vector<std::string>& args, c
 
 std::string write_temp_file(const std::string& content, const std::string& suffix = ".yml");
 
+// Runs a shell command (curl, nghttp...); returns its stdout (stderr to /dev/null).
+std::string run_command(const std::string& command);
+
 // Waits for the JSON access-log line ("type":"access") of the request with `correlation_id`
 // (send a sane X-Correlation-ID to know it in advance); nullopt on timeout or exit.
 std::optional<nlohmann::json> wait_for_access_log(ChildProcess& process, const std::string& correlation_id,
@@ -188,6 +191,21 @@ class ScriptedUpstream {
   std::size_t accepted_ = 0;
   std::size_t peer_closes_ = 0;
   bool stopping_ = false;
+};
+
+// A TCP listener on 127.0.0.1 that never accepts: connections complete in the kernel's backlog
+// and requests sent on them are never answered, so they stay in flight at the gateway.
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  std::uint16_t port() const { return port_; }  // 0 when it could not listen
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 std::string hex_decode(const std::string& hex);

@@ -15,17 +15,7 @@
 namespace flexgate::testing {
 namespace {
 
-// Runs a shell command; returns its stdout (stderr to /dev/null).
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char chunk[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, n);
-  ::pclose(pipe);
-  return out;
-}
+std::string run(const std::string& command) { return run_command(command); }
 
 class Http2Integration : public ::testing::Test {
  protected:

@@ -235,31 +235,6 @@ TEST(TrafficControl, ActiveHealthChecksTakeAFailingTargetOutAndBringItBack) {
   EXPECT_EQ(seen["200:b"], 5);
 }
 
-// A TCP listener that never accepts: connections complete in the kernel's backlog and requests
-// sent on them are never answered, so they stay in flight at the gateway.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 64) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentListener() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
-
 TEST(TrafficControl, LowPriorityIsShedBeforeCriticalAndHealthStaysAnswered) {
   // maxInFlight 4 with the default thresholds: low is shed from floor(4 * 0.7) = 2 requests in
   // flight, normal from floor(4 * 0.85) = 3, critical only at 4. Two hanging requests hold two.

@@ -195,6 +195,75 @@ TEST(Chunked, Trailers) {
   EXPECT_EQ(error_of("0\r\n0\r\n\r\n"), ParseError::kBadChunk);  // "0" is not a field line
 }
 
+// Decodes `in` in one piece and returns its trailer fields as "name=value;" pairs.
+std::string trailers_of(std::string_view in) {
+  ChunkedDecoder decoder;
+  std::size_t used = 0;
+  for (;;) {
+    const auto step = decoder.next(in.substr(used));
+    used += step.consumed;
+    if (step.kind == Kind::kDone) break;
+    if (step.kind == Kind::kError || step.consumed == 0) return "error";
+  }
+  std::string out;
+  std::string_view section = decoder.trailer_section();
+  HeaderField field;
+  while (next_trailer_field(section, field)) {
+    out.append(field.name).append("=").append(field.value).append(";");
+  }
+  return out;
+}
+
+TEST(Chunked, TrailerFieldsAreKept) {
+  EXPECT_EQ(trailers_of("0\r\n\r\n"), "");
+  EXPECT_EQ(trailers_of("5\r\nhello\r\n0\r\ngrpc-status: 0\r\n\r\n"), "grpc-status=0;");
+  EXPECT_EQ(trailers_of("0\r\nA: 1\r\nB:\r\nC: \t x y \t\r\n\r\n"), "A=1;B=;C=x y;");
+}
+
+TEST(Chunked, TrailerSectionIsTheSameWhateverTheSplit) {
+  const std::string in = "3\r\nabc\r\n0\r\nX-A: 1\r\nX-B: two words\r\n\r\n";
+  for (std::size_t split = 0; split <= in.size(); ++split) {
+    ChunkedDecoder decoder;
+    std::string_view rest = std::string_view(in).substr(0, split);
+    std::string_view second = std::string_view(in).substr(split);
+    bool done = false;
+    for (std::string_view piece : {rest, second}) {
+      while (!piece.empty() && !done) {
+        const auto step = decoder.next(piece);
+        ASSERT_NE(step.kind, Kind::kError) << split;
+        piece.remove_prefix(step.consumed);
+        done = step.kind == Kind::kDone;
+      }
+    }
+    ASSERT_TRUE(done) << split;
+    EXPECT_EQ(decoder.trailer_section(), "X-A: 1\r\nX-B: two words\r\n") << split;
+  }
+}
+
+TEST(Chunked, ResetForgetsTheTrailers) {
+  ChunkedDecoder decoder;
+  EXPECT_EQ(decoder.next("0\r\nX: 1\r\n\r\n").kind, Kind::kDone);
+  EXPECT_FALSE(decoder.trailer_section().empty());
+  decoder.reset();
+  EXPECT_EQ(decoder.next("0\r\n\r\n").kind, Kind::kDone);
+  EXPECT_TRUE(decoder.trailer_section().empty());
+}
+
+TEST(Chunked, ForbiddenTrailers) {
+  const auto forbidden = [](std::string_view name, std::string_view options = {}) {
+    return is_forbidden_trailer(HeaderField{name, "v", lookup_header_token(name)}, options);
+  };
+  for (std::string_view name : {"Content-Length", "transfer-encoding", "Host", "Connection", "Keep-Alive", "TE",
+                                "Trailer", "Upgrade", "Proxy-Authorization", "Content-Type", "HTTP2-Settings"}) {
+    EXPECT_TRUE(forbidden(name)) << name;
+  }
+  for (std::string_view name : {"grpc-status", "grpc-message", "X-Checksum", "Server-Timing"}) {
+    EXPECT_FALSE(forbidden(name)) << name;
+  }
+  EXPECT_TRUE(forbidden("X-Hop", "close, x-hop"));
+  EXPECT_FALSE(forbidden("X-Hop", "close, x-other"));
+}
+
 TEST(Chunked, TrailerSectionBound) {
   std::string in = "0\r\n";
   for (int i = 0; i < 200; ++i) in += "X-Trailer-" + std::to_string(i) + ": " + std::string(80, 'v') + "\r\n";

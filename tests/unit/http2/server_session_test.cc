@@ -5,6 +5,7 @@
 #include "http2/server_session.h"
 
 #include <gtest/gtest.h>
+#include <nghttp2/nghttp2.h>
 
 #include <cstdint>
 #include <optional>
@@ -76,6 +77,15 @@ std::vector<Frame> parse_frames(const std::string& bytes) {
   return out;
 }
 
+// The frames of `stream` in `bytes`, in order.
+std::vector<Frame> frames_of(std::uint32_t stream, const std::string& bytes) {
+  std::vector<Frame> out;
+  for (Frame& f : parse_frames(bytes)) {
+    if (f.stream == stream) out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::uint32_t error_code_of(const Frame& f) {
   const std::string& p = f.payload;
   const std::size_t at = f.type == kGoaway ? 4 : 0;
@@ -83,10 +93,48 @@ std::uint32_t error_code_of(const Frame& f) {
          (static_cast<std::uint8_t>(p[at + 2]) << 8) | static_cast<std::uint8_t>(p[at + 3]);
 }
 
+// Decodes the header blocks of the HEADERS frames in `frames` (in order, one HPACK context, as a
+// client would): one field list per frame. Assumes no CONTINUATION and no padding/priority.
+std::vector<Fields> decode_header_blocks(const std::vector<Frame>& frames) {
+  std::vector<Fields> out;
+  nghttp2_hd_inflater* inflater = nullptr;
+  nghttp2_hd_inflate_new(&inflater);
+  for (const Frame& f : frames) {
+    if (f.type != 1 /* HEADERS */) continue;
+    Fields fields;
+    const auto* in = reinterpret_cast<const std::uint8_t*>(f.payload.data());
+    std::size_t left = f.payload.size();
+    for (;;) {
+      nghttp2_nv nv;
+      int flags = 0;
+      const auto used = nghttp2_hd_inflate_hd2(inflater, &nv, &flags, in, left, 1);
+      if (used < 0) break;
+      in += used;
+      left -= static_cast<std::size_t>(used);
+      if ((flags & NGHTTP2_HD_INFLATE_EMIT) != 0) {
+        fields.emplace_back(std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
+                            std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
+      }
+      if ((flags & NGHTTP2_HD_INFLATE_FINAL) != 0) {
+        nghttp2_hd_inflate_end_headers(inflater);
+        break;
+      }
+      if (used == 0 && left == 0) break;
+    }
+    out.push_back(std::move(fields));
+  }
+  nghttp2_hd_inflate_del(inflater);
+  return out;
+}
+
 class Recorder : public Handler {
  public:
   void on_request(std::int32_t stream_id, Request request) override { requests.emplace_back(stream_id, std::move(request)); }
   void on_body(std::int32_t, std::span<const std::uint8_t> data) override { body.append(data.begin(), data.end()); }
+  void on_request_trailers(std::int32_t stream_id, Fields&& fields) override {
+    trailers_received.emplace_back(stream_id, std::move(fields));
+  }
+  const Fields* response_trailers(std::int32_t) override { return &trailers_to_send; }
   void on_request_end(std::int32_t stream_id) override { ended.push_back(stream_id); }
   void on_stream_closed(std::int32_t stream_id, std::uint32_t error_code) override {
     closed.emplace_back(stream_id, error_code);
@@ -103,6 +151,8 @@ class Recorder : public Handler {
   std::vector<std::int32_t> ended;
   std::vector<std::pair<std::int32_t, std::uint32_t>> closed;
   std::string response_body;
+  std::vector<std::pair<std::int32_t, Fields>> trailers_received;
+  Fields trailers_to_send;
 };
 
 class ServerSessionTest : public ::testing::Test {
@@ -317,6 +367,73 @@ TEST_F(ServerSessionTest, RequestBodyWindowOpensOnlyAsTheConsumerTakesBytes) {
   bool updated = false;
   for (const Frame& f : parse_frames(drain_session())) updated = updated || (f.type == 8 && f.stream == 1);
   EXPECT_TRUE(updated);
+}
+
+TEST_F(ServerSessionTest, ResponseTrailersFollowTheLastDataAndEndTheStream) {
+  (void)exchange(frame(kHeaders, kEndHeaders | kEndStream, 1, block(get_request())));
+  handler_.response_body = "payload";
+  handler_.trailers_to_send = {{"grpc-status", "0"}, {"grpc-message", "fine"}, {"connection", "close"}};
+  session_.respond(1, 200, {{"content-type", "application/grpc"}}, true);
+  const std::vector<Frame> frames = frames_of(1, drain());
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].type, kHeaders);
+  EXPECT_EQ(frames[0].flags & kEndStream, 0);
+  EXPECT_EQ(frames[1].type, kData);
+  EXPECT_EQ(frames[1].payload, "payload");
+  EXPECT_EQ(frames[1].flags & kEndStream, 0) << "END_STREAM belongs to the trailers";
+  EXPECT_EQ(frames[2].type, kHeaders);
+  EXPECT_NE(frames[2].flags & kEndStream, 0);
+  const std::vector<Fields> blocks = decode_header_blocks(frames);
+  ASSERT_EQ(blocks.size(), 2u);
+  // The connection-specific field never goes out in a trailer section.
+  EXPECT_EQ(blocks[1], (Fields{{"grpc-status", "0"}, {"grpc-message", "fine"}}));
+}
+
+TEST_F(ServerSessionTest, NoTrailersMeansDataEndsTheStream) {
+  (void)exchange(frame(kHeaders, kEndHeaders | kEndStream, 1, block(get_request())));
+  handler_.response_body = "x";
+  session_.respond(1, 200, {}, true);
+  const std::vector<Frame> frames = frames_of(1, drain());
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].type, kData);
+  EXPECT_NE(frames[1].flags & kEndStream, 0);
+}
+
+TEST_F(ServerSessionTest, RequestTrailersReachTheHandlerBeforeTheEnd) {
+  Fields head = get_request();
+  head[0].second = "POST";
+  const std::string output = exchange(frame(kHeaders, kEndHeaders, 1, block(head)) + frame(kData, 0, 1, "body") +
+                                      frame(kHeaders, kEndHeaders | kEndStream, 1,
+                                            block({{"grpc-status-details-bin", "abc"}, {"x-checksum", "42"}})));
+  EXPECT_FALSE(reset_of(output, 1).has_value());
+  ASSERT_EQ(handler_.requests.size(), 1u);
+  EXPECT_EQ(handler_.body, "body");
+  ASSERT_EQ(handler_.trailers_received.size(), 1u);
+  EXPECT_EQ(handler_.trailers_received[0].first, 1);
+  EXPECT_EQ(handler_.trailers_received[0].second,
+            (Fields{{"grpc-status-details-bin", "abc"}, {"x-checksum", "42"}}));
+  EXPECT_EQ(handler_.ended, std::vector<std::int32_t>{1});
+}
+
+TEST_F(ServerSessionTest, RequestTrailersWithPseudoOrConnectionFieldsAreStreamErrors) {
+  for (const Fields& trailers : {Fields{{":path", "/other"}}, Fields{{"connection", "close"}},
+                                 Fields{{"transfer-encoding", "chunked"}}, Fields{{"content-length", "4"}},
+                                 Fields{{"host", "evil"}}}) {
+    Recorder handler;
+    ServerSession session(handler, limits_);
+    Fields head = get_request();
+    head[0].second = "POST";
+    std::string input = std::string(kPreface) + frame(kSettings, 0, 0, "") + frame(kHeaders, kEndHeaders, 1, block(head)) +
+                        frame(kData, 0, 1, "body") + frame(kHeaders, kEndHeaders | kEndStream, 1, block(trailers));
+    (void)session.receive(std::span<const char>(input.data(), input.size()));
+    std::string output;
+    for (auto bytes = session.output(); !bytes.empty(); bytes = session.output()) {
+      output.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    EXPECT_TRUE(reset_of(output, 1).has_value()) << trailers[0].first;
+    EXPECT_TRUE(handler.trailers_received.empty()) << trailers[0].first;
+    EXPECT_TRUE(handler.ended.empty()) << trailers[0].first;
+  }
 }
 
 }  // namespace

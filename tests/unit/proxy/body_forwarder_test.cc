@@ -16,7 +16,7 @@ namespace {
 namespace nt = net::test;
 
 // Decodes the forwarder's chunked output, insisting that it is clean: every size line is bare hex
-// (no extensions), no empty chunk before the last, no trailers, nothing after the final CRLF.
+// (no extensions), no empty chunk before the last, nothing after the final CRLF.
 std::optional<std::string> decode_clean_chunked(std::string_view wire, std::string& why) {
   std::string body;
   std::size_t pos = 0;
@@ -45,9 +45,11 @@ std::optional<std::string> decode_clean_chunked(std::string_view wire, std::stri
     }
     pos = eol + 2;
     if (size == 0) {
-      if (wire.substr(pos) != "\r\n") {
-        why =
-            "expected only the final CRLF after the last chunk, got '" + std::string(wire.substr(pos)) + "'";
+      // Trailer lines may follow; then the final CRLF, and nothing after it.
+      const std::string_view rest = wire.substr(pos);
+      const std::size_t end_of_trailers = rest.find("\r\n\r\n");
+      if (rest != "\r\n" && (end_of_trailers == std::string_view::npos || end_of_trailers + 4 != rest.size())) {
+        why = "expected trailers and the final CRLF after the last chunk, got '" + std::string(rest) + "'";
         return std::nullopt;
       }
       return body;
@@ -235,7 +237,7 @@ TEST_F(BodyForwarderTest, FixedBodyToAClosedSinkIsSinkError) {
 
 // ─── forward_chunked_body ──────────────────────────────────────────────────────────────────────
 
-TEST_F(BodyForwarderTest, ChunkedIsReencodedWithoutExtensionsOrTrailers) {
+TEST_F(BodyForwarderTest, ChunkedIsReencodedWithoutExtensionsOrHopByHopTrailers) {
   ByteBuffer buffer(4096);
   http::ChunkedDecoder decoder;
   const std::string input = "5;ext=1\r\nhello\r\n6;a=\"q\"\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
@@ -249,6 +251,51 @@ TEST_F(BodyForwarderTest, ChunkedIsReencodedWithoutExtensionsOrTrailers) {
   EXPECT_EQ(*body, "hello world");
   EXPECT_EQ(out.output.find("ext"), std::string::npos);
   EXPECT_EQ(out.output.find("Trailer"), std::string::npos);
+}
+
+TEST_F(BodyForwarderTest, ChunkedForwardsTrailerFieldsAfterTheLastChunk) {
+  ByteBuffer buffer(4096);
+  http::ChunkedDecoder decoder;
+  const std::string input = "5\r\nhello\r\n0\r\ngrpc-status: 0\r\ngrpc-message: \t ok \r\n\r\n";
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
+                    {input}, false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_EQ(out.output, "5\r\nhello\r\n0\r\ngrpc-status: 0\r\ngrpc-message: ok\r\n\r\n");
+}
+
+TEST_F(BodyForwarderTest, ChunkedTrailersSplitAcrossReadsArriveWhole) {
+  ByteBuffer buffer(16);
+  http::ChunkedDecoder decoder;
+  const std::string input = "3\r\nabc\r\n0\r\nX-Checksum: 0123456789abcdef\r\nX-Other: 1\r\n\r\n";
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
+                    pieces_of(input, 3), false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_EQ(out.output, "3\r\nabc\r\n0\r\nX-Checksum: 0123456789abcdef\r\nX-Other: 1\r\n\r\n");
+}
+
+TEST_F(BodyForwarderTest, ChunkedDropsTrailersThatMustNotBeTrailers) {
+  // Framing, routing, hop-by-hop, whatever the head's Connection nominates: never forwarded.
+  ByteBuffer buffer(4096);
+  http::ChunkedDecoder decoder;
+  const std::string input =
+      "0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nHost: evil\r\nConnection: close\r\n"
+      "TE: trailers\r\nX-Private: 1\r\nContent-Type: text/html\r\nKept: yes\r\n\r\n";
+  Outcome out = run(
+      [&] {
+        return forward_chunked_body(source_in_, buffer, sink_out_, decoder, {}, TrailerFilter{"x-private", nullptr});
+      },
+      {input}, false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_EQ(out.output, "0\r\nKept: yes\r\n\r\n");
+}
+
+TEST_F(BodyForwarderTest, ChunkedWithOnlyForbiddenTrailersEndsWithAPlainLastChunk) {
+  ByteBuffer buffer(4096);
+  http::ChunkedDecoder decoder;
+  Outcome out = run([&] { return forward_chunked_body(source_in_, buffer, sink_out_, decoder); },
+                    {"2\r\nok\r\n0\r\nContent-Length: 2\r\n\r\n"}, false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_EQ(out.output, "2\r\nok\r\n0\r\n\r\n");
 }
 
 TEST_F(BodyForwarderTest, ChunkedWritesThePrefixFirst) {

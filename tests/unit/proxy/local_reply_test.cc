@@ -194,3 +194,63 @@ TEST(LocalReplyTest, OutputIsReplacedNotAppended) {
 
 }  // namespace
 }  // namespace flexgate::proxy
+
+namespace flexgate::proxy {
+namespace {
+
+TEST(GrpcStatusForTest, TheDocumentedMapping) {
+  using http::GrpcStatus;
+  const std::map<ErrorKind, GrpcStatus> expected = {
+      {ErrorKind::kBadRequest, GrpcStatus::kInternal},
+      {ErrorKind::kUnauthorized, GrpcStatus::kUnauthenticated},
+      {ErrorKind::kForbidden, GrpcStatus::kPermissionDenied},
+      {ErrorKind::kNotFound, GrpcStatus::kUnimplemented},
+      {ErrorKind::kMethodNotAllowed, GrpcStatus::kUnimplemented},
+      {ErrorKind::kClientTimeout, GrpcStatus::kDeadlineExceeded},
+      {ErrorKind::kPayloadTooLarge, GrpcStatus::kResourceExhausted},
+      {ErrorKind::kUriTooLong, GrpcStatus::kResourceExhausted},
+      {ErrorKind::kUnsupportedMediaType, GrpcStatus::kInternal},
+      {ErrorKind::kUnprocessableEntity, GrpcStatus::kInvalidArgument},
+      {ErrorKind::kUpgradeRequired, GrpcStatus::kInternal},
+      {ErrorKind::kTooManyRequests, GrpcStatus::kResourceExhausted},
+      {ErrorKind::kHeaderFieldsTooLarge, GrpcStatus::kResourceExhausted},
+      {ErrorKind::kInternal, GrpcStatus::kInternal},
+      {ErrorKind::kNotImplemented, GrpcStatus::kUnimplemented},
+      {ErrorKind::kUpstreamConnectFailed, GrpcStatus::kUnavailable},
+      {ErrorKind::kUpstreamReset, GrpcStatus::kUnavailable},
+      {ErrorKind::kBadUpstreamResponse, GrpcStatus::kUnavailable},
+      {ErrorKind::kNoTargetAvailable, GrpcStatus::kUnavailable},
+      {ErrorKind::kServiceUnavailable, GrpcStatus::kUnavailable},
+      {ErrorKind::kUpstreamTimeout, GrpcStatus::kDeadlineExceeded},
+      {ErrorKind::kRequestTimeout, GrpcStatus::kDeadlineExceeded},
+      {ErrorKind::kVersionNotSupported, GrpcStatus::kInternal},
+  };
+  for (ErrorKind kind : all_kinds()) {
+    auto it = expected.find(kind);
+    ASSERT_NE(it, expected.end()) << "kind " << to_string(kind) << " has no expected gRPC status in this test";
+    EXPECT_EQ(grpc_status_for(kind), it->second) << to_string(kind);
+  }
+}
+
+TEST(LocalReplyTest, GrpcRequestsGetATrailersOnlyAnswer) {
+  LocalReply reply;
+  reply.status = 401;
+  reply.message = "missing API key: 100%";
+  reply.extra_headers = "WWW-Authenticate: ApiKey\r\n";
+  reply.grpc = true;
+  reply.grpc_status = http::GrpcStatus::kUnauthenticated;
+  ParsedReply p = serialize_and_parse(reply, "cid-7");
+  ASSERT_EQ(p.outcome.status, http::ParseStatus::kComplete) << p.wire;
+  EXPECT_EQ(p.head->status, 200);
+  EXPECT_EQ(p.field("Content-Type"), "application/grpc");
+  EXPECT_EQ(p.field("grpc-status"), "16");
+  EXPECT_EQ(p.field("grpc-message"), "missing API key: 100%25");
+  EXPECT_EQ(p.field("WWW-Authenticate"), "ApiKey");
+  EXPECT_EQ(p.field("X-Correlation-ID"), "cid-7");
+  ASSERT_EQ(p.head->framing, http::BodyFraming::kContentLength);
+  EXPECT_EQ(p.head->content_length, 0u);
+  EXPECT_TRUE(p.body.empty());
+}
+
+}  // namespace
+}  // namespace flexgate::proxy

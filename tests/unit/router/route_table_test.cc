@@ -142,6 +142,20 @@ TEST(RouteTable, PrefixWildcard) {
   EXPECT_EQ(table.routes()[0].prefix, "/api");
 }
 
+TEST(RouteTable, GrpcMethodPaths) {
+  // gRPC calls are POST /package.Service/Method: a method exactly, or every method of a service.
+  const std::vector<config::RouteSpec> specs = {route("/helloworld.Greeter/SayHello", "", {"POST"}),
+                                                route("/helloworld.Greeter/*", "", {"POST"}),
+                                                route("/grpc.health.v1.Health/Check")};
+  const RouteTable table(specs);
+  EXPECT_EQ(winner(table, "x.test", "POST", "/helloworld.Greeter/SayHello"), " /helloworld.Greeter/SayHello [POST]");
+  EXPECT_EQ(winner(table, "x.test", "POST", "/helloworld.Greeter/SayGoodbye"), " /helloworld.Greeter/* [POST]");
+  EXPECT_EQ(winner(table, "x.test", "POST", "/grpc.health.v1.Health/Check"), " /grpc.health.v1.Health/Check");
+  EXPECT_EQ(winner(table, "x.test", "POST", "/helloworld.Other/SayHello"), "404");
+  EXPECT_EQ(winner(table, "x.test", "POST", "/helloworld.GreeterX/SayHello"), "404");
+  EXPECT_EQ(winner(table, "x.test", "GET", "/helloworld.Greeter/SayHello"), "405 POST");
+}
+
 TEST(RouteTable, CatchAll) {
   const std::vector<config::RouteSpec> specs = {route("/*")};
   const RouteTable table(specs);
