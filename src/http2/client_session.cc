@@ -2,7 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include <algorithm>
+#include "http2/nghttp2_glue.h"
 
 namespace flexgate::http2 {
 
@@ -15,17 +15,6 @@ struct ClientSession::StreamState {
   bool in_trailers = false;  // the current header block is the trailers
   bool failed = false;       // a stream error of ours: its closing reports no response
 };
-
-namespace {
-
-nghttp2_nv make_nv(std::string_view name, std::string_view value) {
-  // nghttp2 only reads these (NO_COPY flags are not set: it copies them into its own frames).
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE};
-}
-
-}  // namespace
 
 struct ClientSession::Callbacks {
   static ClientSession& self(void* user_data) { return *static_cast<ClientSession*>(user_data); }
@@ -146,29 +135,13 @@ struct ClientSession::Callbacks {
                            std::uint32_t* data_flags, nghttp2_data_source*, void* user_data) {
     bool end = false;
     const std::size_t n = self(user_data).handler_.read_request_body(stream_id, buffer, length, end);
-    if (end) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (n == 0 && !end) return NGHTTP2_ERR_DEFERRED;
-    return static_cast<ssize_t>(n);
+    return glue::pulled(n, end, data_flags);
   }
 };
 
 ClientSession::ClientSession(ClientHandler& handler, const ClientLimits& limits) : handler_(handler), limits_(limits) {
-  nghttp2_session_callbacks* callbacks = nullptr;
-  nghttp2_session_callbacks_new(&callbacks);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Callbacks::on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Callbacks::on_header);
-  nghttp2_session_callbacks_set_on_invalid_header_callback(callbacks, &Callbacks::on_invalid_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Callbacks::on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Callbacks::on_data_chunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Callbacks::on_stream_close);
-  nghttp2_option* option = nullptr;
-  nghttp2_option_new(&option);
-  // Response-body windows open as the consumer takes bytes (consume()), not as they arrive.
-  nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_option_set_max_send_header_block_length(option, 64 * 1024);
-  nghttp2_option_set_max_continuations(option, limits.max_continuations);
-  nghttp2_option_set_max_settings(option, 32);
-  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_session_callbacks* callbacks = glue::new_callbacks<Callbacks>();
+  nghttp2_option* option = glue::new_options(limits.max_continuations);
   nghttp2_session_client_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
@@ -178,10 +151,7 @@ ClientSession::ClientSession(ClientHandler& handler, const ClientLimits& limits)
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.initial_window_size},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, sizeof settings / sizeof settings[0]);
-  // The connection window: room for a few streams' bodies at once (each stream has its own).
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<std::int32_t>(std::min<std::uint64_t>(
-                                            std::uint64_t{limits.initial_window_size} * 4, (1U << 31) - 1)));
+  glue::set_connection_window(session_, limits.initial_window_size);
 }
 
 ClientSession::~ClientSession() { nghttp2_session_del(session_); }
@@ -197,12 +167,7 @@ std::error_code ClientSession::receive(std::span<const char> bytes) {
   return {};
 }
 
-std::span<const std::uint8_t> ClientSession::output() {
-  const std::uint8_t* data = nullptr;
-  const ssize_t length = nghttp2_session_mem_send(session_, &data);
-  if (length <= 0) return {};
-  return {data, static_cast<std::size_t>(length)};
-}
+std::span<const std::uint8_t> ClientSession::output() { return glue::take_output(session_); }
 
 bool ClientSession::wants_read() const { return nghttp2_session_want_read(session_) != 0; }
 bool ClientSession::wants_write() const { return nghttp2_session_want_write(session_) != 0; }
@@ -220,11 +185,11 @@ std::int32_t ClientSession::submit(const OutgoingRequest& request, bool has_body
   if (!can_open_stream()) return -1;
   std::vector<nghttp2_nv> nva;
   nva.reserve(request.fields.size() + 4);
-  nva.push_back(make_nv(":method", request.method));
-  nva.push_back(make_nv(":scheme", request.scheme));
-  nva.push_back(make_nv(":authority", request.authority));
-  nva.push_back(make_nv(":path", request.path));
-  for (const auto& [name, value] : request.fields) nva.push_back(make_nv(name, value));
+  nva.push_back(glue::make_nv(":method", request.method));
+  nva.push_back(glue::make_nv(":scheme", request.scheme));
+  nva.push_back(glue::make_nv(":authority", request.authority));
+  nva.push_back(glue::make_nv(":path", request.path));
+  for (const auto& [name, value] : request.fields) nva.push_back(glue::make_nv(name, value));
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::read_body;
   const std::int32_t stream_id =
