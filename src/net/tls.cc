@@ -358,7 +358,7 @@ std::shared_ptr<ClientTls> ClientTls::build(const ClientTlsSettings& settings, s
 
 int ClientTls::remember_session(SSL* ssl, SSL_SESSION* session) {
   auto* store = static_cast<SessionStore*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), store_index()));
-  auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, key_index()));
+  const auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, key_index()));
   if (store == nullptr || key == nullptr) return 0;
   // A copy: OpenSSL marks the connection's own session not resumable when the connection ends
   // without close_notify (a pooled connection closed by its idle timeout, say).
