@@ -674,6 +674,10 @@ class ConfigLoader {
       }
     }
     if (const Field* f = map.get("protocol")) read_upstream_protocol(*f, upstream);
+    if (const Field* f = map.get("healthCheck"); f != nullptr && upstream.protocol != UpstreamProtocol::kHttp1) {
+      // The probes speak HTTP/1.1: against an HTTP/2-only target every one would fail.
+      r_.error(f->key_mark, f->path, "probes speak HTTP/1.1 and cannot check a protocol: h2 or h2c upstream yet");
+    }
     if (upstream.name.empty()) return std::nullopt;
     return *name_field;
   }

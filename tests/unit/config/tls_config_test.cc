@@ -177,6 +177,20 @@ TEST(UpstreamProtocolConfig, EachProtocolNeedsItsKindOfTarget) {
                         "upstreams[0].protocol", 4, 15, "needs http:// targets"));
 }
 
+TEST(UpstreamProtocolConfig, HealthChecksAreHttp1Only) {
+  auto result = load_config_text(yaml(R"(
+upstreams:
+  - name: api
+    url: http://127.0.0.1:8080
+    protocol: h2c
+    healthCheck: {path: /health}
+routes:
+  - path: /*
+    upstream: api
+)"));
+  EXPECT_TRUE(has_error(result, "upstreams[0].healthCheck", 5, 5, "probes speak HTTP/1.1"));
+}
+
 TEST(UpstreamProtocolConfig, UnknownProtocolIsAnError) {
   EXPECT_TRUE(has_error(load_config_text(upstream_with_protocol("http://127.0.0.1:8080", "http2")),
                         "upstreams[0].protocol", 4, 15, "h2"));
