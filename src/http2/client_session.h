@@ -65,6 +65,7 @@ class ClientHandler {
   virtual std::size_t read_request_body(std::int32_t stream_id, std::uint8_t* out, std::size_t room, bool& end) = 0;
 };
 
+// One HTTP/2 connection to an upstream, client side, without I/O (see the top of this file).
 class ClientSession {
  public:
   ClientSession(ClientHandler& handler, const ClientLimits& limits);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -73,10 +75,12 @@ Nghttpd start_nghttpd(const std::string& docroot, const CertPaths* tls) {
 }
 
 // A scripted HTTP/2 origin: "/reset" gets RST_STREAM(INTERNAL_ERROR), "/drop" closes the whole
-// connection, anything else 200 with "ok <path>".
+// connection, "/hold" is answered only after release_held(), anything else 200 with "ok <path>".
+// `max_concurrent_streams` is its SETTINGS_MAX_CONCURRENT_STREAMS.
 class ScriptedH2Origin {
  public:
-  ScriptedH2Origin() {
+  explicit ScriptedH2Origin(std::uint32_t max_concurrent_streams = 100) {
+    limits_.max_concurrent_streams = max_concurrent_streams;
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -100,6 +104,12 @@ class ScriptedH2Origin {
   }
   std::uint16_t port() const { return port_; }
   std::size_t connections_accepted() const { return accepted_; }
+  // Waits until `count` "/hold" requests arrived (on any connections).
+  bool wait_held(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return held_changed_.wait_for(lock, std::chrono::seconds(10), [&] { return held_ >= count; });
+  }
+  void release_held() { release_ = true; }
 
  private:
   // One connection's answers, made inside the session's callbacks.
@@ -114,7 +124,17 @@ class ScriptedH2Origin {
         drop = true;
         return;
       }
-      bodies[stream_id] = "ok " + request.path;
+      if (request.path == "/hold") {
+        held.push_back(stream_id);
+        std::lock_guard lock(origin->mutex_);
+        ++origin->held_;
+        origin->held_changed_.notify_all();
+        return;
+      }
+      answer(stream_id, request.path);
+    }
+    void answer(std::int32_t stream_id, const std::string& path) {
+      bodies[stream_id] = "ok " + path;
       session->respond(stream_id, 200, {{"content-length", std::to_string(bodies[stream_id].size())}}, true);
     }
     void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) override {
@@ -131,7 +151,9 @@ class ScriptedH2Origin {
       return n;
     }
     http2::ServerSession* session = nullptr;
+    ScriptedH2Origin* origin = nullptr;
     std::map<std::int32_t, std::string> bodies;
+    std::vector<std::int32_t> held;
     bool drop = false;
   };
 
@@ -146,10 +168,15 @@ class ScriptedH2Origin {
 
   void serve(int fd) {
     Answers answers;
-    http2::ServerSession session(answers, http2::Limits{});
+    http2::ServerSession session(answers, limits_);
     answers.session = &session;
+    answers.origin = this;
     char buffer[16384];
     for (;;) {
+      if (release_) {
+        for (const std::int32_t stream_id : answers.held) answers.answer(stream_id, "/hold");
+        answers.held.clear();
+      }
       for (auto out = session.output(); !out.empty(); out = session.output()) {
         if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) break;
       }
@@ -162,6 +189,11 @@ class ScriptedH2Origin {
     ::close(fd);
   }
 
+  http2::Limits limits_;
+  std::mutex mutex_;
+  std::condition_variable held_changed_;
+  std::size_t held_ = 0;
+  std::atomic<bool> release_{false};
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::thread acceptor_;
@@ -260,6 +292,28 @@ TEST_F(Http2UpstreamIntegration, LargeBodiesFlowBothWays) {
   EXPECT_EQ(run_command("curl -sS -o /dev/null -w '%{http_code} %{size_download}' -T - " + base + "/small.txt < " + file),
             "200 " + std::to_string(kBigSize));
   EXPECT_EQ(connections_opened(gateway), 1);
+}
+
+TEST_F(Http2UpstreamIntegration, PeerStreamLimitOpensASecondConnection) {
+  ScriptedH2Origin origin(/*max_concurrent_streams=*/1);
+  auto gateway = start_gateway(config("http://127.0.0.1:" + std::to_string(origin.port()), "h2c"));
+  // First the origin's SETTINGS are known: one stream at a time.
+  EXPECT_EQ(request(gateway.port, "GET", "/warm").body, "ok /warm");
+  // Two requests the origin holds: the second cannot share the first one's connection.
+  Response first;
+  Response second;
+  std::thread one([&] { first = request(gateway.port, "GET", "/hold"); });
+  ASSERT_TRUE(origin.wait_held(1));
+  std::thread two([&] { second = request(gateway.port, "GET", "/hold"); });
+  const bool both_held = origin.wait_held(2);
+  origin.release_held();
+  one.join();
+  two.join();
+  ASSERT_TRUE(both_held);
+  EXPECT_EQ(first.body, "ok /hold");
+  EXPECT_EQ(second.body, "ok /hold");
+  EXPECT_EQ(origin.connections_accepted(), 2u);
+  EXPECT_EQ(connections_opened(gateway), 2);
 }
 
 TEST_F(Http2UpstreamIntegration, ResetStreamIsA502ForThatRequestOnly) {
