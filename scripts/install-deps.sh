@@ -15,6 +15,7 @@ packages=(
   libnghttp2-dev  # HTTP/2 (framing, HPACK, flow control; sans-I/O)
   nghttp2-client  # nghttp / h2load: HTTP/2 clients in the tests and the bench
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # gRPC test client/server (tests/grpc/)
+  nghttp2-server  # nghttpd: the HTTP/2 origin of the upstream h2/h2c integration tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx haproxy apache2-utils valgrind strace)  # ab + callgrind + strace: bench/cost.sh

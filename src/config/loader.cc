@@ -584,7 +584,7 @@ class ConfigLoader {
         r_, field,
         {"name", "url", "targets", "timeout", "connectTimeout", "retries", "retry", "loadBalancer",
          "circuitBreaker", "pool", "timeouts", "healthCheck", "outlierDetection", "maxConcurrent", "queue",
-         "headers", "securityHeaders", "tls"});
+         "headers", "securityHeaders", "tls", "protocol"});
     if (!map.ok()) return std::nullopt;
     upstream.pos = to_pos(field.mark);
     const Field* name_field = map.require("name");
@@ -673,8 +673,31 @@ class ConfigLoader {
         r_.error(f->key_mark, f->path, "applies to https:// targets, and this upstream has none");
       }
     }
+    if (const Field* f = map.get("protocol")) read_upstream_protocol(*f, upstream);
+    if (const Field* f = map.get("healthCheck"); f != nullptr && upstream.protocol != UpstreamProtocol::kHttp1) {
+      // The probes speak HTTP/1.1: against an HTTP/2-only target every one would fail.
+      r_.error(f->key_mark, f->path, "probes speak HTTP/1.1 and cannot check a protocol: h2 or h2c upstream yet");
+    }
     if (upstream.name.empty()) return std::nullopt;
     return *name_field;
+  }
+
+  // `protocol: http1 | h2 | h2c`: h2 is negotiated in the TLS handshake (ALPN), h2c is spoken
+  // from the first byte (prior knowledge), so each needs its own kind of target.
+  void read_upstream_protocol(const Field& field, UpstreamSpec& upstream) {
+    const auto protocol = r_.one_of(field, {"http1", "h2", "h2c"});
+    if (!protocol) return;
+    if (*protocol == "http1") return;
+    upstream.protocol = *protocol == "h2" ? UpstreamProtocol::kH2 : UpstreamProtocol::kH2c;
+    const std::string_view needed = upstream.protocol == UpstreamProtocol::kH2 ? "https" : "http";
+    for (const TargetSpec& target : upstream.targets) {
+      if (target.scheme == needed) continue;
+      r_.error(field.mark, field.path,
+               upstream.protocol == UpstreamProtocol::kH2
+                   ? "h2 is negotiated over TLS and needs https:// targets; for cleartext HTTP/2 use h2c"
+                   : "h2c is cleartext HTTP/2 and needs http:// targets; for HTTP/2 over TLS use h2");
+      return;
+    }
   }
 
   bool read_target_url(const Field& field, TargetSpec& target) {

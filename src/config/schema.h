@@ -71,6 +71,13 @@ struct ServerTlsSpec {
   SourcePos pos;
 };
 
+// `upstreams[].protocol`: how the gateway speaks to the upstream's targets.
+enum class UpstreamProtocol : std::uint8_t {
+  kHttp1,  // HTTP/1.1 with a keep-alive pool (the default)
+  kH2,     // HTTP/2 over TLS (ALPN "h2"); https:// targets only
+  kH2c,    // HTTP/2 over cleartext, prior knowledge; http:// targets only
+};
+
 // `upstreams[].tls`: settings for the upstream's https:// targets.
 struct UpstreamTlsSpec {
   bool verify = true;        // verify the chain and the name (false: a load warning)
@@ -348,6 +355,7 @@ struct UpstreamSpec {
   std::optional<HeadersSpec> headers;                           // `headers` (a route's run after)
   std::optional<SecurityHeadersSpec> security_headers;          // `securityHeaders`
   std::optional<UpstreamTlsSpec> tls;                           // `tls` (for https:// targets)
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;         // `protocol: http1 | h2 | h2c`
 };
 
 // A token-bucket limit: `max` requests per `windowMs`.

@@ -6,6 +6,8 @@
 #include <cassert>
 #include <chrono>
 
+#include "http2/nghttp2_glue.h"
+
 namespace flexgate::http2 {
 
 // A request header block being received.
@@ -39,12 +41,6 @@ bool forbidden_in_trailers(std::string_view name) {
          name == "content-length" || name == "trailer" || name == "http2-settings";
 }
 
-nghttp2_nv make_nv(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE};
-}
-
 }  // namespace
 
 struct ServerSession::Callbacks {
@@ -58,7 +54,7 @@ struct ServerSession::Callbacks {
     nva.reserve(trailers->size());
     for (const auto& [name, value] : *trailers) {
       if (name.empty() || name.front() == ':' || forbidden_in_trailers(name)) continue;
-      nva.push_back(make_nv(name, value));
+      nva.push_back(glue::make_nv(name, value));
     }
     if (nva.empty()) return false;
     return nghttp2_submit_trailer(session, stream_id, nva.data(), nva.size()) == 0;
@@ -232,35 +228,17 @@ struct ServerSession::Callbacks {
     ServerSession& s = self(user_data);
     bool end = false;
     const std::size_t n = s.handler_.read_response_body(stream_id, buffer, length, end);
-    if (end) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      // Trailers go out after this last DATA frame, and they carry END_STREAM instead of it.
-      if (submit_trailers(s, session, stream_id)) *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    }
-    if (n == 0 && !end) return NGHTTP2_ERR_DEFERRED;
-    return static_cast<ssize_t>(n);
+    // Trailers go out after this last DATA frame, and they carry END_STREAM instead of it.
+    if (end && submit_trailers(s, session, stream_id)) *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    return glue::pulled(n, end, data_flags);
   }
 };
 
 ServerSession::ServerSession(Handler& handler, const Limits& limits) : handler_(handler), limits_(limits) {
-  nghttp2_session_callbacks* callbacks = nullptr;
-  nghttp2_session_callbacks_new(&callbacks);
-  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Callbacks::on_begin_headers);
-  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Callbacks::on_header);
-  nghttp2_session_callbacks_set_on_invalid_header_callback(callbacks, &Callbacks::on_invalid_header);
-  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Callbacks::on_frame_recv);
-  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Callbacks::on_data_chunk);
-  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Callbacks::on_stream_close);
-  nghttp2_option* option = nullptr;
-  nghttp2_option_new(&option);
-  // Request-body windows open as the consumer takes bytes (consume()), not as they arrive.
-  nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_option_set_max_send_header_block_length(option, 64 * 1024);
-  // nghttp2's own flood guards, on top of ours: resets, CONTINUATIONs, SETTINGS, outbound queue.
+  nghttp2_session_callbacks* callbacks = glue::new_callbacks<Callbacks>();
+  nghttp2_option* option = glue::new_options(limits.max_continuations);
+  // The reset-rate guard of nghttp2 too, on top of ours.
   nghttp2_option_set_stream_reset_rate_limit(option, limits.max_resets_per_second, limits.max_resets_per_second);
-  nghttp2_option_set_max_continuations(option, limits.max_continuations);
-  nghttp2_option_set_max_settings(option, 32);
-  nghttp2_option_set_max_outbound_ack(option, 1000);
   nghttp2_session_server_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
@@ -271,10 +249,7 @@ ServerSession::ServerSession(Handler& handler, const Limits& limits) : handler_(
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, sizeof settings / sizeof settings[0]);
-  // The connection window: room for a few streams' bodies at once (each stream has its own).
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<std::int32_t>(std::min<std::uint64_t>(
-                                            std::uint64_t{limits.initial_window_size} * 4, (1u << 31) - 1)));
+  glue::set_connection_window(session_, limits.initial_window_size);
 }
 
 ServerSession::~ServerSession() { nghttp2_session_del(session_); }
@@ -291,12 +266,7 @@ std::error_code ServerSession::receive(std::span<const char> bytes) {
   return {};
 }
 
-std::span<const std::uint8_t> ServerSession::output() {
-  const std::uint8_t* data = nullptr;
-  const ssize_t length = nghttp2_session_mem_send(session_, &data);
-  if (length <= 0) return {};
-  return {data, static_cast<std::size_t>(length)};
-}
+std::span<const std::uint8_t> ServerSession::output() { return glue::take_output(session_); }
 
 bool ServerSession::wants_read() const { return nghttp2_session_want_read(session_) != 0; }
 bool ServerSession::wants_write() const { return nghttp2_session_want_write(session_) != 0; }
@@ -307,8 +277,8 @@ void ServerSession::respond(std::int32_t stream_id, int status,
   nva.reserve(fields.size() + 1);
   char status_text[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
                          static_cast<char>('0' + status % 10), 0};
-  nva.push_back(make_nv(":status", std::string_view(status_text, 3)));
-  for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
+  nva.push_back(glue::make_nv(":status", std::string_view(status_text, 3)));
+  for (const auto& [name, value] : fields) nva.push_back(glue::make_nv(name, value));
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::read_body;
   nghttp2_submit_response(session_, stream_id, nva.data(), nva.size(), has_body ? &provider : nullptr);

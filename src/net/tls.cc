@@ -342,6 +342,12 @@ std::shared_ptr<ClientTls> ClientTls::build(const ClientTlsSettings& settings, s
   if (!settings.client_certificate.cert.empty()) {
     if (error = load_certificate(tls->ctx_, settings.client_certificate); !error.empty()) return nullptr;
   }
+  if (!settings.alpn.empty()) {
+    // Wire format: one length byte, then the name.
+    const std::string wire = static_cast<char>(settings.alpn.size()) + settings.alpn;
+    SSL_CTX_set_alpn_protos(tls->ctx_, reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned>(wire.size()));
+  }
   // Keep the last session per target for resumption (TLS 1.3 tickets arrive after the
   // handshake, so a callback rather than SSL_get1_session() right after it).
   SSL_CTX_set_ex_data(tls->ctx_, store_index(), new SessionStore);

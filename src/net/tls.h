@@ -93,6 +93,7 @@ struct ClientTlsSettings {
   CertificateFiles client_certificate;  // both empty = no client certificate
   std::string server_name;          // overrides the target host for SNI and the name check
   std::string min_version = "1.2";
+  std::string alpn;                 // one protocol offered in ALPN ("h2"); "" = no ALPN
 };
 
 // Built client context of one upstream; thread-safe (the session cache has a lock).

@@ -1118,6 +1118,29 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   if (!co_await acquire_concurrency_slot()) co_return false;
   auto now = net::Clock::now();
   const upstream::Target& target = *ctx_.target_choice;
+  const config::UpstreamProtocol protocol = ctx_.upstream->spec->protocol;
+  std::shared_ptr<Http2UpstreamConnection> opening_http2;
+  // However this coroutine ends (a failure below, or destroyed mid-connect with its session), the
+  // requests queued on a connection it did not open must not wait for it forever.
+  struct FailUnopened {
+    std::shared_ptr<Http2UpstreamConnection>& connection;
+    ~FailUnopened() {
+      if (connection) connection->fail_to_open("upstream connection failed");
+    }
+  } fail_unopened{opening_http2};
+  if (protocol != config::UpstreamProtocol::kHttp1) {
+    // HTTP/2: a stream on a connection this worker already has, when one takes another.
+    if (auto connection = worker_.http2_upstreams().find(target.id)) {
+      worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
+      co_return attach_http2_stream(connection);
+    }
+    allow_pooled = false;  // the HTTP/1.1 pool never holds h2 connections
+    // Registered before connecting: requests arriving meanwhile queue their streams on it.
+    opening_http2 = std::make_shared<Http2UpstreamConnection>(
+        client_.get_executor(), target.id, protocol == config::UpstreamProtocol::kH2 ? "https" : "http",
+        ctx_.upstream->spec->pool.idle_timeout);
+    worker_.http2_upstreams().add(opening_http2);
+  }
   if (allow_pooled) {
     while ((upstream_ = worker_.pool().take(target.id, now))) {
       // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
@@ -1140,6 +1163,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   std::error_code error;
   std::string blocked_reason;
   bool attempted = false;
+  bool h2_not_negotiated = false;  // protocol: h2, and the TLS server did not select it in ALPN
   for (const auto& endpoint : target.endpoints) {
     // The egress guard judges the exact address about to be connected to: no second lookup
     // between check and connect, so a DNS answer cannot change under it.
@@ -1151,10 +1175,18 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     attempted = true;
     error = co_await net::connect(upstream_->stream.socket(), endpoint);
     if (!error && target.tls) error = co_await upstream_tls_handshake(target);
+    if (!error && protocol == config::UpstreamProtocol::kH2 && net::tls_alpn(upstream_->stream.tls()) != "h2") {
+      // The server would answer HTTP/1.1 to what it takes for a connection preface.
+      h2_not_negotiated = true;
+      error = std::make_error_code(std::errc::protocol_not_supported);
+    }
     if (!error) {
       set_timeout(TimeoutKind::kRequest, ctx_.deadline);
       worker_.metrics().record_upstream_connection_opened(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
-      co_return true;
+      if (!opening_http2) co_return true;
+      const std::shared_ptr<Http2UpstreamConnection> connection = std::move(opening_http2);
+      connection->start(std::move(upstream_->stream));
+      co_return attach_http2_stream(connection);
     }
     if (deadline_->expired()) break;
     upstream_->stream.close();
@@ -1169,6 +1201,8 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   } else if (deadline_->expired()) {
     fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
          "upstream connect timed out");
+  } else if (h2_not_negotiated) {
+    fail(ErrorKind::kUpstreamConnectFailed, "upstream did not select HTTP/2 in the TLS handshake (ALPN h2)");
   } else if (tls_failure_) {
     fail(ErrorKind::kUpstreamConnectFailed, "upstream TLS handshake failed: " + error.message());
   } else {
@@ -1177,6 +1211,30 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   tls_failure_ = false;
   upstream_.reset();
   co_return false;
+}
+
+bool Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+    fail(ErrorKind::kInternal, "cannot bridge to the HTTP/2 upstream: no socket pair");
+    upstream_.reset();
+    return false;
+  }
+  const upstream::Target& target = *ctx_.target_choice;
+  if (!upstream_) {
+    upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
+  }
+  std::error_code ignored;
+  net::tcp::socket session_end(client_.get_executor());
+  session_end.assign(net::tcp::v4(), pair[0], ignored);
+  net::prepare_socket(session_end);
+  upstream_->stream = net::Stream(std::move(session_end));
+  net::tcp::socket bridge_end(client_.get_executor());
+  bridge_end.assign(net::tcp::v4(), pair[1], ignored);
+  http2_fate_ = std::make_shared<Http2StreamFate>();
+  connection->bridge(std::move(bridge_end), http2_fate_);
+  set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  return true;
 }
 
 bool Session::request_streams_body() const {
@@ -1312,6 +1370,13 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     if (deadline_->expired()) {
       fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
            "upstream did not answer in time");
+    } else if (buffer.empty() && http2_fate_ && http2_fate_->failed) {
+      // An HTTP/2 stream that never got a response head: its bridge says why. One the upstream
+      // never processed (refused, above a GOAWAY) is safe to send again if the body can be.
+      retryable_failure = http2_fate_->retryable &&
+                          (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered);
+      fail(http2_fate_->protocol_error ? ErrorKind::kBadUpstreamResponse : ErrorKind::kUpstreamReset,
+           http2_fate_->reason);
     } else if (buffer.empty()) {
       retryable_failure = reused && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered) &&
                           request_is_idempotent();
@@ -1757,7 +1822,10 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
 }
 
 void Session::release_upstream(bool reusable) {
+  http2_fate_.reset();
   if (!upstream_) return;
+  // An h2/h2c upstream's stream is one request's socket pair: never pooled.
+  if (ctx_.upstream != nullptr && ctx_.upstream->spec->protocol != config::UpstreamProtocol::kHttp1) reusable = false;
   // Target ids are per snapshot: a connection opened under the snapshot just replaced is pooled
   // under the new snapshot's id for the same target; any other must not be pooled, or another
   // target's request could take it.

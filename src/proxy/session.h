@@ -41,6 +41,7 @@
 #include "proxy/body_forwarder.h"
 #include "proxy/health.h"
 #include "proxy/http2_connection.h"
+#include "proxy/http2_upstream.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_context.h"
 #include "proxy/runtime.h"
@@ -141,6 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
   net::Task<std::error_code> upstream_tls_handshake(const upstream::Target& target);
+  // `protocol: h2 | h2c`: upstream_->stream becomes one end of a socket pair bridged to a stream
+  // of `connection` (proxy/http2_upstream.h). False (a 502 set) when no pair can be made.
+  bool attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection);
   bool request_streams_body() const;
   net::Task<StreamResult> stream_request_phase();
   bool request_sent(const StreamResult& result, bool& retryable_failure);
@@ -214,6 +218,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string request_connection_options_;
   std::string response_connection_options_;
   std::unique_ptr<upstream::UpstreamConnection> upstream_;
+  std::shared_ptr<Http2StreamFate> http2_fate_;  // the bridged stream's end, for an h2/h2c upstream
 
   RequestContext ctx_;
   policy::RequestView policy_view_;  // what the policies see of the current request

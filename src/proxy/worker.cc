@@ -85,8 +85,10 @@ void Worker::set_runtime(std::shared_ptr<const Runtime> runtime) {
   // ids; the others are closed.
   if (runtime->replaced(runtime_.get())) {
     pool_ = pool_.carry_over(runtime->target_ids_from_previous(), runtime->upstreams().target_count());
+    http2_upstreams_.carry_over(runtime->target_ids_from_previous());
   } else {
     pool_.close_all();
+    http2_upstreams_.close_all(/*now=*/false);
     pool_ = upstream::ConnectionPool(runtime->upstreams().target_count());
   }
   runtime_ = std::move(runtime);
@@ -196,6 +198,7 @@ void Worker::begin_drain(std::function<void()> on_drained) {
   sweep_timer_->cancel();
   stop_health_checks();
   pool_.close_all();
+  http2_upstreams_.close_all(/*now=*/false);  // GOAWAY: streams in flight finish
   // Copy: closing a session may remove it from the set.
   std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
   for (Session* session : sessions) session->close_if_idle();
@@ -211,11 +214,13 @@ void Worker::abort_all() {
   std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
   for (Session* session : sessions) session->abort();
   pool_.close_all();
+  http2_upstreams_.close_all(/*now=*/true);
 }
 
 void Worker::release_io() {
   stop_health_checks();
   pool_.close_all();
+  http2_upstreams_.close_all(/*now=*/true);
   redis_limiter_.reset();
   acceptor_.reset();
   sweep_timer_.reset();

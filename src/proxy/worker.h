@@ -16,6 +16,7 @@
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/redis_rate_limiter.h"
+#include "proxy/http2_upstream.h"
 #include "proxy/runtime.h"
 #include "upstream/balance/balancer.h"
 #include "upstream/balance/random.h"
@@ -37,6 +38,8 @@ class Worker {
   unsigned index() const { return index_; }
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   upstream::ConnectionPool& pool() { return pool_; }
+  // Multiplexed connections to `protocol: h2 | h2c` upstreams (they never enter pool()).
+  Http2Upstreams& http2_upstreams() { return http2_upstreams_; }
   // This worker's balancer for upstream `index` of the current snapshot (in-flight counts and
   // latency estimates are per worker: no cross-thread traffic on the pick path).
   upstream::Balancer& balancer(std::size_t upstream_index) { return balancers_[upstream_index]; }
@@ -98,6 +101,7 @@ class Worker {
   const std::atomic<bool>& stopping_;
   std::shared_ptr<const Runtime> runtime_;
   upstream::ConnectionPool pool_;
+  Http2Upstreams http2_upstreams_;
   std::vector<upstream::Balancer> balancers_;
   upstream::SplitMix64 random_;
   std::uint64_t balancer_generation_ = 0;

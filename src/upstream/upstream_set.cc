@@ -79,6 +79,8 @@ std::unique_ptr<UpstreamSet> UpstreamSet::build(const config::Config& config, st
           settings.client_certificate = {tls_spec.cert, tls_spec.key};
           settings.server_name = tls_spec.server_name;
           settings.min_version = tls_spec.min_version;
+          // protocol: h2 is chosen in the handshake; the server must select it (checked at connect).
+          if (spec.protocol == config::UpstreamProtocol::kH2) settings.alpn = "h2";
           std::string error;
           tls = net::ClientTls::build(settings, error);
           if (!tls) errors.push_back("upstreams[" + std::to_string(u) + "] '" + spec.name + "': TLS: " + error);

@@ -1,9 +1,8 @@
 // gRPC calls through the real binary, seen by the gRPC C++ library (Debian's 1.51) on an h2c
 // listener: the gateway's own answers carry the status a gRPC client understands, and calls to
 // tests/grpc/echo_server.cc (unary, server and client streaming, an error with a custom trailer)
-// go through end to end. The end-to-end ones need an HTTP/2 upstream (`upstreams[].protocol:
-// h2c`); on a build without it they skip, saying so. Built only when gRPC is found
-// (FLEXGATE_GRPC_TESTS, tests/CMakeLists.txt).
+// go through end to end over an HTTP/2 upstream (`upstreams[].protocol: h2c`). Built only when
+// gRPC is found (FLEXGATE_GRPC_TESTS, tests/CMakeLists.txt).
 
 #include <grpcpp/grpcpp.h>
 
@@ -112,9 +111,6 @@ class GrpcEndToEnd : public ::testing::Test {
     ASSERT_NE(server_.port, 0);
     const std::string config = gateway_config(server_.port, "  - path: \"/flexgate.test.Echo/*\"\n    upstream: backend\n", "",
                                               "    protocol: h2c\n");
-    // The key comes with upstream HTTP/2 (branch h2up): until it is merged, say so and skip.
-    const auto [code, output] = run_flexgate({"validate", "-c", write_temp_file(config)});
-    if (code != 0) GTEST_SKIP() << "needs upstream h2 (branch h2up): " << output;
     gateway_ = start_gateway(config);
     stub_ = stub_for(gateway_.port);
   }

@@ -15,8 +15,6 @@
 namespace flexgate::testing {
 namespace {
 
-std::string run(const std::string& command) { return run_command(command); }
-
 class Http2Integration : public ::testing::Test {
  protected:
   std::string config(const std::string& proxy_extra, const std::string& routes_extra = "") {
@@ -36,7 +34,7 @@ class Http2Integration : public ::testing::Test {
 TEST_F(Http2Integration, H2OverTlsIsChosenByAlpnAndProxied) {
   auto gateway = start_gateway(config(tls_proxy()));
   const std::string url = "https://localhost:" + std::to_string(gateway.port) + "/hello";
-  const std::string out = run("curl -sS --http2 --cacert " + pki_.ca() + " -H 'X-Correlation-ID: h2-tls-1' -w '\\n%{http_version} %{http_code}' " + url);
+  const std::string out = run_command("curl -sS --http2 --cacert " + pki_.ca() + " -H 'X-Correlation-ID: h2-tls-1' -w '\\n%{http_version} %{http_code}' " + url);
   ASSERT_NE(out.find("\n2 200"), std::string::npos) << out;
   const auto body = nlohmann::json::parse(out.substr(0, out.rfind('\n')));
   EXPECT_EQ(body["path"], "/hello");
@@ -47,7 +45,7 @@ TEST_F(Http2Integration, H2OverTlsIsChosenByAlpnAndProxied) {
   EXPECT_EQ((*line)["protocol"], "HTTP/2");
   EXPECT_EQ((*line)["status"], 200);
   // An HTTP/1.1 client on the same port is still served.
-  const std::string h1 = run("curl -sS --http1.1 --cacert " + pki_.ca() + " -o /dev/null -w '%{http_version} %{http_code}' " + url);
+  const std::string h1 = run_command("curl -sS --http1.1 --cacert " + pki_.ca() + " -o /dev/null -w '%{http_version} %{http_code}' " + url);
   EXPECT_EQ(h1, "1.1 200");
 }
 
@@ -60,26 +58,26 @@ TEST_F(Http2Integration, H2cWithPriorKnowledgeCarriesBodiesBothWays) {
     for (int i = 0; i < 300000; ++i) out << static_cast<char>('a' + i % 26);
   }
   // With content-length (curl --data-binary) and without (stdin upload: chunked for HTTP/1.1).
-  const std::string sized = run("curl -sS --http2-prior-knowledge --data-binary @" + path + " " + base + "/sized");
+  const std::string sized = run_command("curl -sS --http2-prior-knowledge --data-binary @" + path + " " + base + "/sized");
   EXPECT_EQ(nlohmann::json::parse(sized)["bodySize"], 300000) << sized.substr(0, 300);
-  const std::string streamed = run("curl -sS --http2-prior-knowledge -T - " + base + "/streamed < " + path);
+  const std::string streamed = run_command("curl -sS --http2-prior-knowledge -T - " + base + "/streamed < " + path);
   const auto streamed_json = nlohmann::json::parse(streamed);
   EXPECT_EQ(streamed_json["bodySize"], 300000);
   EXPECT_EQ(streamed_json["headers"]["transfer-encoding"], "chunked");
   // A large response body through the client's flow-control window.
-  const std::string big = run("curl -sS --http2-prior-knowledge -o /dev/null -w '%{size_download} %{http_version}' '" +
+  const std::string big = run_command("curl -sS --http2-prior-knowledge -o /dev/null -w '%{size_download} %{http_version}' '" +
                               base + "/bytes/2000000'");
   EXPECT_EQ(big, "2000000 2") << big;
   // Without h2c the preface is not HTTP/1.1 and is refused (the conformance suite has the bytes).
   auto plain = start_gateway(config(""));
-  const std::string refused = run("curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+  const std::string refused = run_command("curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
                                   std::to_string(plain.port) + "/x");
   EXPECT_NE(refused, "200");
 }
 
 TEST_F(Http2Integration, ManyConcurrentStreamsAllSucceed) {
   auto gateway = start_gateway(config("  http2: {h2c: true, maxConcurrentStreams: 50}\n"));
-  const std::string out = run("h2load -n 600 -c 3 -m 40 http://127.0.0.1:" + std::to_string(gateway.port) + "/load");
+  const std::string out = run_command("h2load -n 600 -c 3 -m 40 http://127.0.0.1:" + std::to_string(gateway.port) + "/load");
   EXPECT_NE(out.find("600 succeeded, 0 failed, 0 errored"), std::string::npos) << out;
   EXPECT_NE(out.find("status codes: 600 2xx"), std::string::npos) << out;
 }
@@ -92,9 +90,9 @@ TEST_F(Http2Integration, PoliciesApplyToEveryStream) {
                                "      - key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\n"
                                "        name: \"Client A\"\n");
   const std::string base = "http://127.0.0.1:" + std::to_string(gateway.port);
-  EXPECT_EQ(run("curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' " + base + "/private/x"),
+  EXPECT_EQ(run_command("curl -sS --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' " + base + "/private/x"),
             "2 401");
-  EXPECT_EQ(run("curl -sS --http2-prior-knowledge -H 'X-API-Key: test' -o /dev/null -w '%{http_version} %{http_code}' " +
+  EXPECT_EQ(run_command("curl -sS --http2-prior-knowledge -H 'X-API-Key: test' -o /dev/null -w '%{http_version} %{http_code}' " +
                 base + "/private/x"),
             "2 200");
 }

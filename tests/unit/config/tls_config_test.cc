@@ -125,3 +125,76 @@ routes:
 
 }  // namespace
 }  // namespace flexgate::config
+
+namespace flexgate::config {
+namespace {
+
+using testing::all_errors;
+using testing::has_error;
+using testing::yaml;
+
+std::string upstream_with_protocol(const std::string& url, const std::string& protocol) {
+  return yaml(R"(
+upstreams:
+  - name: api
+    url: )" + url + R"(
+    protocol: )" + protocol + R"(
+routes:
+  - path: /*
+    upstream: api
+)");
+}
+
+TEST(UpstreamProtocolConfig, DefaultsToHttp1) {
+  auto result = load_config_text(yaml(R"(
+upstreams:
+  - name: api
+    url: http://127.0.0.1:8080
+routes:
+  - path: /*
+    upstream: api
+)"));
+  ASSERT_TRUE(result.ok()) << all_errors(result);
+  EXPECT_EQ(result.config->upstreams[0].protocol, UpstreamProtocol::kHttp1);
+}
+
+TEST(UpstreamProtocolConfig, ReadsEachProtocol) {
+  auto h2 = load_config_text(upstream_with_protocol("https://api.internal:8443", "h2"));
+  ASSERT_TRUE(h2.ok()) << all_errors(h2);
+  EXPECT_EQ(h2.config->upstreams[0].protocol, UpstreamProtocol::kH2);
+  auto h2c = load_config_text(upstream_with_protocol("http://127.0.0.1:8080", "h2c"));
+  ASSERT_TRUE(h2c.ok()) << all_errors(h2c);
+  EXPECT_EQ(h2c.config->upstreams[0].protocol, UpstreamProtocol::kH2c);
+  auto http1 = load_config_text(upstream_with_protocol("https://api.internal", "http1"));
+  ASSERT_TRUE(http1.ok()) << all_errors(http1);
+  EXPECT_EQ(http1.config->upstreams[0].protocol, UpstreamProtocol::kHttp1);
+}
+
+TEST(UpstreamProtocolConfig, EachProtocolNeedsItsKindOfTarget) {
+  EXPECT_TRUE(has_error(load_config_text(upstream_with_protocol("http://127.0.0.1:8080", "h2")),
+                        "upstreams[0].protocol", 4, 15, "needs https:// targets"));
+  EXPECT_TRUE(has_error(load_config_text(upstream_with_protocol("https://api.internal", "h2c")),
+                        "upstreams[0].protocol", 4, 15, "needs http:// targets"));
+}
+
+TEST(UpstreamProtocolConfig, HealthChecksAreHttp1Only) {
+  auto result = load_config_text(yaml(R"(
+upstreams:
+  - name: api
+    url: http://127.0.0.1:8080
+    protocol: h2c
+    healthCheck: {path: /health}
+routes:
+  - path: /*
+    upstream: api
+)"));
+  EXPECT_TRUE(has_error(result, "upstreams[0].healthCheck", 5, 5, "probes speak HTTP/1.1"));
+}
+
+TEST(UpstreamProtocolConfig, UnknownProtocolIsAnError) {
+  EXPECT_TRUE(has_error(load_config_text(upstream_with_protocol("http://127.0.0.1:8080", "http2")),
+                        "upstreams[0].protocol", 4, 15, "h2"));
+}
+
+}  // namespace
+}  // namespace flexgate::config
