@@ -18,7 +18,7 @@ mkdir -p "$BUILD/crashes" "$BUILD/corpus"
 declare -A CORPUS=([request_parser_fuzz]=request [response_parser_fuzz]=response [chunked_fuzz]=chunked
                    [router_fuzz]=router [config_fuzz]=config [cidr_host_fuzz]=cidr_host
                    [proxy_replay_fuzz]=proxy_replay [http_differential_fuzz]=differential
-                   [http2_session_fuzz]=http2_session)
+                   [http2_session_fuzz]=http2_session [http2_client_fuzz]=http2_client)
 # Per-input time limit (s): the replay target does real socket I/O with timeouts up to 3 s.
 declare -A TIMEOUT=([proxy_replay_fuzz]=30)
 # Largest input (bytes): keeps one execution short.
