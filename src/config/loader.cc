@@ -572,6 +572,7 @@ class ConfigLoader {
                        line_of(at->second) + ")");
         } else {
           upstream_names_.push_back(upstream.name);
+          if (upstream.protocol != UpstreamProtocol::kHttp1) http2_upstream_names_.push_back(upstream.name);
         }
       }
       upstreams.push_back(std::move(upstream));
@@ -1322,6 +1323,7 @@ class ConfigLoader {
       const Field* f = map.get("websocket");
       r_.error(f->mark, f->path, "websocket: true needs GET among the route's methods (the handshake is a GET)");
     }
+    if (route.websocket) check_websocket_upstreams(*map.get("websocket"), route);
     if (path_ok && host_ok && methods_ok) check_duplicate_route(*path, index, pattern.shape, route);
   }
 
@@ -1456,6 +1458,23 @@ class ConfigLoader {
       r_.error(field.mark, field.path, "cannot access " + resolved.string() + ": " + ec.message());
     } else if (std::filesystem::is_directory(status)) {
       r_.error(field.mark, field.path, resolved.string() + " is a directory, not a JSON schema file");
+    }
+  }
+
+  // A WebSocket handshake is an HTTP/1.1 Upgrade: an HTTP/2 upstream could not take it (WebSocket
+  // over HTTP/2, RFC 8441's extended CONNECT, is not spoken), so such a route could never upgrade.
+  void check_websocket_upstreams(const Field& field, const RouteSpec& route) {
+    std::vector<std::string_view> names;
+    for (const auto& weighted : route.upstreams) names.push_back(weighted.name);
+    if (!route.fallback.empty()) names.push_back(route.fallback);
+    for (const std::string_view name : names) {
+      if (std::find(http2_upstream_names_.begin(), http2_upstream_names_.end(), name) == http2_upstream_names_.end()) {
+        continue;
+      }
+      r_.error(field.mark, field.path,
+               "websocket: true cannot go to upstream " + quote(name) +
+                   ": it speaks HTTP/2 (protocol: h2 or h2c), and a WebSocket handshake is an HTTP/1.1 Upgrade");
+      return;
     }
   }
 
@@ -1788,6 +1807,7 @@ class ConfigLoader {
   Reader& r_;
   std::filesystem::path base_dir_;
   std::vector<std::string> upstream_names_;  // in file order, for "defined: a, b"
+  std::vector<std::string> http2_upstream_names_;  // those with protocol: h2 or h2c
   bool auth_present_ = false;
   std::vector<std::string> route_paths_;                                 // as written, valid or not
   std::vector<std::string> route_shapes_;                                // of the valid ones

@@ -191,6 +191,28 @@ routes:
   EXPECT_TRUE(has_error(result, "upstreams[0].healthCheck", 5, 5, "probes speak HTTP/1.1"));
 }
 
+TEST(UpstreamProtocolConfig, WebSocketRoutesNeedAnHttp1Upstream) {
+  const std::string upstreams = R"(
+upstreams:
+  - name: api
+    url: http://127.0.0.1:8080
+    protocol: h2c
+  - name: plain
+    url: http://127.0.0.1:8081
+routes:
+)";
+  // The primary and the fallback upstream are both checked; the error points at the flag.
+  auto primary = load_config_text(yaml(upstreams + "  - path: /ws/*\n    upstream: api\n    websocket: true\n"));
+  EXPECT_TRUE(has_error(primary, "routes[0].websocket", 10, 16, "upstream 'api': it speaks HTTP/2"));
+  auto fallback = load_config_text(
+      yaml(upstreams + "  - path: /ws/*\n    upstream: plain\n    fallback: api\n    websocket: true\n"));
+  EXPECT_TRUE(has_error(fallback, "routes[0].websocket", 11, 16, "it speaks HTTP/2"));
+  // An HTTP/2 upstream on a route without websocket, and WebSocket to an HTTP/1.1 one, are fine.
+  EXPECT_TRUE(load_config_text(yaml(upstreams + "  - path: /ws/*\n    upstream: plain\n    websocket: true\n"
+                                                "  - path: /api/*\n    upstream: api\n"))
+                  .ok());
+}
+
 TEST(UpstreamProtocolConfig, UnknownProtocolIsAnError) {
   EXPECT_TRUE(has_error(load_config_text(upstream_with_protocol("http://127.0.0.1:8080", "http2")),
                         "upstreams[0].protocol", 4, 15, "h2"));
