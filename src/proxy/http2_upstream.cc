@@ -142,7 +142,13 @@ net::Task<void> Http2UpstreamConnection::write_loop() {
       output_.assign(reinterpret_cast<const char*>(frames.data()), frames.size());
       const net::IoResult written = co_await net::write_all(stream_, output_);
       if (written.error) {
-        fail_all("upstream HTTP/2 connection failed: " + written.error.message(), false);
+        // Before its SETTINGS the peer has not shown it speaks HTTP/2: an HTTP/1.1 server answers
+        // the preface and closes, and whether our write or our read sees that first is timing.
+        if (session_.settings_received()) {
+          fail_all("upstream HTTP/2 connection failed: " + written.error.message(), false);
+        } else {
+          fail_all("upstream closed the connection without speaking HTTP/2 (" + written.error.message() + ")", true);
+        }
         co_return;
       }
       continue;
