@@ -2,6 +2,8 @@
 
 #include "http/header_token.h"
 
+#include <algorithm>
+
 namespace flexgate::http {
 
 bool is_grpc_content_type(std::string_view value) {
@@ -17,13 +19,16 @@ std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view valu
   std::int64_t amount = 0;
   for (const char c : value.substr(0, value.size() - 1)) {
     if (c < '0' || c > '9') return std::nullopt;
-    amount = amount * 10 + (c - '0');  // at most 8 digits: no overflow, even as hours in ns
+    amount = amount * 10 + (c - '0');  // at most 8 digits: fits easily
   }
   using std::chrono::nanoseconds;
+  // 99999999H is 3.6e20 ns, past int64: the larger units are capped (in their own unit, before
+  // any conversion) at kMaxGrpcTimeout, which is longer than any route timeout bounding the call.
+  const auto capped = [amount](auto unit_limit) { return std::min<std::int64_t>(amount, unit_limit); };
   switch (value.back()) {
-    case 'H': return std::chrono::duration_cast<nanoseconds>(std::chrono::hours(amount));
-    case 'M': return std::chrono::duration_cast<nanoseconds>(std::chrono::minutes(amount));
-    case 'S': return std::chrono::duration_cast<nanoseconds>(std::chrono::seconds(amount));
+    case 'H': return nanoseconds(std::chrono::hours(capped(kMaxGrpcTimeout.count())));
+    case 'M': return nanoseconds(std::chrono::minutes(capped(kMaxGrpcTimeout.count() * 60)));
+    case 'S': return nanoseconds(std::chrono::seconds(capped(kMaxGrpcTimeout.count() * 3600)));
     case 'm': return std::chrono::duration_cast<nanoseconds>(std::chrono::milliseconds(amount));
     case 'u': return std::chrono::duration_cast<nanoseconds>(std::chrono::microseconds(amount));
     case 'n': return nanoseconds(amount);

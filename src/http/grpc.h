@@ -32,7 +32,11 @@ enum class GrpcStatus : std::uint8_t {
 // case-insensitively: the requests the gateway answers in gRPC form.
 bool is_grpc_content_type(std::string_view value);
 
-// A grpc-timeout value: 1 to 8 ASCII digits and one unit (H M S m u n). nullopt when malformed.
+// The longest grpc-timeout taken as given (about 11 years); longer ones are this.
+inline constexpr std::chrono::hours kMaxGrpcTimeout{100'000};
+
+// A grpc-timeout value: 1 to 8 ASCII digits and one unit (H M S m u n), at most kMaxGrpcTimeout.
+// nullopt when malformed.
 std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view value);
 
 // A grpc-status value: decimal digits, at most 10. nullopt when malformed.

@@ -217,7 +217,8 @@ Gateway start_gateway(const std::string& yaml, long max_open_files) {
   gateway.config_path = write_temp_file(yaml);
   gateway.process = std::make_unique<ChildProcess>(
       std::vector<std::string>{FLEXGATE_BINARY, "run", "-c", gateway.config_path}, max_open_files);
-  auto line = gateway.process->wait_for_line("\"listening\"");
+  // Generous: an ASan build starting on two loaded cores can take seconds.
+  auto line = gateway.process->wait_for_line("\"listening\"", 30s);
   EXPECT_TRUE(line.has_value()) << "flexgate did not start: " << gateway.process->stderr_text();
   if (line) gateway.port = port_from_listening_line(*line);
   return gateway;

@@ -26,7 +26,12 @@ TEST(Grpc, Timeouts) {
   EXPECT_EQ(parse_grpc_timeout("7u"), std::chrono::nanoseconds(7us));
   EXPECT_EQ(parse_grpc_timeout("9n"), std::chrono::nanoseconds(9));
   EXPECT_EQ(parse_grpc_timeout("0m"), std::chrono::nanoseconds(0));
-  EXPECT_EQ(parse_grpc_timeout("99999999H"), std::chrono::nanoseconds(std::chrono::hours(99999999)));
+  // The largest values do not overflow nanoseconds (UBSan found 99999999H did): they are capped.
+  EXPECT_EQ(parse_grpc_timeout("99999999H"), std::chrono::nanoseconds(kMaxGrpcTimeout));
+  EXPECT_EQ(parse_grpc_timeout("99999999M"), std::chrono::nanoseconds(kMaxGrpcTimeout));
+  EXPECT_EQ(parse_grpc_timeout("99999999S"), std::chrono::nanoseconds(std::chrono::seconds(99999999)));
+  EXPECT_EQ(parse_grpc_timeout("100000H"), std::chrono::nanoseconds(kMaxGrpcTimeout));
+  EXPECT_EQ(parse_grpc_timeout("99999H"), std::chrono::nanoseconds(std::chrono::hours(99999)));
   EXPECT_FALSE(parse_grpc_timeout("123456789m"));  // nine digits
   EXPECT_FALSE(parse_grpc_timeout("m"));
   EXPECT_FALSE(parse_grpc_timeout("10"));
