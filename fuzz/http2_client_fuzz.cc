@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "http2/client_session.h"
+#include "http2_field_checks.h"
 
 namespace {
 
@@ -18,22 +19,7 @@ using flexgate::http2::ClientHandler;
 using flexgate::http2::FieldList;
 using flexgate::http2::ResponseHead;
 
-bool safe_value(std::string_view value) {
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return value.empty() || (value.front() != ' ' && value.front() != '\t' && value.back() != ' ' && value.back() != '\t');
-}
-
-void check_fields(const FieldList& fields) {
-  for (const auto& [name, value] : fields) {
-    if (name.empty() || name.front() == ':' || !safe_value(value)) std::abort();
-    for (char c : name) {
-      if ((c >= 'A' && c <= 'Z') || c == ' ' || c == ':' || c == '\r' || c == '\n' || c == '\0') std::abort();
-    }
-    if (name == "connection" || name == "transfer-encoding" || name == "upgrade" || name == "keep-alive") std::abort();
-  }
-}
+using flexgate::fuzz::check_fields;
 
 class CheckingHandler final : public ClientHandler {
  public:
