@@ -197,6 +197,11 @@ net::Task<bool> Session::handle_request() {
       bool stale = false;
       bool answered = false;
       const bool connected = pooled_connection_phase(allow_pooled) || co_await connect_phase(allow_pooled);
+      if (connected && request_is_full_duplex()) {
+        // Its body is being streamed: there is nothing to send again, so no retry follows.
+        keep_alive = co_await full_duplex_exchange_phase();
+        break;
+      }
       if (connected) {
         StreamResult sent;
         if (request_streams_body()) {
@@ -211,13 +216,13 @@ net::Task<bool> Session::handle_request() {
         if (request_sent(sent, stale)) answered = co_await read_response_head_phase(stale);
       }
       if (!answered) {
+        release_upstream(false);  // after any fault the connection is never reused
         record_upstream_outcome(false);
         // A pooled connection that the upstream had already closed fails before any response
         // byte; an idempotent request with no body is safe to send again on a fresh one, to the
         // same target, without counting against it.
         if (stale && !stale_retry_used) {
           stale_retry_used = true;
-          release_upstream(false);
           ctx_.has_local_reply = false;
           allow_pooled = false;
           continue;
@@ -1243,12 +1248,20 @@ bool Session::request_streams_body() const {
   return request_.framing != http::BodyFraming::kNone && !ctx_.body_buffered;
 }
 
-net::Task<StreamResult> Session::stream_request_phase() {
+net::Task<bool> Session::send_continue_if_awaited() {
   if (request_.expect_continue && request_.version_minor == 1 && client_buffer_.empty()) {
     // The client waits for a go-ahead before sending the body; the route accepted it.
     auto written = co_await net::write_all(client_, kContinue);
-    if (written.error) co_return StreamResult{StreamOutcome::kSourceError, written.error, 0};
+    if (written.error) co_return false;
   }
+  co_return true;
+}
+
+net::Task<StreamResult> Session::stream_request_phase() {
+  // Two statements on purpose: g++ 12 miscompiled `if (!co_await f()) co_return Aggregate{...};`
+  // here (f ran with a garbage `this`).
+  const bool continued = co_await send_continue_if_awaited();
+  if (!continued) co_return StreamResult{StreamOutcome::kSourceError, {}, 0};
   if (request_.framing == http::BodyFraming::kContentLength) {
     co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_);
   }
@@ -1296,14 +1309,24 @@ bool Session::request_sent(const StreamResult& result, bool& retryable_failure) 
   return false;
 }
 
-net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
-  bool reused = upstream_->requests_served > 0;
+void Session::arm_response_head_timeout() {
   auto response_deadline =
       std::min(net::Clock::now() + ctx_.timeouts->first_byte, ctx_.attempt_started + ctx_.timeouts->per_try);
   if (response_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamResponse, response_deadline);
   } else {
     set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  }
+}
+
+net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
+  bool reused = upstream_->requests_served > 0;
+  if (duplex_.request_running) {
+    // A full-duplex request still streaming: the upstream may rightly wait for all of it before
+    // answering, so the first-byte and per-try clocks start when it ends (duplex_request_half).
+    set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+  } else {
+    arm_response_head_timeout();
   }
   ByteBuffer& buffer = upstream_->buffer;
   bool waited_for_response = false;
@@ -1386,8 +1409,7 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     }
     break;
   }
-  release_upstream(false);  // after any fault the connection is never reused
-  co_return false;
+  co_return false;  // the caller releases the connection (never reused after a fault)
 }
 
 Session::ResponsePlan Session::prepare_response_phase() {
@@ -1469,11 +1491,12 @@ bool Session::response_sent(const StreamResult& result, const ResponsePlan& plan
     close_client();
     return false;
   }
-  // A connection that carried a WebSocket handshake is never pooled, whatever the answer was.
+  // A connection that carried a WebSocket handshake is never pooled, whatever the answer was; nor
+  // one whose request the upstream answered before its end (a full-duplex exchange cut short).
   const bool reusable = response_.keep_alive && response_.framing != http::BodyFraming::kUntilClose &&
-                        upstream_->buffer.empty() && !ctx_.websocket;
+                        upstream_->buffer.empty() && !ctx_.websocket && !ctx_.body_unread;
   release_upstream(reusable);
-  return !plan.close;
+  return !plan.close && !ctx_.body_unread;
 }
 
 void Session::count_request() {

@@ -13,6 +13,8 @@
 //     ─► connect: pool or new (502/504) ─► send request head + stream body
 //     ─► read response head (502/504; one retry on a stale pooled connection)
 //     ─► send response head + stream body ─► log (always)
+//        or, for a body without a length (chunked): send head, then the body and the response at
+//        once (full_duplex.cc: gRPC bidi streams, early answers) ─► log
 //        or, for a WebSocket handshake the upstream answered 101 (Sec-WebSocket-Accept checked;
 //        502 otherwise): send the 101 head ─► tunnel both ways until both ends close or the idle
 //        timeout passes ─► log (status 101, the whole tunnel's duration and bytes)
@@ -146,9 +148,20 @@ class Session : public std::enable_shared_from_this<Session> {
   // of `connection` (proxy/http2_upstream.h). False (a 502 set) when no pair can be made.
   bool attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection);
   bool request_streams_body() const;
+  net::Task<bool> send_continue_if_awaited();  // the 100 a client waiting on Expect asked for
   net::Task<StreamResult> stream_request_phase();
   bool request_sent(const StreamResult& result, bool& retryable_failure);
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
+  void arm_response_head_timeout();  // first byte / per try from now, within the request deadline
+  // A body of unknown length may be a conversation (gRPC bidi streaming, an upstream answering
+  // as an upload goes): its response is read and forwarded while it is still being sent
+  // (proxy/full_duplex.cc). The whole attempt; returns whether the connection may be kept.
+  bool request_is_full_duplex() const;
+  net::Task<bool> full_duplex_exchange_phase();
+  struct DuplexAnswer;
+  net::Task<StreamResult> duplex_request_half();
+  net::Task<DuplexAnswer> duplex_response_half();
+  void settle_unanswered_attempt();
   // The response: its head and how its body goes (prepare), then one gather write when the body
   // came whole with the head, else streaming; response_sent() settles the connection.
   struct ResponsePlan {
@@ -201,6 +214,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool tls_failure_ = false;  // the last connect failed in the upstream TLS handshake
   bool tunnel_open_ = false;  // a WebSocket tunnel is running (abort() names how it ended)
+  // What the two halves of a full-duplex exchange know of each other (proxy/full_duplex.cc).
+  struct DuplexState {
+    bool request_running = false;   // the request half has not ended yet
+    bool response_head = false;     // the response head arrived
+    bool response_running = false;  // the response half has not ended yet
+    bool request_cut = false;    // the response half ended first and stopped the request half
+    bool response_cut = false;   // the request half failed on the client's side and stopped the response half
+  };
+  DuplexState duplex_;
   std::uint64_t requests_served_ = 0;
   std::chrono::milliseconds idle_timeout_{0};  // the last routed request's timeouts.idle; 0 = proxy's
 

@@ -45,6 +45,19 @@ class EchoService final : public flexgate::test::Echo::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Chat(grpc::ServerContext*,
+                    grpc::ServerReaderWriter<flexgate::test::EchoReply, flexgate::test::EchoRequest>* stream) override {
+    flexgate::test::EchoRequest request;
+    int count = 0;
+    while (stream->Read(&request)) {
+      flexgate::test::EchoReply reply;
+      reply.set_text("re: " + request.text());
+      reply.set_count(++count);
+      if (!stream->Write(reply)) break;
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status Fail(grpc::ServerContext* context, const flexgate::test::FailRequest* request,
                     flexgate::test::EchoReply*) override {
     if (!request->trailer_value().empty()) context->AddTrailingMetadata("x-test-trailer", request->trailer_value());

@@ -1,6 +1,6 @@
 // gRPC calls through the real binary, seen by the gRPC C++ library (Debian's 1.51) on an h2c
 // listener: the gateway's own answers carry the status a gRPC client understands, and calls to
-// tests/grpc/echo_server.cc (unary, server and client streaming, an error with a custom trailer)
+// tests/grpc/echo_server.cc (unary, server, client and bidirectional streaming, an error with a custom trailer)
 // go through end to end over an HTTP/2 upstream (`upstreams[].protocol: h2c`). Built only when
 // gRPC is found (FLEXGATE_GRPC_TESTS, tests/CMakeLists.txt).
 
@@ -158,6 +158,29 @@ TEST_F(GrpcEndToEnd, ClientStreaming) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(reply.text(), "abc");
   EXPECT_EQ(reply.count(), 3);
+}
+
+// A ping-pong: each reply must come back before the next request is written, so the gateway
+// has to carry the response while the request stream is still open (full duplex). Without it
+// the first Read() waits for the request's end; the call's deadline then fails the test.
+TEST_F(GrpcEndToEnd, BidirectionalPingPong) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = stub_->Chat(&context);
+  for (int i = 1; i <= 3; ++i) {
+    EchoRequest request;
+    request.set_text("ping " + std::to_string(i));
+    ASSERT_TRUE(stream->Write(request));
+    EchoReply reply;
+    ASSERT_TRUE(stream->Read(&reply)) << "no reply to ping " << i << " while the request stream is open";
+    EXPECT_EQ(reply.text(), "re: ping " + std::to_string(i));
+    EXPECT_EQ(reply.count(), i);
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  EchoReply extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  const grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
 }
 
 TEST_F(GrpcEndToEnd, AnErrorStatusAndACustomTrailerReachTheClient) {
