@@ -15,6 +15,22 @@ namespace flexgate {
 class ByteBuffer {
  public:
   explicit ByteBuffer(std::size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+  // A buffer on lent storage of `capacity` bytes (core/block_pool.h).
+  ByteBuffer(std::unique_ptr<char[]> storage, std::size_t capacity) : data_(std::move(storage)), capacity_(capacity) {
+    assert(data_ != nullptr);
+  }
+
+  // Lending: an idle connection gives its storage back (the buffer is emptied) and takes storage
+  // of the same capacity again before its next read. Nothing may be read into a buffer without.
+  bool has_storage() const { return data_ != nullptr; }
+  std::unique_ptr<char[]> release_storage() {
+    start_ = end_ = 0;
+    return std::move(data_);
+  }
+  void adopt_storage(std::unique_ptr<char[]> storage) {
+    assert(data_ == nullptr && storage != nullptr);
+    data_ = std::move(storage);
+  }
 
   std::string_view readable() const { return {data_.get() + start_, end_ - start_}; }
   std::size_t readable_size() const { return end_ - start_; }

@@ -39,7 +39,6 @@ using namespace std::string_view_literals;
 namespace flexgate::proxy {
 namespace {
 
-constexpr std::size_t kUpstreamBufferCapacity = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // A grpc-status value as the log and the metrics keep it: -1 when malformed, large values capped.
@@ -1069,7 +1068,7 @@ bool Session::pooled_connection_phase(bool allow_pooled) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       return true;
     }
-    upstream_.reset();  // closes it
+    worker_.pool().discard(std::move(upstream_));  // closes it
   }
   return false;
 }
@@ -1151,14 +1150,14 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
       // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
       // would be read as the answer to this request, and an EOF means it is already gone.
       if (!net::idle_stream_is_clean(upstream_->stream)) {
-        upstream_.reset();  // closes it
+        worker_.pool().discard(std::move(upstream_));  // closes it
         continue;
       }
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       co_return true;
     }
   }
-  upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
+  upstream_ = worker_.pool().open(client_.get_executor(), target.id);
   auto connect_deadline = std::min(now + ctx_.timeouts->connect, ctx_.attempt_started + ctx_.timeouts->per_try);
   if (connect_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamConnect, connect_deadline);
@@ -1214,7 +1213,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     fail(ErrorKind::kUpstreamConnectFailed, "upstream connection failed: " + error.message());
   }
   tls_failure_ = false;
-  upstream_.reset();
+  worker_.pool().discard(std::move(upstream_));
   co_return false;
 }
 
@@ -1222,12 +1221,12 @@ bool Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
     fail(ErrorKind::kInternal, "cannot bridge to the HTTP/2 upstream: no socket pair");
-    upstream_.reset();
+    worker_.pool().discard(std::move(upstream_));
     return false;
   }
   const upstream::Target& target = *ctx_.target_choice;
   if (!upstream_) {
-    upstream_ = std::make_unique<upstream::UpstreamConnection>(client_.get_executor(), kUpstreamBufferCapacity, target.id);
+    upstream_ = worker_.pool().open(client_.get_executor(), target.id);
   }
   std::error_code ignored;
   net::tcp::socket session_end(client_.get_executor());
@@ -1866,7 +1865,7 @@ void Session::release_upstream(bool reusable) {
     const auto& pool_spec = ctx_.upstream->spec->pool;
     worker_.pool().put(std::move(upstream_), net::Clock::now(), pool_spec.idle_timeout, pool_spec.max_idle);
   }
-  upstream_.reset();
+  worker_.pool().discard(std::move(upstream_));  // closes one not pooled; its buffer's block stays
 }
 
 bool Session::request_is_idempotent() const {

@@ -1,5 +1,7 @@
 #include "proxy/worker.h"
 
+#include <malloc.h>
+
 #include "net/address.h"
 #include "net/socket_io.h"
 #include "observe/log.h"
@@ -180,12 +182,26 @@ net::Task<void> Worker::accept_loop() {
 }
 
 net::Task<void> Worker::sweep_pool_loop() {
+  constexpr unsigned kSweepsPerMemoryTrim = 8;  // every 2 s
+  unsigned sweeps = 0;
   while (!draining_ && sweep_timer_) {
     sweep_timer_->expires_after(std::chrono::milliseconds(250));
     auto [ec] = co_await sweep_timer_->async_wait(net::use_task);
     if (ec) break;
     pool_.close_expired(net::Clock::now());
+    if (++sweeps % kSweepsPerMemoryTrim == 0) trim_memory();
   }
+}
+
+void Worker::trim_memory() {
+  // Closed connections leave their buffers free in the heap, where they stay resident until the
+  // heap gives its free pages back (malloc_trim). Only worth it once the load went down: some
+  // spare blocks went unused for a whole interval, or many connections closed.
+  constexpr std::size_t kClosedConnectionsWorthATrim = 16;
+  const bool fewer_connections = peak_sessions_ >= sessions_.size() + kClosedConnectionsWorthATrim;
+  const std::size_t freed_blocks = pool_.trim_spare_buffers();
+  peak_sessions_ = sessions_.size();
+  if (freed_blocks > 0 || fewer_connections) ::malloc_trim(0);
 }
 
 void Worker::begin_drain(std::function<void()> on_drained) {
@@ -226,7 +242,10 @@ void Worker::release_io() {
   sweep_timer_.reset();
 }
 
-void Worker::add_session(Session* session) { sessions_.insert(session); }
+void Worker::add_session(Session* session) {
+  sessions_.insert(session);
+  peak_sessions_ = std::max(peak_sessions_, sessions_.size());
+}
 
 void Worker::remove_session(Session* session) {
   sessions_.erase(session);

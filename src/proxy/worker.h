@@ -84,6 +84,9 @@ class Worker {
  private:
   net::Task<void> accept_loop();
   net::Task<void> sweep_pool_loop();
+  // Gives memory the load no longer needs back to the system (spare buffer blocks, the heap's free
+  // pages once connections closed); the sweep calls it every few seconds.
+  void trim_memory();
   // Makes (or keeps, or drops) the Redis client for `runtime`'s rate-limit settings.
   void configure_redis(const Runtime& runtime);
   // New balancers for `runtime`'s upstreams (their state belongs to a snapshot's target list).
@@ -108,6 +111,7 @@ class Worker {
   std::unique_ptr<net::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> sweep_timer_;
   std::unordered_set<Session*> sessions_;
+  std::size_t peak_sessions_ = 0;  // the most open at once since the last memory trim
   bool draining_ = false;
   std::shared_ptr<policy::RedisRateLimiter> redis_limiter_;
   std::vector<std::shared_ptr<upstream::ActiveHealthChecker>> health_checkers_;

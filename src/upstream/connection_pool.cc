@@ -2,27 +2,41 @@
 
 namespace flexgate::upstream {
 
+std::unique_ptr<UpstreamConnection> ConnectionPool::open(const asio::any_io_executor& executor, std::size_t target_id) {
+  return std::make_unique<UpstreamConnection>(executor, blocks_.take(), target_id);
+}
+
 std::unique_ptr<UpstreamConnection> ConnectionPool::take(std::size_t target_id, net::Clock::time_point now) {
   if (target_id >= idle_.size()) return nullptr;
   auto& list = idle_[target_id];
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    if (connection->expires_at > now) return connection;
+    if (connection->expires_at > now) {
+      connection->buffer.adopt_storage(blocks_.take());
+      return connection;
+    }
     // Expired: dropping it closes the socket.
   }
   return nullptr;
+}
+
+void ConnectionPool::discard(std::unique_ptr<UpstreamConnection> connection) {
+  if (connection && connection->buffer.has_storage()) blocks_.give(connection->buffer.release_storage());
 }
 
 void ConnectionPool::put(std::unique_ptr<UpstreamConnection> connection, net::Clock::time_point now,
                          std::chrono::milliseconds idle_timeout, unsigned max_idle) {
   std::size_t target_id = connection->target_id;
   // An id this pool does not know belongs to another config snapshot: never pool it.
-  if (target_id >= idle_.size() || max_idle == 0) return;
+  if (target_id >= idle_.size() || max_idle == 0) {
+    discard(std::move(connection));
+    return;
+  }
   auto& list = idle_[target_id];
   if (list.size() >= max_idle) list.pop_front();
   connection->expires_at = now + idle_timeout;
-  connection->buffer.clear();
+  if (connection->buffer.has_storage()) blocks_.give(connection->buffer.release_storage());
   list.push_back(std::move(connection));
 }
 
@@ -45,6 +59,7 @@ void ConnectionPool::close_all() {
 
 ConnectionPool ConnectionPool::carry_over(std::span<const std::ptrdiff_t> new_id_of, std::size_t target_count) {
   ConnectionPool next(target_count);
+  next.blocks_ = std::move(blocks_);
   for (std::size_t old_id = 0; old_id < idle_.size(); ++old_id) {
     const std::ptrdiff_t new_id = old_id < new_id_of.size() ? new_id_of[old_id] : -1;
     if (new_id < 0 || static_cast<std::size_t>(new_id) >= target_count) continue;  // closed below

@@ -138,5 +138,16 @@ TEST(ByteBufferTest, StreamThroughManyTimesItsCapacityKeepsOrder) {
   EXPECT_EQ(output, input);
 }
 
+TEST(ByteBufferLending, StorageCanBeReleasedAndAdopted) {
+  ByteBuffer buffer(std::unique_ptr<char[]>(new char[64]), 64);
+  buffer.commit(10);
+  auto storage = buffer.release_storage();
+  EXPECT_FALSE(buffer.has_storage());
+  EXPECT_TRUE(buffer.empty()) << "giving the storage back empties the buffer";
+  buffer.adopt_storage(std::move(storage));
+  EXPECT_TRUE(buffer.has_storage());
+  EXPECT_EQ(buffer.writable().size(), 64u);
+}
+
 }  // namespace
 }  // namespace flexgate

@@ -14,7 +14,8 @@ using namespace std::chrono_literals;
 class ConnectionPoolTest : public ::testing::Test {
  protected:
   std::unique_ptr<UpstreamConnection> connection(std::size_t target_id) {
-    return std::make_unique<UpstreamConnection>(io_.get_executor(), 1024, target_id);
+    return std::make_unique<UpstreamConnection>(io_.get_executor(), std::unique_ptr<char[]>(new char[kUpstreamBufferCapacity]),
+                                                target_id);
   }
   // A connection with an open (unconnected) socket, so closing it is observable.
   std::unique_ptr<UpstreamConnection> open_connection(std::size_t target_id) {
@@ -182,6 +183,47 @@ TEST_F(ConnectionPoolTest, CarryOverMovesKeptTargetsToTheirNewIdsAndClosesTheRes
   EXPECT_EQ(taken.get(), kept_ptr);
   EXPECT_EQ(taken->target_id, 0u);
   EXPECT_FALSE(fd_is_open(dropped_fd));
+}
+
+// Idle connections hold no buffer memory: put() keeps the storage as a spare block, take() and
+// open() use spare blocks before allocating.
+TEST_F(ConnectionPoolTest, IdleConnectionsLendTheirBufferStorageToThePool) {
+  ConnectionPool pool(1);
+  auto a = connection(0);
+  const char* storage = a->buffer.writable().data();
+  a->buffer.commit(3);
+  a->buffer.consume(3);
+  pool.put(std::move(a), t0_, 60s, 8);
+  EXPECT_EQ(pool.spare_buffers(), 1u);
+  auto taken = pool.take(0, t0_ + 1ms);
+  ASSERT_NE(taken, nullptr);
+  ASSERT_TRUE(taken->buffer.has_storage());
+  EXPECT_EQ(taken->buffer.writable().data(), storage) << "the spare block is reused";
+  EXPECT_EQ(taken->buffer.capacity(), kUpstreamBufferCapacity);
+  EXPECT_EQ(pool.spare_buffers(), 0u);
+
+  pool.discard(std::move(taken));  // not reused: closed, its block kept
+  EXPECT_EQ(pool.spare_buffers(), 1u);
+  auto opened = pool.open(io_.get_executor(), 0);
+  EXPECT_EQ(opened->buffer.writable().data(), storage);
+  EXPECT_EQ(pool.spare_buffers(), 0u);
+}
+
+TEST_F(ConnectionPoolTest, SpareBlocksUnusedForAWholeIntervalAreFreed) {
+  ConnectionPool pool(1);
+  for (int i = 0; i < 3; ++i) pool.put(connection(0), t0_, 60s, 8);
+  EXPECT_EQ(pool.spare_buffers(), 3u);
+  // The first trim only starts the interval: the blocks may still be needed.
+  EXPECT_EQ(pool.trim_spare_buffers(), 0u);
+  // One block is taken during the interval, and given back: the other two were never needed.
+  auto taken = pool.take(0, t0_ + 1ms);
+  pool.put(std::move(taken), t0_ + 2ms, 60s, 8);
+  EXPECT_EQ(pool.trim_spare_buffers(), 2u);
+  EXPECT_EQ(pool.spare_buffers(), 1u);
+  // Connections still pooled get storage again when taken, even once their blocks were freed.
+  auto again = pool.take(0, t0_ + 3ms);
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(again->buffer.has_storage());
 }
 
 }  // namespace
