@@ -10,18 +10,11 @@
 #include <system_error>
 
 #include "net/asio.h"
+#include "net/io_result.h"
+#include "net/memory_pipe.h"
 #include "net/stream.h"
 
 namespace flexgate::net {
-
-// Result of one I/O call: bytes moved and the error (eof is asio::error::eof).
-struct IoResult {
-  std::error_code error;
-  std::size_t bytes = 0;
-
-  // The kernel would have blocked: the call stopped early, nothing failed.
-  bool would_block() const { return error == asio::error::would_block || error == asio::error::try_again; }
-};
 
 // Non-blocking mode and TCP_NODELAY for a freshly accepted or connected socket.
 void prepare_socket(tcp::socket& socket);
@@ -60,17 +53,20 @@ IoResult tls_write_now(Stream& stream, std::span<const asio::const_buffer> buffe
 Task<IoResult> tls_write_rest(Stream& stream, std::span<const asio::const_buffer> buffers, std::size_t skip);
 
 inline Task<IoResult> read_some(Stream& stream, std::span<char> buffer) {
-  return stream.tls() ? tls_read_some(stream, buffer) : read_some(stream.socket(), buffer);
+  if (stream.plain()) return read_some(stream.socket(), buffer);
+  return stream.tls() ? tls_read_some(stream, buffer) : stream.pipe()->read_some(buffer);
 }
 inline IoResult write_now(Stream& stream, std::span<const asio::const_buffer> buffers) {
-  return stream.tls() ? tls_write_now(stream, buffers) : write_now(stream.socket(), buffers);
+  if (stream.plain()) return write_now(stream.socket(), buffers);
+  return stream.tls() ? tls_write_now(stream, buffers) : stream.pipe()->write_now(buffers);
 }
 inline IoResult write_now(Stream& stream, std::string_view bytes) {
   const asio::const_buffer one(bytes.data(), bytes.size());
   return write_now(stream, std::span<const asio::const_buffer>(&one, 1));
 }
 inline Task<IoResult> write_rest(Stream& stream, std::span<const asio::const_buffer> buffers, std::size_t skip) {
-  return stream.tls() ? tls_write_rest(stream, buffers, skip) : write_rest(stream.socket(), buffers, skip);
+  if (stream.plain()) return write_rest(stream.socket(), buffers, skip);
+  return stream.tls() ? tls_write_rest(stream, buffers, skip) : stream.pipe()->write_rest(buffers, skip);
 }
 Task<IoResult> write_rest(Stream& stream, std::string_view bytes, std::size_t skip);
 Task<IoResult> write_all(Stream& stream, std::span<const asio::const_buffer> buffers);

@@ -18,17 +18,32 @@ struct SslDeleter {
 };
 using SslPtr = std::unique_ptr<SSL, SslDeleter>;
 
+class PipeEnd;
+
 // A TCP socket plus, when the connection speaks TLS, its OpenSSL session (on the socket's fd,
-// which stays non-blocking: OpenSSL's "want read/write" maps onto a reactor wait).
+// which stays non-blocking: OpenSSL's "want read/write" maps onto a reactor wait). Or one end of
+// an in-process pipe (net/memory_pipe.h) standing in for a socket: an HTTP/2 stream served as
+// HTTP/1.1. plain() is the one test the plaintext TCP path makes.
 class Stream {
  public:
   explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
   explicit Stream(const asio::any_io_executor& executor) : socket_(executor) {}
+  Stream(const asio::any_io_executor& executor, std::shared_ptr<PipeEnd> pipe);
+  Stream(Stream&&) noexcept = default;
+  Stream& operator=(Stream&&) noexcept = default;
+  ~Stream();
 
   tcp::socket& socket() { return socket_; }
   const tcp::socket& socket() const { return socket_; }
   auto get_executor() { return socket_.get_executor(); }
-  bool is_open() const { return socket_.is_open(); }
+  bool is_open() const;
+  // A TCP socket without TLS: the path where socket_io calls the kernel directly.
+  bool plain() const { return !tls_ && !pipe_; }
+  PipeEnd* pipe() const { return pipe_.get(); }
+  // Bytes readable now without waiting (0 on error).
+  std::size_t available();
+  // shutdown(2) of the socket, or the same on a pipe end.
+  void shutdown(tcp::socket::shutdown_type what);
 
   // The TLS session, or nullptr on a plaintext connection.
   SSL* tls() const { return tls_.get(); }
@@ -49,6 +64,7 @@ class Stream {
  private:
   tcp::socket socket_;
   SslPtr tls_;
+  std::shared_ptr<PipeEnd> pipe_;
   std::string tls_write_scratch_;
 };
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "net/ip_address.h"
+#include "net/memory_pipe.h"
 
 namespace flexgate::net {
 namespace {
@@ -105,7 +106,35 @@ bool host_matches(std::string_view pattern, std::string_view host) {
 
 void SslDeleter::operator()(SSL* ssl) const { SSL_free(ssl); }
 
+Stream::Stream(const asio::any_io_executor& executor, std::shared_ptr<PipeEnd> pipe)
+    : socket_(executor), pipe_(std::move(pipe)) {}
+
+Stream::~Stream() = default;
+
+bool Stream::is_open() const { return pipe_ ? pipe_->is_open() : socket_.is_open(); }
+
+std::size_t Stream::available() {
+  if (pipe_) return pipe_->available();
+  std::error_code ec;
+  const std::size_t n = socket_.available(ec);
+  return ec ? 0 : n;
+}
+
+void Stream::shutdown(tcp::socket::shutdown_type what) {
+  if (pipe_) {
+    if (what != tcp::socket::shutdown_receive) pipe_->shutdown_send();
+    if (what != tcp::socket::shutdown_send) pipe_->shutdown_receive();
+    return;
+  }
+  std::error_code ignored;
+  socket_.shutdown(what, ignored);
+}
+
 void Stream::close() {
+  if (pipe_) {
+    pipe_->close();
+    return;
+  }
   if (tls_ && socket_.is_open() && SSL_is_init_finished(tls_.get())) {
     // Best effort and non-blocking: a peer that cannot take it now does not get it.
     ERR_clear_error();
@@ -118,6 +147,10 @@ void Stream::close() {
 }
 
 void Stream::shutdown_and_close() {
+  if (pipe_) {
+    pipe_->close();
+    return;
+  }
   if (!socket_.is_open()) return;
   if (tls_ && SSL_is_init_finished(tls_.get())) {
     ERR_clear_error();
@@ -131,6 +164,10 @@ void Stream::shutdown_and_close() {
 }
 
 void Stream::shutdown_write() {
+  if (pipe_) {
+    pipe_->shutdown_send();
+    return;
+  }
   if (!socket_.is_open()) return;
   if (tls_ && SSL_is_init_finished(tls_.get())) {
     ERR_clear_error();

@@ -100,8 +100,7 @@ net::Task<StreamResult> Session::duplex_request_half() {
   } else if (duplex_.response_running && !duplex_.request_cut && client_side_failure(result.outcome)) {
     // The exchange cannot end well: stop the response half (its read sees the close).
     duplex_.response_cut = true;
-    std::error_code ignored;
-    upstream_->stream.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
+    upstream_->stream.shutdown(net::tcp::socket::shutdown_both);
   }
   co_return result;
 }
@@ -131,9 +130,8 @@ net::Task<Session::DuplexAnswer> Session::duplex_response_half() {
     // The upstream ended the exchange before the request's end: the request half stops here
     // (its next read sees end of input, its next write fails); neither connection is reused.
     duplex_.request_cut = true;
-    std::error_code ignored;
-    client_.socket().shutdown(net::tcp::socket::shutdown_receive, ignored);
-    upstream_->stream.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
+    client_.shutdown(net::tcp::socket::shutdown_receive);
+    upstream_->stream.shutdown(net::tcp::socket::shutdown_both);
   }
   co_return answer;
 }

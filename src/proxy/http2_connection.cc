@@ -1,11 +1,10 @@
 #include "proxy/http2_connection.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "http/parser.h"
+#include "net/memory_pipe.h"
 #include "net/socket_io.h"
 #include "observe/log.h"
 #include "proxy/session.h"
@@ -60,14 +59,15 @@ http::Method method_of(std::string_view method) {
 }  // namespace
 
 struct Http2Connection::StreamState {
-  StreamState(asio::io_context& io, std::int32_t stream_id)
-      : id(stream_id), pipe(io), wake_feeder(io), wake_reader(io), from_session(kPipeReadBuffer) {
+  StreamState(asio::io_context& io, std::int32_t stream_id, std::shared_ptr<net::PipeEnd> our_end)
+      : id(stream_id), pipe(io.get_executor(), std::move(our_end)), wake_feeder(io), wake_reader(io),
+        from_session(kPipeReadBuffer) {
     wake_feeder.expires_at(asio::steady_timer::time_point::max());
     wake_reader.expires_at(asio::steady_timer::time_point::max());
   }
 
   std::int32_t id;
-  net::tcp::socket pipe;          // our end of the socket pair; a Session serves the other
+  net::Stream pipe;               // our end of the in-process pipe; a Session serves the other
   asio::steady_timer wake_feeder;  // request bytes arrived / the stream ended
   asio::steady_timer wake_reader;  // the client's window drained the response buffer
   http::Method method = http::Method::kOther;
@@ -139,8 +139,7 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
   closing_ = true;
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
-    std::error_code ignored;
-    stream->pipe.close(ignored);
+    stream->pipe.close();
     stream->wake_feeder.cancel();
     stream->wake_reader.cancel();
   }
@@ -179,18 +178,12 @@ Http2Connection::StreamState* Http2Connection::find(std::int32_t stream_id) {
 }
 
 void Http2Connection::on_request(std::int32_t stream_id, http2::Request request) {
-  int pair[2];
-  if (closing_ || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+  if (closing_) {
     session_.reset(stream_id, 0x7 /* REFUSED_STREAM: safe to retry */);
     return;
   }
-  auto stream = std::make_shared<StreamState>(worker_.context(), stream_id);
-  std::error_code ec;
-  stream->pipe.assign(net::tcp::v4(), pair[0], ec);
-  // Already non-blocking (SOCK_NONBLOCK); Asio must know it too, or its reads would wait.
-  stream->pipe.non_blocking(true, ec);
-  net::tcp::socket session_end(worker_.context());
-  session_end.assign(net::tcp::v4(), pair[1], ec);
+  auto [session_end, our_end] = net::make_pipe(worker_.context().get_executor());
+  auto stream = std::make_shared<StreamState>(worker_.context(), stream_id, std::move(our_end));
   stream->method = method_of(request.method);
 
   // The strict HTTP/1.1 form of the request; the Session parses it with the same limits as any.
@@ -216,7 +209,8 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
   head.append("Connection: close\r\n\r\n");
 
   streams_.emplace(stream_id, stream);
-  auto session = std::make_shared<Session>(worker_, std::move(session_end), policy::LoadShedder::Ticket{}, &origin_);
+  auto session = std::make_shared<Session>(worker_, net::Stream(worker_.context().get_executor(), std::move(session_end)),
+                                           policy::LoadShedder::Ticket{}, &origin_);
   asio::co_spawn(worker_.context(), session->run(), asio::detached);
   asio::co_spawn(worker_.context(), feed_session(stream), asio::detached);
   asio::co_spawn(worker_.context(), read_response(stream), asio::detached);
@@ -265,8 +259,7 @@ void Http2Connection::on_stream_closed(std::int32_t stream_id, std::uint32_t /*e
   stream.closed = true;
   // The Session sees its pair close: a request still in progress is abandoned like a client
   // that went away (the upstream attempt ends, nothing is pooled that is unclean).
-  std::error_code ignored;
-  stream.pipe.close(ignored);
+  stream.pipe.close();
   stream.wake_feeder.cancel();
   stream.wake_reader.cancel();
   streams_.erase(found);
@@ -435,8 +428,7 @@ void Http2Connection::abort() {
   done_ = true;
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
-    std::error_code ignored;
-    stream->pipe.close(ignored);
+    stream->pipe.close();
     stream->wake_feeder.cancel();
     stream->wake_reader.cancel();
   }

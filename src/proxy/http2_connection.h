@@ -1,7 +1,7 @@
 #pragma once
 // An HTTP/2 client connection. http2::ServerSession does the protocol; each stream then runs
 // through the very same request lifecycle as HTTP/1.1: the checked request is written as a strict
-// HTTP/1.1 message into one end of a socket pair and an ordinary Session serves the other end, so
+// HTTP/1.1 message into one end of an in-process pipe (net/memory_pipe.h) and an ordinary Session serves the other end, so
 // routing, every policy, transformations, retries, logs and metrics apply unchanged. The response
 // comes back the same way, is parsed by the HTTP/1 codec and goes out as HEADERS and DATA (and a
 // chunked response's trailer fields as a last HEADERS frame). Request trailers cross as the
@@ -29,7 +29,7 @@ namespace flexgate::proxy {
 class Worker;
 
 // Who is on the other side of a connection, for a Session that serves an HTTP/2 stream: the
-// client's address and TLS facts come from the HTTP/2 connection, not from the socket pair.
+// client's address and TLS facts come from the HTTP/2 connection, not from the pipe.
 struct DownstreamOrigin {
   std::string address;
   net::IpAddress ip;

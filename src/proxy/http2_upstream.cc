@@ -37,9 +37,9 @@ void wait_forever(asio::steady_timer& timer) { timer.expires_at(asio::steady_tim
 
 }  // namespace
 
-// One request bridged from a Session's socket pair to a stream.
+// One request bridged from a Session's pipe to a stream.
 struct Http2UpstreamConnection::Bridge {
-  Bridge(net::tcp::socket pipe_end, std::shared_ptr<Http2StreamFate> stream_fate)
+  Bridge(net::Stream pipe_end, std::shared_ptr<Http2StreamFate> stream_fate)
       : pipe(std::move(pipe_end)),
         fate(std::move(stream_fate)),
         wake_pump(pipe.get_executor()),
@@ -49,7 +49,7 @@ struct Http2UpstreamConnection::Bridge {
     wait_forever(wake_writer);
   }
 
-  net::tcp::socket pipe;  // our end of the socket pair; the Session writes the request into the other
+  net::Stream pipe;  // our end of the in-process pipe; the Session writes the request into the other
   std::shared_ptr<Http2StreamFate> fate;
   std::int32_t id = -1;
   asio::steady_timer wake_pump;    // the upstream took the buffered request body
@@ -102,8 +102,7 @@ bool Http2UpstreamConnection::can_take_stream() const {
   return accepting() && session_.stream_capacity() > reserved_;
 }
 
-void Http2UpstreamConnection::bridge(net::tcp::socket pipe, std::shared_ptr<Http2StreamFate> fate) {
-  net::prepare_socket(pipe);
+void Http2UpstreamConnection::bridge(net::Stream pipe, std::shared_ptr<Http2StreamFate> fate) {
   auto bridge = std::make_shared<Bridge>(std::move(pipe), std::move(fate));
   ++reserved_;
   ++idle_generation_;  // not idle any more
@@ -209,8 +208,7 @@ void Http2UpstreamConnection::fail_all(const std::string& reason, bool protocol_
 void Http2UpstreamConnection::end_bridge(Bridge& bridge) {
   if (bridge.done) return;
   bridge.done = true;
-  std::error_code ignored;
-  bridge.pipe.close(ignored);
+  bridge.pipe.close();
   bridge.wake_pump.cancel();
   bridge.wake_writer.cancel();
 }

@@ -3,7 +3,7 @@
 // connections per target, each carrying many concurrent requests as streams.
 //
 // The request lifecycle does not change: for an HTTP/2 upstream the Session's upstream stream is
-// one end of an in-process socket pair, and the other end is served by a bridge here, the mirror
+// one end of an in-process pipe (net/memory_pipe.h), and the other end is served by a bridge here, the mirror
 // image of Http2Connection. The bridge parses the Session's strict HTTP/1.1 request (the http/
 // codec), submits it as one stream on a shared connection (http2::ClientSession does the
 // protocol), and writes the HTTP/2 response back as HTTP/1.1: content-length when known, else
@@ -59,7 +59,7 @@ class Http2UpstreamConnection final : public http2::ClientHandler,
   bool can_take_stream() const;
   // Bridges the HTTP/1.1 request a Session writes into the other end of `pipe`; `fate` says how
   // it ended if no response head came.
-  void bridge(net::tcp::socket pipe, std::shared_ptr<Http2StreamFate> fate);
+  void bridge(net::Stream pipe, std::shared_ptr<Http2StreamFate> fate);
   std::size_t target_id() const { return target_id_; }
   void set_target_id(std::size_t target_id) { target_id_ = target_id; }
   bool closed() const { return closed_; }

@@ -2,8 +2,6 @@
 // See session.h for the chart. Each phase either lets the request continue or records a local
 // reply (fail()) and stops; log_phase() always runs.
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -1218,25 +1216,14 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
 }
 
 bool Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection) {
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
-    fail(ErrorKind::kInternal, "cannot bridge to the HTTP/2 upstream: no socket pair");
-    worker_.pool().discard(std::move(upstream_));
-    return false;
-  }
   const upstream::Target& target = *ctx_.target_choice;
   if (!upstream_) {
     upstream_ = worker_.pool().open(client_.get_executor(), target.id);
   }
-  std::error_code ignored;
-  net::tcp::socket session_end(client_.get_executor());
-  session_end.assign(net::tcp::v4(), pair[0], ignored);
-  net::prepare_socket(session_end);
-  upstream_->stream = net::Stream(std::move(session_end));
-  net::tcp::socket bridge_end(client_.get_executor());
-  bridge_end.assign(net::tcp::v4(), pair[1], ignored);
+  auto [session_end, bridge_end] = net::make_pipe(client_.get_executor());
+  upstream_->stream = net::Stream(client_.get_executor(), std::move(session_end));
   http2_fate_ = std::make_shared<Http2StreamFate>();
-  connection->bridge(std::move(bridge_end), http2_fate_);
+  connection->bridge(net::Stream(client_.get_executor(), std::move(bridge_end)), http2_fate_);
   set_timeout(TimeoutKind::kRequest, ctx_.deadline);
   return true;
 }
@@ -1376,7 +1363,7 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
     net::IoResult read;
     if (!waited_for_response) {
       waited_for_response = true;
-      if (upstream_->stream.tls() != nullptr) {
+      if (!upstream_->stream.plain()) {
         read = co_await net::read_some(upstream_->stream, buffer.writable());
       } else {
         auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->stream.socket(), buffer.writable());
@@ -1846,7 +1833,7 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
 void Session::release_upstream(bool reusable) {
   http2_fate_.reset();
   if (!upstream_) return;
-  // An h2/h2c upstream's stream is one request's socket pair: never pooled.
+  // An h2/h2c upstream's stream is one request's pipe: never pooled.
   if (ctx_.upstream != nullptr && ctx_.upstream->spec->protocol != config::UpstreamProtocol::kHttp1) reusable = false;
   // Target ids are per snapshot: a connection opened under the snapshot just replaced is pooled
   // under the new snapshot's id for the same target; any other must not be pooled, or another

@@ -43,11 +43,11 @@ Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::T
   worker_.add_session(this);
 }
 
-Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission,
+Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket admission,
                  const DownstreamOrigin* origin)
     : worker_(worker),
       connection_admission_(std::move(admission)),
-      client_(std::move(socket)),
+      client_(std::move(stream)),
       client_buffer_(client_buffer_capacity(*worker.runtime())) {
   client_address_ = origin->address;
   peer_ip_ = origin->ip;
@@ -61,12 +61,7 @@ Session::~Session() { worker_.remove_session(this); }
 
 net::Task<void> Session::run() {
   auto self = shared_from_this();
-  if (http2_stream_) {
-    std::error_code ignored;
-    client_.socket().non_blocking(true, ignored);  // a socket pair: no TCP options to set
-  } else {
-    net::prepare_socket(client_.socket());
-  }
+  if (!http2_stream_) net::prepare_socket(client_.socket());  // a stream's pipe has no socket
   deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
   if (!http2_stream_ && !co_await tls_handshake_phase()) closing_ = true;
   if (!closing_ && client_.tls() != nullptr && net::tls_alpn(client_.tls()) == "h2") {
@@ -200,8 +195,7 @@ void Session::close_if_idle() {
   // Bytes already waiting in the kernel are a request the client sent before the drain: serve it
   // (with Connection: close) instead of dropping it.
   if (state_ == State::kBusy || !client_buffer_.empty()) return;
-  std::error_code ec;
-  if (client_.socket().available(ec) == 0 || ec) close_client();
+  if (client_.available() == 0) close_client();
 }
 
 void Session::abort() {
@@ -284,7 +278,7 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
     // Between requests the next one is rarely there yet: queue the read with the reactor rather
     // than try a recv() that would fail (Asio still reads at once if an edge was seen).
     net::IoResult read;
-    if (client_.tls() != nullptr) {
+    if (!client_.plain()) {
       read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
     } else {
       auto [read_error, read_bytes] = co_await net::read_after_wait(client_.socket(), client_buffer_.writable());

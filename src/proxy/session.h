@@ -59,9 +59,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // `admission` holds this connection's slot of proxy.maxConnections for the session's life.
   Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission);
-  // A Session serving one HTTP/2 stream (Http2Connection): `socket` is its end of the socket
-  // pair; the client's address and TLS facts come from `origin`.
-  Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission,
+  // A Session serving one HTTP/2 stream (Http2Connection): `stream` is its end of the in-process
+  // pipe; the client's address and TLS facts come from `origin`.
+  Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket admission,
           const DownstreamOrigin* origin);
   ~Session();
 
@@ -144,8 +144,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
   net::Task<std::error_code> upstream_tls_handshake(const upstream::Target& target);
-  // `protocol: h2 | h2c`: upstream_->stream becomes one end of a socket pair bridged to a stream
-  // of `connection` (proxy/http2_upstream.h). False (a 502 set) when no pair can be made.
+  // `protocol: h2 | h2c`: upstream_->stream becomes one end of an in-process pipe bridged to a
+  // stream of `connection` (proxy/http2_upstream.h).
   bool attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection);
   bool request_streams_body() const;
   net::Task<bool> send_continue_if_awaited();  // the 100 a client waiting on Expect asked for

@@ -113,11 +113,8 @@ void Session::end_tunnel(std::string_view reason, bool close_both) {
   // shutdown(), not close(): the descriptors and TLS sessions stay valid while the other pump may
   // still be about to touch them; a pending read sees EOF, a pending write fails, and both pumps
   // end. tunnel_phase() closes everything once they have.
-  std::error_code ignored;
-  if (upstream_ && upstream_->stream.is_open()) {
-    upstream_->stream.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
-  }
-  if (client_.is_open()) client_.socket().shutdown(net::tcp::socket::shutdown_both, ignored);
+  if (upstream_ && upstream_->stream.is_open()) upstream_->stream.shutdown(net::tcp::socket::shutdown_both);
+  if (client_.is_open()) client_.shutdown(net::tcp::socket::shutdown_both);
 }
 
 }  // namespace flexgate::proxy
