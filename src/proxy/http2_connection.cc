@@ -7,6 +7,7 @@
 #include "net/memory_pipe.h"
 #include "net/socket_io.h"
 #include "observe/log.h"
+#include "proxy/http2_output.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
 
@@ -150,9 +151,8 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
 
 net::Task<void> Http2Connection::write_loop() {
   for (;;) {
-    const std::span<const std::uint8_t> frames = session_.output();
-    if (!frames.empty()) {
-      output_.assign(reinterpret_cast<const char*>(frames.data()), frames.size());
+    collect_http2_output(session_, output_);
+    if (!output_.empty()) {
       const net::IoResult written = co_await net::write_all(client_, output_);
       if (written.error) {
         closing_ = true;
@@ -167,6 +167,8 @@ net::Task<void> Http2Connection::write_loop() {
     }
     writer_wake_.expires_at(asio::steady_timer::time_point::max());
     (void)co_await writer_wake_.async_wait(net::use_task);
+    // The handlers already queued run first (more streams' frames, WINDOW_UPDATEs): one write for all.
+    (void)co_await asio::post(writer_wake_.get_executor(), net::use_task);
   }
 }
 

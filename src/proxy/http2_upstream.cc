@@ -8,6 +8,7 @@
 #include "http/parser.h"
 #include "http/serializer.h"
 #include "net/socket_io.h"
+#include "proxy/http2_output.h"
 
 namespace flexgate::proxy {
 namespace {
@@ -136,9 +137,8 @@ net::Task<void> Http2UpstreamConnection::read_loop() {
 
 net::Task<void> Http2UpstreamConnection::write_loop() {
   while (!closed_) {
-    const std::span<const std::uint8_t> frames = session_.output();
-    if (!frames.empty()) {
-      output_.assign(reinterpret_cast<const char*>(frames.data()), frames.size());
+    collect_http2_output(session_, output_);
+    if (!output_.empty()) {
       const net::IoResult written = co_await net::write_all(stream_, output_);
       if (written.error) {
         // Before its SETTINGS the peer has not shown it speaks HTTP/2: an HTTP/1.1 server answers
@@ -167,6 +167,8 @@ net::Task<void> Http2UpstreamConnection::write_loop() {
     }
     wait_forever(writer_wake_);
     (void)co_await writer_wake_.async_wait(net::use_task);
+    // The handlers already queued run first (more streams' frames): one write for all.
+    (void)co_await asio::post(writer_wake_.get_executor(), net::use_task);
   }
 }
 
