@@ -1,7 +1,10 @@
 #include "net/socket_io.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
+#include <type_traits>
 
 namespace flexgate::net {
 
@@ -20,6 +23,49 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall.
   auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
   co_return IoResult{read_ec, bytes};
+}
+
+namespace {
+
+// Asio keeps, per socket, whether an epoll edge was seen that no read has answered yet
+// (descriptor_state::try_speculative_) and recv()s at once while it is set. It sets the flag on
+// every readable edge and clears it only at EOF, so each read after a reactor-completed one starts
+// with a recv() that fails with EAGAIN. Asio offers no way to clear it; an explicit instantiation
+// may name private members ([temp.spec.general]/6), which lets the two helpers below reach it.
+using Reactor = asio::detail::epoll_reactor;
+static_assert(std::is_same_v<asio::detail::reactor, Reactor>, "the readiness flag is the epoll reactor's");
+using SocketBase = asio::basic_socket<tcp, asio::any_io_executor>;
+using SocketImpl = asio::detail::io_object_impl<asio::detail::reactive_socket_service<tcp>, asio::any_io_executor>;
+using ReadinessFlags = bool[Reactor::max_ops];
+
+struct SocketImplTag {
+  friend constexpr SocketImpl SocketBase::*member_of(SocketImplTag);
+};
+struct ReadinessFlagsTag {
+  friend constexpr ReadinessFlags Reactor::descriptor_state::*member_of(ReadinessFlagsTag);
+};
+template <auto Member, class Tag>
+struct PrivateMember {
+  friend constexpr decltype(Member) member_of(Tag) { return Member; }
+};
+template struct PrivateMember<&SocketBase::impl_, SocketImplTag>;
+template struct PrivateMember<&Reactor::descriptor_state::try_speculative_, ReadinessFlagsTag>;
+
+bool* readable_flag(tcp::socket& socket) {
+  Reactor::descriptor_state* state = (socket.*member_of(SocketImplTag{})).get_implementation().reactor_data_;
+  return state == nullptr ? nullptr : &(state->*member_of(ReadinessFlagsTag{}))[Reactor::read_op];
+}
+
+}  // namespace
+
+bool reactor_saw_readable(tcp::socket& socket) {
+  const bool* flag = readable_flag(socket);
+  return flag == nullptr || *flag;
+}
+
+void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity) {
+  if (read == 0 || read >= capacity) return;
+  if (bool* flag = readable_flag(socket)) *flag = false;
 }
 
 namespace {
@@ -149,6 +195,16 @@ Task<std::error_code> connect(tcp::socket& socket, const tcp::endpoint& endpoint
   }
   auto [connect_ec] = co_await socket.async_connect(endpoint, use_task);
   if (connect_ec) co_return connect_ec;
+  // Waiting for the connect registered EPOLLOUT with the reactor for good, and with it every ACK
+  // of a request woke the reactor for nothing while it waited for the response. Registering the
+  // descriptor afresh (readable only) costs two epoll_ctl() once per connection.
+  const tcp::socket::native_handle_type descriptor = socket.release(ec);
+  if (ec) co_return ec;
+  socket.assign(endpoint.protocol(), descriptor, ec);
+  if (ec) {
+    ::close(descriptor);
+    co_return ec;
+  }
   prepare_socket(socket);
   co_return std::error_code{};
 }

@@ -1058,15 +1058,25 @@ bool Session::pooled_connection_phase(bool allow_pooled) {
   ctx_.concurrency.release();
   const auto now = net::Clock::now();
   while ((upstream_ = worker_.pool().take(ctx_.target_choice->id, now))) {
-    // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
-    // would be read as the answer to this request, and an EOF means it is already gone.
-    if (net::idle_stream_is_clean(upstream_->stream)) {
+    if (pooled_connection_usable()) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       return true;
     }
     upstream_.reset();  // closes it
   }
   return false;
+}
+
+bool Session::pooled_connection_usable() {
+  // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
+  // would be read as the answer to this request, and an EOF means it is already gone. Probing
+  // costs a recv(MSG_PEEK). A request that may be sent again (idempotent, with no body or a
+  // buffered one) skips it while the reactor saw nothing arrive on the idle connection: if the
+  // upstream closed it unseen, the request gets its one free retry on a fresh connection.
+  const bool resendable = request_is_idempotent() && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered);
+  net::Stream& stream = upstream_->stream;
+  if (resendable && stream.tls() == nullptr && !net::reactor_saw_readable(stream.socket())) return true;
+  return net::idle_stream_is_clean(stream);
 }
 
 net::Task<bool> Session::acquire_concurrency_slot() {
@@ -1143,9 +1153,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   }
   if (allow_pooled) {
     while ((upstream_ = worker_.pool().take(target.id, now))) {
-      // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
-      // would be read as the answer to this request, and an EOF means it is already gone.
-      if (!net::idle_stream_is_clean(upstream_->stream)) {
+      if (!pooled_connection_usable()) {
         upstream_.reset();  // closes it
         continue;
       }

@@ -153,6 +153,10 @@ void Session::set_timeout(TimeoutKind kind, net::Clock::time_point at) {
   deadline_->set(at);
 }
 
+void Session::arm_head_timeout(std::chrono::milliseconds header_timeout) {
+  if (timeout_kind_ != TimeoutKind::kClientHead) set_timeout(TimeoutKind::kClientHead, ctx_.started + header_timeout);
+}
+
 void Session::on_deadline() {
   // Closing the socket fails the pending (or next) operation on it at once; the phase that was
   // waiting sees deadline_->expired() and answers for the timeout kind.
@@ -263,6 +267,7 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       }
       if (outcome.status == http::ParseStatus::kError) {
         // Nothing after the fault is ever interpreted: answer and close.
+        arm_head_timeout(proxy_settings.header_timeout);
         state_ = State::kBusy;
         worker_.metrics().request_started();
         switch (http::status_for(outcome.error)) {
@@ -281,8 +286,9 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
         co_return ReadHeadResult::kClosed;
       }
     }
+    if (state_ == State::kReadingHead) arm_head_timeout(proxy_settings.header_timeout);
     // Between requests the next one is rarely there yet: queue the read with the reactor rather
-    // than try a recv() that would fail (Asio still reads at once if an edge was seen).
+    // than try a recv() that would fail (it reads at once if an edge was seen since the last read).
     net::IoResult read;
     if (client_.tls() != nullptr) {
       read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
@@ -293,9 +299,11 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
     if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
     const std::size_t read_bytes = read.bytes;
     if (state_ == State::kIdle) {
+      // The header timeout runs from this first byte; it is armed only if the head needs another
+      // read (arm_head_timeout): a head that arrives whole never moves the deadline earlier, which
+      // would cost a timer cancel and re-arm per request.
       state_ = State::kReadingHead;
       ctx_.started = net::Clock::now();
-      set_timeout(TimeoutKind::kClientHead, ctx_.started + proxy_settings.header_timeout);
     }
     client_buffer_.commit(read_bytes);
   }
