@@ -106,11 +106,10 @@ struct WriteCursor {
   }
 };
 
-}  // namespace
-
-IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
-  WriteCursor cursor(buffers, 0);
-  std::size_t written = 0;
+// write_now() after the first `skip` bytes went out: sendmsg() until done or the socket is full.
+IoResult write_more_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers, std::size_t skip) {
+  WriteCursor cursor(buffers, skip);
+  std::size_t written = skip;
   std::array<asio::const_buffer, WriteCursor::kWindow> window;
   while (!cursor.done()) {
     const std::size_t count = cursor.window(window);
@@ -121,6 +120,20 @@ IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buff
     cursor.advance(n);
   }
   return IoResult{{}, written};
+}
+
+}  // namespace
+
+IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
+  // The usual case: one sendmsg() takes the whole gather list (empty parts are harmless iovecs).
+  if (buffers.size() <= WriteCursor::kWindow) {
+    std::error_code ec;
+    const std::size_t n = socket.write_some(buffers, ec);
+    if (ec) return IoResult{ec, 0};
+    if (n == asio::buffer_size(buffers)) return IoResult{{}, n};
+    return write_more_now(socket, buffers, n);
+  }
+  return write_more_now(socket, buffers, 0);
 }
 
 IoResult write_now(tcp::socket& socket, std::string_view bytes) {
