@@ -1505,6 +1505,9 @@ void Session::log_phase() {
   if (!ctx_.metrics_counted) count_request();
   export_span();
   if (!observe::access_log_enabled()) return;  // the record below exists only for the line
+  // Sampling first: a line left out costs no record. An error as is_error_record() says: 5xx, or
+  // refused by a policy.
+  if (!observe::access_line_kept(ctx_.correlation_id, ctx_.status >= 500 || ctx_.rejection.has_value())) return;
   observe::AccessRecord record;
   record.correlation_id = ctx_.correlation_id;
   record.method = ctx_.method;
@@ -1541,7 +1544,7 @@ void Session::log_phase() {
   record.tunnel_end = ctx_.tunnel_end;
   record.grpc_status = ctx_.grpc_status;
   record.headers = ctx_.logged_headers;
-  observe::write_access_log(record, log_scratch_);
+  observe::write_kept_access_log(record, log_scratch_);
 }
 
 void Session::export_span() {
