@@ -20,7 +20,9 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
   if (ec != asio::error::would_block && ec != asio::error::try_again) co_return IoResult{ec, n};
   // Nothing yet: queue a read with the reactor. Not async_wait(): Asio re-registers the
-  // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall.
+  // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall. The socket
+  // is drained, so Asio need not try the recv() a second time before it queues the read.
+  forget_readable_after_short_read(socket, 1, 2);
   auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
   co_return IoResult{read_ec, bytes};
 }
@@ -66,6 +68,14 @@ bool reactor_saw_readable(tcp::socket& socket) {
 void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity) {
   if (read == 0 || read >= capacity) return;
   if (bool* flag = readable_flag(socket)) *flag = false;
+}
+
+IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
+  if (!reactor_saw_readable(socket)) return IoResult{asio::error::would_block, 0};
+  std::error_code ec;
+  const std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) forget_readable_after_short_read(socket, 1, 2);
+  return IoResult{ec, n};
 }
 
 namespace {

@@ -87,13 +87,27 @@ struct InitiateReadAfterWait {
 }  // namespace detail
 
 // Reads at least one byte (or fails), recv()ing at once only when the reactor has seen the socket
-// turn readable since its last drain; otherwise the read waits on the reactor first. For reads
-// that usually cannot succeed yet (a response right after its request, the next request after a
-// response): Asio alone would try a recv() that fails with EAGAIN before every such wait. Not a
-// coroutine: no frame of its own per read. co_await gives (error, bytes).
+// turn readable since its last drain; otherwise the read waits on the reactor first. For the
+// first read of a response right after its request, which cannot succeed yet: Asio alone would
+// try a recv() that fails with EAGAIN before every such wait. Not a coroutine: no frame of its
+// own per read. co_await gives (error, bytes).
+// A short read clears the flag, but an EOF that arrived with those bytes brings no edge of its
+// own: the read after this one must try recv() first (read_some), never wait on the flag.
 inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
   return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(detail::InitiateReadAfterWait{},
                                                                                       use_task, &socket, buffer);
+}
+
+// A read without waiting, tried only while the reactor has seen the socket turn readable since
+// its last drain: would_block() without a syscall otherwise. An EAGAIN clears the flag (nothing
+// left, not even an EOF), so the read_queued() that follows costs no syscall until the next edge.
+// For a client's next request: bytes already there are read with no trip through the reactor.
+IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer);
+
+// Reads through the reactor as Asio does: a recv() at once when an edge was seen on the socket
+// and no read answered it yet, else a queued read.
+inline auto read_queued(tcp::socket& socket, std::span<char> buffer) {
+  return socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
 }
 
 // Writes what the socket takes now, without waiting and without a coroutine frame: all of

@@ -287,14 +287,18 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       }
     }
     if (state_ == State::kReadingHead) arm_head_timeout(proxy_settings.header_timeout);
-    // Between requests the next one is rarely there yet: queue the read with the reactor rather
-    // than try a recv() that would fail (it reads at once if an edge was seen since the last read).
+    // Between requests the next one is rarely there yet: read at once only if the reactor saw
+    // bytes arrive, else queue the read with it rather than try a recv() that would fail. Not
+    // read_after_wait: a client's FIN that came with its last request brings no edge of its own.
     net::IoResult read;
     if (client_.tls() != nullptr) {
       read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
     } else {
-      auto [read_error, read_bytes] = co_await net::read_after_wait(client_.socket(), client_buffer_.writable());
-      read = net::IoResult{read_error, read_bytes};
+      read = net::read_now_if_readable(client_.socket(), client_buffer_.writable());
+      if (read.would_block()) {
+        auto [read_error, read_bytes] = co_await net::read_queued(client_.socket(), client_buffer_.writable());
+        read = net::IoResult{read_error, read_bytes};
+      }
     }
     if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
     const std::size_t read_bytes = read.bytes;
