@@ -49,8 +49,10 @@ struct ForgetReadableHandler {
   tcp::socket* socket;
   std::size_t capacity;
 
-  using executor_type = asio::associated_executor_t<Handler, tcp::socket::executor_type>;
-  executor_type get_executor() const noexcept { return asio::get_associated_executor(handler, socket->get_executor()); }
+  // The handler's own (read_after_wait completes a coroutine, which has one): asking with the
+  // socket's executor as the fallback would copy that executor on every call.
+  using executor_type = asio::associated_executor_t<Handler>;
+  executor_type get_executor() const noexcept { return asio::get_associated_executor(handler); }
   using allocator_type = asio::associated_allocator_t<Handler>;
   allocator_type get_allocator() const noexcept { return asio::get_associated_allocator(handler); }
   using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
