@@ -148,6 +148,13 @@ Method method_from_text(std::string_view m) {
 // Content-Length = 1*DIGIT. A list of identical values ("5, 5") may be collapsed (RFC 9110 8.6);
 // anything else -- sign, hex, inner spaces, empty element, differing values, overflow -- is refused.
 bool parse_content_length(std::string_view value, std::uint64_t& out) {
+  // The usual value, one run of digits: no list to split, and 18 digits cannot overflow.
+  if (!value.empty() && value.size() <= 18 && std::all_of(value.begin(), value.end(), is_digit)) {
+    std::uint64_t n = 0;
+    for (const char ch : value) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+    out = n;
+    return true;
+  }
   bool have = false;
   std::uint64_t first = 0;
   return detail::for_each_list_element(value, [&](std::string_view element) {
@@ -199,6 +206,16 @@ struct TransferCodings {
 
 // Connection = #connection-option. Empty elements are ignored (RFC 9110 5.6.1); non-tokens refused.
 bool scan_connection(std::string_view value, bool& close, bool& keep_alive, bool& names_fields) {
+  // The usual single option (the value arrives trimmed): no list to split, the same verdict.
+  if (value.size() == 10 && iequals(value, "keep-alive")) {
+    keep_alive = true;
+    return true;
+  }
+  if (value.size() == 5 && iequals(value, "close")) {
+    close = true;
+    names_fields = true;
+    return true;
+  }
   return detail::for_each_list_element(value, [&](std::string_view option) {
     if (option.empty()) return true;
     if (!detail::is_token(option)) return false;

@@ -1,7 +1,10 @@
 #include "net/socket_io.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
+#include <type_traits>
 
 namespace flexgate::net {
 
@@ -17,9 +20,62 @@ Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer) {
   std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
   if (ec != asio::error::would_block && ec != asio::error::try_again) co_return IoResult{ec, n};
   // Nothing yet: queue a read with the reactor. Not async_wait(): Asio re-registers the
-  // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall.
+  // descriptor with epoll_ctl() on every wait, while a queued read costs no syscall. The socket
+  // is drained, so Asio need not try the recv() a second time before it queues the read.
+  forget_readable_after_short_read(socket, 1, 2);
   auto [read_ec, bytes] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
   co_return IoResult{read_ec, bytes};
+}
+
+namespace {
+
+// Asio keeps, per socket, whether an epoll edge was seen that no read has answered yet
+// (descriptor_state::try_speculative_) and recv()s at once while it is set. It sets the flag on
+// every readable edge and clears it only at EOF, so each read after a reactor-completed one starts
+// with a recv() that fails with EAGAIN. Asio offers no way to clear it; an explicit instantiation
+// may name private members ([temp.spec.general]/6), which lets the two helpers below reach it.
+using Reactor = asio::detail::epoll_reactor;
+static_assert(std::is_same_v<asio::detail::reactor, Reactor>, "the readiness flag is the epoll reactor's");
+using SocketBase = asio::basic_socket<tcp, asio::any_io_executor>;
+using SocketImpl = asio::detail::io_object_impl<asio::detail::reactive_socket_service<tcp>, asio::any_io_executor>;
+using ReadinessFlags = bool[Reactor::max_ops];
+
+struct SocketImplTag {
+  friend constexpr SocketImpl SocketBase::*member_of(SocketImplTag);
+};
+struct ReadinessFlagsTag {
+  friend constexpr ReadinessFlags Reactor::descriptor_state::*member_of(ReadinessFlagsTag);
+};
+template <auto Member, class Tag>
+struct PrivateMember {
+  friend constexpr decltype(Member) member_of(Tag) { return Member; }
+};
+template struct PrivateMember<&SocketBase::impl_, SocketImplTag>;
+template struct PrivateMember<&Reactor::descriptor_state::try_speculative_, ReadinessFlagsTag>;
+
+bool* readable_flag(tcp::socket& socket) {
+  Reactor::descriptor_state* state = (socket.*member_of(SocketImplTag{})).get_implementation().reactor_data_;
+  return state == nullptr ? nullptr : &(state->*member_of(ReadinessFlagsTag{}))[Reactor::read_op];
+}
+
+}  // namespace
+
+bool reactor_saw_readable(tcp::socket& socket) {
+  const bool* flag = readable_flag(socket);
+  return flag == nullptr || *flag;
+}
+
+void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity) {
+  if (read == 0 || read >= capacity) return;
+  if (bool* flag = readable_flag(socket)) *flag = false;
+}
+
+IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
+  if (!reactor_saw_readable(socket)) return IoResult{asio::error::would_block, 0};
+  std::error_code ec;
+  const std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) forget_readable_after_short_read(socket, 1, 2);
+  return IoResult{ec, n};
 }
 
 namespace {
@@ -60,11 +116,10 @@ struct WriteCursor {
   }
 };
 
-}  // namespace
-
-IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
-  WriteCursor cursor(buffers, 0);
-  std::size_t written = 0;
+// write_now() after the first `skip` bytes went out: sendmsg() until done or the socket is full.
+IoResult write_more_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers, std::size_t skip) {
+  WriteCursor cursor(buffers, skip);
+  std::size_t written = skip;
   std::array<asio::const_buffer, WriteCursor::kWindow> window;
   while (!cursor.done()) {
     const std::size_t count = cursor.window(window);
@@ -75,6 +130,20 @@ IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buff
     cursor.advance(n);
   }
   return IoResult{{}, written};
+}
+
+}  // namespace
+
+IoResult write_now(tcp::socket& socket, std::span<const asio::const_buffer> buffers) {
+  // The usual case: one sendmsg() takes the whole gather list (empty parts are harmless iovecs).
+  if (buffers.size() <= WriteCursor::kWindow) {
+    std::error_code ec;
+    const std::size_t n = socket.write_some(buffers, ec);
+    if (ec) return IoResult{ec, 0};
+    if (n == asio::buffer_size(buffers)) return IoResult{{}, n};
+    return write_more_now(socket, buffers, n);
+  }
+  return write_more_now(socket, buffers, 0);
 }
 
 IoResult write_now(tcp::socket& socket, std::string_view bytes) {
@@ -149,6 +218,16 @@ Task<std::error_code> connect(tcp::socket& socket, const tcp::endpoint& endpoint
   }
   auto [connect_ec] = co_await socket.async_connect(endpoint, use_task);
   if (connect_ec) co_return connect_ec;
+  // Waiting for the connect registered EPOLLOUT with the reactor for good, and with it every ACK
+  // of a request woke the reactor for nothing while it waited for the response. Registering the
+  // descriptor afresh (readable only) costs two epoll_ctl() once per connection.
+  const tcp::socket::native_handle_type descriptor = socket.release(ec);
+  if (ec) co_return ec;
+  socket.assign(endpoint.protocol(), descriptor, ec);
+  if (ec) {
+    ::close(descriptor);
+    co_return ec;
+  }
   prepare_socket(socket);
   co_return std::error_code{};
 }

@@ -22,10 +22,86 @@ void prepare_socket(tcp::socket& socket);
 // Reads at least one byte (or fails). `buffer` must be non-empty.
 Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer);
 
-// Reads through the reactor without trying a recv() first. For reads that cannot succeed yet,
-// like a response right after its request was sent: it saves the failing recv() that
-// read_some() would try first. Not a coroutine itself: no frame of its own per read.
+// Whether the reactor has seen `socket` turn readable since it was last drained: Asio's per-socket
+// "try a speculative read" flag, which an epoll edge sets and a short read_after_wait() clears.
+// False means a recv() now would almost surely fail with EAGAIN. Only for sockets of a
+// single-threaded io_context, from its thread (the flag is read without the reactor's lock).
+bool reactor_saw_readable(tcp::socket& socket);
+
+// After a short read (fewer bytes than `capacity`) the socket was drained: the next bytes bring a
+// new edge, which sets the flag again when the reactor next polls. Only valid before that poll.
+void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity);
+
+namespace detail {
+
+// read_after_wait's completion handler: clears the flag after a short read, then completes.
+// Asio runs it straight from the reactor's perform step, before the reactor polls again.
+template <class Handler>
+struct ForgetReadableHandler {
+  Handler handler;
+  tcp::socket* socket;
+  std::size_t capacity;
+
+  // The handler's own (read_after_wait completes a coroutine, which has one): asking with the
+  // socket's executor as the fallback would copy that executor on every call.
+  using executor_type = asio::associated_executor_t<Handler>;
+  executor_type get_executor() const noexcept { return asio::get_associated_executor(handler); }
+  using allocator_type = asio::associated_allocator_t<Handler>;
+  allocator_type get_allocator() const noexcept { return asio::get_associated_allocator(handler); }
+  using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return asio::get_associated_cancellation_slot(handler); }
+
+  void operator()(std::error_code error, std::size_t bytes) {
+    if (!error) forget_readable_after_short_read(*socket, bytes, capacity);
+    std::move(handler)(error, bytes);
+  }
+};
+
+struct InitiateReadAfterWait {
+  template <class Handler>
+  void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
+    if (reactor_saw_readable(*socket)) {
+      // An edge came since the last drain: bytes are likely waiting, read them now.
+      std::error_code error;
+      const std::size_t bytes = socket->read_some(asio::buffer(buffer.data(), buffer.size()), error);
+      if (error != asio::error::would_block && error != asio::error::try_again) {
+        if (!error) forget_readable_after_short_read(*socket, bytes, buffer.size());
+        asio::post(socket->get_executor(),
+                   [done = std::forward<Handler>(handler), error, bytes]() mutable { std::move(done)(error, bytes); });
+        return;
+      }
+      forget_readable_after_short_read(*socket, 1, 2);  // drained: the next bytes bring an edge
+    }
+    // The flag is clear, so Asio queues the read without trying it: no syscall until the edge.
+    socket->async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                            ForgetReadableHandler<std::decay_t<Handler>>{std::forward<Handler>(handler), socket,
+                                                                          buffer.size()});
+  }
+};
+
+}  // namespace detail
+
+// Reads at least one byte (or fails), recv()ing at once only when the reactor has seen the socket
+// turn readable since its last drain; otherwise the read waits on the reactor first. For the
+// first read of a response right after its request, which cannot succeed yet: Asio alone would
+// try a recv() that fails with EAGAIN before every such wait. Not a coroutine: no frame of its
+// own per read. co_await gives (error, bytes).
+// A short read clears the flag, but an EOF that arrived with those bytes brings no edge of its
+// own: the read after this one must try recv() first (read_some), never wait on the flag.
 inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
+  return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(detail::InitiateReadAfterWait{},
+                                                                                      use_task, &socket, buffer);
+}
+
+// A read without waiting, tried only while the reactor has seen the socket turn readable since
+// its last drain: would_block() without a syscall otherwise. An EAGAIN clears the flag (nothing
+// left, not even an EOF), so the read_queued() that follows costs no syscall until the next edge.
+// For a client's next request: bytes already there are read with no trip through the reactor.
+IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer);
+
+// Reads through the reactor as Asio does: a recv() at once when an edge was seen on the socket
+// and no read answered it yet, else a queued read.
+inline auto read_queued(tcp::socket& socket, std::span<char> buffer) {
   return socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
 }
 

@@ -194,14 +194,21 @@ void format_access_line(const AccessRecord& r, std::string& out) {
   out += "}\n";
 }
 
-void write_access_log(const AccessRecord& record, std::string& scratch) {
-  if (!access_log_enabled()) return;
-  if (!keep_access_line(record.correlation_id, is_error_record(record), access_log_sampling())) {
-    g_sampled_out.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
+bool access_line_kept(std::string_view correlation_id, bool is_error) {
+  if (keep_access_line(correlation_id, is_error, access_log_sampling())) return true;
+  g_sampled_out.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void write_kept_access_log(const AccessRecord& record, std::string& scratch) {
   format_access_line(record, scratch);
   write_line(scratch);
+}
+
+void write_access_log(const AccessRecord& record, std::string& scratch) {
+  if (!access_log_enabled()) return;
+  if (!access_line_kept(record.correlation_id, is_error_record(record))) return;
+  write_kept_access_log(record, scratch);
 }
 
 }  // namespace flexgate::observe

@@ -62,6 +62,13 @@ void format_access_line(const AccessRecord& record, std::string& out);
 // (counted: access_lines_sampled_out).
 void write_access_log(const AccessRecord& record, std::string& scratch);
 
+// The sampling half of write_access_log, for a caller that decides before it fills a record:
+// false (and counted as sampled out) when the line for `correlation_id` is left out. `is_error`
+// as is_error_record() would say of the record.
+bool access_line_kept(std::string_view correlation_id, bool is_error);
+// The writing half: formats and queues a line that access_line_kept() kept.
+void write_kept_access_log(const AccessRecord& record, std::string& scratch);
+
 void set_access_log_enabled(bool enabled);
 bool access_log_enabled();
 // logging.sampling for write_access_log (default: keep everything).

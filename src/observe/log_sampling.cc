@@ -1,7 +1,5 @@
 #include "observe/log_sampling.h"
 
-#include <cmath>
-
 namespace flexgate::observe {
 
 std::uint64_t sampling_hash(std::string_view correlation_id) {
@@ -23,8 +21,9 @@ bool keep_access_line(std::string_view correlation_id, bool is_error, const conf
   const double rate = is_error ? sampling.error_rate : sampling.success_rate;
   if (!(rate > 0.0)) return false;  // also NaN
   if (rate >= 1.0) return true;
-  // rate < 1 is at most 1 - 2^-53, so the threshold is below 2^64 and converts exactly.
-  const auto threshold = static_cast<std::uint64_t>(std::ldexp(rate, 64));
+  // rate < 1 is at most 1 - 2^-53, so the threshold is below 2^64 and converts exactly (scaling
+  // by a power of two is exact: the same value as std::ldexp(rate, 64), without the call).
+  const auto threshold = static_cast<std::uint64_t>(rate * 0x1p64);
   return sampling_hash(correlation_id) < threshold;
 }
 

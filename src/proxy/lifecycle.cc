@@ -1060,15 +1060,25 @@ bool Session::pooled_connection_phase(bool allow_pooled) {
   ctx_.concurrency.release();
   const auto now = net::Clock::now();
   while ((upstream_ = worker_.pool().take(ctx_.target_choice->id, now))) {
-    // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
-    // would be read as the answer to this request, and an EOF means it is already gone.
-    if (net::idle_stream_is_clean(upstream_->stream)) {
+    if (pooled_connection_usable()) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
       return true;
     }
     worker_.pool().discard(std::move(upstream_));  // closes it
   }
   return false;
+}
+
+bool Session::pooled_connection_usable() {
+  // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
+  // would be read as the answer to this request, and an EOF means it is already gone. Probing
+  // costs a recv(MSG_PEEK). A request that may be sent again (idempotent, with no body or a
+  // buffered one) skips it while the reactor saw nothing arrive on the idle connection: if the
+  // upstream closed it unseen, the request gets its one free retry on a fresh connection.
+  const bool resendable = request_is_idempotent() && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered);
+  net::Stream& stream = upstream_->stream;
+  if (resendable && stream.plain() && !net::reactor_saw_readable(stream.socket())) return true;
+  return net::idle_stream_is_clean(stream);
 }
 
 net::Task<bool> Session::acquire_concurrency_slot() {
@@ -1145,9 +1155,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   }
   if (allow_pooled) {
     while ((upstream_ = worker_.pool().take(target.id, now))) {
-      // An idle connection must be silent: bytes waiting on it (a late or unsolicited response)
-      // would be read as the answer to this request, and an EOF means it is already gone.
-      if (!net::idle_stream_is_clean(upstream_->stream)) {
+      if (!pooled_connection_usable()) {
         worker_.pool().discard(std::move(upstream_));  // closes it
         continue;
       }
@@ -1506,6 +1514,9 @@ void Session::log_phase() {
   if (!ctx_.metrics_counted) count_request();
   export_span();
   if (!observe::access_log_enabled()) return;  // the record below exists only for the line
+  // Sampling first: a line left out costs no record. An error as is_error_record() says: 5xx, or
+  // refused by a policy.
+  if (!observe::access_line_kept(ctx_.correlation_id, ctx_.status >= 500 || ctx_.rejection.has_value())) return;
   observe::AccessRecord record;
   record.correlation_id = ctx_.correlation_id;
   record.method = ctx_.method;
@@ -1542,7 +1553,7 @@ void Session::log_phase() {
   record.tunnel_end = ctx_.tunnel_end;
   record.grpc_status = ctx_.grpc_status;
   record.headers = ctx_.logged_headers;
-  observe::write_access_log(record, log_scratch_);
+  observe::write_kept_access_log(record, log_scratch_);
 }
 
 void Session::export_span() {

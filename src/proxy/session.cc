@@ -148,6 +148,10 @@ void Session::set_timeout(TimeoutKind kind, net::Clock::time_point at) {
   deadline_->set(at);
 }
 
+void Session::arm_head_timeout(std::chrono::milliseconds header_timeout) {
+  if (timeout_kind_ != TimeoutKind::kClientHead) set_timeout(TimeoutKind::kClientHead, ctx_.started + header_timeout);
+}
+
 void Session::on_deadline() {
   // Closing the socket fails the pending (or next) operation on it at once; the phase that was
   // waiting sees deadline_->expired() and answers for the timeout kind.
@@ -257,6 +261,7 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
       }
       if (outcome.status == http::ParseStatus::kError) {
         // Nothing after the fault is ever interpreted: answer and close.
+        arm_head_timeout(proxy_settings.header_timeout);
         state_ = State::kBusy;
         worker_.metrics().request_started();
         switch (http::status_for(outcome.error)) {
@@ -275,21 +280,28 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
         co_return ReadHeadResult::kClosed;
       }
     }
-    // Between requests the next one is rarely there yet: queue the read with the reactor rather
-    // than try a recv() that would fail (Asio still reads at once if an edge was seen).
+    if (state_ == State::kReadingHead) arm_head_timeout(proxy_settings.header_timeout);
+    // Between requests the next one is rarely there yet: read at once only if the reactor saw
+    // bytes arrive, else queue the read with it rather than try a recv() that would fail. Not
+    // read_after_wait: a client's FIN that came with its last request brings no edge of its own.
     net::IoResult read;
     if (!client_.plain()) {
       read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
     } else {
-      auto [read_error, read_bytes] = co_await net::read_after_wait(client_.socket(), client_buffer_.writable());
-      read = net::IoResult{read_error, read_bytes};
+      read = net::read_now_if_readable(client_.socket(), client_buffer_.writable());
+      if (read.would_block()) {
+        auto [read_error, read_bytes] = co_await net::read_queued(client_.socket(), client_buffer_.writable());
+        read = net::IoResult{read_error, read_bytes};
+      }
     }
     if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;
     const std::size_t read_bytes = read.bytes;
     if (state_ == State::kIdle) {
+      // The header timeout runs from this first byte; it is armed only if the head needs another
+      // read (arm_head_timeout): a head that arrives whole never moves the deadline earlier, which
+      // would cost a timer cancel and re-arm per request.
       state_ = State::kReadingHead;
       ctx_.started = net::Clock::now();
-      set_timeout(TimeoutKind::kClientHead, ctx_.started + proxy_settings.header_timeout);
     }
     client_buffer_.commit(read_bytes);
   }

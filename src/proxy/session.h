@@ -95,6 +95,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<ReadHeadResult> read_request_head();
   void on_deadline();
   void set_timeout(TimeoutKind kind, net::Clock::time_point at);
+  // The header timeout of the head being read (from its first byte), unless already armed.
+  void arm_head_timeout(std::chrono::milliseconds header_timeout);
   void close_client();
 
   // The lifecycle (lifecycle.cc). Returns whether the connection may serve another request.
@@ -141,6 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> retry_attempt(const upstream::AttemptFailure& failure);
   bool try_concurrency_slot();
   bool pooled_connection_phase(bool allow_pooled);
+  // Whether the idle connection just taken from the pool (upstream_) may carry this request.
+  bool pooled_connection_usable();
   net::Task<bool> acquire_concurrency_slot();
   net::Task<bool> connect_phase(bool allow_pooled);
   net::Task<std::error_code> upstream_tls_handshake(const upstream::Target& target);

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
@@ -112,6 +114,27 @@ TEST(UpstreamFailures, StalePooledConnectionIsRetriedOnceOnAFreshOne) {
   ASSERT_TRUE(upstream.wait_peer_closes(0));
   EXPECT_EQ(request(gateway.port, "GET", "/second").status, 200);
   EXPECT_EQ(upstream.requests().size(), 2u);
+}
+
+TEST(UpstreamFailures, PooledConnectionThatDiesUnderAGetIsRetriedOnAFreshOne) {
+  // A GET takes a pooled connection without probing it first (no recv(MSG_PEEK) while the reactor
+  // saw nothing arrive on it). Here the upstream closes that connection on receiving the second
+  // request, without answering: the request is sent again, once, on a fresh connection.
+  std::atomic<int> calls{0};
+  ScriptedUpstream upstream([&calls](const std::string&) { return ++calls == 2 ? std::string() : ok_response(); });
+  auto gateway = start_gateway(gateway_config(upstream.port(), kCatchAllRoute, "  workers: 1\n"));
+  Connection connection(gateway.port);
+  for (const char* path : {"/first", "/second"}) {
+    connection.send(std::string("GET ") + path + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200) << path;
+  }
+  const auto requests = upstream.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].rfind("GET /second ", 0), 0u);
+  EXPECT_EQ(requests[2].rfind("GET /second ", 0), 0u);
+  EXPECT_EQ(upstream.connections_accepted(), 2u);
 }
 
 TEST(UpstreamFailures, StalePooledConnectionIsNotRetriedForPost) {
