@@ -14,7 +14,7 @@
 namespace flexgate::proxy {
 namespace {
 
-// Response body bytes buffered per stream before the pair is read again (the client's window
+// Response body bytes buffered per stream before the pipe is read again (the client's window
 // drains them): the bound that ties a slow client to its upstream.
 constexpr std::size_t kMaxBufferedBody = 64 * 1024;
 constexpr std::size_t kPipeReadBuffer = 64 * 1024 + 16 * 1024;
@@ -136,7 +136,7 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
     }
     wake_writer();
   }
-  // The client is gone or broke the protocol: end every stream (their Sessions see the pair close).
+  // The client is gone or broke the protocol: end every stream (their Sessions see the pipe close).
   closing_ = true;
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
@@ -259,7 +259,7 @@ void Http2Connection::on_stream_closed(std::int32_t stream_id, std::uint32_t /*e
   if (found == streams_.end()) return;
   StreamState& stream = *found->second;
   stream.closed = true;
-  // The Session sees its pair close: a request still in progress is abandoned like a client
+  // The Session sees its pipe close: a request still in progress is abandoned like a client
   // that went away (the upstream attempt ends, nothing is pooled that is unclean).
   stream.pipe.close();
   stream.wake_feeder.cancel();
@@ -282,7 +282,7 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
   if (stream->body_sent == stream->body.size()) {
     stream->body.clear();
     stream->body_sent = 0;
-    stream->wake_reader.cancel();  // room again: read more from the pair
+    stream->wake_reader.cancel();  // room again: read more from the pipe
   }
   end = stream->body_ended && stream->body.empty();
   return n;
@@ -294,13 +294,17 @@ const std::vector<std::pair<std::string, std::string>>* Http2Connection::respons
 }
 
 net::Task<void> Http2Connection::feed_session(std::shared_ptr<StreamState> stream) {
-  // Writes the request into the pair as bytes arrive; the window opens as the pair takes them.
+  // Writes the request into the pipe as bytes arrive; the window opens as the pipe takes them.
+  // What is being written is moved out first: DATA frames that arrive while a full pipe makes the
+  // write wait are appended to to_session (which may reallocate), to go out in the next write.
+  std::string writing;
   while (!stream->closed) {
     if (!stream->to_session.empty()) {
       const std::size_t body_bytes = stream->body_bytes_pending;
-      const net::IoResult written = co_await net::write_all(stream->pipe, std::string_view(stream->to_session));
+      writing.swap(stream->to_session);
+      const net::IoResult written = co_await net::write_all(stream->pipe, std::string_view(writing));
+      writing.clear();
       if (written.error || stream->closed) co_return;
-      stream->to_session.clear();
       stream->body_bytes_pending -= body_bytes;
       if (body_bytes > 0) {
         session_.consume(stream->id, body_bytes);

@@ -8,7 +8,7 @@
 // trailer section of a chunked request body.
 //
 // Backpressure both ways: a request body's window opens only as the stream's Session takes the
-// bytes, and the response is read from the pair only while the client's window drains what was
+// bytes, and the response is read from the pipe only while the client's window drains what was
 // read (a bounded buffer per stream), so a slow client slows its upstream read.
 
 #include <cstdint>

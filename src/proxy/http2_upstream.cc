@@ -13,7 +13,7 @@
 namespace flexgate::proxy {
 namespace {
 
-// Request body bytes buffered per stream before the pair is read again (the upstream's window
+// Request body bytes buffered per stream before the pipe is read again (the upstream's window
 // drains them): the bound that ties a slow upstream to its client.
 constexpr std::size_t kMaxBufferedBody = 64 * 1024;
 constexpr std::size_t kPipeReadBuffer = 64 * 1024 + 16 * 1024;
@@ -54,7 +54,7 @@ struct Http2UpstreamConnection::Bridge {
   std::shared_ptr<Http2StreamFate> fate;
   std::int32_t id = -1;
   asio::steady_timer wake_pump;    // the upstream took the buffered request body
-  asio::steady_timer wake_writer;  // response bytes for the pair, or the stream's end
+  asio::steady_timer wake_writer;  // response bytes for the pipe, or the stream's end
   ByteBuffer from_pipe;
   // Request side.
   http::BodyFraming request_framing = http::BodyFraming::kNone;
@@ -62,7 +62,7 @@ struct Http2UpstreamConnection::Bridge {
   std::string request_body;             // decoded, waiting for the upstream's window
   std::size_t request_body_sent = 0;
   bool request_ended = false;
-  // Response side: HTTP/1.1 bytes for the pair, and how many of them are body bytes to consume().
+  // Response side: HTTP/1.1 bytes for the pipe, and how many of them are body bytes to consume().
   std::string to_pipe;
   std::size_t body_unconsumed = 0;
   http2::FieldList trailers;
@@ -70,7 +70,7 @@ struct Http2UpstreamConnection::Bridge {
   bool chunked = false;
   bool response_ended = false;
   bool stream_closed = false;  // the HTTP/2 stream is gone
-  bool done = false;           // the pair is closed
+  bool done = false;           // the pipe is closed
 };
 
 Http2UpstreamConnection::Http2UpstreamConnection(const asio::any_io_executor& executor, std::size_t target_id,
@@ -324,7 +324,7 @@ net::Task<void> Http2UpstreamConnection::pump_request_body(std::shared_ptr<Bridg
       wake_writer();
     }
     if (!bridge->request_ended && pending() >= kMaxBufferedBody) {
-      // Backpressure: the pair is not read until the upstream's window takes what is buffered.
+      // Backpressure: the pipe is not read until the upstream's window takes what is buffered.
       wait_forever(bridge->wake_pump);
       (void)co_await bridge->wake_pump.async_wait(net::use_task);
       continue;
@@ -342,7 +342,7 @@ net::Task<void> Http2UpstreamConnection::pump_request_body(std::shared_ptr<Bridg
       co_return;
     }
     buffer.commit(read.bytes);
-    if (bridge->request_ended) buffer.clear();  // nothing follows a request on the pair
+    if (bridge->request_ended) buffer.clear();  // nothing follows a request on the pipe
   }
 }
 
@@ -392,7 +392,7 @@ void Http2UpstreamConnection::on_response(std::int32_t stream_id, http2::Respons
     http::append_field(out, "Transfer-Encoding", "chunked");
     bridge->chunked = true;
   }
-  // One request per pair: the Session never pools it.
+  // One request per pipe: the Session never pools it.
   http::append_field(out, "Connection", "close");
   out.append(http::kCrlf);
   bridge->wake_writer.cancel();
@@ -456,7 +456,7 @@ std::size_t Http2UpstreamConnection::read_request_body(std::int32_t stream_id, s
   if (bridge->request_body_sent == bridge->request_body.size()) {
     bridge->request_body.clear();
     bridge->request_body_sent = 0;
-    bridge->wake_pump.cancel();  // room again: read more from the pair
+    bridge->wake_pump.cancel();  // room again: read more from the pipe
   }
   end = bridge->request_ended && bridge->request_body.empty();
   return n;

@@ -10,9 +10,9 @@
 // chunked, with the response's trailers as chunked trailers. Routing, every policy, retries,
 // timeouts, the access log and metrics apply as to any upstream.
 //
-// Backpressure both ways: a request body is read from the pair only as the upstream's window
+// Backpressure both ways: a request body is read from the pipe only as the upstream's window
 // takes it (a bounded buffer per stream), and a response body's window opens only as the Session
-// reads it from the pair.
+// reads it from the pipe.
 
 #include <chrono>
 #include <cstddef>
