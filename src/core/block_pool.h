@@ -15,7 +15,6 @@ class BlockPool {
  public:
   explicit BlockPool(std::size_t block_size) : block_size_(block_size) {}
 
-  std::size_t block_size() const { return block_size_; }
   std::size_t spare() const { return spare_.size(); }
 
   // A spare block, or a new one (uninitialized: only the pages a read touches become resident).

@@ -111,10 +111,7 @@ net::Task<Session::DuplexAnswer> Session::duplex_response_half() {
   answer.answered = co_await read_response_head_phase(unused_retryable);
   if (answer.answered) {
     duplex_.response_head = true;
-    std::optional<upstream::AttemptFailure> failure;
-    if (response_.status >= 500) failure = upstream::AttemptFailure::status_code(response_.status);
-    finish_attempt(failure);
-    record_upstream_outcome(true);
+    (void)report_answered_attempt();  // a 5xx counts against the target; nothing is retried here
     answer.plan = prepare_response_phase();
     if (answer.plan.whole_body) {
       const std::array<asio::const_buffer, 2> parts = whole_response_parts(answer.plan);

@@ -236,10 +236,7 @@ net::Task<bool> Session::handle_request() {
         }
         break;
       }
-      std::optional<upstream::AttemptFailure> failure;
-      if (response_.status >= 500) failure = upstream::AttemptFailure::status_code(response_.status);
-      finish_attempt(failure);
-      record_upstream_outcome(true);
+      const std::optional<upstream::AttemptFailure> failure = report_answered_attempt();
       if (failure && co_await retry_attempt(*failure)) {
         allow_pooled = true;
         continue;
@@ -971,6 +968,14 @@ void Session::finish_attempt(const std::optional<upstream::AttemptFailure>& fail
   }
 }
 
+std::optional<upstream::AttemptFailure> Session::report_answered_attempt() {
+  std::optional<upstream::AttemptFailure> failure;
+  if (response_.status >= 500) failure = upstream::AttemptFailure::status_code(response_.status);
+  finish_attempt(failure);
+  record_upstream_outcome(true);
+  return failure;
+}
+
 void Session::abandon_attempt() {
   if (ctx_.upstream == nullptr || ctx_.target_index < 0) return;
   if (ctx_.balancer_generation == worker_.balancer_generation()) {
@@ -1144,7 +1149,8 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
     // HTTP/2: a stream on a connection this worker already has, when one takes another.
     if (auto connection = worker_.http2_upstreams().find(target.id)) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
-      co_return attach_http2_stream(connection);
+      attach_http2_stream(connection);
+      co_return true;
     }
     allow_pooled = false;  // the HTTP/1.1 pool never holds h2 connections
     // Registered before connecting: requests arriving meanwhile queue their streams on it.
@@ -1196,7 +1202,8 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
       if (!opening_http2) co_return true;
       const std::shared_ptr<Http2UpstreamConnection> connection = std::move(opening_http2);
       connection->start(std::move(upstream_->stream));
-      co_return attach_http2_stream(connection);
+      attach_http2_stream(connection);
+      co_return true;
     }
     if (deadline_->expired()) break;
     upstream_->stream.close();
@@ -1223,7 +1230,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
   co_return false;
 }
 
-bool Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection) {
+void Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection) {
   const upstream::Target& target = *ctx_.target_choice;
   if (!upstream_) {
     upstream_ = worker_.pool().open(client_.get_executor(), target.id);
@@ -1233,7 +1240,6 @@ bool Session::attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>
   http2_fate_ = std::make_shared<Http2StreamFate>();
   connection->bridge(net::Stream(client_.get_executor(), std::move(bridge_end)), http2_fate_);
   set_timeout(TimeoutKind::kRequest, ctx_.deadline);
-  return true;
 }
 
 bool Session::request_streams_body() const {

@@ -136,6 +136,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool pick_target(const upstream::Upstream& chosen, bool retry);
   std::uint64_t request_hash_key(const config::HashOnSpec& hash_on) const;
   void finish_attempt(const std::optional<upstream::AttemptFailure>& failure);
+  // A response head arrived: the attempt is reported (a 5xx as a failure, returned for a retry).
+  std::optional<upstream::AttemptFailure> report_answered_attempt();
   void abandon_attempt();
   void note_breaker_transition(const upstream::Upstream& target, const upstream::BreakerTransition& transition);
   // The failure of an attempt that did not produce a response head, from the reply it set.
@@ -150,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<std::error_code> upstream_tls_handshake(const upstream::Target& target);
   // `protocol: h2 | h2c`: upstream_->stream becomes one end of an in-process pipe bridged to a
   // stream of `connection` (proxy/http2_upstream.h).
-  bool attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection);
+  void attach_http2_stream(const std::shared_ptr<Http2UpstreamConnection>& connection);
   bool request_streams_body() const;
   net::Task<bool> send_continue_if_awaited();  // the 100 a client waiting on Expect asked for
   net::Task<StreamResult> stream_request_phase();

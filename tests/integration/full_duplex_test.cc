@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,43 +65,32 @@ struct Fd {
   }
 };
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+// How reading ended: `needle` arrived, the peer closed (EOF or reset), or the time ran out.
+enum class ReadEnd { kFound, kClosed, kTimedOut };
 
-// Reads from `fd` into `buffer` until it holds `needle`; false on timeout or close first.
-bool read_until(int fd, std::string& buffer, std::string_view needle, std::chrono::milliseconds timeout = 10s) {
+// Appends what `fd` receives to `buffer` until it holds `needle` (never, when `needle` is
+// nullopt: until the peer closes).
+ReadEnd read_into(int fd, std::string& buffer, std::optional<std::string_view> needle,
+                  std::chrono::milliseconds timeout = 10s) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (buffer.find(needle) == std::string::npos) {
+  while (!needle || buffer.find(*needle) == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
     pollfd wait{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&wait, 1, static_cast<int>(left.count())) <= 0) return false;
+    if (left.count() <= 0 || ::poll(&wait, 1, static_cast<int>(left.count())) <= 0) return ReadEnd::kTimedOut;
     char bytes[4096];
     const ssize_t n = ::recv(fd, bytes, sizeof bytes, 0);
-    if (n <= 0) return false;
+    if (n <= 0) return ReadEnd::kClosed;
     buffer.append(bytes, static_cast<std::size_t>(n));
   }
-  return true;
+  return ReadEnd::kFound;
 }
 
-// True when the peer closed (EOF or reset) within `timeout`; whatever arrives first is appended.
-bool closed_by_peer(int fd, std::string& buffer, std::chrono::milliseconds timeout = 10s) {
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
-    pollfd wait{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&wait, 1, static_cast<int>(left.count())) <= 0) return false;
-    char bytes[4096];
-    const ssize_t n = ::recv(fd, bytes, sizeof bytes, 0);
-    if (n <= 0) return true;
-    buffer.append(bytes, static_cast<std::size_t>(n));
-  }
+bool read_until(int fd, std::string& buffer, std::string_view needle) {
+  return read_into(fd, buffer, needle) == ReadEnd::kFound;
 }
+
+// True when the peer closed within the timeout; whatever arrives first is appended.
+bool closed_by_peer(int fd, std::string& buffer) { return read_into(fd, buffer, std::nullopt) == ReadEnd::kClosed; }
 
 constexpr std::string_view kRequestHead =
     "POST /talk HTTP/1.1\r\nHost: gateway\r\nX-Correlation-ID: duplex-1\r\nTransfer-Encoding: chunked\r\n\r\n";

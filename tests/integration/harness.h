@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -101,6 +102,9 @@ struct Response {
 
 // A blocking TCP connection to 127.0.0.1:`port` with TCP_NODELAY: the fd, or -1.
 int connect_loopback(std::uint16_t port);
+
+// Sends every byte of `bytes` on the blocking socket `fd` (no SIGPIPE); false on any failure.
+bool send_all(int fd, std::string_view bytes);
 
 // A blocking TCP client for raw-byte tests.
 class Connection {

@@ -130,16 +130,6 @@ bool readable(int fd, std::chrono::milliseconds timeout) {
   return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
 }
 
-bool send_all(int fd, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // ─── the upstream: a minimal WebSocket echo server ──────────────────────────────────────────
 
 // Accepts connections, answers each handshake with 101 (the right Sec-WebSocket-Accept, the first
