@@ -1,88 +1,129 @@
 #include "http/header_token.h"
 
-#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace flexgate::http {
 namespace {
 
-constexpr std::array<unsigned char, 256> make_lower_table() {
-  std::array<unsigned char, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    t[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  }
-  return t;
+// ASCII case folding a word at a time (SWAR): 'A'..'Z' gain 0x20, every other byte (including
+// obs-text) is unchanged. Per byte: the low seven bits plus 0x3f reach bit 7 from 'A' up, plus
+// 0x25 from '[' up; the byte's own bit 7 excludes obs-text. No carry crosses a byte.
+template <class Word>
+constexpr Word repeat_byte(std::uint8_t b) {
+  return static_cast<Word>(~Word{0} / 0xff * b);
 }
-constexpr auto kLower = make_lower_table();
 
-// `lower` must already be lower case; compares without branching on case per byte.
-bool iequals_lower(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (kLower[static_cast<unsigned char>(name[i])] != static_cast<unsigned char>(lower[i])) return false;
+template <class Word>
+constexpr Word ascii_lower(Word w) {
+  const Word low7 = w & repeat_byte<Word>(0x7f);
+  const Word from_upper_a = low7 + repeat_byte<Word>(0x3f);
+  const Word past_upper_z = low7 + repeat_byte<Word>(0x25);
+  const Word upper = from_upper_a & ~past_upper_z & ~w & repeat_byte<Word>(0x80);
+  return w | (upper >> 2);
+}
+static_assert(ascii_lower<std::uint32_t>(0x405a415bu) == 0x407a615bu, "'@ZA[' folds to '@za['");
+
+template <class Word>
+Word load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Case-insensitive equality of a and b, both `n` bytes long, exact for any bytes. Eight bytes per
+// step; the tail is one overlapping load, not a byte loop. kBIsLower: b is known to be lower case
+// already, so only a is folded.
+template <bool kBIsLower = false>
+[[gnu::always_inline]] inline bool iequals_n(const char* a, const char* b, std::size_t n) {
+  const auto fold_b = [](auto w) { return kBIsLower ? w : ascii_lower(w); };
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const auto wa = load<std::uint64_t>(a + i);
+      const auto wb = load<std::uint64_t>(b + i);
+      if (wa != wb && ascii_lower(wa) != fold_b(wb)) return false;
+    }
+    return i == n || ascii_lower(load<std::uint64_t>(a + n - 8)) == fold_b(load<std::uint64_t>(b + n - 8));
+  }
+  if (n >= 4) {
+    return ascii_lower(load<std::uint32_t>(a)) == fold_b(load<std::uint32_t>(b)) &&
+           ascii_lower(load<std::uint32_t>(a + n - 4)) == fold_b(load<std::uint32_t>(b + n - 4));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ascii_lower(static_cast<std::uint32_t>(static_cast<unsigned char>(a[i]))) !=
+        fold_b(static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])))) {
+      return false;
+    }
   }
   return true;
+}
+
+// The lookup's compare: `name` already has the length of the lower-case `lower`.
+[[gnu::always_inline]] inline bool name_is(std::string_view name, std::string_view lower) {
+  return iequals_n<true>(name.data(), lower.data(), lower.size());
 }
 
 }  // namespace
 
+bool iequals_lower(std::string_view s, std::string_view lower) {
+  return s.size() == lower.size() && iequals_n<true>(s.data(), lower.data(), s.size());
+}
+
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (kLower[static_cast<unsigned char>(a[i])] != kLower[static_cast<unsigned char>(b[i])]) return false;
-  }
-  return true;
+  return a.size() == b.size() && iequals_n(a.data(), b.data(), a.size());
 }
 
 HeaderToken lookup_header_token(std::string_view name) {
   // Dispatch on length first: most names are rejected by one integer compare (h2o does the same).
   switch (name.size()) {
     case 2:
-      if (iequals_lower(name, "te")) return HeaderToken::kTe;
+      if (name_is(name, "te")) return HeaderToken::kTe;
       break;
     case 4:
-      if (iequals_lower(name, "host")) return HeaderToken::kHost;
-      if (iequals_lower(name, "date")) return HeaderToken::kDate;
+      if (name_is(name, "host")) return HeaderToken::kHost;
+      if (name_is(name, "date")) return HeaderToken::kDate;
       break;
     case 6:
-      if (iequals_lower(name, "expect")) return HeaderToken::kExpect;
-      if (iequals_lower(name, "server")) return HeaderToken::kServer;
+      if (name_is(name, "expect")) return HeaderToken::kExpect;
+      if (name_is(name, "server")) return HeaderToken::kServer;
       break;
     case 7:
-      if (iequals_lower(name, "upgrade")) return HeaderToken::kUpgrade;
-      if (iequals_lower(name, "trailer")) return HeaderToken::kTrailer;
+      if (name_is(name, "upgrade")) return HeaderToken::kUpgrade;
+      if (name_is(name, "trailer")) return HeaderToken::kTrailer;
       break;
     case 10:
-      if (iequals_lower(name, "connection")) return HeaderToken::kConnection;
-      if (iequals_lower(name, "keep-alive")) return HeaderToken::kKeepAlive;
-      if (iequals_lower(name, "tracestate")) return HeaderToken::kTracestate;
+      if (name_is(name, "connection")) return HeaderToken::kConnection;
+      if (name_is(name, "keep-alive")) return HeaderToken::kKeepAlive;
+      if (name_is(name, "tracestate")) return HeaderToken::kTracestate;
       break;
     case 11:
-      if (iequals_lower(name, "traceparent")) return HeaderToken::kTraceparent;
+      if (name_is(name, "traceparent")) return HeaderToken::kTraceparent;
       break;
     case 12:
-      if (iequals_lower(name, "content-type")) return HeaderToken::kContentType;
+      if (name_is(name, "content-type")) return HeaderToken::kContentType;
       break;
     case 14:
-      if (iequals_lower(name, "content-length")) return HeaderToken::kContentLength;
+      if (name_is(name, "content-length")) return HeaderToken::kContentLength;
       break;
     case 15:
-      if (iequals_lower(name, "x-forwarded-for")) return HeaderToken::kXForwardedFor;
+      if (name_is(name, "x-forwarded-for")) return HeaderToken::kXForwardedFor;
       break;
     case 16:
-      if (iequals_lower(name, "proxy-connection")) return HeaderToken::kProxyConnection;
-      if (iequals_lower(name, "x-forwarded-host")) return HeaderToken::kXForwardedHost;
-      if (iequals_lower(name, "x-correlation-id")) return HeaderToken::kXCorrelationId;
+      if (name_is(name, "proxy-connection")) return HeaderToken::kProxyConnection;
+      if (name_is(name, "x-forwarded-host")) return HeaderToken::kXForwardedHost;
+      if (name_is(name, "x-correlation-id")) return HeaderToken::kXCorrelationId;
       break;
     case 17:
-      if (iequals_lower(name, "transfer-encoding")) return HeaderToken::kTransferEncoding;
-      if (iequals_lower(name, "x-forwarded-proto")) return HeaderToken::kXForwardedProto;
+      if (name_is(name, "transfer-encoding")) return HeaderToken::kTransferEncoding;
+      if (name_is(name, "x-forwarded-proto")) return HeaderToken::kXForwardedProto;
       break;
     case 18:
-      if (iequals_lower(name, "proxy-authenticate")) return HeaderToken::kProxyAuthenticate;
+      if (name_is(name, "proxy-authenticate")) return HeaderToken::kProxyAuthenticate;
       break;
     case 19:
-      if (iequals_lower(name, "proxy-authorization")) return HeaderToken::kProxyAuthorization;
+      if (name_is(name, "proxy-authorization")) return HeaderToken::kProxyAuthorization;
       break;
     default:
       break;

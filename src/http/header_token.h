@@ -41,5 +41,7 @@ bool is_hop_by_hop(HeaderToken token);
 
 // ASCII case-insensitive equality (field names, tokens).
 bool iequals(std::string_view a, std::string_view b);
+// iequals() where `lower` is known to be lower case already (a literal): half the folding.
+bool iequals_lower(std::string_view s, std::string_view lower);
 
 }  // namespace flexgate::http

@@ -89,6 +89,52 @@ const char* skip_field_chars(const char* p, const char* end) {
   return p;
 }
 
+#if defined(__SSE2__)
+// Bytes of `v` in [lo, hi] (unsigned), as 0xff lanes.
+inline __m128i in_range(__m128i v, char lo, char hi) {
+  const __m128i clamped = _mm_max_epu8(_mm_min_epu8(v, _mm_set1_epi8(hi)), _mm_set1_epi8(lo));
+  return _mm_cmpeq_epi8(clamped, v);
+}
+#endif
+
+// Past the tchar bytes (a token: method, field name) from `p`, at most to `end`. Names are mostly
+// letters, digits and '-': sixteen of those are passed at a time, and another byte either is one
+// of the rarer tchars (stepped over) or ends the token.
+const char* skip_tchars(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+    const __m128i common =
+        _mm_or_si128(_mm_or_si128(letter, in_range(v, '0', '9')), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+    const unsigned others = ~static_cast<unsigned>(_mm_movemask_epi8(common)) & 0xffffu;
+    if (others == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(others);
+    if (!kTchar[byte(*p)]) return p;
+    ++p;
+  }
+#endif
+  while (p != end && kTchar[byte(*p)]) ++p;
+  return p;
+}
+
+// Past the request-target bytes (visible ASCII) from `p`, at most to `end`; sixteen at a time.
+const char* skip_target_chars(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned stops = ~static_cast<unsigned>(_mm_movemask_epi8(in_range(v, 0x21, 0x7e))) & 0xffffu;
+    if (stops != 0) return p + __builtin_ctz(stops);
+    p += 16;
+  }
+#endif
+  while (p != end && kTargetChar[byte(*p)]) ++p;
+  return p;
+}
+
 // "HTTP/" DIGIT "." DIGIT. Any HTTP-version-shaped value passes here; the caller decides whether
 // the digits are supported once the version's terminator is seen.
 Scan parse_version(Cursor& c, int& major, int& minor) {
@@ -145,16 +191,9 @@ Method method_from_text(std::string_view m) {
 
 // ---- Field values the parser acts on ----------------------------------------------------------
 
-// Content-Length = 1*DIGIT. A list of identical values ("5, 5") may be collapsed (RFC 9110 8.6);
-// anything else -- sign, hex, inner spaces, empty element, differing values, overflow -- is refused.
-bool parse_content_length(std::string_view value, std::uint64_t& out) {
-  // The usual value, one run of digits: no list to split, and 18 digits cannot overflow.
-  if (!value.empty() && value.size() <= 18 && std::all_of(value.begin(), value.end(), is_digit)) {
-    std::uint64_t n = 0;
-    for (const char ch : value) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
-    out = n;
-    return true;
-  }
+// The list form of Content-Length, and every malformed one (parse_content_length below). Out of
+// line, so the field loop that handles the usual value stays small.
+[[gnu::noinline]] bool parse_content_length_list(std::string_view value, std::uint64_t& out) {
   bool have = false;
   std::uint64_t first = 0;
   return detail::for_each_list_element(value, [&](std::string_view element) {
@@ -174,6 +213,19 @@ bool parse_content_length(std::string_view value, std::uint64_t& out) {
   });
 }
 
+// Content-Length = 1*DIGIT. A list of identical values ("5, 5") may be collapsed (RFC 9110 8.6);
+// anything else -- sign, hex, inner spaces, empty element, differing values, overflow -- is refused.
+bool parse_content_length(std::string_view value, std::uint64_t& out) {
+  // The usual value, one run of digits: no list to split, and 18 digits cannot overflow.
+  if (!value.empty() && value.size() <= 18 && std::all_of(value.begin(), value.end(), is_digit)) {
+    std::uint64_t n = 0;
+    for (const char ch : value) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+    out = n;
+    return true;
+  }
+  return parse_content_length_list(value, out);
+}
+
 // Transfer-Encoding seen across every TE field, in order (RFC 9112 6.1).
 struct TransferCodings {
   bool present = false;
@@ -182,7 +234,8 @@ struct TransferCodings {
   bool chunked_last = false;  // the final coding so far is chunked
   bool other_seen = false;    // a coding other than chunked (gzip, identity, ...)
 
-  void add(std::string_view value) {
+  // Out of line: Transfer-Encoding is rare on requests, and its list walk would bloat the field loop.
+  [[gnu::noinline]] void add(std::string_view value) {
     present = true;
     detail::for_each_list_element(value, [this](std::string_view coding) {
       // Parameters (";q=...") are refused with the rest: chunked has none, and no other coding
@@ -191,7 +244,7 @@ struct TransferCodings {
         malformed = true;
         return false;
       }
-      if (iequals(coding, "chunked")) {
+      if (iequals_lower(coding, "chunked")) {
         if (chunked_seen) malformed = true;  // chunked MUST NOT be applied twice
         chunked_seen = true;
         chunked_last = true;
@@ -204,29 +257,35 @@ struct TransferCodings {
   }
 };
 
+// The general Connection value (scan_connection below): a list, checked option by option.
+[[gnu::noinline]] bool scan_connection_list(std::string_view value, bool& close, bool& keep_alive,
+                                            bool& names_fields) {
+  return detail::for_each_list_element(value, [&](std::string_view option) {
+    if (option.empty()) return true;
+    if (!detail::is_token(option)) return false;
+    if (iequals_lower(option, "keep-alive")) {
+      keep_alive = true;
+      return true;
+    }
+    if (iequals_lower(option, "close")) close = true;
+    names_fields = true;  // "close" too: a field named Close is dropped like any nominated one
+    return true;
+  });
+}
+
 // Connection = #connection-option. Empty elements are ignored (RFC 9110 5.6.1); non-tokens refused.
 bool scan_connection(std::string_view value, bool& close, bool& keep_alive, bool& names_fields) {
   // The usual single option (the value arrives trimmed): no list to split, the same verdict.
-  if (value.size() == 10 && iequals(value, "keep-alive")) {
+  if (value.size() == 10 && iequals_lower(value, "keep-alive")) {
     keep_alive = true;
     return true;
   }
-  if (value.size() == 5 && iequals(value, "close")) {
+  if (value.size() == 5 && iequals_lower(value, "close")) {
     close = true;
     names_fields = true;
     return true;
   }
-  return detail::for_each_list_element(value, [&](std::string_view option) {
-    if (option.empty()) return true;
-    if (!detail::is_token(option)) return false;
-    if (iequals(option, "keep-alive")) {
-      keep_alive = true;
-      return true;
-    }
-    if (iequals(option, "close")) close = true;
-    names_fields = true;  // "close" too: a field named Close is dropped like any nominated one
-    return true;
-  });
+  return scan_connection_list(value, close, keep_alive, names_fields);
 }
 
 // dec-octet "." dec-octet "." dec-octet "." dec-octet, no leading zeros (RFC 3986 3.2.2).
@@ -342,7 +401,7 @@ Scan parse_fields(Cursor& c, std::size_t max_fields, HeaderFields& fields, OnFie
 
     // field-name = token, then ':' with no whitespace before it (RFC 9112 5.1).
     const char* name = c.p;
-    while (c.p != c.end && kTchar[byte(*c.p)]) ++c.p;
+    c.p = skip_tchars(c.p, c.end);
     if (c.p == c.end) return Scan::kPartial;
     if (*c.p != ':' || c.p == name) {
       if (*c.p == '\r' || *c.p == '\n') return line_break_error(c, ParseError::kBadHeaderName);
@@ -351,7 +410,8 @@ Scan parse_fields(Cursor& c, std::size_t max_fields, HeaderFields& fields, OnFie
     const std::string_view name_view(name, static_cast<std::size_t>(c.p - name));
     ++c.p;
 
-    // field-value = *field-content, OWS around it is not part of it.
+    // field-value = *field-content, OWS around it is not part of it. Usually one SP.
+    if (c.p != c.end && *c.p == ' ') ++c.p;
     while (c.p != c.end && is_ows(*c.p)) ++c.p;
     const char* value = c.p;
     c.p = skip_field_chars(c.p, c.end);
@@ -484,7 +544,7 @@ Scan parse_request_line(Cursor& c, const Limits& limits, RequestHead& head) {
   }
 
   const char* method = c.p;
-  while (c.p != c.end && kTchar[byte(*c.p)]) ++c.p;
+  c.p = skip_tchars(c.p, c.end);
   if (c.p == c.end) return Scan::kPartial;
   if (*c.p != ' ') {
     if (*c.p == '\r' || *c.p == '\n') return line_break_error(c, ParseError::kBadRequestLine);
@@ -496,7 +556,7 @@ Scan parse_request_line(Cursor& c, const Limits& limits, RequestHead& head) {
   ++c.p;
 
   const char* target = c.p;
-  while (c.p != c.end && kTargetChar[byte(*c.p)]) ++c.p;
+  c.p = skip_target_chars(c.p, c.end);
   // Length first: a long target is 414 whatever byte stops the scan, and while still partial.
   if (static_cast<std::size_t>(c.p - target) > limits.max_target_bytes) {
     return c.fail(ParseError::kTargetTooLong);
@@ -636,7 +696,7 @@ ParseOutcome parse_request_head(std::string_view buffer, const Limits& limits, R
         head.host = f.value;
         break;
       case HeaderToken::kExpect:
-        if (iequals(f.value, "100-continue")) head.expect_continue = true;
+        if (iequals_lower(f.value, "100-continue")) head.expect_continue = true;
         break;
       case HeaderToken::kUpgrade:
         head.has_upgrade = true;

@@ -64,6 +64,47 @@ TEST(HeaderToken, Iequals) {
   EXPECT_FALSE(iequals("\xc3\xa9", "\xc3\x89"));
 }
 
+// The compare folds eight bytes at a time (and four, and one at a time for short tails): every
+// byte value at every position of every length up to 20 must give the byte-by-byte answer.
+TEST(HeaderToken, IequalsMatchesTheByteByByteDefinitionForEveryByteAndPosition) {
+  const auto fold = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c; };
+  const auto reference = [&](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (fold(static_cast<unsigned char>(a[i])) != fold(static_cast<unsigned char>(b[i]))) return false;
+    }
+    return true;
+  };
+  const std::string base = "content-length-xyz-0";  // 20 bytes, lower case
+  for (std::size_t length = 0; length <= base.size(); ++length) {
+    const std::string lower = base.substr(0, length);
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int value = 0; value < 256; ++value) {
+        std::string other = lower;
+        other[at] = static_cast<char>(value);
+        const bool expected = reference(other, lower);
+        ASSERT_EQ(iequals(other, lower), expected) << "length " << length << " byte " << at << " = " << value;
+        ASSERT_EQ(iequals(lower, other), expected) << "length " << length << " byte " << at << " = " << value;
+        ASSERT_EQ(iequals_lower(other, lower), expected) << "length " << length << " byte " << at << " = " << value;
+      }
+    }
+  }
+  EXPECT_TRUE(iequals_lower("KEEP-ALIVE", "keep-alive"));
+  EXPECT_FALSE(iequals_lower("keep-alive ", "keep-alive"));
+}
+
+// Every known name is found whatever its case, and a name one byte off is not.
+TEST(HeaderToken, LookupIgnoresCaseAndNothingElse) {
+  EXPECT_EQ(lookup_header_token("TRANSFER-ENCODING"), HeaderToken::kTransferEncoding);
+  EXPECT_EQ(lookup_header_token("Transfer-Encodinh"), HeaderToken::kOther);
+  EXPECT_EQ(lookup_header_token("Transfer\rEncoding"), HeaderToken::kOther);
+  EXPECT_EQ(lookup_header_token("Content_Length"), HeaderToken::kOther);
+  EXPECT_EQ(lookup_header_token("x-forwarded-for"), HeaderToken::kXForwardedFor);
+  EXPECT_EQ(lookup_header_token("X-FORWARDED-FOR"), HeaderToken::kXForwardedFor);
+  EXPECT_EQ(lookup_header_token("X-Forwarded-Fo\xd2"), HeaderToken::kOther);  // 'R' | 0x80
+  EXPECT_EQ(lookup_header_token("tE"), HeaderToken::kTe);
+}
+
 TEST(HeaderFields, FindByTokenAndName) {
   HeaderFields fields;
   fields.items[0] = {"X-Thing", "1", HeaderToken::kOther};

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,51 @@ class RequestParserTest : public ::testing::Test {
 };
 
 // ---- Valid requests ------------------------------------------------------------------------------
+
+// Names and targets are scanned sixteen bytes at a time where the buffer allows: a byte of any
+// value, at any position of a long name or target, must get the same verdict as a one-byte-at-a-
+// time reading of RFC 9110's tchar and the visible-ASCII target.
+TEST_F(RequestParserTest, EveryByteAtEveryPositionOfLongNamesAndTargetsIsJudgedAsTheGrammarSays) {
+  const auto is_tchar = [](unsigned char c) {
+    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  const std::string name = "X-Long-Field-Name-Of-40-Bytes-abcdefghij";
+  const std::string target = "/a/long/target/path/of/forty/bytes/abcde";
+  for (std::size_t at = 0; at < name.size(); ++at) {
+    for (int value = 0; value < 256; ++value) {
+      const auto c = static_cast<unsigned char>(value);
+      if (c == ':' || c == '\r' || c == '\n') continue;  // they end the name: other errors
+      std::string bad_name = name;
+      bad_name[at] = static_cast<char>(c);
+      const std::string in = "GET / HTTP/1.1\r\nHost: a\r\n" + bad_name + ": v\r\nAccept: */*\r\n\r\n";
+      const ParseOutcome out = parse(in);
+      if (is_tchar(c)) {
+        ASSERT_EQ(out.status, ParseStatus::kComplete) << "name byte " << at << " = " << value;
+        ASSERT_EQ(head().fields.items[1].name, bad_name);
+      } else if (at == 0 && (c == ' ' || c == '\t')) {
+        ASSERT_EQ(out.error, ParseError::kObsFold);  // a line starting with whitespace
+      } else {
+        ASSERT_EQ(out.error, ParseError::kBadHeaderName) << "name byte " << at << " = " << value;
+      }
+    }
+  }
+  for (std::size_t at = 1; at < target.size(); ++at) {
+    for (int value = 0; value < 256; ++value) {
+      const auto c = static_cast<unsigned char>(value);
+      if (c == ' ' || c == '\r' || c == '\n') continue;  // they end the target: other verdicts
+      std::string bad_target = target;
+      bad_target[at] = static_cast<char>(c);
+      const std::string in = "GET " + bad_target + " HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+      const ParseOutcome out = parse(in);
+      if (c > 0x20 && c < 0x7f) {
+        ASSERT_EQ(out.status, ParseStatus::kComplete) << "target byte " << at << " = " << value;
+        ASSERT_EQ(head().target, bad_target);
+      } else {
+        ASSERT_EQ(out.error, ParseError::kBadTarget) << "target byte " << at << " = " << value;
+      }
+    }
+  }
+}
 
 TEST_F(RequestParserTest, SimpleGet) {
   const std::string in = "GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
