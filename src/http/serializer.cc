@@ -1,5 +1,6 @@
 #include "http/serializer.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -12,7 +13,9 @@ void append_request_line(std::string& out, std::string_view method, std::string_
   out.append(" HTTP/1.1\r\n");
 }
 
-void append_status_line(std::string& out, std::uint16_t status) {
+namespace {
+
+void append_status_line_slowly(std::string& out, std::uint16_t status) {
   char digits[8];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status);
   (void)ec;  // cannot fail: a uint16_t has at most 5 digits
@@ -21,6 +24,28 @@ void append_status_line(std::string& out, std::uint16_t status) {
   out.push_back(' ');
   out.append(reason_phrase(status));
   out.append(kCrlf);
+}
+
+constexpr std::uint16_t kFirstTabledStatus = 100;
+constexpr std::uint16_t kLastTabledStatus = 599;
+
+}  // namespace
+
+void append_status_line(std::string& out, std::uint16_t status) {
+  // Every status a parsed response can carry, written once: a response head then starts with one
+  // append instead of a number conversion and four appends.
+  static const auto kLines = [] {
+    std::array<std::string, kLastTabledStatus - kFirstTabledStatus + 1> lines;
+    for (std::uint16_t s = kFirstTabledStatus; s <= kLastTabledStatus; ++s) {
+      append_status_line_slowly(lines[s - kFirstTabledStatus], s);
+    }
+    return lines;
+  }();
+  if (status >= kFirstTabledStatus && status <= kLastTabledStatus) {
+    out.append(kLines[status - kFirstTabledStatus]);
+    return;
+  }
+  append_status_line_slowly(out, status);
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
