@@ -260,7 +260,7 @@ Task<bool> EchoConnection::serve(std::size_t head_bytes) {
     case Route::kDelay: {
       // Earlier pipelined answers go out now rather than after the wait.
       if (!output_.empty() && !co_await flush()) co_return false;
-      asio::steady_timer timer(socket_.get_executor(), std::chrono::milliseconds(facts.action.number));
+      net::SteadyTimer timer(socket_.get_executor(), std::chrono::milliseconds(facts.action.number));
       auto [wait_ec] = co_await timer.async_wait(use_task);
       if (wait_ec) co_return false;
       append_echo(200, body_size, facts);
@@ -528,7 +528,7 @@ Task<void> accept_loop(tcp::acceptor acceptor) {
     }
     if (ec) {
       // Out of descriptors or memory: back off instead of spinning on the same error.
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
+      net::SteadyTimer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await pause.async_wait(use_task);
       continue;
     }

@@ -2,13 +2,13 @@
 
 namespace flexgate::net {
 
-std::shared_ptr<Deadline> Deadline::start(const asio::any_io_executor& executor, OnExpire on_expire) {
+std::shared_ptr<Deadline> Deadline::start(const net::Executor& executor, OnExpire on_expire) {
   auto deadline = std::make_shared<Deadline>(executor, std::move(on_expire));
   asio::co_spawn(executor, [self = deadline]() { return self->watch(); }, asio::detached);
   return deadline;
 }
 
-Deadline::Deadline(const asio::any_io_executor& executor, OnExpire on_expire)
+Deadline::Deadline(const net::Executor& executor, OnExpire on_expire)
     : timer_(executor), on_expire_(std::move(on_expire)) {}
 
 void Deadline::set(Clock::time_point at) {

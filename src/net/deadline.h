@@ -19,8 +19,8 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
   using OnExpire = std::function<void()>;
 
   // Spawns the watchdog on `executor`. Until set(), the deadline is "never".
-  static std::shared_ptr<Deadline> start(const asio::any_io_executor& executor, OnExpire on_expire);
-  explicit Deadline(const asio::any_io_executor& executor, OnExpire on_expire);
+  static std::shared_ptr<Deadline> start(const net::Executor& executor, OnExpire on_expire);
+  explicit Deadline(const net::Executor& executor, OnExpire on_expire);
 
   // Sets the deadline to `at` and clears a previous expiry.
   void set(Clock::time_point at);
@@ -35,7 +35,7 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
  private:
   Task<void> watch();
 
-  asio::steady_timer timer_;
+  net::SteadyTimer timer_;
   OnExpire on_expire_;
   Clock::time_point at_ = Clock::time_point::max();
   Clock::time_point armed_for_ = Clock::time_point::max();

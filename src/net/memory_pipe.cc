@@ -10,7 +10,7 @@ namespace flexgate::net {
 // One direction: bytes written by one end for the other. A waiting coroutine parks on a timer
 // that never expires; cancel() wakes it (it looks again at the state).
 struct PipeChannel {
-  explicit PipeChannel(const asio::any_io_executor& executor) : reader_wake(executor), writer_wake(executor) {}
+  explicit PipeChannel(const net::Executor& executor) : reader_wake(executor), writer_wake(executor) {}
 
   std::string bytes;       // unread bytes from read_at on (the storage is kept between uses)
   std::size_t read_at = 0;
@@ -18,8 +18,8 @@ struct PipeChannel {
   bool reader_gone = false;  // nobody reads any more: writes fail
   bool reader_waiting = false;
   bool writer_waiting = false;
-  asio::steady_timer reader_wake;
-  asio::steady_timer writer_wake;
+  net::SteadyTimer reader_wake;
+  net::SteadyTimer writer_wake;
 
   std::size_t pending() const { return bytes.size() - read_at; }
   void wake_reader() {
@@ -31,7 +31,7 @@ struct PipeChannel {
 };
 
 struct PipeState {
-  PipeState(const asio::any_io_executor& executor, std::size_t channel_capacity)
+  PipeState(const net::Executor& executor, std::size_t channel_capacity)
       : capacity(channel_capacity), channels{PipeChannel(executor), PipeChannel(executor)} {}
   std::size_t capacity;
   std::array<PipeChannel, 2> channels;
@@ -39,9 +39,9 @@ struct PipeState {
 
 namespace {
 
-Task<void> park(asio::steady_timer& timer, bool& waiting) {
+Task<void> park(net::SteadyTimer& timer, bool& waiting) {
   waiting = true;
-  timer.expires_at(asio::steady_timer::time_point::max());
+  timer.expires_at(net::SteadyTimer::time_point::max());
   (void)co_await timer.async_wait(use_task);
   waiting = false;
 }
@@ -148,7 +148,7 @@ std::size_t PipeEnd::available() const {
   return closed_ ? 0 : state_->channels[static_cast<std::size_t>(side_)].pending();
 }
 
-std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_pipe(const asio::any_io_executor& executor,
+std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_pipe(const net::Executor& executor,
                                                                         std::size_t capacity) {
   auto state = std::make_shared<PipeState>(executor, capacity);
   return {std::make_shared<PipeEnd>(state, 0), std::make_shared<PipeEnd>(state, 1)};

@@ -48,7 +48,7 @@ class PipeEnd {
 };
 
 // A connected pair of ends; each direction buffers up to `capacity` bytes.
-std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_pipe(const asio::any_io_executor& executor,
+std::pair<std::shared_ptr<PipeEnd>, std::shared_ptr<PipeEnd>> make_pipe(const net::Executor& executor,
                                                                         std::size_t capacity = 64 * 1024);
 
 }  // namespace flexgate::net

@@ -36,8 +36,8 @@ namespace {
 // may name private members ([temp.spec.general]/6), which lets the two helpers below reach it.
 using Reactor = asio::detail::epoll_reactor;
 static_assert(std::is_same_v<asio::detail::reactor, Reactor>, "the readiness flag is the epoll reactor's");
-using SocketBase = asio::basic_socket<tcp, asio::any_io_executor>;
-using SocketImpl = asio::detail::io_object_impl<asio::detail::reactive_socket_service<tcp>, asio::any_io_executor>;
+using SocketBase = asio::basic_socket<asio::ip::tcp, Executor>;
+using SocketImpl = asio::detail::io_object_impl<asio::detail::reactive_socket_service<asio::ip::tcp>, Executor>;
 using ReadinessFlags = bool[Reactor::max_ops];
 
 struct SocketImplTag {

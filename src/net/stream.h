@@ -27,8 +27,8 @@ class PipeEnd;
 class Stream {
  public:
   explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
-  explicit Stream(const asio::any_io_executor& executor) : socket_(executor) {}
-  Stream(const asio::any_io_executor& executor, std::shared_ptr<PipeEnd> pipe);
+  explicit Stream(const net::Executor& executor) : socket_(executor) {}
+  Stream(const net::Executor& executor, std::shared_ptr<PipeEnd> pipe);
   Stream(Stream&&) noexcept = default;
   Stream& operator=(Stream&&) noexcept = default;
   ~Stream();

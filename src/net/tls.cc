@@ -106,7 +106,7 @@ bool host_matches(std::string_view pattern, std::string_view host) {
 
 void SslDeleter::operator()(SSL* ssl) const { SSL_free(ssl); }
 
-Stream::Stream(const asio::any_io_executor& executor, std::shared_ptr<PipeEnd> pipe)
+Stream::Stream(const net::Executor& executor, std::shared_ptr<PipeEnd> pipe)
     : socket_(executor), pipe_(std::move(pipe)) {}
 
 Stream::~Stream() = default;

@@ -63,14 +63,14 @@ struct Http2Connection::StreamState {
   StreamState(asio::io_context& io, std::int32_t stream_id, std::shared_ptr<net::PipeEnd> our_end)
       : id(stream_id), pipe(io.get_executor(), std::move(our_end)), wake_feeder(io), wake_reader(io),
         from_session(kPipeReadBuffer) {
-    wake_feeder.expires_at(asio::steady_timer::time_point::max());
-    wake_reader.expires_at(asio::steady_timer::time_point::max());
+    wake_feeder.expires_at(net::SteadyTimer::time_point::max());
+    wake_reader.expires_at(net::SteadyTimer::time_point::max());
   }
 
   std::int32_t id;
   net::Stream pipe;               // our end of the in-process pipe; a Session serves the other
-  asio::steady_timer wake_feeder;  // request bytes arrived / the stream ended
-  asio::steady_timer wake_reader;  // the client's window drained the response buffer
+  net::SteadyTimer wake_feeder;  // request bytes arrived / the stream ended
+  net::SteadyTimer wake_reader;  // the client's window drained the response buffer
   http::Method method = http::Method::kOther;
   // Request side: bytes for the Session, and how many of them are body bytes to consume().
   std::string to_session;
@@ -96,7 +96,7 @@ Http2Connection::Http2Connection(Worker& worker, net::Stream& client, Downstream
       session_(*this, limits),
       writer_wake_(worker.context()),
       writer_done_(worker.context()) {
-  writer_wake_.expires_at(asio::steady_timer::time_point::max());
+  writer_wake_.expires_at(net::SteadyTimer::time_point::max());
 }
 
 Http2Connection::~Http2Connection() = default;
@@ -111,7 +111,7 @@ net::Task<void> Http2Connection::run(std::string_view already_read) {
   });
   co_await read_loop(already_read);
   while (writer_running_) {
-    writer_done_.expires_at(asio::steady_timer::time_point::max());
+    writer_done_.expires_at(net::SteadyTimer::time_point::max());
     (void)co_await writer_done_.async_wait(net::use_task);
   }
 }
@@ -165,7 +165,7 @@ net::Task<void> Http2Connection::write_loop() {
       client_.shutdown_and_close();
       co_return;
     }
-    writer_wake_.expires_at(asio::steady_timer::time_point::max());
+    writer_wake_.expires_at(net::SteadyTimer::time_point::max());
     (void)co_await writer_wake_.async_wait(net::use_task);
     // The handlers already queued run first (more streams' frames, WINDOW_UPDATEs): one write for all.
     (void)co_await asio::post(writer_wake_.get_executor(), net::use_task);
@@ -313,7 +313,7 @@ net::Task<void> Http2Connection::feed_session(std::shared_ptr<StreamState> strea
       continue;
     }
     if (stream->request_ended) co_return;
-    stream->wake_feeder.expires_at(asio::steady_timer::time_point::max());
+    stream->wake_feeder.expires_at(net::SteadyTimer::time_point::max());
     (void)co_await stream->wake_feeder.async_wait(net::use_task);
   }
 }
@@ -397,7 +397,7 @@ net::Task<void> Http2Connection::read_response(std::shared_ptr<StreamState> stre
     if (stream->body_ended) co_return;
     // Backpressure: wait for the client's window to drain the buffered body first.
     while (stream->body.size() - stream->body_sent >= kMaxBufferedBody && !stream->closed) {
-      stream->wake_reader.expires_at(asio::steady_timer::time_point::max());
+      stream->wake_reader.expires_at(net::SteadyTimer::time_point::max());
       (void)co_await stream->wake_reader.async_wait(net::use_task);
     }
     if (stream->closed) co_return;

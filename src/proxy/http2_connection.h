@@ -75,8 +75,8 @@ class Http2Connection final : public http2::Handler {
   DownstreamOrigin origin_;
   http2::ServerSession session_;
   std::unordered_map<std::int32_t, std::shared_ptr<StreamState>> streams_;
-  asio::steady_timer writer_wake_;
-  asio::steady_timer writer_done_;  // run() waits on it for the writer to end
+  net::SteadyTimer writer_wake_;
+  net::SteadyTimer writer_done_;  // run() waits on it for the writer to end
   bool writer_running_ = false;
   std::string output_;  // frames being written to the client
   bool closing_ = false;

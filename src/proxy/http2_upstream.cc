@@ -34,7 +34,7 @@ std::string lowercase(std::string_view name) {
   return out;
 }
 
-void wait_forever(asio::steady_timer& timer) { timer.expires_at(asio::steady_timer::time_point::max()); }
+void wait_forever(net::SteadyTimer& timer) { timer.expires_at(net::SteadyTimer::time_point::max()); }
 
 }  // namespace
 
@@ -53,8 +53,8 @@ struct Http2UpstreamConnection::Bridge {
   net::Stream pipe;  // our end of the in-process pipe; the Session writes the request into the other
   std::shared_ptr<Http2StreamFate> fate;
   std::int32_t id = -1;
-  asio::steady_timer wake_pump;    // the upstream took the buffered request body
-  asio::steady_timer wake_writer;  // response bytes for the pipe, or the stream's end
+  net::SteadyTimer wake_pump;    // the upstream took the buffered request body
+  net::SteadyTimer wake_writer;  // response bytes for the pipe, or the stream's end
   ByteBuffer from_pipe;
   // Request side.
   http::BodyFraming request_framing = http::BodyFraming::kNone;
@@ -73,7 +73,7 @@ struct Http2UpstreamConnection::Bridge {
   bool done = false;           // the pipe is closed
 };
 
-Http2UpstreamConnection::Http2UpstreamConnection(const asio::any_io_executor& executor, std::size_t target_id,
+Http2UpstreamConnection::Http2UpstreamConnection(const net::Executor& executor, std::size_t target_id,
                                                  std::string scheme, std::chrono::milliseconds idle_timeout)
     : stream_(executor),
       target_id_(target_id),

@@ -45,7 +45,7 @@ class Http2UpstreamConnection final : public http2::ClientHandler,
   // A connection being opened: it takes streams at once (they wait in nghttp2 for the socket),
   // so a burst of requests shares one connection instead of racing to open many.
   // `scheme`: :scheme of every request.
-  Http2UpstreamConnection(const asio::any_io_executor& executor, std::size_t target_id, std::string scheme,
+  Http2UpstreamConnection(const net::Executor& executor, std::size_t target_id, std::string scheme,
                           std::chrono::milliseconds idle_timeout);
   ~Http2UpstreamConnection() override;
   Http2UpstreamConnection(const Http2UpstreamConnection&) = delete;
@@ -101,8 +101,8 @@ class Http2UpstreamConnection final : public http2::ClientHandler,
   std::unordered_map<std::int32_t, std::shared_ptr<Bridge>> streams_;  // by stream id, once submitted
   std::size_t reserved_ = 0;  // bridges whose request is not submitted yet
   std::size_t streams_served_ = 0;
-  asio::steady_timer writer_wake_;
-  asio::steady_timer idle_timer_;
+  net::SteadyTimer writer_wake_;
+  net::SteadyTimer idle_timer_;
   std::uint64_t idle_generation_ = 0;  // a newer idle period cancels an older one's close
   std::string output_;
   Http2StreamFate failure_;  // why the connection failed, for streams not yet sent on it

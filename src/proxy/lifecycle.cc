@@ -1036,7 +1036,7 @@ net::Task<bool> Session::retry_attempt(const upstream::AttemptFailure& failure) 
   }
   if (upstream_) release_upstream(false);  // a failed attempt's connection is never reused
   if (plan.delay.count() > 0) {
-    asio::steady_timer timer(client_.get_executor(), plan.delay);
+    net::SteadyTimer timer(client_.get_executor(), plan.delay);
     (void)co_await timer.async_wait(net::use_task);
     if (closing_) co_return false;
   }
@@ -1094,7 +1094,7 @@ net::Task<bool> Session::acquire_concurrency_slot() {
   const upstream::UpstreamControls& controls = ctx_.runtime->controls(ctx_.upstream->index);
   if (auto slot = controls.concurrency->try_enter_queue()) {
     const auto give_up = std::min(net::Clock::now() + controls.queue_timeout, ctx_.deadline);
-    asio::steady_timer timer(client_.get_executor());
+    net::SteadyTimer timer(client_.get_executor());
     auto pause = std::chrono::milliseconds(1);
     while (!closing_ && net::Clock::now() < give_up) {
       timer.expires_after(std::min<net::Clock::duration>(pause, give_up - net::Clock::now()));

@@ -19,7 +19,7 @@ Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const 
       stopping_(stopping),
       runtime_(std::move(runtime)),
       pool_(runtime_->upstreams().target_count()),
-      sweep_timer_(std::make_unique<asio::steady_timer>(context)) {
+      sweep_timer_(std::make_unique<net::SteadyTimer>(context)) {
   random_ = upstream::SplitMix64(0x5eed0000ull + index);
   configure_redis(*runtime_);
   build_balancers(*runtime_);
@@ -60,7 +60,7 @@ void Worker::restart_health_checks() {
     options.interval = spec->interval;
     options.timeout = spec->timeout;
     auto checker = std::make_shared<upstream::ActiveHealthChecker>(
-        asio::any_io_executor(context_.get_executor()), std::move(targets), options, controls.health,
+        net::Executor(context_.get_executor()), std::move(targets), options, controls.health,
         // Probes go through the egress guard too: a health check is no way around it.
         [runtime](const asio::ip::address& address) {
           return runtime->egress().check(net::to_ip_address(address)).allowed;
@@ -155,7 +155,7 @@ void Worker::note_redis_outcome(bool ok, std::string_view error, policy::RateLim
 }
 
 net::Task<void> Worker::accept_loop() {
-  asio::steady_timer backoff(context_);
+  net::SteadyTimer backoff(context_);
   while (acceptor_ && acceptor_->is_open()) {
     auto [ec, socket] = co_await acceptor_->async_accept(net::use_task);
     if (ec) {

@@ -109,7 +109,7 @@ class Worker {
   upstream::SplitMix64 random_;
   std::uint64_t balancer_generation_ = 0;
   std::unique_ptr<net::tcp::acceptor> acceptor_;
-  std::unique_ptr<asio::steady_timer> sweep_timer_;
+  std::unique_ptr<net::SteadyTimer> sweep_timer_;
   std::unordered_set<Session*> sessions_;
   std::size_t peak_sessions_ = 0;  // the most open at once since the last memory trim
   bool draining_ = false;

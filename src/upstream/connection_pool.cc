@@ -2,7 +2,7 @@
 
 namespace flexgate::upstream {
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::open(const asio::any_io_executor& executor, std::size_t target_id) {
+std::unique_ptr<UpstreamConnection> ConnectionPool::open(const net::Executor& executor, std::size_t target_id) {
   return std::make_unique<UpstreamConnection>(executor, blocks_.take(), target_id);
 }
 

@@ -23,7 +23,7 @@ inline constexpr std::size_t kUpstreamBufferCapacity = 64 * 1024;
 // An open connection to one target, with its read buffer (whose storage it lends to its pool's
 // spare blocks while idle).
 struct UpstreamConnection {
-  UpstreamConnection(const asio::any_io_executor& executor, std::unique_ptr<char[]> buffer_storage, std::size_t target)
+  UpstreamConnection(const net::Executor& executor, std::unique_ptr<char[]> buffer_storage, std::size_t target)
       : stream(executor), buffer(std::move(buffer_storage), kUpstreamBufferCapacity), target_id(target) {}
 
   net::Stream stream;  // TLS once the handshake of an https:// target is done
@@ -40,7 +40,7 @@ class ConnectionPool {
   explicit ConnectionPool(std::size_t target_count) : idle_(target_count) {}
 
   // A new connection to `target_id`, its buffer on a spare block.
-  std::unique_ptr<UpstreamConnection> open(const asio::any_io_executor& executor, std::size_t target_id);
+  std::unique_ptr<UpstreamConnection> open(const net::Executor& executor, std::size_t target_id);
   // The most recently used idle connection to `target_id` that has not expired (with buffer
   // storage again), or nullptr.
   std::unique_ptr<UpstreamConnection> take(std::size_t target_id, net::Clock::time_point now);

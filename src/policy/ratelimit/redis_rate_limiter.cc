@@ -119,7 +119,7 @@ std::string_view text_of(const redisReply& reply) {
 // One decide() call, shared with the connection that owes it a reply: whichever side goes away
 // first, the other still holds the waker and the answer.
 struct RedisRateLimiter::Call {
-  Call(const asio::any_io_executor& executor, Clock::time_point deadline, std::size_t levels)
+  Call(const net::Executor& executor, Clock::time_point deadline, std::size_t levels)
       : waker(executor, deadline), levels(levels) {}
 
   void complete(RedisReplyPtr answer) {
@@ -133,7 +133,7 @@ struct RedisRateLimiter::Call {
     waker.cancel();
   }
 
-  asio::steady_timer waker;    // expires at the call's deadline; an answer cancels the wait
+  net::SteadyTimer waker;    // expires at the call's deadline; an answer cancels the wait
   std::size_t levels;          // the script answers 2 + 3 * levels integers
   std::uint64_t sequence = 0;  // of its latest EVALSHA on the connection
   bool done = false;
@@ -151,7 +151,7 @@ struct RedisRateLimiter::Connection {
     std::shared_ptr<Call> call;  // kEval only
   };
 
-  Connection(const asio::any_io_executor& executor, RedisEndpoint endpoint)
+  Connection(const net::Executor& executor, RedisEndpoint endpoint)
       : socket(executor), resolver(executor), wake(executor), endpoint(std::move(endpoint)) {}
 
   void queue_handshake();
@@ -169,7 +169,7 @@ struct RedisRateLimiter::Connection {
 
   net::tcp::socket socket;
   net::tcp::resolver resolver;
-  asio::steady_timer wake;  // the idle writer waits on it; a queued command cancels the wait
+  net::SteadyTimer wake;  // the idle writer waits on it; a queued command cancels the wait
   const RedisEndpoint endpoint;
   RedisReplyReader reader;
   std::string output;                // queued, not handed to the writer yet
@@ -391,7 +391,7 @@ net::Task<void> RedisRateLimiter::Connection::write_loop(std::shared_ptr<Connect
   }
 }
 
-RedisRateLimiter::RedisRateLimiter(asio::any_io_executor executor, RedisEndpoint endpoint,
+RedisRateLimiter::RedisRateLimiter(net::Executor executor, RedisEndpoint endpoint,
                                    milliseconds timeout, Options options)
     : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),

@@ -94,7 +94,7 @@ class RedisRateLimiter {
     std::uint64_t max_in_flight = 0;  // the most calls waiting on one connection at once
   };
 
-  RedisRateLimiter(asio::any_io_executor executor, RedisEndpoint endpoint, std::chrono::milliseconds timeout,
+  RedisRateLimiter(net::Executor executor, RedisEndpoint endpoint, std::chrono::milliseconds timeout,
                    Options options = {});
   ~RedisRateLimiter();
   RedisRateLimiter(const RedisRateLimiter&) = delete;
@@ -124,7 +124,7 @@ class RedisRateLimiter {
   void note_broken(const std::shared_ptr<Connection>& conn);
   RedisLimitResult failure(std::string error);
 
-  asio::any_io_executor executor_;
+  net::Executor executor_;
   RedisEndpoint endpoint_;
   std::chrono::milliseconds timeout_;
   Options options_;

@@ -16,7 +16,7 @@ namespace flexgate::upstream {
 
 // Everything one target's loop owns; reused from probe to probe.
 struct ActiveHealthChecker::Target {
-  Target(const asio::any_io_executor& executor, ProbeTarget target, std::optional<std::string> probe_request)
+  Target(const net::Executor& executor, ProbeTarget target, std::optional<std::string> probe_request)
       : endpoints(std::move(target.endpoints)),
         request(std::move(probe_request)),
         socket(executor),
@@ -30,13 +30,13 @@ struct ActiveHealthChecker::Target {
   std::vector<net::tcp::endpoint> endpoints;
   std::optional<std::string> request;  // nullopt: build_probe_request() refused host or path
   net::tcp::socket socket;
-  asio::steady_timer timer;                 // the wait between probes
+  net::SteadyTimer timer;                 // the wait between probes
   std::shared_ptr<net::Deadline> deadline;  // bounds one probe; set while the loop runs
   std::array<char, kMaxProbeHeadBytes> buffer{};
   http::ResponseHead head;
 };
 
-ActiveHealthChecker::ActiveHealthChecker(asio::any_io_executor executor, std::vector<ProbeTarget> targets,
+ActiveHealthChecker::ActiveHealthChecker(net::Executor executor, std::vector<ProbeTarget> targets,
                                          ActiveHealthCheckOptions options,
                                          std::shared_ptr<HealthTracker> tracker, AllowedFn allowed,
                                          OnChangeFn on_change)

@@ -66,7 +66,7 @@ class ActiveHealthChecker : public std::enable_shared_from_this<ActiveHealthChec
 
   // `tracker` must have one slot per target (target_count() == targets.size()). An empty `allowed`
   // refuses every address (fail closed); `on_change` may be empty.
-  ActiveHealthChecker(asio::any_io_executor executor, std::vector<ProbeTarget> targets,
+  ActiveHealthChecker(net::Executor executor, std::vector<ProbeTarget> targets,
                       ActiveHealthCheckOptions options, std::shared_ptr<HealthTracker> tracker,
                       AllowedFn allowed, OnChangeFn on_change);
   ~ActiveHealthChecker();
@@ -105,7 +105,7 @@ class ActiveHealthChecker : public std::enable_shared_from_this<ActiveHealthChec
   net::Task<bool> read_head_is_healthy(Target& target);
   void stop_on_executor();
 
-  asio::any_io_executor executor_;
+  net::Executor executor_;
   ActiveHealthCheckOptions options_;
   std::shared_ptr<HealthTracker> tracker_;
   AllowedFn allowed_;

@@ -45,7 +45,7 @@ class DeadlineTest : public ::testing::Test {
   bool marked() const { return std::find(events_.begin(), events_.end(), "marker") != events_.end(); }
 
   asio::io_context io_;
-  asio::steady_timer marker_{io_};
+  net::SteadyTimer marker_{io_};
   std::shared_ptr<Deadline> deadline_;
   int expirations_ = 0;
   std::vector<std::string> events_;

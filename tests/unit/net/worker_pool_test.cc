@@ -107,9 +107,9 @@ TEST(WorkerPoolTest, ReleaseLetsLoopsFinishTheirWorkThenEnd) {
 
 TEST(WorkerPoolTest, StopEndsLoopsThatStillHaveTimersPending) {
   WorkerPool pool(2);
-  std::vector<std::unique_ptr<asio::steady_timer>> timers;
+  std::vector<std::unique_ptr<net::SteadyTimer>> timers;
   for (unsigned i = 0; i < pool.size(); ++i) {
-    timers.push_back(std::make_unique<asio::steady_timer>(pool.loop(i).context(), std::chrono::hours(1)));
+    timers.push_back(std::make_unique<net::SteadyTimer>(pool.loop(i).context(), std::chrono::hours(1)));
     timers.back()->async_wait([](std::error_code) {});
   }
   pool.start();

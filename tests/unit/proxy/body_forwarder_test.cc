@@ -127,8 +127,8 @@ class BodyForwarderTest : public ::testing::Test {
     for (const auto& piece : pieces) {
       auto written = co_await net::write_all(source_.client, piece);
       if (written.error) co_return;
-      co_await asio::post(io_.get_executor(), asio::use_awaitable);
-      co_await asio::post(io_.get_executor(), asio::use_awaitable);
+      co_await asio::post(io_.get_executor(), asio::use_awaitable_t<net::Executor>{});
+      co_await asio::post(io_.get_executor(), asio::use_awaitable_t<net::Executor>{});
     }
     if (close_after) source_.client.shutdown(net::tcp::socket::shutdown_send);
   }

@@ -50,7 +50,7 @@ RedisEndpoint local(std::uint16_t port) {
 net::Task<RedisLimitResult> decide_until_ok(RedisRateLimiter& limiter, BucketRequest bucket,
                                             Clock::duration bound) {
   const auto limit = Clock::now() + bound;
-  asio::steady_timer pace(co_await asio::this_coro::executor);
+  net::SteadyTimer pace(co_await asio::this_coro::executor);
   for (;;) {
     RedisLimitResult result = co_await limiter.decide(std::span(&bucket, 1));
     if (result.ok || Clock::now() > limit) co_return result;
