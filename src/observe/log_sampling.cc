@@ -1,11 +1,24 @@
 #include "observe/log_sampling.h"
 
+#include <cstring>
+
 namespace flexgate::observe {
 
 std::uint64_t sampling_hash(std::string_view correlation_id) {
+  // FNV-1a over 64-bit words (an ID is 16-36 characters: a byte per step cost ~7 instructions per
+  // character on every request), each word's high bits folded down so they reach the next
+  // multiply; the last < 8 bytes one at a time.
   std::uint64_t h = 14695981039346656037ull;
-  for (const char c : correlation_id) {
-    h ^= static_cast<unsigned char>(c);
+  std::size_t i = 0;
+  for (; i + 8 <= correlation_id.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, correlation_id.data() + i, sizeof word);
+    h ^= word;
+    h *= 1099511628211ull;
+    h ^= h >> 32;
+  }
+  for (; i < correlation_id.size(); ++i) {
+    h ^= static_cast<unsigned char>(correlation_id[i]);
     h *= 1099511628211ull;
   }
   // FNV alone leaves IDs that differ in their last characters close together in the high bits.

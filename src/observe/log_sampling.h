@@ -9,7 +9,7 @@
 
 namespace flexgate::observe {
 
-// A well-mixed 64-bit hash of the ID (FNV-1a, then a MurmurHash3 finalizer).
+// A well-mixed 64-bit hash of the ID (FNV-1a over 64-bit words, then a MurmurHash3 finalizer).
 std::uint64_t sampling_hash(std::string_view correlation_id);
 
 // True when the line is kept: hash(id) < rate × 2^64, with `errorRate` for errors (status >= 500

@@ -1,10 +1,9 @@
 #include "policy/auth/auth_policy.h"
 
-#include <openssl/crypto.h>
-
 #include <cassert>
 #include <cstring>
 
+#include "core/constant_time.h"
 #include "http/header_token.h"
 #include "policy/auth/key_digest_memo.h"
 
@@ -66,7 +65,7 @@ std::size_t AuthPolicy::DigestHash::operator()(const Sha256Digest& digest) const
 }
 
 bool AuthPolicy::DigestEqual::operator()(const Sha256Digest& a, const Sha256Digest& b) const {
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return constant_time_equal(a, b);
 }
 
 AuthPolicy AuthPolicy::build(const config::Config& config, std::shared_ptr<ReplayCache> reuse) {
@@ -230,7 +229,7 @@ Verdict AuthPolicy::verify_signature(const RequestView& request, const Key& key,
       !hmac_sha256(key.hmac_secret, canonical, expected)) {
     return Verdict::deny(ErrorKind::kInternal, "HMAC-SHA256 failed");
   }
-  if (CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) != 0)
+  if (!constant_time_equal(expected, presented))
     return Verdict::deny(ErrorKind::kForbidden, "signature does not match (key " + quoted(key.name) + ")")
         .because("bad_signature");
 
