@@ -10,8 +10,8 @@ namespace flexgate::net {
 namespace ip = asio::ip;
 
 // The executor every coroutine, socket and timer of the gateway runs on: the io_context's own.
-// Asio's default, the type-erased net::Executor, is copied, queried and destroyed several
-// times per asynchronous operation (~1K instructions per proxied request, measured).
+// Asio's default, the type-erased asio::any_io_executor, is copied, queried and destroyed several
+// times per asynchronous operation (200-400 instructions per proxied request, measured).
 using Executor = asio::io_context::executor_type;
 
 // asio::ip::tcp with its socket, acceptor and resolver bound to Executor. Never constructed: only
