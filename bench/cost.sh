@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The steady half of `make bench`: user-space instructions and syscalls per request for FlexGate and
 # its peers, one worker each, `ab -k -c1` on a small GET after a warm-up. Wall-clock req/s on a
-# shared 2-core machine wobbles by several percent; these two counts barely move between runs.
+# shared 2-core machine wobbles by 5-20%; these two counts move by a few percent at most.
 #   instructions: the proxy runs under callgrind; counters are zeroed after the warm-up and dumped
 #                 after COST_REQUESTS requests (every thread of the process is counted).
 #   syscalls:     `strace -c -f` attached to every thread for the same number of requests.

@@ -353,7 +353,7 @@ def cost_table(cost):
     nginx = cost.get("nginx")
     lines = ["", "Instructions and syscalls per request (bench/cost.sh: one worker each, `ab -k -c1` small GETs "
              "after a warm-up; user-space instructions of every thread counted by callgrind, syscalls by "
-             "`strace -c -f`; steady to a fraction of a percent between runs, unlike req/s):", "",
+             "`strace -c -f`; within a few percent between runs, far steadier than req/s):", "",
              "| proxy | instructions/req | vs nginx | syscalls/req | syscalls by kind (per request) |",
              "|---|---:|---:|---:|---|"]
     targets = [t for t in COST_ORDER if t in cost] + sorted(t for t in cost if t not in COST_ORDER)
