@@ -150,7 +150,6 @@ void cancel_wait_readable(const ReactorHandle& handle, void* key);
 
 // Per-operation cancellation of a wait_readable(), as Asio's async_wait() has it.
 struct WaitReadableCancellation {
-  explicit WaitReadableCancellation(const ReactorHandle& reactor) : handle(reactor) {}
   ReactorHandle handle;
   void operator()(asio::cancellation_type_t type) {
     if (!!(type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
