@@ -1,9 +1,14 @@
 #include "net/socket_io.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
+#include <cstring>
 #include <type_traits>
 
 namespace flexgate::net {
@@ -60,6 +65,62 @@ bool* readable_flag(tcp::socket& socket) {
 
 }  // namespace
 
+namespace detail {
+
+ReactorHandle reactor_handle(tcp::socket& socket) {
+  auto& impl = (socket.*member_of(SocketImplTag{})).get_implementation();
+  return {&asio::use_service<Reactor>(socket.get_executor().context()), &impl.reactor_data_, impl.socket_};
+}
+
+void start_wait_readable(const ReactorHandle& handle, asio::detail::reactor_op* op) {
+  // allow_speculative: with the flag set the wait completes at once (bytes may be there); with it
+  // clear the operation is only queued, and the descriptor's epoll registration is left alone.
+  handle.reactor->start_op(Reactor::read_op, handle.descriptor, *handle.data, op, /*is_continuation=*/false,
+                           /*allow_speculative=*/true);
+}
+
+void cancel_wait_readable(const ReactorHandle& handle, void* key) {
+  handle.reactor->cancel_ops_by_key(handle.descriptor, *handle.data, Reactor::read_op, key);
+}
+
+}  // namespace detail
+
+bool enable_read_queue_hint(tcp::socket& socket) {
+  const int one = 1;
+  return ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &one, sizeof one) == 0;
+}
+
+IoResult read_now_with_hint(tcp::socket& socket, std::span<char> buffer) {
+  bool* flag = readable_flag(socket);
+  iovec part{buffer.data(), buffer.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(socket.native_handle(), &message, MSG_DONTWAIT);
+  if (n < 0) {
+    const int error = errno;
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+      if (flag != nullptr) *flag = false;  // nothing left, not even a FIN: the next bytes bring an edge
+      return IoResult{asio::error::would_block, 0};
+    }
+    return IoResult{std::error_code(error, asio::error::get_system_category()), 0};
+  }
+  // TCP_INQ: what is left after this read, a received FIN counting as one. Zero means the socket
+  // is drained and no FIN waits behind the bytes, so nothing is lost by waiting for an edge.
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
+      int left = 0;
+      std::memcpy(&left, CMSG_DATA(c), sizeof left);
+      if (left == 0 && n > 0 && flag != nullptr) *flag = false;
+    }
+  }
+  if (n == 0) return IoResult{asio::error::eof, 0};
+  return IoResult{std::error_code(), static_cast<std::size_t>(n)};
+}
+
 bool reactor_saw_readable(tcp::socket& socket) {
   const bool* flag = readable_flag(socket);
   return flag == nullptr || *flag;
@@ -68,14 +129,6 @@ bool reactor_saw_readable(tcp::socket& socket) {
 void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity) {
   if (read == 0 || read >= capacity) return;
   if (bool* flag = readable_flag(socket)) *flag = false;
-}
-
-IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
-  if (!reactor_saw_readable(socket)) return IoResult{asio::error::would_block, 0};
-  std::error_code ec;
-  const std::size_t n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) forget_readable_after_short_read(socket, 1, 2);
-  return IoResult{ec, n};
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -93,16 +94,97 @@ inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
                                                                                       use_task, &socket, buffer);
 }
 
-// A read without waiting, tried only while the reactor has seen the socket turn readable since
-// its last drain: would_block() without a syscall otherwise. An EAGAIN clears the flag (nothing
-// left, not even an EOF), so the read_queued() that follows costs no syscall until the next edge.
-// For a client's next request: bytes already there are read with no trip through the reactor.
-IoResult read_now_if_readable(tcp::socket& socket, std::span<char> buffer);
+// Asks the kernel to tell each read how much is left to read (TCP_INQ: a control message on
+// recvmsg, counting a received FIN as a byte). With it, a read that empties the socket says so,
+// and the next read waits for an edge instead of trying a recv() that fails with EAGAIN. One
+// setsockopt per connection; false (and the old behaviour) where the kernel has no TCP_INQ.
+bool enable_read_queue_hint(tcp::socket& socket);
 
-// Reads through the reactor as Asio does: a recv() at once when an edge was seen on the socket
-// and no read answered it yet, else a queued read.
-inline auto read_queued(tcp::socket& socket, std::span<char> buffer) {
-  return socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_task);
+// Whether to try a recv() on a drained socket before waiting for the reactor: worth it while the
+// peer tends to be ahead (its next request already there, as from a client that answers at once,
+// or under a slowed-down gateway), a wasted syscall otherwise. Misses back off: after n in a row,
+// the next 2^(n-1) reads (at most 8) wait first; a hit tries again at once.
+class ReadGuess {
+ public:
+  // True when this read should be tried now.
+  bool try_now() {
+    if (waits_left_ == 0) return true;
+    --waits_left_;
+    return false;
+  }
+  // What the tried read found.
+  void learn(bool found_bytes) {
+    if (found_bytes) {
+      misses_in_a_row_ = 0;
+      return;
+    }
+    if (misses_in_a_row_ < kMaxBackoffSteps) ++misses_in_a_row_;
+    waits_left_ = static_cast<std::uint8_t>(1u << (misses_in_a_row_ - 1));
+  }
+
+ private:
+  static constexpr std::uint8_t kMaxBackoffSteps = 4;  // 1, 2, 4, 8 waits
+  std::uint8_t misses_in_a_row_ = 0;
+  std::uint8_t waits_left_ = 0;
+};
+
+// A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the
+// reactor's readiness flag is cleared when the read reports nothing left, neither bytes nor a
+// FIN, and after an EAGAIN. Without the hint only an EAGAIN clears it. Callers consult the flag
+// (reactor_saw_readable) first to decide whether a read is worth a syscall.
+IoResult read_now_with_hint(tcp::socket& socket, std::span<char> buffer);
+
+namespace detail {
+
+// A socket's place in Asio's epoll reactor (net/socket_io.cc reads it from the socket).
+struct ReactorHandle {
+  asio::detail::epoll_reactor* reactor = nullptr;
+  asio::detail::epoll_reactor::per_descriptor_data* data = nullptr;  // the socket's own member
+  int descriptor = -1;
+};
+ReactorHandle reactor_handle(tcp::socket& socket);
+// Queues `op` as the socket's read operation; it completes on the next readable edge, or at once
+// while the readiness flag is set. No epoll_ctl().
+void start_wait_readable(const ReactorHandle& handle, asio::detail::reactor_op* op);
+void cancel_wait_readable(const ReactorHandle& handle, void* key);
+
+// Per-operation cancellation of a wait_readable(), as Asio's async_wait() has it.
+struct WaitReadableCancellation {
+  explicit WaitReadableCancellation(const ReactorHandle& reactor) : handle(reactor) {}
+  ReactorHandle handle;
+  void operator()(asio::cancellation_type_t type) {
+    if (!!(type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                   asio::cancellation_type::total))) {
+      cancel_wait_readable(handle, this);
+    }
+  }
+};
+
+// Queues a wait for the socket to turn readable with the reactor directly, allowed to complete at
+// once from the readiness flag: Asio's async_wait() would re-register the descriptor with
+// epoll_ctl() on every wait.
+struct InitiateWaitReadable {
+  template <class Handler>
+  void operator()(Handler&& handler, tcp::socket* socket) const {
+    using Op = asio::detail::reactive_wait_op<std::decay_t<Handler>, Executor>;
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    typename Op::ptr p = {asio::detail::addressof(handler), Op::ptr::allocate(handler), nullptr};
+    p.p = new (p.v) Op(std::error_code(), handler, socket->get_executor());
+    const ReactorHandle handle = reactor_handle(*socket);
+    if (slot.is_connected()) p.p->cancellation_key_ = &slot.template emplace<WaitReadableCancellation>(handle);
+    start_wait_readable(handle, p.p);
+    p.v = p.p = nullptr;
+  }
+};
+
+}  // namespace detail
+
+// Waits until the reactor sees `socket` turn readable (or the wait is cancelled or the socket
+// closed); no syscall of its own. co_await gives (error). With read_now_with_hint() it reads a
+// client's next request: read now, and when nothing is there, wait, then read again.
+inline auto wait_readable(tcp::socket& socket) {
+  return asio::async_initiate<decltype(use_task), void(std::error_code)>(detail::InitiateWaitReadable{}, use_task,
+                                                                          &socket);
 }
 
 // Writes what the socket takes now, without waiting and without a coroutine frame: all of

@@ -282,16 +282,32 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
     }
     if (state_ == State::kReadingHead) arm_head_timeout(proxy_settings.header_timeout);
     // Between requests the next one is rarely there yet: read at once only if the reactor saw
-    // bytes arrive, else queue the read with it rather than try a recv() that would fail. Not
-    // read_after_wait: a client's FIN that came with its last request brings no edge of its own.
+    // bytes arrive, else wait for the edge rather than try a recv() that would fail. The read
+    // queue hint (enabled once a connection proves kept alive) tells a read that drained the
+    // socket from one that left bytes or a FIN behind: a FIN that came with the last request
+    // brings no edge of its own, so only then may the next read skip its recv().
     net::IoResult read;
     if (!client_.plain()) {
       read = co_await net::read_some(client_, client_buffer_.writable());  // OpenSSL may hold bytes
     } else {
-      read = net::read_now_if_readable(client_.socket(), client_buffer_.writable());
-      if (read.would_block()) {
-        auto [read_error, read_bytes] = co_await net::read_queued(client_.socket(), client_buffer_.writable());
-        read = net::IoResult{read_error, read_bytes};
+      if (!fresh_connection && !read_hint_tried_) {
+        read_hint_tried_ = true;
+        net::enable_read_queue_hint(client_.socket());
+      }
+      for (;;) {
+        // With the socket drained at the last read, a recv() now finds the next request only if
+        // the client was quicker than this response's tail: guessed per connection (guess_read).
+        const bool drained = !net::reactor_saw_readable(client_.socket());
+        if (!drained || read_guess_.try_now()) {
+          read = net::read_now_with_hint(client_.socket(), client_buffer_.writable());
+          if (drained) read_guess_.learn(!read.would_block());
+          if (!read.would_block()) break;
+        }
+        auto [wait_error] = co_await net::wait_readable(client_.socket());
+        if (wait_error) {
+          read = net::IoResult{wait_error, 0};
+          break;
+        }
       }
     }
     if (read.error || read.bytes == 0) co_return ReadHeadResult::kClosed;

@@ -230,6 +230,8 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   DuplexState duplex_;
   std::uint64_t requests_served_ = 0;
+  bool read_hint_tried_ = false;  // net::enable_read_queue_hint() was asked for the client socket
+  net::ReadGuess read_guess_;     // whether a read of a drained client socket is worth trying
   std::chrono::milliseconds idle_timeout_{0};  // the last routed request's timeouts.idle; 0 = proxy's
 
   ByteBuffer client_buffer_;

@@ -198,6 +198,27 @@ TEST_F(ForwardingTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
 }
 
+// A kept-alive client whose FIN comes with its next request (half-close after sending) gets that
+// response and then the gateway's close at once. The FIN brings no readiness edge of its own: the
+// gateway's reads know it is there only from the kernel's read queue hint (TCP_INQ), and without
+// that this connection would sit until the 60 s idle timeout.
+TEST_F(ForwardingTest, AKeptAliveClientsFinThatComesWithItsNextRequestClosesTheConnectionAfterTheAnswer) {
+  for (int round = 0; round < 3; ++round) {
+    Connection connection(port());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(connection.send("GET /api/ka" + std::to_string(i) + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+      auto response = connection.read_response();
+      ASSERT_TRUE(response);
+    }
+    ASSERT_TRUE(connection.send("GET /api/last HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    connection.shutdown_write();
+    auto last = connection.read_response();
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->json()["path"], "/api/last");
+    EXPECT_TRUE(connection.wait_closed(std::chrono::seconds(5))) << "round " << round;
+  }
+}
+
 TEST_F(ForwardingTest, PipelinedRequestsAreAnsweredInOrder) {
   Connection connection(port());
   connection.send("GET /api/one HTTP/1.1\r\nHost: localhost\r\n\r\n"

@@ -215,6 +215,123 @@ TEST(SocketIoTest, CancelEndsAWaitingReadWithAnErrorCode) {
   EXPECT_EQ(read->bytes, 0u);
 }
 
+// With the read queue hint, a read that empties the socket clears the reactor's readiness flag
+// (the next read waits for an edge, no recv() that fails), but a FIN behind the bytes keeps it
+// set: that FIN brings no edge of its own, and waiting for one would hang the connection.
+TEST(SocketIoTest, ReadQueueHintClearsTheReadinessFlagOnlyWhenNothingNotEvenAFinIsLeft) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  ASSERT_TRUE(enable_read_queue_hint(pair.server));
+  std::array<char, 64> buffer;
+
+  run_task(io, write_all(pair.client, std::string_view("one")));
+  IoResult read = read_now_with_hint(pair.server, buffer);
+  ASSERT_FALSE(read.error) << read.error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), read.bytes), "one");
+  EXPECT_FALSE(reactor_saw_readable(pair.server)) << "drained, no FIN: the flag must be clear";
+
+  // The next bytes come through the reactor, read as the session reads a request: wait, then
+  // read (an edge of bytes already read may wake the wait once; the read then finds nothing).
+  std::optional<IoResult> next;
+  asio::co_spawn(io, [&]() -> Task<void> {
+    for (;;) {
+      auto [error] = co_await wait_readable(pair.server);
+      if (error) co_return;
+      IoResult r = read_now_with_hint(pair.server, buffer);
+      if (!r.would_block()) {
+        next = r;
+        co_return;
+      }
+    }
+  }, asio::detached);
+  io.poll();
+  ASSERT_FALSE(next.has_value()) << "nothing to read yet";
+  run_task(io, write_all(pair.client, std::string_view("two")));
+  pair.client.shutdown(tcp::socket::shutdown_send);
+  ASSERT_TRUE(run_until(io, [&] { return next.has_value(); }));
+  read = *next;
+  ASSERT_FALSE(read.error) << read.error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), read.bytes), "two");
+  EXPECT_TRUE(reactor_saw_readable(pair.server)) << "a FIN is left behind the bytes: the flag must stay set";
+  read = read_now_with_hint(pair.server, buffer);
+  EXPECT_EQ(read.error, asio::error::eof);
+}
+
+// Without the hint a read cannot tell a drained socket from one with a FIN left: the flag stays
+// set until a read finds nothing (the behaviour before the hint, and where TCP_INQ is missing).
+TEST(SocketIoTest, WithoutTheHintOnlyAnEmptyReadClearsTheReadinessFlag) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  run_task(io, write_all(pair.client, std::string_view("one")));
+  IoResult read = read_now_with_hint(pair.server, buffer);
+  EXPECT_EQ(read.bytes, 3u);
+  EXPECT_TRUE(reactor_saw_readable(pair.server));
+  read = read_now_with_hint(pair.server, buffer);
+  EXPECT_TRUE(read.would_block());
+  EXPECT_FALSE(reactor_saw_readable(pair.server));
+}
+
+TEST(SocketIoTest, CancelEndsAWaitForReadability) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 16> buffer;
+  ASSERT_TRUE(read_now_with_hint(pair.server, buffer).would_block());  // drained: the flag is clear
+  std::optional<std::error_code> waited;
+  asio::co_spawn(io, [&]() -> Task<void> {
+    auto [error] = co_await wait_readable(pair.server);
+    waited = error;
+  }, asio::detached);
+  io.poll();
+  ASSERT_FALSE(waited.has_value());
+  pair.server.cancel();
+  ASSERT_TRUE(run_until(io, [&] { return waited.has_value(); }));
+  EXPECT_EQ(*waited, asio::error::operation_aborted);
+}
+
+// Per-operation cancellation (what `||` between awaitables uses) ends the wait too.
+TEST(SocketIoTest, ACancellationSignalEndsAWaitForReadability) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 16> buffer;
+  ASSERT_TRUE(read_now_with_hint(pair.server, buffer).would_block());
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> waited;
+  auto handler = asio::bind_cancellation_slot(signal.slot(), [&](std::error_code error) { waited = error; });
+  asio::async_initiate<decltype(handler), void(std::error_code)>(detail::InitiateWaitReadable{}, handler,
+                                                                  &pair.server);
+  io.poll();
+  ASSERT_FALSE(waited.has_value());
+  signal.emit(asio::cancellation_type::terminal);
+  ASSERT_TRUE(run_until(io, [&] { return waited.has_value(); }));
+  EXPECT_EQ(*waited, asio::error::operation_aborted);
+}
+
+// A miss backs off: 1, 2, 4, then at most 8 waits before the next try; a hit tries at once.
+TEST(ReadGuessTest, MissesBackOffAndAHitTriesAgainAtOnce) {
+  ReadGuess guess;
+  EXPECT_TRUE(guess.try_now());
+  const auto waits_before_next_try = [&] {
+    int waits = 0;
+    while (!guess.try_now()) ++waits;
+    return waits;
+  };
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 1);
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 2);
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 4);
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 8);
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 8);
+  guess.learn(true);
+  EXPECT_TRUE(guess.try_now());
+  guess.learn(false);
+  EXPECT_EQ(waits_before_next_try(), 1);
+}
+
 TEST(SocketIoTest, ConnectToAListenerSucceedsAndPreparesTheSocket) {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(ip::address_v4::loopback(), 0));
