@@ -31,9 +31,9 @@ constexpr std::uint16_t kLastTabledStatus = 599;
 
 }  // namespace
 
-void append_status_line(std::string& out, std::uint16_t status) {
+std::string_view tabled_status_line(std::uint16_t status) {
   // Every status a parsed response can carry, written once: a response head then starts with one
-  // append instead of a number conversion and four appends.
+  // copy instead of a number conversion and four appends.
   static const auto kLines = [] {
     std::array<std::string, kLastTabledStatus - kFirstTabledStatus + 1> lines;
     for (std::uint16_t s = kFirstTabledStatus; s <= kLastTabledStatus; ++s) {
@@ -41,8 +41,13 @@ void append_status_line(std::string& out, std::uint16_t status) {
     }
     return lines;
   }();
-  if (status >= kFirstTabledStatus && status <= kLastTabledStatus) {
-    out.append(kLines[status - kFirstTabledStatus]);
+  if (status < kFirstTabledStatus || status > kLastTabledStatus) return {};
+  return kLines[status - kFirstTabledStatus];
+}
+
+void append_status_line(std::string& out, std::uint16_t status) {
+  if (const std::string_view line = tabled_status_line(status); !line.empty()) {
+    out.append(line);
     return;
   }
   append_status_line_slowly(out, status);
@@ -64,13 +69,8 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 }
 
 void append_parsed_field(std::string& out, const HeaderField& field) {
-  // The parser guarantees CRLF after the value and its trailing whitespace: when the value starts
-  // right after ": " and ends at the CR, the bytes in the head are exactly the canonical line.
-  const char* line = field.name.data();
-  const std::size_t before_value = field.name.size() + 2;
-  if (field.value.data() == line + before_value && line[field.name.size() + 1] == ' ' &&
-      line[before_value + field.value.size()] == '\r') {
-    out.append(line, before_value + field.value.size() + 2);
+  if (const std::string_view line = canonical_line_in_head(field); !line.empty()) {
+    out.append(line);
     return;
   }
   append_field(out, field.name, field.value);

@@ -196,7 +196,10 @@ void append_traceparent(std::string& out, const TraceId& trace_id, const SpanId&
                         std::uint8_t flags) {
   const std::size_t start = out.size();
   out.resize(start + kTraceparentLength);
-  char* p = out.data() + start;
+  write_traceparent(out.data() + start, trace_id, span_id, flags);
+}
+
+void write_traceparent(char* p, const TraceId& trace_id, const SpanId& span_id, std::uint8_t flags) {
   *p++ = '0';
   *p++ = '0';
   *p++ = '-';

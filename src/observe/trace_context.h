@@ -62,6 +62,8 @@ void append_hex(std::string& out, std::span<const std::uint8_t> bytes);
 // Appends a version 00 `traceparent` value (55 characters). Only the sampled bit of `flags` is
 // kept: level 1 says flags it does not define must be sent as zero.
 void append_traceparent(std::string& out, const TraceId& trace_id, const SpanId& span_id, std::uint8_t flags);
+// The same value written at `out`, which has room for kTraceparentLength characters.
+void write_traceparent(char* out, const TraceId& trace_id, const SpanId& span_id, std::uint8_t flags);
 // Lower-case hex of an id in a fixed buffer, for logs: std::string_view(hex.data(), hex.size()).
 std::array<char, 32> trace_id_hex(const TraceId& trace_id);
 std::array<char, 16> span_id_hex(const SpanId& span_id);

@@ -11,6 +11,7 @@
 
 #include "core/json.h"
 #include "http/grpc.h"
+#include "http/head_writer.h"
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "http/serializer.h"
@@ -1730,17 +1731,21 @@ net::Task<bool> Session::send_local_reply() {
 void Session::build_upstream_request_head() {
   copy_connection_options(request_.connection_names_fields, request_.fields, request_connection_options_);
   head_out_.clear();
-  http::append_request_line(head_out_, request_.method_text, ctx_.forward_target);
+  http::HeadWriter head(head_out_);
+  head.append(request_.method_text);
+  head.append(" "sv);
+  head.append(ctx_.forward_target);
+  head.append(" HTTP/1.1\r\n"sv);
   const config::RouteSpec& route = *ctx_.match.route->spec;
   // preserveHost keeps the client's Host; an HTTP/1.0 request may have none, and an HTTP/1.1
   // upstream must get one (found by proxy_replay_fuzz): the target's then.
   if (route.preserve_host && !request_.host.empty()) {
-    http::append_field(head_out_, "Host", request_.host);
+    head.field("Host", request_.host);
     ctx_.host_value_at = 0;
   } else {
     // Remember where the target's Host value is: a retry on another target rewrites it in place.
-    ctx_.host_value_at = head_out_.size() + 6;  // after "Host: "
-    http::append_field(head_out_, "Host", ctx_.target_choice->host_header);
+    ctx_.host_value_at = head.size() + 6;  // after "Host: "
+    head.field("Host", ctx_.target_choice->host_header);
   }
   const policy::AuthPolicy& auth = ctx_.runtime->auth();
   // With request operations each forwarded field goes through the plan's edits (kept, renamed or
@@ -1755,48 +1760,56 @@ void Session::build_upstream_request_head() {
     if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;
     if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
     if (edits != nullptr) {
-      edits->forward(field, head_out_);
+      head.through_string([&](std::string& out) { return edits->forward(field, out); });
     } else {
-      http::append_parsed_field(head_out_, field);
+      head.parsed_field(field);
     }
   }
-  if (edits != nullptr) edits->append_added(ctx_.transform_scratch, head_out_);
+  if (edits != nullptr) {
+    head.through_string([&](std::string& out) { return edits->append_added(ctx_.transform_scratch, out); });
+  }
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
-  head_out_ += "X-Forwarded-For: "sv;
+  head.append("X-Forwarded-For: "sv);
   if (ctx_.peer_trusted) {
     for (const http::HeaderField& field : request_.fields) {
       if (field.token != http::HeaderToken::kXForwardedFor || field.value.empty()) continue;
-      head_out_.append(field.value).append(", "sv);
+      head.append(field.value);
+      head.append(", "sv);
     }
   }
-  head_out_.append(client_address_).append("\r\n"sv);
-  http::append_field(head_out_, "X-Forwarded-Proto", downstream_tls_ ? "https" : "http");
-  if (!request_.host.empty()) http::append_field(head_out_, "X-Forwarded-Host", request_.host);
-  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  head_out_ += "traceparent: "sv;
-  observe::append_traceparent(head_out_, ctx_.trace_id, ctx_.span_id, ctx_.trace_flags);
-  head_out_ += "\r\n"sv;
+  head.append(client_address_);
+  head.append(downstream_tls_ ? "\r\nX-Forwarded-Proto: https\r\n"sv : "\r\nX-Forwarded-Proto: http\r\n"sv);
+  if (!request_.host.empty()) head.field("X-Forwarded-Host", request_.host);
+  head.field("X-Correlation-ID", ctx_.correlation_id);
+  head.append("traceparent: "sv);
+  observe::write_traceparent(head.claim(observe::kTraceparentLength), ctx_.trace_id, ctx_.span_id, ctx_.trace_flags);
+  head.append("\r\n"sv);
   if (ctx_.body_buffered) {
-    head_out_ += "Content-Length: "sv;
-    append_json_uint(head_out_, ctx_.body.size());
-    head_out_ += "\r\n"sv;
+    head.append("Content-Length: "sv);
+    head.decimal(ctx_.body.size());
+    head.append("\r\n"sv);
   } else if (request_.framing == http::BodyFraming::kContentLength) {
-    head_out_ += "Content-Length: "sv;
-    append_json_uint(head_out_, request_.content_length);
-    head_out_ += "\r\n"sv;
+    head.append("Content-Length: "sv);
+    head.decimal(request_.content_length);
+    head.append("\r\n"sv);
   } else if (request_.framing == http::BodyFraming::kChunked) {
-    head_out_ += "Transfer-Encoding: chunked\r\n"sv;
+    head.append("Transfer-Encoding: chunked\r\n"sv);
   }
   // The client's Connection and Upgrade were dropped with the other hop-by-hop fields; a WebSocket
   // handshake asks this hop for the upgrade again (its Sec-WebSocket-* fields went through above).
-  if (ctx_.websocket) head_out_ += "Connection: Upgrade\r\nUpgrade: websocket\r\n"sv;
-  head_out_ += "\r\n"sv;
+  if (ctx_.websocket) head.append("Connection: Upgrade\r\nUpgrade: websocket\r\n"sv);
+  head.append("\r\n"sv);
 }
 
 void Session::build_response_head(bool chunked_to_client, bool close, bool upgrade) {
   head_out_.clear();
-  http::append_status_line(head_out_, response_.status);
+  http::HeadWriter head(head_out_);
+  if (const std::string_view line = http::tabled_status_line(response_.status); !line.empty()) {
+    head.append(line);
+  } else {
+    head.through_string([&](std::string& out) { http::append_status_line(out, response_.status); });
+  }
   // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent. A
   // 101 has no body and no resource: none.
   bool keep_framing = response_.framing == http::BodyFraming::kNone && !upgrade;
@@ -1811,40 +1824,45 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
     if (plan != nullptr && plan->hides(field)) continue;
     if (gateway_cors && policy::CorsPolicy::owns_response_field(field.name)) continue;
     if (edits != nullptr) {
-      security_present |= edits->forward(field, head_out_);
+      security_present |= head.through_string([&](std::string& out) { return edits->forward(field, out); });
     } else {
-      http::append_parsed_field(head_out_, field);
+      head.parsed_field(field);
     }
   }
-  if (edits != nullptr) security_present |= edits->append_added(ctx_.transform_scratch, head_out_);
+  if (edits != nullptr) {
+    security_present |=
+        head.through_string([&](std::string& out) { return edits->append_added(ctx_.transform_scratch, out); });
+  }
   if (plan != nullptr && !plan->security_fields().empty()) {
     // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).
-    plan->append_security_headers(/*tls=*/downstream_tls_,
-                                  [&](std::string_view name) {
-                                    return edits != nullptr ? plan->security_present(security_present, name)
-                                                            : response_.fields.find(name) != nullptr;
-                                  },
-                                  head_out_);
+    head.through_string([&](std::string& out) {
+      plan->append_security_headers(/*tls=*/downstream_tls_,
+                                    [&](std::string_view name) {
+                                      return edits != nullptr ? plan->security_present(security_present, name)
+                                                              : response_.fields.find(name) != nullptr;
+                                    },
+                                    out);
+    });
   }
-  head_out_ += ctx_.cors_headers;
-  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  head_out_ += ctx_.rate_limit_headers;
+  head.append(ctx_.cors_headers);
+  head.field("X-Correlation-ID", ctx_.correlation_id);
+  head.append(ctx_.rate_limit_headers);
   if (response_.framing == http::BodyFraming::kContentLength) {
-    head_out_ += "Content-Length: "sv;
-    append_json_uint(head_out_, response_.content_length);
-    head_out_ += "\r\n"sv;
+    head.append("Content-Length: "sv);
+    head.decimal(response_.content_length);
+    head.append("\r\n"sv);
   } else if (chunked_to_client) {
-    head_out_ += "Transfer-Encoding: chunked\r\n"sv;
+    head.append("Transfer-Encoding: chunked\r\n"sv);
   }
   if (upgrade) {
     // Hop-by-hop, so dropped above; the switch is this hop's too (RFC 6455 4.2.2).
-    head_out_ += "Connection: Upgrade\r\nUpgrade: websocket\r\n"sv;
+    head.append("Connection: Upgrade\r\nUpgrade: websocket\r\n"sv);
   } else if (close) {
-    head_out_ += "Connection: close\r\n"sv;
+    head.append("Connection: close\r\n"sv);
   } else if (request_.version_minor == 0) {
-    head_out_ += "Connection: keep-alive\r\n"sv;
+    head.append("Connection: keep-alive\r\n"sv);
   }
-  head_out_ += "\r\n"sv;
+  head.append("\r\n"sv);
 }
 
 void Session::release_upstream(bool reusable) {

@@ -1,0 +1,112 @@
+#pragma once
+// HeadWriter: writes the pieces of an HTTP/1.1 message head into a std::string through a cursor.
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+#include "http/serializer.h"
+
+namespace flexgate::http {
+
+// Appends the pieces of a message head to a std::string with one bounds check per piece and no
+// std::string call: the string is sized up front (within the capacity a reused head buffer
+// keeps, so without allocating) and trimmed to the bytes written when the writer closes. A head
+// is some twenty pieces, and a std::string append costs a capacity check, a size update and a
+// memcpy call each. The string holds exactly the bytes written only once the writer is gone, or
+// inside through_string().
+class HeadWriter {
+ public:
+  explicit HeadWriter(std::string& out) : out_(out) { open(); }
+  ~HeadWriter() { close(); }
+  HeadWriter(const HeadWriter&) = delete;
+  HeadWriter& operator=(const HeadWriter&) = delete;
+
+  [[gnu::always_inline]] void append(std::string_view text) { copy(claim(text.size()), text); }
+
+  // "Name: value\r\n" (the caller guarantees the name and value are valid).
+  [[gnu::always_inline]] void field(std::string_view name, std::string_view value) {
+    char* p = claim(name.size() + value.size() + 4);
+    p = copy(p, name);
+    *p++ = ':';
+    *p++ = ' ';
+    p = copy(p, value);
+    *p++ = '\r';
+    *p = '\n';
+  }
+
+  // field() for a field the parser produced, its views still into the parsed head: a line
+  // already written "Name: value\r\n" there is copied in one piece (most are).
+  void parsed_field(const HeaderField& parsed) {
+    if (const std::string_view line = canonical_line_in_head(parsed); !line.empty()) {
+      append(line);
+      return;
+    }
+    field(parsed.name, parsed.value);
+  }
+
+  // The decimal digits of `value`.
+  void decimal(std::uint64_t value) {
+    constexpr std::size_t kMaxDigits = 20;
+    char* p = claim(kMaxDigits);
+    p_ = std::to_chars(p, p + kMaxDigits, value).ptr;  // cannot fail: 20 digits hold any uint64
+  }
+
+  // `n` bytes at the cursor, for the caller to fill (all of them).
+  [[gnu::always_inline]] char* claim(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) grow(n);
+    char* at = p_;
+    p_ += n;
+    return at;
+  }
+
+  // Runs `write(std::string&)`, a writer that appends to the string itself, at the cursor.
+  template <class Write>
+  decltype(auto) through_string(Write&& write) {
+    close();
+    struct Reopen {
+      HeadWriter& writer;
+      ~Reopen() { writer.open(); }
+    } reopen{*this};
+    return write(out_);
+  }
+
+  // Bytes in the string so far, those written before the writer opened included.
+  std::size_t size() const { return static_cast<std::size_t>(p_ - out_.data()); }
+
+ private:
+  // Room made on open and on each growth beyond the need: most heads fit in the first.
+  static constexpr std::size_t kRoom = 512;
+
+  [[gnu::always_inline]] static char* copy(char* to, std::string_view from) {
+    if (!from.empty()) std::memcpy(to, from.data(), from.size());
+    return to + from.size();
+  }
+  void open() {
+    const std::size_t used = out_.size();
+    out_.resize(used + kRoom);
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+  void close() {
+    out_.resize(size());
+    p_ = end_ = out_.data() + out_.size();
+  }
+  [[gnu::noinline, gnu::cold]] void grow(std::size_t need) {
+    const std::size_t used = size();
+    out_.resize(std::max(out_.size() * 2, used + need + kRoom));
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+
+  std::string& out_;
+  char* p_ = nullptr;    // the next byte to write
+  char* end_ = nullptr;  // one past the last byte the string has room for
+};
+
+}  // namespace flexgate::http
