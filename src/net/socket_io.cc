@@ -51,12 +51,16 @@ struct SocketImplTag {
 struct ReadinessFlagsTag {
   friend constexpr ReadinessFlags Reactor::descriptor_state::*member_of(ReadinessFlagsTag);
 };
+struct StateReactorTag {
+  friend constexpr Reactor* Reactor::descriptor_state::*member_of(StateReactorTag);
+};
 template <auto Member, class Tag>
 struct PrivateMember {
   friend constexpr decltype(Member) member_of(Tag) { return Member; }
 };
 template struct PrivateMember<&SocketBase::impl_, SocketImplTag>;
 template struct PrivateMember<&Reactor::descriptor_state::try_speculative_, ReadinessFlagsTag>;
+template struct PrivateMember<&Reactor::descriptor_state::reactor_, StateReactorTag>;
 
 bool* readable_flag(tcp::socket& socket) {
   Reactor::descriptor_state* state = (socket.*member_of(SocketImplTag{})).get_implementation().reactor_data_;
@@ -69,7 +73,13 @@ namespace detail {
 
 ReactorHandle reactor_handle(tcp::socket& socket) {
   auto& impl = (socket.*member_of(SocketImplTag{})).get_implementation();
-  return {&asio::use_service<Reactor>(socket.get_executor().context()), &impl.reactor_data_, impl.socket_};
+  // An open socket's descriptor state names its reactor; use_service() would lock the context's
+  // service registry and search it on every wait. A closed socket's wait still needs the reactor
+  // (it completes with bad_descriptor through it).
+  Reactor::descriptor_state* state = impl.reactor_data_;
+  Reactor* reactor = state != nullptr ? state->*member_of(StateReactorTag{})
+                                      : &asio::use_service<Reactor>(socket.get_executor().context());
+  return {reactor, &impl.reactor_data_, impl.socket_};
 }
 
 void start_wait_readable(const ReactorHandle& handle, asio::detail::reactor_op* op) {
