@@ -199,7 +199,8 @@ void append_traceparent(std::string& out, const TraceId& trace_id, const SpanId&
   write_traceparent(out.data() + start, trace_id, span_id, flags);
 }
 
-void write_traceparent(char* p, const TraceId& trace_id, const SpanId& span_id, std::uint8_t flags) {
+void write_traceparent(char* out, const TraceId& trace_id, const SpanId& span_id, std::uint8_t flags) {
+  char* p = out;
   *p++ = '0';
   *p++ = '0';
   *p++ = '-';
