@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/transform_reader.h"
+#include "http/head_writer.h"
 #include "http/parser.h"
 #include "http/serializer.h"
 #include "policy/headers/header_plan.h"
@@ -103,9 +104,12 @@ void BM_RequestFieldsThroughPlan(benchmark::State& state) {
   for (auto _ : state) {
     if (!f.plan.render(f.context, f.scratch, failed)) state.SkipWithError("render");
     f.out.clear();
-    const HeaderEdits& edits = f.plan.request_edits();
-    for (const http::HeaderField& field : f.request->fields) edits.forward(field, f.out);
-    edits.append_added(f.scratch, f.out);
+    {
+      http::HeadWriter writer(f.out);
+      const HeaderEdits& edits = f.plan.request_edits();
+      for (const http::HeaderField& field : f.request->fields) edits.forward(field, writer);
+      edits.append_added(f.scratch, writer);
+    }
     benchmark::DoNotOptimize(f.out.data());
   }
   state.SetItemsProcessed(state.iterations());
@@ -129,9 +133,12 @@ void BM_ResponseFieldsThroughPlan(benchmark::State& state) {
   if (!f.ok) state.SkipWithError("fixture");
   for (auto _ : state) {
     f.out.clear();
-    const HeaderEdits& edits = f.plan.response_edits();
-    for (const http::HeaderField& field : f.response->fields) edits.forward(field, f.out);
-    edits.append_added(f.scratch, f.out);
+    {
+      http::HeadWriter writer(f.out);
+      const HeaderEdits& edits = f.plan.response_edits();
+      for (const http::HeaderField& field : f.response->fields) edits.forward(field, writer);
+      edits.append_added(f.scratch, writer);
+    }
     benchmark::DoNotOptimize(f.out.data());
   }
   state.SetItemsProcessed(state.iterations());

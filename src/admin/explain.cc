@@ -7,6 +7,7 @@
 #include <span>
 
 #include "core/json.h"
+#include "http/head_writer.h"
 #include "http/header_token.h"
 #include "http/parser.h"
 #include "http/websocket.h"
@@ -844,12 +845,15 @@ HeaderTransformInfo transform_info(const Context& ctx, const router::RouteMatch&
     // Session::build_upstream_request_head: each kept field through the plan's edits, then the
     // fields the plan adds.
     std::string lines;
-    const policy::HeaderEdits& edits = plan.request_edits();
-    for (const auto& [name, value] : fields.kept) {
-      const http::HeaderField field{name, value, http::lookup_header_token(name)};
-      (void)edits.forward(field, lines);
+    {
+      http::HeadWriter writer(lines);
+      const policy::HeaderEdits& edits = plan.request_edits();
+      for (const auto& [name, value] : fields.kept) {
+        const http::HeaderField field{name, value, http::lookup_header_token(name)};
+        (void)edits.forward(field, writer);
+      }
+      (void)edits.append_added(scratch, writer);
     }
-    (void)edits.append_added(scratch, lines);
     std::string_view rest = lines;
     while (!rest.empty()) {
       const std::size_t end = rest.find("\r\n");

@@ -22,7 +22,7 @@ namespace flexgate::http {
 // inside through_string().
 class HeadWriter {
  public:
-  explicit HeadWriter(std::string& out) : out_(out) { open(); }
+  explicit HeadWriter(std::string& out) : out_(out) { open(kRoom); }
   ~HeadWriter() { close(); }
   HeadWriter(const HeadWriter&) = delete;
   HeadWriter& operator=(const HeadWriter&) = delete;
@@ -71,7 +71,7 @@ class HeadWriter {
     close();
     struct Reopen {
       HeadWriter& writer;
-      ~Reopen() { writer.open(); }
+      ~Reopen() { writer.open(kRoomAfterString); }
     } reopen{*this};
     return write(out_);
   }
@@ -80,16 +80,19 @@ class HeadWriter {
   std::size_t size() const { return static_cast<std::size_t>(p_ - out_.data()); }
 
  private:
-  // Room made on open and on each growth beyond the need: most heads fit in the first.
+  // Room made on open and on each growth beyond the need: most heads fit in the first. Sizing the
+  // string writes every byte of it, so the room is no larger than a head needs.
   static constexpr std::size_t kRoom = 512;
+  // Room made after through_string(): what follows is mostly the gateway's own few fields.
+  static constexpr std::size_t kRoomAfterString = 256;
 
   [[gnu::always_inline]] static char* copy(char* to, std::string_view from) {
     if (!from.empty()) std::memcpy(to, from.data(), from.size());
     return to + from.size();
   }
-  void open() {
+  void open(std::size_t room) {
     const std::size_t used = out_.size();
-    out_.resize(used + kRoom);
+    out_.resize(used + room);
     p_ = out_.data() + used;
     end_ = out_.data() + out_.size();
   }

@@ -1752,21 +1752,22 @@ void Session::build_upstream_request_head() {
   // dropped), and the fields they add follow.
   const policy::HeaderPlan* plan = ctx_.header_plan;
   const policy::HeaderEdits* edits = plan != nullptr && plan->has_request_ops() ? &plan->request_edits() : nullptr;
-  for (const http::HeaderField& field : request_.fields) {
-    if (skip_request_field(field, request_)) continue;
-    if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
-    // The gateway writes its own traceparent below; tracestate goes on only with a valid trace.
-    if (field.token == http::HeaderToken::kTraceparent) continue;
-    if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;
-    if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
-    if (edits != nullptr) {
-      head.through_string([&](std::string& out) { return edits->forward(field, out); });
-    } else {
-      head.parsed_field(field);
+  const auto forward_fields = [&](auto&& write_field) {
+    for (const http::HeaderField& field : request_.fields) {
+      if (skip_request_field(field, request_)) continue;
+      if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
+      // The gateway writes its own traceparent below; tracestate goes on only with a valid trace.
+      if (field.token == http::HeaderToken::kTraceparent) continue;
+      if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;
+      if (ctx_.runtime->header_rules().drop_field(field.name)) continue;
+      write_field(field);
     }
-  }
-  if (edits != nullptr) {
-    head.through_string([&](std::string& out) { return edits->append_added(ctx_.transform_scratch, out); });
+  };
+  if (edits == nullptr) {
+    forward_fields([&](const http::HeaderField& field) { head.parsed_field(field); });
+  } else {
+    forward_fields([&](const http::HeaderField& field) { edits->forward(field, head); });
+    edits->append_added(ctx_.transform_scratch, head);
   }
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
@@ -1819,30 +1820,28 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
   const policy::HeaderEdits* edits = plan != nullptr && plan->has_response_ops() ? &plan->response_edits() : nullptr;
   const bool gateway_cors = !ctx_.cors_headers.empty();
   std::uint32_t security_present = 0;  // with edits: which security fields the edited response has
-  for (const http::HeaderField& field : response_.fields) {
-    if (skip_response_field(field, response_, keep_framing)) continue;
-    if (plan != nullptr && plan->hides(field)) continue;
-    if (gateway_cors && policy::CorsPolicy::owns_response_field(field.name)) continue;
-    if (edits != nullptr) {
-      security_present |= head.through_string([&](std::string& out) { return edits->forward(field, out); });
-    } else {
-      head.parsed_field(field);
+  const auto forward_fields = [&](auto&& write_field) {
+    for (const http::HeaderField& field : response_.fields) {
+      if (skip_response_field(field, response_, keep_framing)) continue;
+      if (plan != nullptr && plan->hides(field)) continue;
+      if (gateway_cors && policy::CorsPolicy::owns_response_field(field.name)) continue;
+      write_field(field);
     }
-  }
-  if (edits != nullptr) {
-    security_present |=
-        head.through_string([&](std::string& out) { return edits->append_added(ctx_.transform_scratch, out); });
+  };
+  if (edits == nullptr) {
+    forward_fields([&](const http::HeaderField& field) { head.parsed_field(field); });
+  } else {
+    forward_fields([&](const http::HeaderField& field) { security_present |= edits->forward(field, head); });
+    security_present |= edits->append_added(ctx_.transform_scratch, head);
   }
   if (plan != nullptr && !plan->security_fields().empty()) {
     // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).
-    head.through_string([&](std::string& out) {
-      plan->append_security_headers(/*tls=*/downstream_tls_,
-                                    [&](std::string_view name) {
-                                      return edits != nullptr ? plan->security_present(security_present, name)
-                                                              : response_.fields.find(name) != nullptr;
-                                    },
-                                    out);
-    });
+    plan->append_security_headers(/*tls=*/downstream_tls_,
+                                  [&](std::string_view name) {
+                                    return edits != nullptr ? plan->security_present(security_present, name)
+                                                            : response_.fields.find(name) != nullptr;
+                                  },
+                                  head);
   }
   head.append(ctx_.cors_headers);
   head.field("X-Correlation-ID", ctx_.correlation_id);

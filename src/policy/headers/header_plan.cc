@@ -246,17 +246,17 @@ bool HeaderPlan::render(const TemplateContext& context, TransformScratch& scratc
   return true;
 }
 
-std::uint32_t HeaderEdits::forward_named(const http::HeaderField& field, std::string& out) const {
+std::uint32_t HeaderEdits::forward_named(const http::HeaderField& field, http::HeadWriter& out) const {
   for (const Fate& fate : fates_) {
     if (!equals_lower(field.name, fate.lower)) continue;
     switch (fate.action) {
-      case Action::kKeep: http::append_parsed_field(out, field); break;
-      case Action::kRename: http::append_field(out, fate.rename_to, field.value); break;
+      case Action::kKeep: out.parsed_field(field); break;
+      case Action::kRename: out.field(fate.rename_to, field.value); break;
       case Action::kDrop: break;
     }
     return fate.security_bits;
   }
-  http::append_parsed_field(out, field);
+  out.parsed_field(field);
   return 0;
 }
 

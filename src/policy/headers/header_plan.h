@@ -19,10 +19,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "config/schema.h"
+#include "http/head_writer.h"
 #include "http/header_token.h"
 #include "http/message.h"
 #include "http/serializer.h"
@@ -68,9 +70,9 @@ class HeaderEdits {
   // Writes `field` (still pointing into its parsed head) as the operations leave it: unchanged,
   // under its new name, or not at all. Returns the HeaderPlan::security_fields() bits of the name
   // it was written under (0 when dropped). A name no operation mentions costs one bit test.
-  std::uint32_t forward(const http::HeaderField& field, std::string& out) const {
+  std::uint32_t forward(const http::HeaderField& field, http::HeadWriter& out) const {
     if ((filter_ >> filter_bit(field.name) & 1) == 0) {
-      http::append_parsed_field(out, field);
+      out.parsed_field(field);
       return 0;
     }
     return forward_named(field, out);
@@ -78,7 +80,7 @@ class HeaderEdits {
 
   // Writes the fields the operations add, in order: constant lines written at load, or the lines
   // the last HeaderPlan::render() put in `scratch`. Returns the security bits of their names.
-  std::uint32_t append_added(const TransformScratch& scratch, std::string& out) const {
+  std::uint32_t append_added(const TransformScratch& scratch, http::HeadWriter& out) const {
     if (!rendered_) {
       out.append(added_);
       return added_security_bits_;
@@ -106,7 +108,7 @@ class HeaderEdits {
     const unsigned last = static_cast<unsigned char>(name.back()) | 0x20u;
     return (static_cast<unsigned>(name.size()) + first * 7 + last * 13) & 63;
   }
-  std::uint32_t forward_named(const http::HeaderField& field, std::string& out) const;
+  std::uint32_t forward_named(const http::HeaderField& field, http::HeadWriter& out) const;
 
   std::vector<Fate> fates_;   // every name an operation (or a security header) mentions
   std::uint64_t filter_ = 0;  // bit filter_bit(name) set for each of them
@@ -147,11 +149,16 @@ class HeaderPlan {
 
   // Appends "Name: value\r\n" for each security header `has(name)` says the response lacks.
   // `tls`: the listener is TLS (HSTS is sent only then; no listener is TLS yet).
-  template <typename Has>
-  void append_security_headers(bool tls, Has&& has, std::string& out) const {
+  // `out` is a std::string or an http::HeadWriter.
+  template <typename Has, typename Out>
+  void append_security_headers(bool tls, Has&& has, Out& out) const {
     for (const SecurityField& field : security_) {
       if ((field.tls_only && !tls) || has(field.name)) continue;
-      out.append(field.name).append(": ").append(field.value).append("\r\n");
+      if constexpr (std::is_same_v<Out, http::HeadWriter>) {
+        out.field(field.name, field.value);
+      } else {
+        http::append_field(out, field.name, field.value);
+      }
     }
   }
   std::span<const SecurityField> security_fields() const { return security_; }

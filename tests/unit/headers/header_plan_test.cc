@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/transform_reader.h"
+#include "http/head_writer.h"
 #include "http/parser.h"
 #include "policy/headers/header_plan.h"
 
@@ -59,10 +60,13 @@ std::string write_edited(const HeaderEdits& edits, const TransformScratch& scrat
                          std::uint32_t* present = nullptr) {
   std::string out;
   std::uint32_t bits = 0;
-  for (const auto& [name, text] : in) {
-    bits |= edits.forward(http::HeaderField{name, text, http::HeaderToken::kOther}, out);
+  {
+    http::HeadWriter writer(out);
+    for (const auto& [name, text] : in) {
+      bits |= edits.forward(http::HeaderField{name, text, http::HeaderToken::kOther}, writer);
+    }
+    bits |= edits.append_added(scratch, writer);
   }
-  bits |= edits.append_added(scratch, out);
   if (present != nullptr) *present = bits;
   return out;
 }
@@ -223,8 +227,11 @@ TEST(HeaderPlan, FieldsNoOperationNamesAreCopiedAsParsed) {
   http::RequestHead head;
   ASSERT_EQ(http::parse_request_head(raw, http::Limits{}, head).status, http::ParseStatus::kComplete);
   std::string out;
-  for (const http::HeaderField& field : head.fields) {
-    if (field.token != http::HeaderToken::kHost) plan.request_edits().forward(field, out);
+  {
+    http::HeadWriter writer(out);
+    for (const http::HeaderField& field : head.fields) {
+      if (field.token != http::HeaderToken::kHost) plan.request_edits().forward(field, writer);
+    }
   }
   EXPECT_EQ(out, "user-agent: t/1\r\nX-New: v\r\nAccept: */*\r\n");
 }
