@@ -18,11 +18,10 @@ namespace flexgate::http {
 // std::string call: the string is sized up front (within the capacity a reused head buffer
 // keeps, so without allocating) and trimmed to the bytes written when the writer closes. A head
 // is some twenty pieces, and a std::string append costs a capacity check, a size update and a
-// memcpy call each. The string holds exactly the bytes written only once the writer is gone, or
-// inside through_string().
+// memcpy call each. The string holds exactly the bytes written only once the writer is gone.
 class HeadWriter {
  public:
-  explicit HeadWriter(std::string& out) : out_(out) { open(kRoom); }
+  explicit HeadWriter(std::string& out) : out_(out) { open(); }
   ~HeadWriter() { close(); }
   HeadWriter(const HeadWriter&) = delete;
   HeadWriter& operator=(const HeadWriter&) = delete;
@@ -65,17 +64,6 @@ class HeadWriter {
     return at;
   }
 
-  // Runs `write(std::string&)`, a writer that appends to the string itself, at the cursor.
-  template <class Write>
-  decltype(auto) through_string(Write&& write) {
-    close();
-    struct Reopen {
-      HeadWriter& writer;
-      ~Reopen() { writer.open(kRoomAfterString); }
-    } reopen{*this};
-    return write(out_);
-  }
-
   // Bytes in the string so far, those written before the writer opened included.
   std::size_t size() const { return static_cast<std::size_t>(p_ - out_.data()); }
 
@@ -83,23 +71,18 @@ class HeadWriter {
   // Room made on open and on each growth beyond the need: most heads fit in the first. Sizing the
   // string writes every byte of it, so the room is no larger than a head needs.
   static constexpr std::size_t kRoom = 512;
-  // Room made after through_string(): what follows is mostly the gateway's own few fields.
-  static constexpr std::size_t kRoomAfterString = 256;
 
   [[gnu::always_inline]] static char* copy(char* to, std::string_view from) {
     if (!from.empty()) std::memcpy(to, from.data(), from.size());
     return to + from.size();
   }
-  void open(std::size_t room) {
+  void open() {
     const std::size_t used = out_.size();
-    out_.resize(used + room);
+    out_.resize(used + kRoom);
     p_ = out_.data() + used;
     end_ = out_.data() + out_.size();
   }
-  void close() {
-    out_.resize(size());
-    p_ = end_ = out_.data() + out_.size();
-  }
+  void close() { out_.resize(size()); }
   [[gnu::noinline, gnu::cold]] void grow(std::size_t need) {
     const std::size_t used = size();
     out_.resize(std::max(out_.size() * 2, used + need + kRoom));

@@ -1809,7 +1809,12 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
   if (const std::string_view line = http::tabled_status_line(response_.status); !line.empty()) {
     head.append(line);
   } else {
-    head.through_string([&](std::string& out) { http::append_status_line(out, response_.status); });
+    // Not from a parsed response (it holds 100..599 only): no table line, written in pieces.
+    head.append("HTTP/1.1 "sv);
+    head.decimal(response_.status);
+    head.append(" "sv);
+    head.append(http::reason_phrase(response_.status));
+    head.append("\r\n"sv);
   }
   // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent. A
   // 101 has no body and no resource: none.

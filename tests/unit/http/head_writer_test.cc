@@ -50,24 +50,20 @@ TEST(HeadWriter, GrowsPastItsFirstRoomWithoutLosingBytes) {
   EXPECT_EQ(out, expected);
 }
 
-TEST(HeadWriter, ThroughStringSeesExactlyTheBytesSoFarAndTheWriterGoesOnAfter) {
-  std::string out;
+TEST(HeadWriter, ClaimedBytesAndDecimalsLandAtTheCursor) {
+  std::string out = "prefix|";
   {
     HeadWriter head(out);
     head.append("A: 1\r\n");
-    const std::size_t seen = head.through_string([](std::string& text) {
-      const std::size_t size = text.size();
-      text += "B: 2\r\n";
-      return size;
-    });
-    EXPECT_EQ(seen, 6u);
-    head.append("C: 3\r\n");
+    head.decimal(0);
+    head.decimal(18446744073709551615ull);
     char* traceparent = head.claim(3);
     traceparent[0] = 'x';
     traceparent[1] = 'y';
     traceparent[2] = 'z';
+    EXPECT_EQ(head.size(), 7u + 6u + 1u + 20u + 3u);
   }
-  EXPECT_EQ(out, "A: 1\r\nB: 2\r\nC: 3\r\nxyz");
+  EXPECT_EQ(out, "prefix|A: 1\r\n018446744073709551615xyz");
 }
 
 TEST(HeadWriter, ParsedFieldsAreWrittenInCanonicalForm) {
