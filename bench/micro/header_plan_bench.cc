@@ -108,7 +108,7 @@ void BM_RequestFieldsThroughPlan(benchmark::State& state) {
       http::HeadWriter writer(f.out);
       const HeaderEdits& edits = f.plan.request_edits();
       for (const http::HeaderField& field : f.request->fields) edits.forward(field, writer);
-      edits.append_added(f.scratch, writer);
+      edits.append_added(f.scratch, f.context, writer);
     }
     benchmark::DoNotOptimize(f.out.data());
   }
@@ -137,7 +137,7 @@ void BM_ResponseFieldsThroughPlan(benchmark::State& state) {
       http::HeadWriter writer(f.out);
       const HeaderEdits& edits = f.plan.response_edits();
       for (const http::HeaderField& field : f.response->fields) edits.forward(field, writer);
-      edits.append_added(f.scratch, writer);
+      edits.append_added(f.scratch, f.context, writer);
     }
     benchmark::DoNotOptimize(f.out.data());
   }

@@ -852,7 +852,7 @@ HeaderTransformInfo transform_info(const Context& ctx, const router::RouteMatch&
         const http::HeaderField field{name, value, http::lookup_header_token(name)};
         (void)edits.forward(field, writer);
       }
-      (void)edits.append_added(scratch, writer);
+      (void)edits.append_added(scratch, context, writer);
     }
     std::string_view rest = lines;
     while (!rest.empty()) {

@@ -814,6 +814,13 @@ bool Session::forward_target_phase() {
   return true;
 }
 
+policy::TemplateContext Session::gateway_template_values() const {
+  policy::TemplateContext context;
+  context.client_ip = ctx_.client_ip_text.empty() ? std::string_view(client_address_) : ctx_.client_ip_text;
+  context.correlation_id = ctx_.correlation_id;
+  return context;
+}
+
 bool Session::transform_request_phase() {
   // The header plan of (route, chosen upstream). Values that depend on the request are rendered
   // now, the response's included: the request head is gone by the time the response arrives.
@@ -823,9 +830,7 @@ bool Session::transform_request_phase() {
   std::vector<std::string_view>& params = ctx_.transform_scratch.path_params;  // keeps its capacity
   params.clear();
   for (std::size_t i = 0; i < ctx_.match.param_count; ++i) params.push_back(ctx_.match.params[i].value);
-  policy::TemplateContext context;
-  context.client_ip = ctx_.client_ip_text.empty() ? std::string_view(client_address_) : ctx_.client_ip_text;
-  context.correlation_id = ctx_.correlation_id;
+  policy::TemplateContext context = gateway_template_values();
   context.route = ctx_.match.route->spec->path;
   context.upstream = ctx_.upstream->spec->name;
   context.auth_client = ctx_.client_name;
@@ -1767,7 +1772,7 @@ void Session::build_upstream_request_head() {
     forward_fields([&](const http::HeaderField& field) { head.parsed_field(field); });
   } else {
     forward_fields([&](const http::HeaderField& field) { edits->forward(field, head); });
-    edits->append_added(ctx_.transform_scratch, head);
+    edits->append_added(ctx_.transform_scratch, gateway_template_values(), head);
   }
   // The client's own X-Forwarded-* are dropped above: the gateway states what it saw. Only a
   // peer listed in security.trustedProxies has its X-Forwarded-For chain kept (and extended).
@@ -1837,7 +1842,7 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
     forward_fields([&](const http::HeaderField& field) { head.parsed_field(field); });
   } else {
     forward_fields([&](const http::HeaderField& field) { security_present |= edits->forward(field, head); });
-    security_present |= edits->append_added(ctx_.transform_scratch, head);
+    security_present |= edits->append_added(ctx_.transform_scratch, gateway_template_values(), head);
   }
   if (plan != nullptr && !plan->security_fields().empty()) {
     // Only where the response has none of its own; HSTS only on a TLS connection (RFC 6797 7.2).

@@ -131,6 +131,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool choose_upstream_phase();
   bool forward_target_phase();
   bool transform_request_phase();
+  // The ${client_ip} and ${correlation_id} of this request (what a header plan copies unrendered).
+  policy::TemplateContext gateway_template_values() const;
   // Traffic control around each attempt (lifecycle.cc): pick a usable target of `chosen` through
   // its breaker and balancer; report how the attempt ended (balancer, breaker, outlier ejection).
   bool pick_target(const upstream::Upstream& chosen, bool retry);

@@ -78,9 +78,13 @@ class HeaderEdits {
     return forward_named(field, out);
   }
 
-  // Writes the fields the operations add, in order: constant lines written at load, or the lines
-  // the last HeaderPlan::render() put in `scratch`. Returns the security bits of their names.
-  std::uint32_t append_added(const TransformScratch& scratch, http::HeadWriter& out) const {
+  // Writes the fields the operations add, in order: constant lines written at load, the lines
+  // the last HeaderPlan::render() put in `scratch`, or lines whose values are copied from
+  // `gateway_values` (its client_ip and correlation_id) right here. Returns the security bits of
+  // their names.
+  std::uint32_t append_added(const TransformScratch& scratch, const TemplateContext& gateway_values,
+                             http::HeadWriter& out) const {
+    if (!direct_.empty()) return append_direct(gateway_values, out);
     if (!rendered_) {
       out.append(added_);
       return added_security_bits_;
@@ -88,6 +92,9 @@ class HeaderEdits {
     out.append(scratch.added[direction_].view());
     return scratch.added_security_bits[direction_];
   }
+  // True when the added fields' values are copied while the head is written (every one of them
+  // is ${correlation_id} or ${client_ip} alone): render() has nothing to do for this direction.
+  bool writes_directly() const { return !direct_.empty(); }
 
  private:
   friend class HeaderPlan;
@@ -108,13 +115,24 @@ class HeaderEdits {
     const unsigned last = static_cast<unsigned char>(name.back()) | 0x20u;
     return (static_cast<unsigned>(name.size()) + first * 7 + last * 13) & 63;
   }
+  // An added field whose value is one gateway-made variable: nothing in it can make the request
+  // fail, so it needs no render() ahead of the head and is written straight into it.
+  struct DirectLine {
+    std::string lead;             // the constant lines before it, then "Name: "
+    std::uint32_t name_size = 0;  // of the "Name: " that ends `lead`; 0 when a later operation drops it
+    std::string_view TemplateContext::*value = nullptr;
+    std::uint32_t security_bits = 0;
+  };
   std::uint32_t forward_named(const http::HeaderField& field, http::HeadWriter& out) const;
+  std::uint32_t append_direct(const TemplateContext& gateway_values, http::HeadWriter& out) const;
 
   std::vector<Fate> fates_;   // every name an operation (or a security header) mentions
   std::uint64_t filter_ = 0;  // bit filter_bit(name) set for each of them
-  // The added fields. Every value constant: `added_` holds all their lines. Else (`rendered_`)
-  // render() writes them into TransformScratch::added[direction_], `added_` last.
+  // The added fields. Every value constant: `added_` holds all their lines. Else `direct_` (each
+  // value a gateway-made variable), or (`rendered_`) render() writes them into
+  // TransformScratch::added[direction_]; `added_` last either way.
   std::string added_;
+  std::vector<DirectLine> direct_;
   std::uint32_t added_security_bits_ = 0;  // of the constant lines
   bool rendered_ = false;
   bool has_operations_ = false;
@@ -130,7 +148,8 @@ class HeaderPlan {
 
   bool has_request_ops() const { return !request_.empty(); }
   bool has_response_ops() const { return !response_.empty(); }
-  // True when some value depends on the request: render() must run before the edits are used.
+  // True when some value depends on the request in a way that may fail it (anything but a lone
+  // ${correlation_id} or ${client_ip}): render() must run before the edits are used.
   bool needs_render() const { return !pieces_.empty(); }
 
   // Renders every request-dependent value (request and response operations alike: the response

@@ -57,7 +57,7 @@ Fields parse_lines(std::string_view text) {
 // Writes `in` through `edits` as the lifecycle does (each field forwarded, then the added ones);
 // `present` gets the security bits of what was written.
 std::string write_edited(const HeaderEdits& edits, const TransformScratch& scratch, const Fields& in,
-                         std::uint32_t* present = nullptr) {
+                         std::uint32_t* present = nullptr, const TemplateContext& context = {}) {
   std::string out;
   std::uint32_t bits = 0;
   {
@@ -65,7 +65,7 @@ std::string write_edited(const HeaderEdits& edits, const TransformScratch& scrat
     for (const auto& [name, text] : in) {
       bits |= edits.forward(http::HeaderField{name, text, http::HeaderToken::kOther}, writer);
     }
-    bits |= edits.append_added(scratch, writer);
+    bits |= edits.append_added(scratch, context, writer);
   }
   if (present != nullptr) *present = bits;
   return out;
@@ -76,7 +76,7 @@ Fields run_request(const HeaderPlan& plan, const Fields& in, const TemplateConte
   TransformScratch scratch;
   std::string_view failed;
   EXPECT_TRUE(plan.render(context, scratch, failed));
-  return parse_lines(write_edited(plan.request_edits(), scratch, in));
+  return parse_lines(write_edited(plan.request_edits(), scratch, in, nullptr, context));
 }
 
 TEST(HeaderPlan, OperationsRunRemoveRenameSetAdd) {
@@ -297,6 +297,54 @@ TEST(HeaderPlan, ARunTimeValueWithCrLfFailsRenderSoTheRequestGets500) {
   std::string_view failed;
   EXPECT_FALSE(plan.render(context, scratch, failed));
   EXPECT_EQ(failed, "X-User");
+}
+
+TEST(HeaderPlan, LoneGatewayValuesAreWrittenWithTheHeadWithoutARender) {
+  // Nothing in ${correlation_id} or ${client_ip} can fail a request: a direction whose every
+  // request-dependent value is one of them copies the values while its head is written.
+  config::HeadersSpec upstream;
+  upstream.request.set = {value("X-Upstream-Id", "${correlation_id}")};
+  config::HeadersSpec route;
+  route.request.remove = {"X-Upstream-Id"};  // drops the upstream's line: it adds no field
+  route.request.set = {value("X-Team", "payments"), value("X-Request-Id", "${correlation_id}"),
+                       value("X-Real-IP", "${client_ip}")};
+  route.request.add = {value("X-Via", "flexgate")};
+  route.response.add = {value("X-Seen-From", "${client_ip}")};
+  const HeaderPlan plan = compile(PlanInputs{&upstream, &route, nullptr, {}});
+  EXPECT_FALSE(plan.needs_render());
+  EXPECT_TRUE(plan.request_edits().writes_directly());
+  EXPECT_TRUE(plan.response_edits().writes_directly());
+  const TransformScratch never_rendered;
+  TemplateContext context;
+  context.correlation_id = "abc";
+  context.client_ip = "10.0.0.1";
+  EXPECT_EQ(write_edited(plan.request_edits(), never_rendered, {{"X-Request-Id", "spoofed"}, {"Accept", "*/*"}},
+                         nullptr, context),
+            "Accept: */*\r\nX-Team: payments\r\nX-Request-Id: abc\r\nX-Real-IP: 10.0.0.1\r\nX-Via: flexgate\r\n");
+  EXPECT_EQ(write_edited(plan.response_edits(), never_rendered, {}, nullptr, context), "X-Seen-From: 10.0.0.1\r\n");
+  context.client_ip = "";  // an empty value adds no field; the constant lines around it stay
+  EXPECT_EQ(write_edited(plan.request_edits(), never_rendered, {}, nullptr, context),
+            "X-Team: payments\r\nX-Request-Id: abc\r\nX-Via: flexgate\r\n");
+  EXPECT_EQ(write_edited(plan.response_edits(), never_rendered, {}, nullptr, context), "");
+
+  // One value that may fail (a client's field) and the direction renders as before; the other
+  // direction still writes directly.
+  route.request.add.push_back(value("X-Copy", "${request.header.X-Tenant}"));
+  const HeaderPlan mixed = compile(PlanInputs{&upstream, &route, nullptr, {}});
+  EXPECT_TRUE(mixed.needs_render());
+  EXPECT_FALSE(mixed.request_edits().writes_directly());
+  EXPECT_TRUE(mixed.response_edits().writes_directly());
+  http::HeaderFields fields;
+  fields.items[0] = {"x-tenant", "acme", http::HeaderToken::kOther};
+  fields.count = 1;
+  context.request_headers = &fields;
+  context.client_ip = "10.0.0.2";
+  TransformScratch scratch;
+  std::string_view failed;
+  ASSERT_TRUE(mixed.render(context, scratch, failed));
+  EXPECT_EQ(write_edited(mixed.request_edits(), scratch, {}, nullptr, context),
+            "X-Team: payments\r\nX-Request-Id: abc\r\nX-Real-IP: 10.0.0.2\r\nX-Via: flexgate\r\nX-Copy: acme\r\n");
+  EXPECT_EQ(write_edited(mixed.response_edits(), scratch, {}, nullptr, context), "X-Seen-From: 10.0.0.2\r\n");
 }
 
 TEST(HeaderPlan, RenderedLinesAreReusedAcrossRequests) {
