@@ -1069,7 +1069,8 @@ bool Session::pooled_connection_phase(bool allow_pooled) {
   // upstream with maxConcurrent takes connect_phase(), which owns the slot, its queue and counts.
   if (!allow_pooled || ctx_.runtime->controls(ctx_.upstream->index).concurrency) return false;
   ctx_.concurrency.release();
-  const auto now = net::Clock::now();
+  // pick_target() has just read the clock: nothing waited since.
+  const auto now = ctx_.attempt_started;
   while ((upstream_ = worker_.pool().take(ctx_.target_choice->id, now))) {
     if (pooled_connection_usable()) {
       worker_.metrics().record_upstream_pool_reuse(ctx_.runtime->metrics_upstream(ctx_.upstream->index));
@@ -1501,6 +1502,7 @@ bool Session::response_sent(const StreamResult& result, const ResponsePlan& plan
   // one whose request the upstream answered before its end (a full-duplex exchange cut short).
   const bool reusable = response_.keep_alive && response_.framing != http::BodyFraming::kUntilClose &&
                         upstream_->buffer.empty() && !ctx_.websocket && !ctx_.body_unread;
+  ctx_.ended = net::Clock::now();
   release_upstream(reusable);
   return !plan.close && !ctx_.body_unread;
 }
@@ -1511,7 +1513,7 @@ void Session::count_request() {
   observe::WorkerMetrics& metrics = worker_.metrics();
   metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
   metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
-                           std::chrono::duration_cast<std::chrono::microseconds>(net::Clock::now() - ctx_.started));
+                           std::chrono::duration_cast<std::chrono::microseconds>(ctx_.end_time() - ctx_.started));
   metrics.set_pool_idle(worker_.pool().idle_count());
   // A gRPC call whose status never arrived (no grpc-status, a broken stream) counts as UNKNOWN.
   if (ctx_.grpc) {
@@ -1541,7 +1543,7 @@ void Session::log_phase() {
   if (ctx_.has_local_reply) record.error = to_string(ctx_.error_kind);
   record.status = ctx_.status;
   record.duration_ms =
-      std::chrono::duration<double, std::milli>(net::Clock::now() - ctx_.started).count();
+      std::chrono::duration<double, std::milli>(ctx_.end_time() - ctx_.started).count();
   record.bytes_in = ctx_.bytes_in;
   record.bytes_out = ctx_.bytes_out;
   const std::array<char, 32> trace_id_hex = observe::trace_id_hex(ctx_.trace_id);
@@ -1579,7 +1581,7 @@ void Session::export_span() {
   if (ctx_.has_parent_span) span.parent_span_id = ctx_.parent_span_id;
   const std::string_view route = ctx_.match.route != nullptr ? std::string_view(ctx_.match.route->spec->path) : "";
   span.name.assign(ctx_.method).append(" "sv).append(route.empty() ? std::string_view("(no route)") : route);
-  const auto now = net::Clock::now();
+  const auto now = ctx_.end_time();
   span.end_time = std::chrono::system_clock::now();
   span.start_time = span.end_time - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - ctx_.started);
   span.method = ctx_.method;
@@ -1894,7 +1896,7 @@ void Session::release_upstream(bool reusable) {
   if (reusable && current_snapshot && !closing_ && upstream_->stream.is_open()) {
     ++upstream_->requests_served;
     const auto& pool_spec = ctx_.upstream->spec->pool;
-    worker_.pool().put(std::move(upstream_), net::Clock::now(), pool_spec.idle_timeout, pool_spec.max_idle);
+    worker_.pool().put(std::move(upstream_), ctx_.end_time(), pool_spec.idle_timeout, pool_spec.max_idle);
   }
   worker_.pool().discard(std::move(upstream_));  // closes one not pooled; its buffer's block stays
 }

@@ -35,6 +35,12 @@ struct RequestContext {
   std::shared_ptr<const Runtime> runtime;  // the snapshot this request runs on
   net::Clock::time_point started{};
   net::Clock::time_point deadline{};  // whole-request deadline (proxy.timeout)
+  // When a proxied response's last byte was written (unset on every other path): what the pool,
+  // the metrics, the access line and the next request's idle timeout take for "now", one clock
+  // read instead of four.
+  net::Clock::time_point ended{};
+  // `ended` when it is set, else the clock.
+  net::Clock::time_point end_time() const { return ended != net::Clock::time_point{} ? ended : net::Clock::now(); }
 
   std::string correlation_id;
   // W3C trace context: the trace this request belongs to (the client's, or a new one), this
@@ -120,6 +126,7 @@ struct RequestContext {
 
   void reset() {
     concurrency.release();  // before the snapshot that owns the limiter may go
+    ended = {};
     runtime.reset();
     correlation_id.clear();
     has_parent_span = false;

@@ -222,7 +222,9 @@ net::Task<Session::ReadHeadResult> Session::read_request_head() {
   const std::shared_ptr<const Runtime> runtime = worker_.runtime();
   const auto& proxy_settings = runtime->config().proxy;
   const http::Limits& limits = runtime->limits();
-  auto now = net::Clock::now();
+  // After a proxied response the clock was read as its last byte left, and nothing has waited
+  // since: the idle timeout runs from then.
+  auto now = ctx_.end_time();
   bool fresh_connection = requests_served_ == 0;
   // A new connection must send its head within the header timeout (slowloris); a kept-alive one
   // may sit idle for the idle timeout before its next request starts.
