@@ -12,7 +12,7 @@
 #   UPSTREAM_KEEPALIVE  idle upstream connections kept per worker (nginx, FlexGate)  default 256
 #   DURATION       seconds per measured wrk run             default 5
 #   WARMUP         seconds of unmeasured wrk before each    default 1
-#   ROUNDS         rounds; every proxy runs once per round  default 3 (the median is reported)
+#   ROUNDS         rounds; every proxy runs once per round  default 5 (the median is reported)
 #   QUICK=1        smoke test: 1 round of 2 s
 #   TARGETS        subset of "direct flexgate nginx haproxy flexgate-policies flexgate-logged
 #                  flexgate-rl-memory flexgate-rl-redis flexgate-headers" (the flexgate-* ones run
@@ -37,7 +37,7 @@ ECHO_WORKERS=${ECHO_WORKERS:-1}
 UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-256}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 if [[ ${QUICK:-0} == 1 ]]; then
   ROUNDS=1
   DURATION=2
