@@ -26,7 +26,7 @@
 #   FLEXGATE_BIN, ECHO_BIN, WORKERS (2), ECHO_WORKERS (1), UPSTREAM_KEEPALIVE (256): as in run.sh
 #   DURATION       seconds per measured run              default 5
 #   WARMUP         seconds of unmeasured load before each  default 1
-#   ROUNDS         rounds (the median is reported)       default 3
+#   ROUNDS         rounds (the median is reported)       default 5
 #   QUICK=1        smoke test: 1 round of 2 s
 #   TARGETS        subset of "flexgate nginx haproxy"
 #   SCENARIOS      subset of "tls-get-small tls-handshakes tls-full-handshakes h2-get-small h2c-get-small"
@@ -47,7 +47,7 @@ ECHO_WORKERS=${ECHO_WORKERS:-1}
 UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-256}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 H2_CLIENTS=${H2_CLIENTS:-16}
 H2_STREAMS=${H2_STREAMS:-10}
 if [[ ${QUICK:-0} == 1 ]]; then
