@@ -1,6 +1,8 @@
 #include "net/worker_pool.h"
 
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,9 +10,65 @@
 
 namespace flexgate::net {
 
-// UNSAFE_IO: a worker's sockets and timers are only touched by its own thread; posting from the
-// main thread (reload, shutdown) still takes the scheduler lock, so it stays safe.
-WorkerLoop::WorkerLoop() : context_(ASIO_CONCURRENCY_HINT_UNSAFE_IO), guard_(context_.get_executor()) {}
+namespace {
+
+// Without an eventfd (the process is out of descriptors at start) the loop keeps the scheduler's
+// lock and post() falls back to asio::post, which is safe from any thread then.
+int concurrency_hint(int mail_fd) { return mail_fd >= 0 ? ASIO_CONCURRENCY_HINT_UNSAFE : ASIO_CONCURRENCY_HINT_UNSAFE_IO; }
+
+}  // namespace
+
+WorkerLoop::WorkerLoop()
+    : mail_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      context_(concurrency_hint(mail_fd_)),
+      guard_(context_.get_executor()),
+      mail_signal_(context_) {
+  if (mail_fd_ < 0) return;
+  mail_signal_.assign(mail_fd_);  // owns and closes it from now on
+  read_mail();
+}
+
+WorkerLoop::~WorkerLoop() = default;
+
+void WorkerLoop::post(std::function<void()> work) {
+  if (mail_fd_ < 0) {
+    asio::post(context_, std::move(work));
+    return;
+  }
+  {
+    std::lock_guard lock(mail_mutex_);
+    mail_.push_back(std::move(work));
+  }
+  // After the push: the loop either takes this work with the batch it is about to swap out, or
+  // finds the counter non-zero on its next read. The descriptor stays open until the loop is
+  // destroyed, so a late write only bumps a counter nobody reads.
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(mail_fd_, &one, sizeof one);
+}
+
+// A read, not async_wait: Asio's epoll reactor is edge-triggered and tries a read at once, so a
+// write that came before the read was queued is never missed; reading resets the counter.
+void WorkerLoop::read_mail() {
+  mail_signal_.async_read_some(asio::buffer(&mail_count_, sizeof mail_count_),
+                               [this](std::error_code ec, std::size_t) {
+                                 if (ec) return;  // cancelled: the loop is being destroyed
+                                 deliver_mail();
+                                 if (!mailbox_closed_) read_mail();
+                               });
+}
+
+void WorkerLoop::deliver_mail() {
+  {
+    std::lock_guard lock(mail_mutex_);
+    delivering_.swap(mail_);
+  }
+  for (auto& work : delivering_) work();
+  delivering_.clear();
+}
+
+// On the loop's thread, from a delivery (so no read is pending): no more reads, so the loop can
+// end once it runs out of other work.
+void WorkerLoop::close_mailbox() { mailbox_closed_ = true; }
 
 WorkerPool::WorkerPool(unsigned count) {
   loops_.reserve(count);
@@ -25,6 +83,7 @@ WorkerPool::~WorkerPool() {
 void WorkerPool::start(const std::function<void(unsigned)>& on_thread_start) {
   for (unsigned i = 0; i < loops_.size(); ++i) {
     WorkerLoop* loop = loops_[i].get();
+    loop->started_.store(true, std::memory_order_release);
     loop->thread_ = std::thread([loop, i, on_thread_start] {
       if (on_thread_start) on_thread_start(i);
       loop->context_.run();
@@ -34,12 +93,21 @@ void WorkerPool::start(const std::function<void(unsigned)>& on_thread_start) {
 
 void WorkerPool::release() {
   for (auto& loop : loops_) {
-    asio::post(loop->context_, [l = loop.get()] { l->guard_.reset(); });
+    loop->post([l = loop.get()] {
+      l->guard_.reset();
+      l->close_mailbox();  // the rest of this batch still runs; later mail does not
+    });
   }
 }
 
 void WorkerPool::stop() {
-  for (auto& loop : loops_) loop->context_.stop();
+  for (auto& loop : loops_) {
+    if (loop->started_.load(std::memory_order_acquire)) {
+      loop->post([l = loop.get()] { l->context_.stop(); });
+    } else {
+      loop->context_.stop();  // never started: no thread runs it
+    }
+  }
 }
 
 void WorkerPool::join() {

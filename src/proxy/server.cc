@@ -55,13 +55,13 @@ void Server::swap_runtime(const std::shared_ptr<const Runtime>& runtime) {
   runtime_ = runtime;
   shedder_.reconfigure(shedder_options(runtime_->config().proxy));
   for (unsigned i = 0; i < workers_.size(); ++i) {
-    asio::post(pool_->loop(i).context(), [worker = workers_[i].get(), runtime] { worker->set_runtime(runtime); });
+    pool_->loop(i).post([worker = workers_[i].get(), runtime] { worker->set_runtime(runtime); });
   }
 }
 
 void Server::start_drain() {
   for (unsigned i = 0; i < workers_.size(); ++i) {
-    asio::post(pool_->loop(i).context(), [this, worker = workers_[i].get()] {
+    pool_->loop(i).post([this, worker = workers_[i].get()] {
       {
         std::lock_guard lock(drain_mutex_);
         ++draining_workers_;
@@ -85,7 +85,7 @@ bool Server::finish_drain(std::chrono::milliseconds timeout) {
   lock.unlock();
   if (!drained) {
     for (unsigned i = 0; i < workers_.size(); ++i) {
-      asio::post(pool_->loop(i).context(), [worker = workers_[i].get()] { worker->abort_all(); });
+      pool_->loop(i).post([worker = workers_[i].get()] { worker->abort_all(); });
     }
     // Aborted sessions (WebSocket tunnels above all: they never finish on their own) end as soon
     // as their sockets are shut: a short, bounded wait lets them write their access lines before

@@ -44,7 +44,7 @@ TEST(WorkerPoolTest, StartRunsTheCallbackOnceOnEachOfNThreads) {
   for (unsigned i = 0; i < kWorkers; ++i) {
     auto done = std::make_shared<std::promise<void>>();
     ran.push_back(done->get_future());
-    asio::post(pool.loop(i).context(), [done] { done->set_value(); });
+    pool.loop(i).post([done] { done->set_value(); });
   }
   for (auto& f : ran) ASSERT_EQ(f.wait_for(test::kTestBound), std::future_status::ready);
   pool.stop();
@@ -70,7 +70,7 @@ TEST(WorkerPoolTest, WorkPostedToALoopRunsOnThatLoopsThread) {
   for (unsigned i = 0; i < kWorkers; ++i) {
     std::promise<std::thread::id> ran_on;
     auto future = ran_on.get_future();
-    asio::post(pool.loop(i).context(), [&] { ran_on.set_value(std::this_thread::get_id()); });
+    pool.loop(i).post([&] { ran_on.set_value(std::this_thread::get_id()); });
     ASSERT_EQ(future.wait_for(test::kTestBound), std::future_status::ready);
     EXPECT_EQ(future.get(), start_thread[i]) << "loop " << i;  // start_thread[i] written before run()
   }
@@ -78,14 +78,52 @@ TEST(WorkerPoolTest, WorkPostedToALoopRunsOnThatLoopsThread) {
   ASSERT_TRUE(join_within_bound(pool));
 }
 
+TEST(WorkerPoolTest, LoopsRunWithoutAsiosSchedulerLock) {
+  WorkerPool pool(1);
+  // The point of the mailbox: no mutex on each turn of a worker's loop.
+  EXPECT_EQ(asio::use_service<asio::detail::scheduler>(pool.loop(0).context()).concurrency_hint(),
+            ASIO_CONCURRENCY_HINT_UNSAFE);
+}
+
+TEST(WorkerPoolTest, WorkPostedFromManyThreadsAtOnceRunsOnceEachOnTheLoop) {
+  constexpr int kPosters = 4;
+  constexpr int kPostsEach = 2000;
+  WorkerPool pool(1);
+  std::thread::id loop_thread;
+  pool.start([&](unsigned) { loop_thread = std::this_thread::get_id(); });
+  int ran = 0;  // plain int: only the loop's thread touches it (TSan would say otherwise)
+  bool all_on_loop = true;
+  std::vector<std::thread> posters;
+  for (int p = 0; p < kPosters; ++p) {
+    posters.emplace_back([&] {
+      for (int k = 0; k < kPostsEach; ++k) {
+        pool.loop(0).post([&] {
+          ++ran;
+          all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
+        });
+      }
+    });
+  }
+  for (auto& poster : posters) poster.join();
+  // Posted after every other post returned, so it runs after all of them.
+  std::promise<int> seen;
+  pool.loop(0).post([&] { seen.set_value(ran); });
+  auto future = seen.get_future();
+  ASSERT_EQ(future.wait_for(test::kTestBound), std::future_status::ready);
+  EXPECT_EQ(future.get(), kPosters * kPostsEach);
+  pool.stop();
+  ASSERT_TRUE(join_within_bound(pool));
+  EXPECT_TRUE(all_on_loop);
+}
+
 TEST(WorkerPoolTest, LoopsKeepRunningWhileIdle) {
   WorkerPool pool(1);
   pool.start();
   // The loop has no work yet; it must still be alive to run what is posted later.
   std::promise<void> first, second;
-  asio::post(pool.loop(0).context(), [&] { first.set_value(); });
+  pool.loop(0).post([&] { first.set_value(); });
   ASSERT_EQ(first.get_future().wait_for(test::kTestBound), std::future_status::ready);
-  asio::post(pool.loop(0).context(), [&] { second.set_value(); });
+  pool.loop(0).post([&] { second.set_value(); });
   ASSERT_EQ(second.get_future().wait_for(test::kTestBound), std::future_status::ready);
   pool.stop();
   ASSERT_TRUE(join_within_bound(pool));
@@ -97,7 +135,7 @@ TEST(WorkerPoolTest, ReleaseLetsLoopsFinishTheirWorkThenEnd) {
   std::atomic<int> done{0};
   // Posted before start: run once the threads start, before the release takes effect.
   for (unsigned i = 0; i < kWorkers; ++i) {
-    for (int k = 0; k < 100; ++k) asio::post(pool.loop(i).context(), [&] { ++done; });
+    for (int k = 0; k < 100; ++k) pool.loop(i).post([&] { ++done; });
   }
   pool.start();
   pool.release();
