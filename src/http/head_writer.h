@@ -49,6 +49,24 @@ class HeadWriter {
     field(parsed.name, parsed.value);
   }
 
+  // "HTTP/1.1 404 Not Found\r\n": one copy from the table for 100..599 (every status a parsed
+  // response can carry), else status_line_in_pieces().
+  void status_line(std::uint16_t status) {
+    if (const std::string_view line = tabled_status_line(status); !line.empty()) {
+      append(line);
+      return;
+    }
+    status_line_in_pieces(status);
+  }
+  // The same line built from its parts: for statuses outside the table, and to build the table.
+  void status_line_in_pieces(std::uint16_t status) {
+    append("HTTP/1.1 ");
+    decimal(status);
+    append(" ");
+    append(reason_phrase(status));
+    append(kCrlf);
+  }
+
   // The decimal digits of `value`.
   void decimal(std::uint64_t value) {
     constexpr std::size_t kMaxDigits = 20;

@@ -1,5 +1,7 @@
 #include "http/serializer.h"
 
+#include "http/head_writer.h"
+
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -15,17 +17,6 @@ void append_request_line(std::string& out, std::string_view method, std::string_
 
 namespace {
 
-void append_status_line_slowly(std::string& out, std::uint16_t status) {
-  char digits[8];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status);
-  (void)ec;  // cannot fail: a uint16_t has at most 5 digits
-  out.append("HTTP/1.1 ");
-  out.append(digits, end);
-  out.push_back(' ');
-  out.append(reason_phrase(status));
-  out.append(kCrlf);
-}
-
 constexpr std::uint16_t kFirstTabledStatus = 100;
 constexpr std::uint16_t kLastTabledStatus = 599;
 
@@ -37,7 +28,7 @@ std::string_view tabled_status_line(std::uint16_t status) {
   static const auto kLines = [] {
     std::array<std::string, kLastTabledStatus - kFirstTabledStatus + 1> lines;
     for (std::uint16_t s = kFirstTabledStatus; s <= kLastTabledStatus; ++s) {
-      append_status_line_slowly(lines[s - kFirstTabledStatus], s);
+      HeadWriter(lines[s - kFirstTabledStatus]).status_line_in_pieces(s);
     }
     return lines;
   }();
@@ -50,7 +41,7 @@ void append_status_line(std::string& out, std::uint16_t status) {
     out.append(line);
     return;
   }
-  append_status_line_slowly(out, status);
+  HeadWriter(out).status_line_in_pieces(status);
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {

@@ -1710,7 +1710,10 @@ net::Task<bool> Session::send_local_reply() {
     if (!ctx_.cors_headers.empty() || !plan->security_fields().empty()) {
       // A refused preflight does not tell the CORS policy (methods, headers, max age).
       if (!ctx_.preflight) ctx_.extra_headers.append(ctx_.cors_headers);
-      plan->append_security_headers(downstream_tls_, [](std::string_view) { return false; }, ctx_.extra_headers);
+      {
+        http::HeadWriter extra(ctx_.extra_headers);  // the string holds its bytes once this closes
+        plan->append_security_headers(downstream_tls_, [](std::string_view) { return false; }, extra);
+      }
       reply.extra_headers = ctx_.extra_headers;
     }
   }
@@ -1813,16 +1816,7 @@ void Session::build_upstream_request_head() {
 void Session::build_response_head(bool chunked_to_client, bool close, bool upgrade) {
   head_out_.clear();
   http::HeadWriter head(head_out_);
-  if (const std::string_view line = http::tabled_status_line(response_.status); !line.empty()) {
-    head.append(line);
-  } else {
-    // Not from a parsed response (it holds 100..599 only): no table line, written in pieces.
-    head.append("HTTP/1.1 "sv);
-    head.decimal(response_.status);
-    head.append(" "sv);
-    head.append(http::reason_phrase(response_.status));
-    head.append("\r\n"sv);
-  }
+  head.status_line(response_.status);
   // For bodiless responses (HEAD, 304) Content-Length describes the resource: keep it as sent. A
   // 101 has no body and no resource: none.
   bool keep_framing = response_.framing == http::BodyFraming::kNone && !upgrade;

@@ -19,7 +19,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -168,16 +167,11 @@ class HeaderPlan {
 
   // Appends "Name: value\r\n" for each security header `has(name)` says the response lacks.
   // `tls`: the listener is TLS (HSTS is sent only then; no listener is TLS yet).
-  // `out` is a std::string or an http::HeadWriter.
-  template <typename Has, typename Out>
-  void append_security_headers(bool tls, Has&& has, Out& out) const {
+  template <typename Has>
+  void append_security_headers(bool tls, Has&& has, http::HeadWriter& out) const {
     for (const SecurityField& field : security_) {
       if ((field.tls_only && !tls) || has(field.name)) continue;
-      if constexpr (std::is_same_v<Out, http::HeadWriter>) {
-        out.field(field.name, field.value);
-      } else {
-        http::append_field(out, field.name, field.value);
-      }
+      out.field(field.name, field.value);
     }
   }
   std::span<const SecurityField> security_fields() const { return security_; }

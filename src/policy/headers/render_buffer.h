@@ -12,6 +12,8 @@
 
 namespace flexgate::policy {
 
+// Why not an http::HeadWriter: this buffer outlives the request (its bytes are read after the
+// render, by the head writers of both directions) and never shrinks or zero-fills its storage.
 class RenderBuffer {
  public:
   void clear() { size_ = 0; }

@@ -187,11 +187,17 @@ TEST(HeaderPlan, SecurityHeadersOnlyWhereMissingAndHstsOnlyOnTls) {
   route.response.set = {value("X-Frame-Options", "SAMEORIGIN")};
   const HeaderPlan plan = compile(PlanInputs{nullptr, &route, &security, {}});
   std::string out;
-  plan.append_security_headers(false, [](std::string_view name) { return name == "Referrer-Policy"; }, out);
+  {
+    http::HeadWriter writer(out);
+    plan.append_security_headers(false, [](std::string_view name) { return name == "Referrer-Policy"; }, writer);
+  }
   // X-Frame-Options is the route's own (set), Referrer-Policy already there, HSTS needs TLS.
   EXPECT_EQ(out, "X-Content-Type-Options: nosniff\r\n");
   out.clear();
-  plan.append_security_headers(true, [](std::string_view) { return false; }, out);
+  {
+    http::HeadWriter writer(out);
+    plan.append_security_headers(true, [](std::string_view) { return false; }, writer);
+  }
   EXPECT_EQ(out,
             "X-Content-Type-Options: nosniff\r\nReferrer-Policy: strict-origin-when-cross-origin\r\n"
             "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");

@@ -66,6 +66,18 @@ TEST(HeadWriter, ClaimedBytesAndDecimalsLandAtTheCursor) {
   EXPECT_EQ(out, "prefix|A: 1\r\n018446744073709551615xyz");
 }
 
+TEST(HeadWriter, StatusLinesFromTheTableAndInPiecesReadTheSame) {
+  std::string out;
+  {
+    HeadWriter head(out);
+    head.status_line(404);
+    head.status_line_in_pieces(404);
+    head.status_line(600);  // outside the table: written in pieces
+    head.status_line(99);
+  }
+  EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nHTTP/1.1 404 Not Found\r\nHTTP/1.1 600 Unknown\r\nHTTP/1.1 99 Unknown\r\n");
+}
+
 TEST(HeadWriter, ParsedFieldsAreWrittenInCanonicalForm) {
   // The first line is canonical in the head and copied whole; the other two (no space after the
   // colon, trailing whitespace) are rebuilt from name and value.
