@@ -382,7 +382,7 @@ bool Session::route_phase() {
       return true;
     }
   }
-  ctx_.match = ctx_.runtime->routes().match(host, request_.method_text, ctx_.target.path);
+  ctx_.runtime->routes().match(host, request_.method_text, ctx_.target.path, ctx_.match);
   switch (ctx_.match.status) {
     case router::RouteMatch::Status::kMatched:
       ctx_.binding = &ctx_.runtime->binding(ctx_.match.route->index);

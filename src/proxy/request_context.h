@@ -138,7 +138,7 @@ struct RequestContext {
     forward_tracestate = false;
     trace_flags = observe::kTraceFlagSampled;
     method.clear();
-    match = {};
+    match.clear();
     binding = nullptr;
     upstream = nullptr;
     target_choice = nullptr;

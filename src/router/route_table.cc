@@ -28,6 +28,7 @@ class StringMap {
  public:
   // The value for `key`, or kNoNode. Valid both while building and after finalize().
   std::uint32_t find(std::string_view key) const {
+    if (entries_.empty()) return kNoNode;  // a node without literal children; no named hosts
     if (slots_.empty()) {
       auto it = std::lower_bound(entries_.begin(), entries_.end(), key, less_key);
       return it != entries_.end() && it->first == key ? it->second : kNoNode;
@@ -46,6 +47,8 @@ class StringMap {
     auto it = std::lower_bound(entries_.begin(), entries_.end(), key, less_key);
     entries_.insert(it, {std::string(key), value});
   }
+
+  bool empty() const { return entries_.empty(); }
 
   // Builds the hash index (load factor <= 1/2) after the last insert.
   void finalize() {
@@ -113,6 +116,7 @@ struct RouteTable::Impl {
   StringMap exact_hosts;                                              // host -> root node
   std::vector<std::pair<std::string, std::uint32_t>> wildcard_hosts;  // ".suffix" -> root, longest first
   std::uint32_t any_host_root = kNoNode;
+  bool host_routes = false;  // some route names a host: requests' hosts are looked up
   std::vector<std::pair<std::uint64_t, std::string>> allow_sets;  // sorted by mask
   std::string allow_all;  // union of every explicit method list: fallback beyond kMaxAllowSets
 
@@ -123,10 +127,14 @@ struct RouteTable::Impl {
   // State of one match: candidates are offered in specificity order; the first that allows the
   // method wins, the others' methods are collected for a 405.
   struct Walk {
-    Walk(std::string_view p, std::uint64_t mask, RouteMatch* o) : path(p), method_mask(mask), out(o) {}
+    Walk(std::string_view p, std::string_view m, RouteMatch* o) : path(p), method(m), out(o) {}
     std::string_view path;
-    std::uint64_t method_mask;  // the request method's bit (0 when no route names it)
+    std::string_view method;
     RouteMatch* out;
+    // The request method's bit (0 when no route names it), looked up when the first route with a
+    // method list is offered: most routes take any method.
+    std::uint64_t method_mask = 0;
+    bool method_mask_known = false;
     std::uint64_t denied_methods = 0;
     bool denied = false;
     // Param values by position, left uninitialized: only [0, param_count) is ever read, and
@@ -296,6 +304,11 @@ std::string_view RouteTable::Impl::find_allow(std::uint64_t mask) const {
 bool RouteTable::Impl::offer(Walk& walk, std::uint32_t route_id, std::size_t param_count,
                              std::size_t offset) const {
   const RouteInfo& route_info = info[route_id];
+  if (!route_info.any_method && !walk.method_mask_known) {
+    const std::uint32_t bit = find_method(walk.method);
+    walk.method_mask = bit == kNoNode ? 0 : std::uint64_t{1} << bit;
+    walk.method_mask_known = true;
+  }
   if (!route_info.any_method && (route_info.methods & walk.method_mask) == 0) {
     walk.denied = true;
     walk.denied_methods |= route_info.methods;
@@ -358,6 +371,7 @@ RouteTable::RouteTable(const std::vector<config::RouteSpec>& routes) : impl_(std
     return a.first.size() != b.first.size() ? a.first.size() > b.first.size() : a.first < b.first;
   });
   impl.exact_hosts.finalize();
+  impl.host_routes = !impl.exact_hosts.empty() || !impl.wildcard_hosts.empty();
   for (Node& node : impl.nodes) node.literals.finalize();
   impl.build_allow_sets();
 }
@@ -372,53 +386,50 @@ const std::vector<CompiledRoute>& RouteTable::routes() const {
 
 RouteMatch RouteTable::match(std::string_view host, std::string_view method, std::string_view path) const {
   RouteMatch result;
-  if (path.empty() || path.front() != '/') return result;
+  match(host, method, path, result);
+  return result;
+}
+
+void RouteTable::match(std::string_view host, std::string_view method, std::string_view path,
+                       RouteMatch& result) const {
+  result.clear();
+  if (path.empty() || path.front() != '/') return;
   const Impl& impl = *impl_;
+  Impl::Walk walk{path, method, &result};
 
-  // Host without port or IPv6 brackets, without a trailing dot, lower-cased into a stack buffer.
-  if (!host.empty() && host.front() == '[') {
-    const std::size_t close = host.find(']');
-    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
-  } else if (const std::size_t colon = host.find(':');
-             colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only [0, host.size()) is written and read
-  std::array<char, kMaxHostLength> host_buffer;
-  std::string_view lower_host;
-  const bool named = !host.empty() && host.size() <= host_buffer.size();
-  if (named) {
-    for (std::size_t i = 0; i < host.size(); ++i) host_buffer[i] = to_lower(host[i]);
-    lower_host = std::string_view(host_buffer.data(), host.size());
-  }
-
-  const std::uint32_t bit = impl.find_method(method);
-  Impl::Walk walk{path, bit == kNoNode ? 0 : std::uint64_t{1} << bit, &result};
-
-  // Host groups from most to least specific; within each, the trie walk orders the paths.
-  if (named) {
-    if (const std::uint32_t root = impl.exact_hosts.find(lower_host);
-        root != kNoNode && impl.visit(walk, root, 0, 0)) {
-      return result;
+  if (impl.host_routes) {
+    // Host without port or IPv6 brackets, without a trailing dot, lower-cased into a stack buffer.
+    if (!host.empty() && host.front() == '[') {
+      const std::size_t close = host.find(']');
+      host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+    } else if (const std::size_t colon = host.find(':');
+               colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+      host = host.substr(0, colon);
     }
-  }
-  if (named) {
-    for (const auto& [suffix, root] : impl.wildcard_hosts) {
-      // "*.example.com" needs at least one label before ".example.com".
-      if (lower_host.size() > suffix.size() && lower_host.ends_with(suffix) && impl.visit(walk, root, 0, 0)) {
-        return result;
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only [0, host.size()) is written and read
+    std::array<char, kMaxHostLength> host_buffer;
+    if (!host.empty() && host.size() <= host_buffer.size()) {
+      for (std::size_t i = 0; i < host.size(); ++i) host_buffer[i] = to_lower(host[i]);
+      const std::string_view lower_host(host_buffer.data(), host.size());
+      // Host groups from most to least specific; within each, the trie walk orders the paths.
+      if (const std::uint32_t root = impl.exact_hosts.find(lower_host);
+          root != kNoNode && impl.visit(walk, root, 0, 0)) {
+        return;
+      }
+      for (const auto& [suffix, root] : impl.wildcard_hosts) {
+        // "*.example.com" needs at least one label before ".example.com".
+        if (lower_host.size() > suffix.size() && lower_host.ends_with(suffix) && impl.visit(walk, root, 0, 0)) {
+          return;
+        }
       }
     }
   }
-  if (impl.any_host_root != kNoNode && impl.visit(walk, impl.any_host_root, 0, 0)) {
-    return result;
-  }
+  if (impl.any_host_root != kNoNode && impl.visit(walk, impl.any_host_root, 0, 0)) return;
   if (walk.denied) {
     result.status = RouteMatch::Status::kMethodNotAllowed;
     result.allow = impl.find_allow(walk.denied_methods);
   }
-  return result;
 }
 
 namespace {

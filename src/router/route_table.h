@@ -60,11 +60,20 @@ struct RouteMatch {
   Status status = Status::kNotFound;
   const CompiledRoute* route = nullptr;  // set when kMatched
   std::string_view allow;                // set when kMethodNotAllowed: the Allow header value
-  std::array<RouteParam, kMaxRouteParams> params{};
+  std::array<RouteParam, kMaxRouteParams> params{};  // only [0, param_count) is meaningful
   std::size_t param_count = 0;
   // Wildcard routes: index in the path where the literal prefix ends, i.e. the "*" part including
   // its leading '/': "/api/*" on "/api/users" -> 4 ("/users"); on "/api" -> 4 (""). 0 otherwise.
   std::size_t wildcard_offset = 0;
+
+  // Back to "no match" without rewriting the params (a match is reused request after request).
+  void clear() {
+    status = Status::kNotFound;
+    route = nullptr;
+    allow = {};
+    param_count = 0;
+    wildcard_offset = 0;
+  }
 };
 
 // Immutable after build; safe to share across threads.
@@ -79,6 +88,8 @@ class RouteTable {
   // `host` is the request's Host without port (any case); `path` is normalized.
   // HEAD matches a route that allows GET. The returned views point into `path` and the table.
   RouteMatch match(std::string_view host, std::string_view method, std::string_view path) const;
+  // The same into `out` (cleared first): no RouteMatch copied, for the request path.
+  void match(std::string_view host, std::string_view method, std::string_view path, RouteMatch& out) const;
 
   const std::vector<CompiledRoute>& routes() const;
 

@@ -98,6 +98,32 @@ TEST(RouteTable, ParamsCaptureOneNonEmptySegment) {
   EXPECT_EQ(get(table, "/orgs/acme/repos"), "404");
 }
 
+TEST(RouteTable, AMatchReusedInPlaceCarriesNothingFromTheLastRequest) {
+  const std::vector<config::RouteSpec> specs = {route("/users/:id"), route("/files/*"),
+                                                route("/admin", "", {"POST"}), route("/only", "api.example.com")};
+  const RouteTable table(specs);
+  RouteMatch reused;
+  table.match("h", "GET", "/users/7", reused);
+  ASSERT_EQ(reused.status, Status::kMatched);
+  ASSERT_EQ(reused.param_count, 1u);
+  table.match("h", "GET", "/files/a/b", reused);
+  ASSERT_EQ(reused.status, Status::kMatched);
+  EXPECT_EQ(reused.param_count, 0u);
+  EXPECT_EQ(reused.wildcard_offset, 6u);
+  table.match("h", "GET", "/admin", reused);  // a method list: looked up only now
+  EXPECT_EQ(reused.status, Status::kMethodNotAllowed);
+  EXPECT_EQ(reused.route, nullptr);
+  EXPECT_EQ(reused.allow, "POST");
+  table.match("API.Example.com.:8080", "GET", "/only", reused);  // host routes: case, port, dot
+  ASSERT_EQ(reused.status, Status::kMatched);
+  EXPECT_EQ(reused.route->spec->host, "api.example.com");
+  EXPECT_TRUE(reused.allow.empty());
+  EXPECT_EQ(reused.wildcard_offset, 0u);
+  table.match("other", "GET", "/only", reused);
+  EXPECT_EQ(reused.status, Status::kNotFound);
+  EXPECT_EQ(reused.route, nullptr);
+}
+
 TEST(RouteTable, SameSegmentDifferentParamNames) {
   const std::vector<config::RouteSpec> specs = {route("/u/:id"), route("/u/:user/posts/:post")};
   const RouteTable table(specs);
