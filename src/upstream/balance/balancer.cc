@@ -133,7 +133,7 @@ void Balancer::on_request_start(int target) {
 
 void Balancer::on_request_end(int target, std::chrono::nanoseconds latency, TimePoint now) {
   on_request_abandoned(target);
-  if (!valid(target)) return;
+  if (!valid(target) || strategy_ != Strategy::kLatency || targets_.size() < 2) return;
   targets_[target].latency.observe(latency, now);
 }
 

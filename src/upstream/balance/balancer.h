@@ -82,7 +82,9 @@ class Balancer {
   Strategy strategy() const { return strategy_; }
   std::size_t target_count() const { return targets_.size(); }
   std::uint32_t in_flight(int target) const;
-  // The latency estimate of `target` at `now` in nanoseconds (see PeakEwma), for tests and admin.
+  // The latency estimate of `target` at `now` in nanoseconds (see PeakEwma), for tests. Kept only
+  // where picks read it, the latency strategy over two or more targets (0 otherwise): an estimate
+  // costs an exp() per request.
   double latency_estimate_ns(int target, TimePoint now) const;
 
  private:

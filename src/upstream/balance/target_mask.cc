@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <cassert>
 
 namespace flexgate::upstream {
 
-void TargetMask::reset(std::size_t size, bool value) {
+void TargetMask::reset_any_size(std::size_t size, bool value) {
   size_ = size;
   inline_.fill(0);
   heap_.clear();
@@ -17,21 +16,13 @@ void TargetMask::reset(std::size_t size, bool value) {
   if (size % 64 != 0) bits.back() = (std::uint64_t{1} << (size % 64)) - 1;
 }
 
-void TargetMask::set(std::size_t target, bool value) {
-  assert(target < size_);
-  if (target >= size_) return;
-  const std::uint64_t bit = std::uint64_t{1} << (target % 64);
-  std::uint64_t& word = words()[target / 64];
-  word = value ? (word | bit) : (word & ~bit);
-}
-
 std::size_t TargetMask::count() const {
   std::size_t total = 0;
   for (const std::uint64_t word : words()) total += static_cast<std::size_t>(std::popcount(word));
   return total;
 }
 
-bool TargetMask::any() const {
+bool TargetMask::any_word() const {
   const std::span<const std::uint64_t> bits = words();
   return std::any_of(bits.begin(), bits.end(), [](std::uint64_t word) { return word != 0; });
 }

@@ -140,7 +140,7 @@ TEST(Balancer, MasksUpToInlineSizeDoNotAllocate) {
 }
 
 TEST(Balancer, CountsInFlightRequests) {
-  Balancer balancer(three_targets(), BalancerOptions{});
+  Balancer balancer(three_targets(), BalancerOptions{.strategy = Strategy::kLatency});
   balancer.on_request_start(1);
   balancer.on_request_start(1);
   balancer.on_request_start(2);
@@ -152,6 +152,22 @@ TEST(Balancer, CountsInFlightRequests) {
   EXPECT_EQ(balancer.in_flight(2), 0u);
   EXPECT_DOUBLE_EQ(balancer.latency_estimate_ns(1, t0), 5e6);
   EXPECT_DOUBLE_EQ(balancer.latency_estimate_ns(2, t0), 0) << "abandoned: no sample";
+}
+
+TEST(Balancer, LatencyIsTrackedOnlyWherePicksReadIt) {
+  for (Strategy strategy : kAll) {
+    Balancer three(three_targets(), BalancerOptions{.strategy = strategy, .hash_table_size = 101});
+    three.on_request_start(1);
+    three.on_request_end(1, 5ms, t0);
+    EXPECT_DOUBLE_EQ(three.latency_estimate_ns(1, t0), strategy == Strategy::kLatency ? 5e6 : 0) << to_string(strategy);
+    EXPECT_EQ(three.in_flight(1), 0u);
+  }
+  const std::vector<WeightedTarget> one{{"only:80", 1}};
+  Balancer single(one, BalancerOptions{.strategy = Strategy::kLatency});
+  single.on_request_start(0);
+  single.on_request_end(0, 5ms, t0);
+  EXPECT_DOUBLE_EQ(single.latency_estimate_ns(0, t0), 0) << "one target: nothing to choose between";
+  EXPECT_EQ(single.in_flight(0), 0u);
 }
 
 #ifdef NDEBUG

@@ -73,5 +73,31 @@ TEST(TargetMask, ResetReusesAcrossSizes) {
   EXPECT_TRUE(copy.test(128));
 }
 
+TEST(TargetMask, OneWordSizesAtTheirEdges) {
+  // The inline path for up to 64 targets, after larger sizes left bits and heap words behind.
+  TargetMask mask(300);
+  mask.reset(64);
+  EXPECT_EQ(mask.count(), 64u);
+  EXPECT_TRUE(mask.test(63));
+  EXPECT_FALSE(mask.test(64));
+  mask.reset(100);
+  mask.reset(1);
+  EXPECT_EQ(mask.count(), 1u);
+  EXPECT_FALSE(mask.test(1));
+  mask.set(0, false);
+  EXPECT_FALSE(mask.any());
+  mask.reset(0);
+  EXPECT_FALSE(mask.any());
+  EXPECT_EQ(mask.count(), 0u);
+  mask.reset(3, false);
+  mask.set(2);
+  EXPECT_TRUE(mask.any());
+  EXPECT_EQ(mask.count(), 1u);
+  mask.reset(200, false);
+  mask.set(199);
+  EXPECT_TRUE(mask.any());
+  EXPECT_TRUE(mask.test(199));
+}
+
 }  // namespace
 }  // namespace flexgate::upstream
