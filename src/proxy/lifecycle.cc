@@ -536,8 +536,14 @@ net::Task<bool> Session::policy_body_phase() {
 }
 
 bool Session::auth_phase() {
-  const policy::Verdict verdict = ctx_.runtime->auth().check(policy_view_, *ctx_.match.route->spec, ctx_.client_name,
-                                                             static_cast<std::int64_t>(std::time(nullptr)));
+  const policy::AuthPolicy& auth = ctx_.runtime->auth();
+  const config::RouteSpec& route = *ctx_.match.route->spec;
+  if (auth.mode_for(route) == config::AuthMode::kNone) {
+    ctx_.client_name = tls_client_identity_;  // no verdict to build, no clock to read
+    return true;
+  }
+  const policy::Verdict verdict =
+      auth.check(policy_view_, route, ctx_.client_name, static_cast<std::int64_t>(std::time(nullptr)));
   if (verdict.allowed) {
     // An anonymous request on a connection with a verified client certificate is that client.
     if (ctx_.client_name.empty()) ctx_.client_name = tls_client_identity_;
@@ -1758,6 +1764,7 @@ void Session::build_upstream_request_head() {
     head.field("Host", ctx_.target_choice->host_header);
   }
   const policy::AuthPolicy& auth = ctx_.runtime->auth();
+  const bool strip_credentials = auth.strips_credentials(route);
   // With request operations each forwarded field goes through the plan's edits (kept, renamed or
   // dropped), and the fields they add follow.
   const policy::HeaderPlan* plan = ctx_.header_plan;
@@ -1765,7 +1772,7 @@ void Session::build_upstream_request_head() {
   const auto forward_fields = [&](auto&& write_field) {
     for (const http::HeaderField& field : request_.fields) {
       if (skip_request_field(field, request_)) continue;
-      if (auth.strip_field(field.name, route)) continue;  // credentials end at the gateway
+      if (strip_credentials && auth.strip_field(field.name, route)) continue;  // they end at the gateway
       // The gateway writes its own traceparent below; tracestate goes on only with a valid trace.
       if (field.token == http::HeaderToken::kTraceparent) continue;
       if (!ctx_.forward_tracestate && field.token == http::HeaderToken::kTracestate) continue;

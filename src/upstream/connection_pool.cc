@@ -12,6 +12,7 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take(std::size_t target_id, 
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
+    --idle_total_;
     if (connection->expires_at > now) {
       connection->buffer.adopt_storage(blocks_.take());
       return connection;
@@ -34,10 +35,14 @@ void ConnectionPool::put(std::unique_ptr<UpstreamConnection> connection, net::Cl
     return;
   }
   auto& list = idle_[target_id];
-  if (list.size() >= max_idle) list.pop_front();
+  if (list.size() >= max_idle) {
+    list.erase(list.begin());
+    --idle_total_;
+  }
   connection->expires_at = now + idle_timeout;
   if (connection->buffer.has_storage()) blocks_.give(connection->buffer.release_storage());
   list.push_back(std::move(connection));
+  ++idle_total_;
 }
 
 void ConnectionPool::close_expired(net::Clock::time_point now) {
@@ -46,6 +51,7 @@ void ConnectionPool::close_expired(net::Clock::time_point now) {
     for (auto it = list.begin(); it != list.end();) {
       if ((*it)->expires_at <= now) {
         it = list.erase(it);
+        --idle_total_;
       } else {
         ++it;
       }
@@ -55,6 +61,7 @@ void ConnectionPool::close_expired(net::Clock::time_point now) {
 
 void ConnectionPool::close_all() {
   for (auto& list : idle_) list.clear();
+  idle_total_ = 0;
 }
 
 ConnectionPool ConnectionPool::carry_over(std::span<const std::ptrdiff_t> new_id_of, std::size_t target_count) {
@@ -66,16 +73,12 @@ ConnectionPool ConnectionPool::carry_over(std::span<const std::ptrdiff_t> new_id
     for (auto& connection : idle_[old_id]) {
       connection->target_id = static_cast<std::size_t>(new_id);
       next.idle_[static_cast<std::size_t>(new_id)].push_back(std::move(connection));
+      ++next.idle_total_;
     }
   }
   close_all();
   return next;
 }
 
-std::size_t ConnectionPool::idle_count() const {
-  std::size_t total = 0;
-  for (const auto& list : idle_) total += list.size();
-  return total;
-}
 
 }  // namespace flexgate::upstream

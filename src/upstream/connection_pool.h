@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <span>
 #include <vector>
@@ -61,11 +60,13 @@ class ConnectionPool {
   // target that `new_id_of[old id]` maps to a new id (>= 0); the others are closed. Unchanged
   // upstreams keep their warm connections across a reload; removed or changed ones drain.
   ConnectionPool carry_over(std::span<const std::ptrdiff_t> new_id_of, std::size_t target_count);
-  std::size_t idle_count() const;
+  std::size_t idle_count() const { return idle_total_; }
 
  private:
-  // Front = oldest, back = most recently returned.
-  std::vector<std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
+  // Front = oldest, back = most recently returned. A vector: connections come and go at the back
+  // (the front only loses one when a target is over its max_idle).
+  std::vector<std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  std::size_t idle_total_ = 0;  // over every target: the pool gauge is set per request
   BlockPool blocks_{kUpstreamBufferCapacity};
 };
 

@@ -106,17 +106,12 @@ AuthPolicy AuthPolicy::build(const config::Config& config, std::shared_ptr<Repla
   return policy;
 }
 
-config::AuthMode AuthPolicy::mode_for(const config::RouteSpec& route) const {
-  if (!enabled_) return config::AuthMode::kNone;
-  return route.auth.value_or(config::AuthMode::kRequired);
-}
-
 bool AuthPolicy::needs_body(const config::RouteSpec& route) const {
   return signing_in_use_ && mode_for(route) != config::AuthMode::kNone;
 }
 
 bool AuthPolicy::strip_field(std::string_view name, const config::RouteSpec& route) const {
-  if (!enabled_ || route.forward_credentials) return false;
+  if (!strips_credentials(route)) return false;
   if (http::iequals(name, key_header_)) return true;
   return signing_in_use_ &&
          (http::iequals(name, timestamp_header_) || http::iequals(name, signature_header_));

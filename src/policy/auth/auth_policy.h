@@ -5,7 +5,8 @@
 //   mode_for(route) == kNone  -> skip this policy;
 //   needs_body(route)         -> buffer the body (bounded by maxBodySize) before check();
 //   check(...)                -> allow (client_name = the key's name, "" when anonymous) or a local reply;
-//   strip_field(name, route)  -> for each field while building the upstream head: drop it if true.
+//   strip_field(name, route)  -> for each field while building the upstream head: drop it if true
+//                                (only where strips_credentials(route)).
 
 #include <cstdint>
 #include <memory>
@@ -30,7 +31,10 @@ class AuthPolicy {
   // The route's `auth`, or the default when it says nothing: kRequired when security.auth exists
   // (secure by default), kNone otherwise. Always kNone without a security.auth section: there are
   // no keys to check against.
-  config::AuthMode mode_for(const config::RouteSpec& route) const;
+  config::AuthMode mode_for(const config::RouteSpec& route) const {
+    if (!enabled_) return config::AuthMode::kNone;
+    return route.auth.value_or(config::AuthMode::kRequired);
+  }
 
   // True when check() may have to verify a signature on this route, so it needs the whole body.
   bool needs_body(const config::RouteSpec& route) const;
@@ -45,6 +49,8 @@ class AuthPolicy {
   // forward: the key header, plus the timestamp and signature headers when signing is in use.
   // Only with a security.auth section, and never on a route with `forwardCredentials: true`.
   bool strip_field(std::string_view name, const config::RouteSpec& route) const;
+  // Whether strip_field() can be true for any field on this route: asked once per head.
+  bool strips_credentials(const config::RouteSpec& route) const { return enabled_ && !route.forward_credentials; }
 
   // For the next build() on reload.
   const std::shared_ptr<ReplayCache>& replay_cache() const { return replay_cache_; }
