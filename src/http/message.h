@@ -41,6 +41,9 @@ struct HeaderField {
 struct HeaderFields {
   std::array<HeaderField, kMaxHeaderFieldsCapacity> items;
   std::size_t count = 0;
+  // The parser found every name made of letters, digits and '-' only (so none has a '_'). False
+  // when a name has another tchar, or when the fields did not come from the parser.
+  bool names_plain = false;
 
   const HeaderField* begin() const { return items.data(); }
   const HeaderField* end() const { return items.data() + count; }

@@ -97,10 +97,22 @@ inline __m128i in_range(__m128i v, char lo, char hi) {
 }
 #endif
 
+// tchar bytes by kind, for the byte-at-a-time tail of skip_tchars: 0 not a tchar, 1 a letter,
+// digit or '-' (what nearly every field name is made of), 2 any other tchar.
+constexpr detail::ByteTable make_name_kind_table() {
+  detail::ByteTable t = detail::make_tchar_table();
+  for (std::size_t c = 0; c < t.size(); ++c) {
+    const bool plain = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+    if (t[c] != 0 && !plain) t[c] = 2;
+  }
+  return t;
+}
+constexpr detail::ByteTable kNameKind = make_name_kind_table();
+
 // Past the tchar bytes (a token: method, field name) from `p`, at most to `end`. Names are mostly
 // letters, digits and '-': sixteen of those are passed at a time, and another byte either is one
-// of the rarer tchars (stepped over) or ends the token.
-const char* skip_tchars(const char* p, const char* end) {
+// of the rarer tchars (stepped over, and `rare` set) or ends the token.
+const char* skip_tchars(const char* p, const char* end, bool& rare) {
 #if defined(__SSE2__)
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -114,10 +126,17 @@ const char* skip_tchars(const char* p, const char* end) {
     }
     p += __builtin_ctz(others);
     if (!kTchar[byte(*p)]) return p;
+    rare = true;
     ++p;
   }
 #endif
-  while (p != end && kTchar[byte(*p)]) ++p;
+  std::uint8_t kinds = 0;
+  for (; p != end; ++p) {
+    const std::uint8_t kind = kNameKind[byte(*p)];
+    if (kind == 0) break;
+    kinds |= kind;
+  }
+  if (kinds & 2) rare = true;
   return p;
 }
 
@@ -401,7 +420,9 @@ Scan parse_fields(Cursor& c, std::size_t max_fields, HeaderFields& fields, OnFie
 
     // field-name = token, then ':' with no whitespace before it (RFC 9112 5.1).
     const char* name = c.p;
-    c.p = skip_tchars(c.p, c.end);
+    bool rare = false;
+    c.p = skip_tchars(c.p, c.end, rare);
+    if (rare) fields.names_plain = false;
     if (c.p == c.end) return Scan::kPartial;
     if (*c.p != ':' || c.p == name) {
       if (*c.p == '\r' || *c.p == '\n') return line_break_error(c, ParseError::kBadHeaderName);
@@ -511,6 +532,7 @@ void reset(RequestHead& head) {
   head.target = {};
   head.version_minor = 1;
   head.fields.count = 0;
+  head.fields.names_plain = true;
   head.host = {};
   head.connection_tokens = {};
   head.connection_names_fields = false;
@@ -526,6 +548,7 @@ void reset(ResponseHead& head) {
   head.reason = {};
   head.version_minor = 1;
   head.fields.count = 0;
+  head.fields.names_plain = true;
   head.connection_tokens = {};
   head.connection_names_fields = false;
   head.framing = BodyFraming::kNone;
@@ -544,7 +567,8 @@ Scan parse_request_line(Cursor& c, const Limits& limits, RequestHead& head) {
   }
 
   const char* method = c.p;
-  c.p = skip_tchars(c.p, c.end);
+  bool rare_method_byte = false;  // (only field names are told apart)
+  c.p = skip_tchars(c.p, c.end, rare_method_byte);
   if (c.p == c.end) return Scan::kPartial;
   if (*c.p != ' ') {
     if (*c.p == '\r' || *c.p == '\n') return line_break_error(c, ParseError::kBadRequestLine);

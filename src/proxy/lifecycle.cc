@@ -488,10 +488,12 @@ bool Session::client_policies_phase() {
 
   // Header hygiene first: a field that would alias in the backend is refused whatever the route.
   // Such a request is an attempt to be read differently by the backend: close after answering.
-  if (auto verdict = runtime.header_rules().check_headers(request_); !verdict.allowed) {
-    reject(observe::Rejection::kValidateHeader, verdict);
-    ctx_.local_reply.close = true;
-    return false;
+  if (const policy::HeaderRules& rules = runtime.header_rules(); !rules.clearly_allows(request_)) {
+    if (auto verdict = rules.check_headers(request_); !verdict.allowed) {
+      reject(observe::Rejection::kValidateHeader, verdict);
+      ctx_.local_reply.close = true;
+      return false;
+    }
   }
   // ip allow/deny
   if (binding.client_filter) {

@@ -68,6 +68,8 @@ TEST_F(RequestParserTest, EveryByteAtEveryPositionOfLongNamesAndTargetsIsJudgedA
     if (is_tchar(c)) {
       ASSERT_EQ(out.status, ParseStatus::kComplete) << "name byte " << at << " = " << int{c};
       ASSERT_EQ(head().fields.items[1].name, name);
+      // Told apart from the names made only of letters, digits and '-' (the underscore check).
+      ASSERT_EQ(head().fields.names_plain, std::isalnum(c) != 0 || c == '-') << "name byte " << at << " = " << int{c};
     } else if (at == 0 && (c == ' ' || c == '\t')) {
       ASSERT_EQ(out.error, ParseError::kObsFold);  // a line starting with whitespace
     } else {
@@ -84,6 +86,20 @@ TEST_F(RequestParserTest, EveryByteAtEveryPositionOfLongNamesAndTargetsIsJudgedA
       ASSERT_EQ(out.error, ParseError::kBadTarget) << "target byte " << at << " = " << int{c};
     }
   });
+}
+
+TEST_F(RequestParserTest, NamesArePlainOnlyWhenEveryNameIsLettersDigitsAndDashes) {
+  // Short heads: the last names are read a byte at a time, near the end of the buffer.
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nX-Y-9: v\r\n\r\n").status, ParseStatus::kComplete);
+  EXPECT_TRUE(head().fields.names_plain);
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nX_Y: v\r\n\r\n").status, ParseStatus::kComplete);
+  EXPECT_FALSE(head().fields.names_plain);
+  ASSERT_EQ(parse("GET / HTTP/1.1\r\nX.Y: v\r\nHost: a\r\nAccept: */*\r\nUser-Agent: test/1.0\r\n\r\n").status,
+            ParseStatus::kComplete);
+  EXPECT_FALSE(head().fields.names_plain) << "a rare byte early in a long head";
+  // A method's rare bytes say nothing about the names; a new parse starts plain again.
+  ASSERT_EQ(parse("M_GET / HTTP/1.1\r\nHost: a\r\n\r\n").status, ParseStatus::kComplete);
+  EXPECT_TRUE(head().fields.names_plain);
 }
 
 TEST_F(RequestParserTest, SimpleGet) {

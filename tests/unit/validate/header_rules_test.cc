@@ -34,6 +34,21 @@ HeaderRules rules(std::string mode) {
   return built.value_or(HeaderRules{});
 }
 
+TEST(HeaderRules, ClearlyAllowsOnlyWhatTheCheckWouldAllowAnyway) {
+  const Request plain({"X-Api-Key: k", "Accept: */*"});
+  const Request underscored({"X_Api_Key: k"});
+  const Request dotted({"X.Api: k"});  // no underscore, but not plain: the check reads the names
+  const HeaderRules reject = rules("reject");
+  EXPECT_TRUE(reject.clearly_allows(*plain.head));
+  EXPECT_FALSE(reject.clearly_allows(*underscored.head));
+  EXPECT_FALSE(reject.check_headers(*underscored.head).allowed);
+  EXPECT_FALSE(reject.clearly_allows(*dotted.head));
+  EXPECT_TRUE(reject.check_headers(*dotted.head).allowed);
+  EXPECT_TRUE(rules("drop").clearly_allows(*underscored.head));
+  http::RequestHead unparsed;  // fields from anywhere but the parser are never taken as plain
+  EXPECT_FALSE(reject.clearly_allows(unparsed));
+}
+
 TEST(HeaderRules, DefaultIsReject) {
   EXPECT_EQ(rules(config::SecuritySpec{}.underscore_headers).underscores(), UnderscorePolicy::kReject);
   EXPECT_EQ(HeaderRules{}.underscores(), UnderscorePolicy::kReject);
