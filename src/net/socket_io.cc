@@ -159,6 +159,24 @@ IoResult read_now_with_hint(tcp::socket& socket, std::span<char> buffer) {
   return IoResult{std::error_code(), static_cast<std::size_t>(n)};
 }
 
+IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
+  long n = 0;
+  do {
+    // recvfrom(2) through syscall(2), like receive_message.
+    n = ::syscall(SYS_recvfrom, socket.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT, nullptr, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    const std::error_code error = errno_code(errno);
+    if (error == asio::error::would_block) {
+      if (bool* flag = readable_flag(socket)) *flag = false;  // drained: the next bytes bring an edge
+    }
+    return IoResult{error, 0};
+  }
+  if (n == 0) return IoResult{asio::error::eof, 0};
+  forget_readable_after_short_read(socket, static_cast<std::size_t>(n), buffer.size());
+  return IoResult{{}, static_cast<std::size_t>(n)};
+}
+
 bool reactor_saw_readable(tcp::socket& socket) {
   const bool* flag = readable_flag(socket);
   return flag == nullptr || *flag;

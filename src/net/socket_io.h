@@ -23,6 +23,10 @@ void prepare_socket(tcp::socket& socket);
 // Reads at least one byte (or fails). `buffer` must be non-empty.
 Task<IoResult> read_some(tcp::socket& socket, std::span<char> buffer);
 
+// One recv() now, never waiting: the bytes read, eof, or would_block(). It clears the readiness
+// flag below when it finds the socket drained (EAGAIN, or fewer bytes than `buffer` holds).
+IoResult receive_now(tcp::socket& socket, std::span<char> buffer);
+
 // Whether the reactor has seen `socket` turn readable since it was last drained: Asio's per-socket
 // "try a speculative read" flag, which an epoll edge sets and a short read_after_wait() clears.
 // False means a recv() now would almost surely fail with EAGAIN. Only for sockets of a
@@ -32,67 +36,6 @@ bool reactor_saw_readable(tcp::socket& socket);
 // After a short read (fewer bytes than `capacity`) the socket was drained: the next bytes bring a
 // new edge, which sets the flag again when the reactor next polls. Only valid before that poll.
 void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity);
-
-namespace detail {
-
-// read_after_wait's completion handler: clears the flag after a short read, then completes.
-// Asio runs it straight from the reactor's perform step, before the reactor polls again.
-template <class Handler>
-struct ForgetReadableHandler {
-  Handler handler;
-  tcp::socket* socket;
-  std::size_t capacity;
-
-  // The handler's own (read_after_wait completes a coroutine, which has one): asking with the
-  // socket's executor as the fallback would copy that executor on every call.
-  using executor_type = asio::associated_executor_t<Handler>;
-  executor_type get_executor() const noexcept { return asio::get_associated_executor(handler); }
-  using allocator_type = asio::associated_allocator_t<Handler>;
-  allocator_type get_allocator() const noexcept { return asio::get_associated_allocator(handler); }
-  using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
-  cancellation_slot_type get_cancellation_slot() const noexcept { return asio::get_associated_cancellation_slot(handler); }
-
-  void operator()(std::error_code error, std::size_t bytes) {
-    if (!error) forget_readable_after_short_read(*socket, bytes, capacity);
-    std::move(handler)(error, bytes);
-  }
-};
-
-struct InitiateReadAfterWait {
-  template <class Handler>
-  void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
-    if (reactor_saw_readable(*socket)) {
-      // An edge came since the last drain: bytes are likely waiting, read them now.
-      std::error_code error;
-      const std::size_t bytes = socket->read_some(asio::buffer(buffer.data(), buffer.size()), error);
-      if (error != asio::error::would_block && error != asio::error::try_again) {
-        if (!error) forget_readable_after_short_read(*socket, bytes, buffer.size());
-        asio::post(socket->get_executor(),
-                   [done = std::forward<Handler>(handler), error, bytes]() mutable { std::move(done)(error, bytes); });
-        return;
-      }
-      forget_readable_after_short_read(*socket, 1, 2);  // drained: the next bytes bring an edge
-    }
-    // The flag is clear, so Asio queues the read without trying it: no syscall until the edge.
-    socket->async_read_some(asio::buffer(buffer.data(), buffer.size()),
-                            ForgetReadableHandler<std::decay_t<Handler>>{std::forward<Handler>(handler), socket,
-                                                                          buffer.size()});
-  }
-};
-
-}  // namespace detail
-
-// Reads at least one byte (or fails), recv()ing at once only when the reactor has seen the socket
-// turn readable since its last drain; otherwise the read waits on the reactor first. For the
-// first read of a response right after its request, which cannot succeed yet: Asio alone would
-// try a recv() that fails with EAGAIN before every such wait. Not a coroutine: no frame of its
-// own per read. co_await gives (error, bytes).
-// A short read clears the flag, but an EOF that arrived with those bytes brings no edge of its
-// own: the read after this one must try recv() first (read_some), never wait on the flag.
-inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
-  return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(detail::InitiateReadAfterWait{},
-                                                                                      use_task, &socket, buffer);
-}
 
 // Asks the kernel to tell each read how much is left to read (TCP_INQ: a control message on
 // recvmsg, counting a received FIN as a byte). With it, a read that empties the socket says so,
@@ -177,6 +120,60 @@ struct InitiateWaitReadable {
   }
 };
 
+// read_after_wait's wait: once the socket is readable, one recv() (receive_now) and the
+// completion, or another wait when the edge brought nothing to read. Asio runs it straight from
+// the reactor's perform step, before the reactor polls again, so clearing the readiness flag
+// after a short read loses no edge.
+template <class Handler>
+struct ReadWhenReadable {
+  Handler handler;
+  tcp::socket* socket;
+  std::span<char> buffer;
+
+  // The handler's own (read_after_wait completes a coroutine, which has one): asking with the
+  // socket's executor as the fallback would copy that executor on every call.
+  using executor_type = asio::associated_executor_t<Handler>;
+  executor_type get_executor() const noexcept { return asio::get_associated_executor(handler); }
+  using allocator_type = asio::associated_allocator_t<Handler>;
+  allocator_type get_allocator() const noexcept { return asio::get_associated_allocator(handler); }
+  using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return asio::get_associated_cancellation_slot(handler); }
+
+  void operator()(std::error_code error) {
+    if (error) {
+      std::move(handler)(error, std::size_t{0});
+      return;
+    }
+    const IoResult read = receive_now(*socket, buffer);
+    if (read.would_block()) {
+      tcp::socket* const waiting = socket;
+      InitiateWaitReadable{}(std::move(*this), waiting);  // (this copy was moved off its operation)
+      return;
+    }
+    std::move(handler)(read.error, read.bytes);
+  }
+};
+
+struct InitiateReadAfterWait {
+  template <class Handler>
+  void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
+    if (reactor_saw_readable(*socket)) {
+      // An edge came since the last drain: bytes are likely waiting, read them now.
+      const IoResult read = receive_now(*socket, buffer);
+      if (!read.would_block()) {
+        asio::post(socket->get_executor(),
+                   [done = std::forward<Handler>(handler), read]() mutable { std::move(done)(read.error, read.bytes); });
+        return;
+      }
+    }
+    // The flag is clear now, so the wait is only queued: no syscall until the edge. A wait and our
+    // own recv() rather than Asio's queued read: its recv() goes through glibc's cancellation
+    // bookkeeping and Asio's generic receive path.
+    InitiateWaitReadable{}(ReadWhenReadable<std::decay_t<Handler>>{std::forward<Handler>(handler), socket, buffer},
+                           socket);
+  }
+};
+
 }  // namespace detail
 
 // Waits until the reactor sees `socket` turn readable (or the wait is cancelled or the socket
@@ -185,6 +182,18 @@ struct InitiateWaitReadable {
 inline auto wait_readable(tcp::socket& socket) {
   return asio::async_initiate<decltype(use_task), void(std::error_code)>(detail::InitiateWaitReadable{}, use_task,
                                                                           &socket);
+}
+
+// Reads at least one byte (or fails), recv()ing at once only when the reactor has seen the socket
+// turn readable since its last drain; otherwise the read waits on the reactor first. For the
+// first read of a response right after its request, which cannot succeed yet: Asio alone would
+// try a recv() that fails with EAGAIN before every such wait. Not a coroutine: no frame of its
+// own per read. co_await gives (error, bytes).
+// A short read clears the flag, but an EOF that arrived with those bytes brings no edge of its
+// own: the read after this one must try recv() first (read_some), never wait on the flag.
+inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
+  return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(detail::InitiateReadAfterWait{},
+                                                                                      use_task, &socket, buffer);
 }
 
 // Writes what the socket takes now, without waiting and without a coroutine frame: all of
