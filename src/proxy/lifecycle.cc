@@ -211,7 +211,23 @@ net::Task<bool> Session::handle_request() {
           if (written.would_block()) written = co_await net::write_rest(upstream_->stream, parts, written.bytes);
           if (written.error) sent = StreamResult{StreamOutcome::kSinkError, written.error, 0};
         }
-        if (request_sent(sent, stale)) answered = co_await read_response_head_phase(stale);
+        if (request_sent(sent, stale)) {
+          // The response head phase, its usual single read awaited right here: a coroutine of its
+          // own would cost a frame and a resumption per request. Anything more takes the rest.
+          begin_response_head();
+          ResponseHeadStep step = parse_response_head_step();  // (bytes may have come early)
+          const bool waits_first = upstream_->stream.plain();
+          if (step == ResponseHeadStep::kNeedBytes && waits_first) {
+            auto [read_error, read_bytes] =
+                co_await net::read_after_wait(upstream_->stream.socket(), upstream_->buffer.writable());
+            step = response_head_bytes(net::IoResult{read_error, read_bytes}, stale);
+          }
+          if (step == ResponseHeadStep::kNeedBytes) {
+            answered = co_await read_rest_of_response_head(stale, /*first_read_waits=*/false);
+          } else {
+            answered = step == ResponseHeadStep::kComplete;
+          }
+        }
       }
       if (!answered) {
         release_upstream(false);  // after any fault the connection is never reused
@@ -1334,8 +1350,7 @@ void Session::arm_response_head_timeout() {
   }
 }
 
-net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
-  bool reused = upstream_->requests_served > 0;
+void Session::begin_response_head() {
   if (duplex_.request_running) {
     // A full-duplex request still streaming: the upstream may rightly wait for all of it before
     // answering, so the first-byte and per-try clocks start when it ends (duplex_request_half).
@@ -1343,88 +1358,101 @@ net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
   } else {
     arm_response_head_timeout();
   }
+}
+
+Session::ResponseHeadStep Session::parse_response_head_step() {
   ByteBuffer& buffer = upstream_->buffer;
-  bool waited_for_response = false;
-  for (;;) {
-    if (!buffer.empty()) {
-      auto outcome = http::parse_response_head(buffer.readable(), http::Limits{}, request_.method, response_);
-      if (outcome.status == http::ParseStatus::kComplete) {
-        if (response_.status == 101 && ctx_.websocket) {
-          // The answer to a WebSocket handshake: it must complete that handshake (RFC 6455 4.1),
-          // else the client would be switched to a protocol nobody agreed on.
-          const std::string_view expected(ctx_.websocket_accept.data(), ctx_.websocket_accept.size());
-          const http::WebSocketResponseError error = http::check_websocket_response(response_, expected);
-          if (error != http::WebSocketResponseError::kNone) {
-            fail(ErrorKind::kBadUpstreamResponse, http::to_string(error));
-            break;
-          }
-          upstream_head_size_ = outcome.consumed;
-          co_return true;
-        }
-        if (response_.status >= 100 && response_.status < 200) {
-          // Interim responses end here: the gateway answered Expect itself, and only a WebSocket
-          // handshake forwards an Upgrade, so any other 101 is a protocol error.
-          if (response_.status == 101) {
-            fail(ErrorKind::kBadUpstreamResponse, "unexpected 101 from upstream");
-            break;
-          }
-          buffer.consume(outcome.consumed);
-          continue;
-        }
-        if (response_.framing != http::BodyFraming::kNone && has_other_transfer_coding(response_)) {
-          // The gateway dechunks and drops Transfer-Encoding (hop-by-hop): a gzip (or any other)
-          // coding would reach the client with nothing saying so.
-          fail(ErrorKind::kBadUpstreamResponse, "upstream used a transfer coding other than chunked");
-          break;
-        }
-        upstream_head_size_ = outcome.consumed;
-        set_timeout(TimeoutKind::kRequest, ctx_.deadline);
-        co_return true;
-      }
-      if (outcome.status == http::ParseStatus::kError) {
-        fail(ErrorKind::kBadUpstreamResponse, std::string("malformed upstream response: ") +
-                                                  std::string(http::to_string(outcome.error)));
-        break;
-      }
+  while (!buffer.empty()) {
+    auto outcome = http::parse_response_head(buffer.readable(), http::Limits{}, request_.method, response_);
+    if (outcome.status == http::ParseStatus::kError) {
+      fail(ErrorKind::kBadUpstreamResponse,
+           std::string("malformed upstream response: ") + std::string(http::to_string(outcome.error)));
+      return ResponseHeadStep::kFailed;
     }
-    // The first read waits for the response instead of trying a recv() that cannot succeed yet:
-    // the response can only arrive after the request just sent, so its edge is still to come.
-    net::IoResult read;
-    if (!waited_for_response) {
-      waited_for_response = true;
-      if (!upstream_->stream.plain()) {
-        read = co_await net::read_some(upstream_->stream, buffer.writable());
-      } else {
-        auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->stream.socket(), buffer.writable());
-        read = net::IoResult{read_error, read_bytes};
+    if (outcome.status != http::ParseStatus::kComplete) break;
+    if (response_.status == 101 && ctx_.websocket) {
+      // The answer to a WebSocket handshake: it must complete that handshake (RFC 6455 4.1),
+      // else the client would be switched to a protocol nobody agreed on.
+      const std::string_view expected(ctx_.websocket_accept.data(), ctx_.websocket_accept.size());
+      const http::WebSocketResponseError error = http::check_websocket_response(response_, expected);
+      if (error != http::WebSocketResponseError::kNone) {
+        fail(ErrorKind::kBadUpstreamResponse, http::to_string(error));
+        return ResponseHeadStep::kFailed;
       }
+      upstream_head_size_ = outcome.consumed;
+      return ResponseHeadStep::kComplete;
+    }
+    if (response_.status >= 100 && response_.status < 200) {
+      // Interim responses end here: the gateway answered Expect itself, and only a WebSocket
+      // handshake forwards an Upgrade, so any other 101 is a protocol error.
+      if (response_.status == 101) {
+        fail(ErrorKind::kBadUpstreamResponse, "unexpected 101 from upstream");
+        return ResponseHeadStep::kFailed;
+      }
+      buffer.consume(outcome.consumed);
+      continue;
+    }
+    if (response_.framing != http::BodyFraming::kNone && has_other_transfer_coding(response_)) {
+      // The gateway dechunks and drops Transfer-Encoding (hop-by-hop): a gzip (or any other)
+      // coding would reach the client with nothing saying so.
+      fail(ErrorKind::kBadUpstreamResponse, "upstream used a transfer coding other than chunked");
+      return ResponseHeadStep::kFailed;
+    }
+    upstream_head_size_ = outcome.consumed;
+    set_timeout(TimeoutKind::kRequest, ctx_.deadline);
+    return ResponseHeadStep::kComplete;
+  }
+  return ResponseHeadStep::kNeedBytes;
+}
+
+Session::ResponseHeadStep Session::response_head_bytes(const net::IoResult& read, bool& retryable_failure) {
+  if (!read.error && read.bytes > 0) {
+    upstream_->buffer.commit(read.bytes);
+    return parse_response_head_step();
+  }
+  const ByteBuffer& buffer = upstream_->buffer;
+  if (deadline_->expired()) {
+    fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
+         "upstream did not answer in time");
+  } else if (buffer.empty() && http2_fate_ && http2_fate_->failed) {
+    // An HTTP/2 stream that never got a response head: its bridge says why. One the upstream
+    // never processed (refused, above a GOAWAY) is safe to send again if the body can be.
+    retryable_failure = http2_fate_->retryable && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered);
+    fail(http2_fate_->protocol_error ? ErrorKind::kBadUpstreamResponse : ErrorKind::kUpstreamReset,
+         http2_fate_->reason);
+  } else if (buffer.empty()) {
+    const bool reused = upstream_->requests_served > 0;
+    retryable_failure = reused && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered) &&
+                        request_is_idempotent();
+    fail(ErrorKind::kUpstreamReset, "upstream closed the connection without a response");
+  } else {
+    fail(ErrorKind::kBadUpstreamResponse, "upstream closed the connection mid-response head");
+  }
+  return ResponseHeadStep::kFailed;  // the caller releases the connection (never reused after a fault)
+}
+
+net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
+  begin_response_head();
+  co_return co_await read_rest_of_response_head(retryable_failure, /*first_read_waits=*/true);
+}
+
+net::Task<bool> Session::read_rest_of_response_head(bool& retryable_failure, bool first_read_waits) {
+  ByteBuffer& buffer = upstream_->buffer;
+  ResponseHeadStep step = parse_response_head_step();
+  while (step == ResponseHeadStep::kNeedBytes) {
+    net::IoResult read;
+    if (first_read_waits && upstream_->stream.plain()) {
+      // The first read waits for the response instead of trying a recv() that cannot succeed
+      // yet: the response can only arrive after the request just sent, so its edge is to come.
+      auto [read_error, read_bytes] = co_await net::read_after_wait(upstream_->stream.socket(), buffer.writable());
+      read = net::IoResult{read_error, read_bytes};
     } else {
       read = co_await net::read_some(upstream_->stream, buffer.writable());
     }
-    if (!read.error && read.bytes > 0) {
-      buffer.commit(read.bytes);
-      continue;
-    }
-    if (deadline_->expired()) {
-      fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
-           "upstream did not answer in time");
-    } else if (buffer.empty() && http2_fate_ && http2_fate_->failed) {
-      // An HTTP/2 stream that never got a response head: its bridge says why. One the upstream
-      // never processed (refused, above a GOAWAY) is safe to send again if the body can be.
-      retryable_failure = http2_fate_->retryable &&
-                          (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered);
-      fail(http2_fate_->protocol_error ? ErrorKind::kBadUpstreamResponse : ErrorKind::kUpstreamReset,
-           http2_fate_->reason);
-    } else if (buffer.empty()) {
-      retryable_failure = reused && (request_.framing == http::BodyFraming::kNone || ctx_.body_buffered) &&
-                          request_is_idempotent();
-      fail(ErrorKind::kUpstreamReset, "upstream closed the connection without a response");
-    } else {
-      fail(ErrorKind::kBadUpstreamResponse, "upstream closed the connection mid-response head");
-    }
-    break;
+    first_read_waits = false;
+    step = response_head_bytes(read, retryable_failure);
   }
-  co_return false;  // the caller releases the connection (never reused after a fault)
+  co_return step == ResponseHeadStep::kComplete;
 }
 
 Session::ResponsePlan Session::prepare_response_phase() {

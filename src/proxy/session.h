@@ -159,7 +159,14 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Task<bool> send_continue_if_awaited();  // the 100 a client waiting on Expect asked for
   net::Task<StreamResult> stream_request_phase();
   bool request_sent(const StreamResult& result, bool& retryable_failure);
+  // The response head: read_response_head_phase() whole, or its pieces where the lifecycle awaits
+  // the first read itself. A step parses what is buffered; kFailed has called fail().
+  enum class ResponseHeadStep : std::uint8_t { kComplete, kNeedBytes, kFailed };
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
+  void begin_response_head();  // its timeouts
+  ResponseHeadStep parse_response_head_step();
+  ResponseHeadStep response_head_bytes(const net::IoResult& read, bool& retryable_failure);  // a read's result
+  net::Task<bool> read_rest_of_response_head(bool& retryable_failure, bool first_read_waits);
   void arm_response_head_timeout();  // first byte / per try from now, within the request deadline
   // A body of unknown length may be a conversation (gRPC bidi streaming, an upstream answering
   // as an upload goes): its response is read and forwarded while it is still being sent
