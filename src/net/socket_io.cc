@@ -230,6 +230,7 @@ struct WriteCursor {
 IoResult send_gather(tcp::socket& socket, std::span<const asio::const_buffer> buffers, std::size_t total) {
   assert(buffers.size() <= WriteCursor::kWindow);
   if (total == 0) return {};
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only [0, buffers.size()) is written and sent
   std::array<iovec, WriteCursor::kWindow> parts;
   for (std::size_t i = 0; i < buffers.size(); ++i) {
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is shared with readv; sendmsg only reads

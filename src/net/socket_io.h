@@ -127,7 +127,7 @@ struct InitiateWaitReadable {
 template <class Handler>
 struct ReadWhenReadable {
   Handler handler;
-  tcp::socket* socket;
+  tcp::socket* socket = nullptr;
   std::span<char> buffer;
 
   // The handler's own (read_after_wait completes a coroutine, which has one): asking with the

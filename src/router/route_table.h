@@ -88,8 +88,8 @@ class RouteTable {
   // `host` is the request's Host without port (any case); `path` is normalized.
   // HEAD matches a route that allows GET. The returned views point into `path` and the table.
   RouteMatch match(std::string_view host, std::string_view method, std::string_view path) const;
-  // The same into `out` (cleared first): no RouteMatch copied, for the request path.
-  void match(std::string_view host, std::string_view method, std::string_view path, RouteMatch& out) const;
+  // The same into `result` (cleared first): no RouteMatch copied, for the request path.
+  void match(std::string_view host, std::string_view method, std::string_view path, RouteMatch& result) const;
 
   const std::vector<CompiledRoute>& routes() const;
 
