@@ -200,15 +200,8 @@ std::string_view to_string(RouteOutcome outcome) {
 }
 
 std::string route_host(std::string_view host) {
-  // The same steps as RouteTable::match: port and brackets off, trailing dot off, lower case.
-  if (!host.empty() && host.front() == '[') {
-    const std::size_t close = host.find(']');
-    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
-  } else if (const std::size_t colon = host.find(':');
-             colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  // The same steps as RouteTable::match: port, brackets and trailing dot off, then lower case.
+  host = bare_host(host);
   if (host.size() > kMaxHostLength) return {};
   return lower_copy(host);
 }

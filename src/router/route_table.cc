@@ -384,6 +384,18 @@ const std::vector<CompiledRoute>& RouteTable::routes() const {
   return impl_->routes;
 }
 
+std::string_view bare_host(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+  } else if (const std::size_t colon = host.find(':');
+             colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return host;
+}
+
 RouteMatch RouteTable::match(std::string_view host, std::string_view method, std::string_view path) const {
   RouteMatch result;
   match(host, method, path, result);
@@ -398,15 +410,7 @@ void RouteTable::match(std::string_view host, std::string_view method, std::stri
   Impl::Walk walk{path, method, &result};
 
   if (impl.host_routes) {
-    // Host without port or IPv6 brackets, without a trailing dot, lower-cased into a stack buffer.
-    if (!host.empty() && host.front() == '[') {
-      const std::size_t close = host.find(']');
-      host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
-    } else if (const std::size_t colon = host.find(':');
-               colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos) {
-      host = host.substr(0, colon);
-    }
-    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    host = bare_host(host);  // then lower-cased into a stack buffer
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only [0, host.size()) is written and read
     std::array<char, kMaxHostLength> host_buffer;
     if (!host.empty() && host.size() <= host_buffer.size()) {

@@ -107,4 +107,8 @@ class RouteTable {
 // The result always starts with '/' and has no "//" at the join. The query is the caller's.
 void build_forward_path(const RouteMatch& match, std::string_view path, std::string& out);
 
+// A Host value as routes name hosts, before lower-casing: without IPv6 brackets or a port, without
+// a trailing dot. The one normalization the table (and `flexgate explain`) applies.
+std::string_view bare_host(std::string_view host);
+
 }  // namespace flexgate::router
