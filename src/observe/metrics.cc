@@ -179,34 +179,6 @@ const MetricFamilyInfo& family_info(MetricFamily family) {
   return kFamilies[static_cast<std::size_t>(family)];
 }
 
-MethodLabel method_label(std::string_view method) {
-  // By length first: a GET costs one three-byte compare (this runs for every request).
-  switch (method.size()) {
-    case 3:
-      if (method == "GET") return MethodLabel::kGet;
-      if (method == "PUT") return MethodLabel::kPut;
-      break;
-    case 4:
-      if (method == "HEAD") return MethodLabel::kHead;
-      if (method == "POST") return MethodLabel::kPost;
-      break;
-    case 5:
-      if (method == "PATCH") return MethodLabel::kPatch;
-      if (method == "TRACE") return MethodLabel::kTrace;
-      break;
-    case 6:
-      if (method == "DELETE") return MethodLabel::kDelete;
-      break;
-    case 7:
-      if (method == "OPTIONS") return MethodLabel::kOptions;
-      if (method == "CONNECT") return MethodLabel::kConnect;
-      break;
-    default:
-      break;
-  }
-  return MethodLabel::kOther;
-}
-
 std::string_view to_string(MethodLabel method) {
   return kMethods[static_cast<std::size_t>(method)];
 }

@@ -248,8 +248,6 @@ struct MetricFamilyInfo {
 };
 const MetricFamilyInfo& family_info(MetricFamily family);
 
-// Method names are case-sensitive (RFC 9110 section 9.1): "get" is OTHER.
-MethodLabel method_label(std::string_view method);
 std::string_view to_string(MethodLabel method);
 std::string_view to_string(UpstreamOutcome outcome);
 std::string_view policy_of(Rejection rejection);

@@ -29,6 +29,7 @@
 #include "observe/correlation_id.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/session.h"
+#include "proxy/traffic_metrics.h"
 #include "upstream/retry/retry_plan.h"
 #include "upstream/retry/retry_policy.h"
 #include "proxy/worker.h"
@@ -135,6 +136,7 @@ net::Task<bool> Session::handle_request() {
   ctx_.deadline = ctx_.started + cfg.proxy.timeout;
   set_timeout(TimeoutKind::kRequest, ctx_.deadline);
   ctx_.method.assign(request_.method_text);
+  ctx_.method_kind = request_.method;
   ctx_.bytes_in = request_head_size_;
   ctx_.body_unread = request_.framing == http::BodyFraming::kChunked ||
                      (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
@@ -1548,7 +1550,7 @@ void Session::count_request() {
   const observe::RouteId metrics_route = ctx_.binding != nullptr ? ctx_.binding->metrics_route : observe::kNoRoute;
   observe::WorkerMetrics& metrics = worker_.metrics();
   metrics.record_sizes(metrics_route, ctx_.bytes_in, ctx_.bytes_out);
-  metrics.request_finished(metrics_route, observe::method_label(ctx_.method), ctx_.status,
+  metrics.request_finished(metrics_route, method_label(ctx_.method_kind), ctx_.status,
                            std::chrono::duration_cast<std::chrono::microseconds>(ctx_.end_time() - ctx_.started));
   metrics.set_pool_idle(worker_.pool().idle_count());
   // A gRPC call whose status never arrived (no grpc-status, a broken stream) counts as UNKNOWN.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "http/message.h"
 #include "http/websocket.h"
 #include "net/deadline.h"
 #include "net/ip_address.h"
@@ -60,6 +61,7 @@ struct RequestContext {
   std::string logged_header_text;           // values of logging.headers, captured with the head
   std::vector<observe::LogField> logged_headers;  // views into logged_header_text
   std::string method;  // copy: the head's views die when the client buffer moves on
+  http::Method method_kind = http::Method::kOther;  // the parser's reading of method
   router::NormalizedTarget target;
   router::RouteMatch match;
   const RouteBinding* binding = nullptr;
@@ -138,6 +140,7 @@ struct RequestContext {
     forward_tracestate = false;
     trace_flags = observe::kTraceFlagSampled;
     method.clear();
+    method_kind = http::Method::kOther;
     match.clear();
     binding = nullptr;
     upstream = nullptr;
