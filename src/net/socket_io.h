@@ -43,32 +43,36 @@ void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std
 // setsockopt per connection; false (and the old behaviour) where the kernel has no TCP_INQ.
 bool enable_read_queue_hint(tcp::socket& socket);
 
-// Whether to try a recv() on a drained socket before waiting for the reactor: worth it while the
-// peer tends to be ahead (its next request already there, as from a client that answers at once,
-// or under a slowed-down gateway), a wasted syscall otherwise. Misses back off: after n in a row,
-// the next 2^(n-1) reads (at most 8) wait first; a hit tries again at once.
+// Whether to try a recv() on a drained socket before waiting for the reactor: a hit saves the
+// reactor round (an epoll_wait), a miss costs a recv() that fails with EAGAIN, so trying pays only
+// while the peer is ahead more often than not (its next request already there, as from a client
+// that answers at once, or under a slowed-down gateway). A hit counts +1 and a miss -1, within
+// +-kLimit; reads are tried while the count is not negative. Below zero only every kProbeEvery-th
+// read tries, to notice the peer getting quicker: a slow peer costs at most that one recv().
 class ReadGuess {
  public:
   // True when this read should be tried now.
   bool try_now() {
-    if (waits_left_ == 0) return true;
-    --waits_left_;
-    return false;
+    if (score_ >= 0) return true;
+    if (++waits_ < kProbeEvery) return false;
+    waits_ = 0;
+    return true;
   }
   // What the tried read found.
   void learn(bool found_bytes) {
     if (found_bytes) {
-      misses_in_a_row_ = 0;
-      return;
+      if (score_ < kLimit) ++score_;
+    } else if (score_ > -kLimit) {
+      --score_;
     }
-    if (misses_in_a_row_ < kMaxBackoffSteps) ++misses_in_a_row_;
-    waits_left_ = static_cast<std::uint8_t>(1u << (misses_in_a_row_ - 1));
   }
 
+  static constexpr std::int8_t kLimit = 8;
+  static constexpr std::uint8_t kProbeEvery = 32;
+
  private:
-  static constexpr std::uint8_t kMaxBackoffSteps = 4;  // 1, 2, 4, 8 waits
-  std::uint8_t misses_in_a_row_ = 0;
-  std::uint8_t waits_left_ = 0;
+  std::int8_t score_ = 0;
+  std::uint8_t waits_ = 0;  // reads waited since the last try, while the score is negative
 };
 
 // A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the

@@ -307,29 +307,33 @@ TEST(SocketIoTest, ACancellationSignalEndsAWaitForReadability) {
   EXPECT_EQ(*waited, asio::error::operation_aborted);
 }
 
-// A miss backs off: 1, 2, 4, then at most 8 waits before the next try; a hit tries at once.
-TEST(ReadGuessTest, MissesBackOffAndAHitTriesAgainAtOnce) {
+// Tried while hits are at least as many as misses; below that, one read in kProbeEvery probes.
+TEST(ReadGuessTest, TriesWhileHitsKeepUpAndOnlyProbesAfterMoreMisses) {
   ReadGuess guess;
-  EXPECT_TRUE(guess.try_now());
   const auto waits_before_next_try = [&] {
     int waits = 0;
     while (!guess.try_now()) ++waits;
     return waits;
   };
+  EXPECT_EQ(waits_before_next_try(), 0);  // no history: try
+  guess.learn(true);
   guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 1);
-  guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 2);
-  guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 4);
-  guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 8);
-  guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 8);
+  EXPECT_EQ(waits_before_next_try(), 0);  // one hit, one miss: still even
+  guess.learn(false);                     // now a miss ahead
+  EXPECT_EQ(waits_before_next_try(), ReadGuess::kProbeEvery - 1);
+  guess.learn(true);  // the probe hit: even again, tried at once
+  EXPECT_EQ(waits_before_next_try(), 0);
+}
+
+// A long run of misses saturates: as many hits as kLimit bring the guess back, not the whole run.
+TEST(ReadGuessTest, ALongRunOfMissesIsForgottenAfterLimitHits) {
+  ReadGuess guess;
+  for (int i = 0; i < 1000; ++i) guess.learn(false);
+  for (int i = 0; i < ReadGuess::kLimit - 1; ++i) guess.learn(true);
+  EXPECT_FALSE(guess.try_now());  // still one miss ahead
   guess.learn(true);
   EXPECT_TRUE(guess.try_now());
-  guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 1);
+  EXPECT_TRUE(guess.try_now());
 }
 
 TEST(SocketIoTest, ConnectToAListenerSucceedsAndPreparesTheSocket) {
