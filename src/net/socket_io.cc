@@ -116,12 +116,12 @@ ssize_t send_message(int fd, const msghdr* message) {
   }
 }
 
+}  // namespace
+
 std::error_code errno_code(int error) {
   if (error == EAGAIN || error == EWOULDBLOCK) return asio::error::would_block;
   return {error, asio::error::get_system_category()};
 }
-
-}  // namespace
 
 bool enable_read_queue_hint(tcp::socket& socket) {
   const int one = 1;
@@ -180,6 +180,10 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
 bool reactor_saw_readable(tcp::socket& socket) {
   const bool* flag = readable_flag(socket);
   return flag == nullptr || *flag;
+}
+
+void forget_readable(tcp::socket& socket) {
+  if (bool* flag = readable_flag(socket)) *flag = false;
 }
 
 void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity) {

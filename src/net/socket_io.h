@@ -33,6 +33,13 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer);
 // single-threaded io_context, from its thread (the flag is read without the reactor's lock).
 bool reactor_saw_readable(tcp::socket& socket);
 
+// Clears the readiness flag below: the caller's own syscall found the socket drained (EAGAIN),
+// so the next bytes bring an edge and a wait_readable() must wait for it.
+void forget_readable(tcp::socket& socket);
+
+// The error for an errno value; EAGAIN is asio::error::would_block (IoResult::would_block()).
+std::error_code errno_code(int error);
+
 // After a short read (fewer bytes than `capacity`) the socket was drained: the next bytes bring a
 // new edge, which sets the flag again when the reactor next polls. Only valid before that poll.
 void forget_readable_after_short_read(tcp::socket& socket, std::size_t read, std::size_t capacity);

@@ -65,8 +65,42 @@ std::string_view last_chunk(const http::ChunkedDecoder& decoder, const TrailerFi
 
 }  // namespace
 
-net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer,
-                                           net::Stream& sink, std::uint64_t length, std::string_view prefix) {
+namespace {
+
+// The rest of a fixed-length body, `remaining` bytes, socket to pipe to socket. A slow sink
+// leaves bytes in the pipe, and the source is read again only once they are out (the pipe is the
+// bounded buffer); the source's readiness flag is cleared on EAGAIN, so each wait is for an edge.
+
+net::Task<void> splice_fixed_body(net::tcp::socket& source, net::tcp::socket& sink, net::SplicePipe& pipe,
+                                  std::uint64_t remaining, StreamResult& result) {
+  // One pipe's worth per splice: 16 pages by default.
+  constexpr std::uint64_t kPieceBytes = 64 * 1024;
+  while (remaining > 0 || pipe.held() > 0) {
+    if (pipe.held() == 0) {
+      const net::IoResult in = pipe.fill_from(source, static_cast<std::size_t>(std::min(remaining, kPieceBytes)));
+      if (in.would_block()) {
+        auto [wait_error] = co_await net::wait_readable(source);
+        if (source_failed(net::IoResult{wait_error, 0}, result)) co_return;
+        continue;
+      }
+      if (source_failed(in, result)) co_return;
+      remaining -= in.bytes;
+    }
+    const net::IoResult out = pipe.drain_to(sink);
+    if (out.would_block()) {
+      auto [wait_error] = co_await sink.async_wait(net::tcp::socket::wait_write, net::use_task);
+      if (sink_failed(net::IoResult{wait_error, 0}, result)) co_return;
+      continue;
+    }
+    if (sink_failed(out, result)) co_return;
+    result.body_bytes += out.bytes;
+  }
+}
+
+}  // namespace
+
+net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer, net::Stream& sink,
+                                           std::uint64_t length, std::string_view prefix, net::SplicePipes* pipes) {
   StreamResult result;
   std::uint64_t remaining = length;
   for (;;) {
@@ -82,6 +116,13 @@ net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& sour
       result.body_bytes += take;
     }
     if (remaining == 0) co_return result;
+    if (pipes != nullptr && remaining >= kSpliceMinBytes && source.plain() && sink.plain() &&
+        source_buffer.readable_size() == 0) {
+      if (net::SplicePipes::Lease pipe = pipes->take()) {
+        co_await splice_fixed_body(source.socket(), sink.socket(), *pipe, remaining, result);
+        co_return result;
+      }
+    }
     auto read = co_await net::read_some(source, source_buffer.writable());
     if (source_failed(read, result)) co_return result;
     source_buffer.commit(read.bytes);

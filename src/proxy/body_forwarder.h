@@ -1,7 +1,8 @@
 #pragma once
 // Streams a message body from one socket to another through the source's fixed buffer: bounded
 // memory whatever the body size, and a slow sink slows the source reads (no buffer growth).
-// Data is written straight from the read buffer (gather writes, no body copies).
+// Data is written straight from the read buffer (gather writes, no body copies), or for a large
+// fixed-length body between plain sockets never enters the gateway at all (splice through a pipe).
 
 #include <cstdint>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "core/byte_buffer.h"
 #include "http/chunked.h"
 #include "net/asio.h"
+#include "net/splice_pipe.h"
 #include "net/stream.h"
 #include "policy/headers/header_plan.h"
 
@@ -34,10 +36,18 @@ struct StreamResult {
 
 // `prefix` (e.g. the message head) is written before the first body bytes, in the same write.
 
+// Bodies with at least this much left after what is buffered go socket to socket by splice(2)
+// when `pipes` is given and both streams are plain TCP: below it the pipe's two syscalls per
+// piece cost more than the copies they save.
+inline constexpr std::uint64_t kSpliceMinBytes = 16 * 1024;
+// What a response's first read takes when its body could be spliced (both streams plain): a head
+// and a body up to about this size come in that one read, a larger body's rest is spliced.
+inline constexpr std::size_t kFirstResponseReadBytes = 16 * 1024;
+
 // Forwards exactly `length` bytes (Content-Length framing).
 net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& source_buffer,
                                            net::Stream& sink, std::uint64_t length,
-                                           std::string_view prefix = {});
+                                           std::string_view prefix = {}, net::SplicePipes* pipes = nullptr);
 
 // Which trailer fields stay behind besides those never allowed in a trailer section
 // (http::is_forbidden_trailer).

@@ -221,7 +221,7 @@ net::Task<bool> Session::handle_request() {
           const bool waits_first = upstream_->stream.plain();
           if (step == ResponseHeadStep::kNeedBytes && waits_first) {
             auto [read_error, read_bytes] =
-                co_await net::read_after_wait(upstream_->stream.socket(), upstream_->buffer.writable());
+                co_await net::read_after_wait(upstream_->stream.socket(), first_response_read_space());
             step = response_head_bytes(net::IoResult{read_error, read_bytes}, stale);
           }
           if (step == ResponseHeadStep::kNeedBytes) {
@@ -1296,7 +1296,8 @@ net::Task<StreamResult> Session::stream_request_phase() {
   const bool continued = co_await send_continue_if_awaited();
   if (!continued) co_return StreamResult{StreamOutcome::kSourceError, {}, 0};
   if (request_.framing == http::BodyFraming::kContentLength) {
-    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_);
+    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_,
+                                          &worker_.splice_pipes());
   }
   co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_, head_out_,
                                           TrailerFilter{request_connection_options_, nullptr});
@@ -1433,6 +1434,14 @@ Session::ResponseHeadStep Session::response_head_bytes(const net::IoResult& read
   return ResponseHeadStep::kFailed;  // the caller releases the connection (never reused after a fault)
 }
 
+std::span<char> Session::first_response_read_space() {
+  const std::span<char> space = upstream_->buffer.writable();
+  // Between plain sockets a large body's rest goes by splice (forward_fixed_body), so the first
+  // read takes only what a head and a small body need: the rest never gets copied in and out.
+  if (space.size() > kFirstResponseReadBytes && client_.plain()) return space.first(kFirstResponseReadBytes);
+  return space;
+}
+
 net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
   begin_response_head();
   co_return co_await read_rest_of_response_head(retryable_failure, /*first_read_waits=*/true);
@@ -1500,7 +1509,8 @@ net::Task<StreamResult> Session::stream_response_phase(const ResponsePlan& plan)
   ByteBuffer& buffer = upstream_->buffer;
   switch (response_.framing) {
     case http::BodyFraming::kContentLength:
-      co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length, head_out_);
+      co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length, head_out_,
+                                            &worker_.splice_pipes());
     case http::BodyFraming::kChunked: {
       response_decoder_.reset();
       const StreamResult result =

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "core/byte_buffer.h"
@@ -164,6 +165,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class ResponseHeadStep : std::uint8_t { kComplete, kNeedBytes, kFailed };
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
   void begin_response_head();  // its timeouts
+  // Where the first read of a response goes: the upstream buffer, capped when splicing may follow.
+  std::span<char> first_response_read_space();
   ResponseHeadStep parse_response_head_step();
   ResponseHeadStep response_head_bytes(const net::IoResult& read, bool& retryable_failure);  // a read's result
   net::Task<bool> read_rest_of_response_head(bool& retryable_failure, bool first_read_waits);

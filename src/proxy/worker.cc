@@ -189,6 +189,7 @@ net::Task<void> Worker::sweep_pool_loop() {
     auto [ec] = co_await sweep_timer_->async_wait(net::use_task);
     if (ec) break;
     pool_.close_expired(net::Clock::now());
+    splice_pipes_->close_idle_spares();
     if (++sweeps % kSweepsPerMemoryTrim == 0) trim_memory();
   }
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/asio.h"
+#include "net/splice_pipe.h"
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/ratelimit/redis_rate_limiter.h"
@@ -40,6 +41,8 @@ class Worker {
   upstream::ConnectionPool& pool() { return pool_; }
   // Multiplexed connections to `protocol: h2 | h2c` upstreams (they never enter pool()).
   Http2Upstreams& http2_upstreams() { return http2_upstreams_; }
+  // Pipes for splicing large bodies socket to socket (proxy/body_forwarder.h).
+  net::SplicePipes& splice_pipes() { return *splice_pipes_; }
   // This worker's balancer for upstream `index` of the current snapshot (in-flight counts and
   // latency estimates are per worker: no cross-thread traffic on the pick path).
   upstream::Balancer& balancer(std::size_t upstream_index) { return balancers_[upstream_index]; }
@@ -105,6 +108,7 @@ class Worker {
   std::shared_ptr<const Runtime> runtime_;
   upstream::ConnectionPool pool_;
   Http2Upstreams http2_upstreams_;
+  std::shared_ptr<net::SplicePipes> splice_pipes_ = std::make_shared<net::SplicePipes>();
   std::vector<upstream::Balancer> balancers_;
   upstream::SplitMix64 random_;
   std::uint64_t balancer_generation_ = 0;

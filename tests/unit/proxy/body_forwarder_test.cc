@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
+#include <memory>
 #include <functional>
 #include <optional>
 #include <string>
@@ -233,6 +235,81 @@ TEST_F(BodyForwarderTest, FixedBodyToAClosedSinkIsSinkError) {
   EXPECT_TRUE(result->error);
   source_.client.close();  // ends the feeder
   io_.poll();
+}
+
+// ─── forward_fixed_body by splice(2) ──────────────────────────────────────────────────────────
+
+TEST_F(BodyForwarderTest, ALargeFixedBodyGoesByPipeSocketToSocketByteExact) {
+  auto pipes = std::make_shared<net::SplicePipes>();
+  const std::string body = nt::pattern_bytes(1 << 20, 3);
+  ByteBuffer buffer(4096);
+  preload(buffer, std::string_view(body).substr(0, 1000));  // as if read with the head
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, body.size(), "H|", pipes.get()); },
+                    pieces_of(std::string_view(body).substr(1000), 100000), false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_EQ(out.result.body_bytes, body.size());
+  EXPECT_TRUE(out.output == "H|" + body) << "output of " << out.output.size() << " bytes differs";
+  EXPECT_EQ(pipes->made(), 1u);   // the body went through a pipe, not the buffer
+  EXPECT_EQ(pipes->spare(), 1u);  // and the pipe came back empty, for the next body
+}
+
+TEST_F(BodyForwarderTest, ASplicedBodyWhoseSourceEndsEarlyIsSourceClosed) {
+  auto pipes = std::make_shared<net::SplicePipes>();
+  const std::string half = nt::pattern_bytes(50000, 4);
+  ByteBuffer buffer(4096);
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, 100000, {}, pipes.get()); },
+                    {half}, true);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kSourceClosed);
+  EXPECT_EQ(out.result.error, asio::error::eof);
+  EXPECT_EQ(out.result.body_bytes, half.size());
+  EXPECT_TRUE(out.output == half);
+  EXPECT_EQ(pipes->made(), 1u);
+}
+
+TEST_F(BodyForwarderTest, ASplicedBodyToAClosedSinkIsSinkErrorAndItsPipeIsNeverReused) {
+  ::signal(SIGPIPE, SIG_IGN);  // splice(2) has no MSG_NOSIGNAL; the gateway ignores SIGPIPE too
+  sink_.server.shutdown(net::tcp::socket::shutdown_both);
+  sink_.server.close();
+  auto pipes = std::make_shared<net::SplicePipes>();
+  const std::string body = nt::pattern_bytes(4 << 20, 5);
+  ByteBuffer buffer(4096);
+  std::optional<StreamResult> result;
+  asio::co_spawn(io_, feed(pieces_of(body, 1 << 20), false), asio::detached);
+  asio::co_spawn(io_, forward_fixed_body(source_in_, buffer, sink_out_, body.size(), {}, pipes.get()),
+                 [&](std::exception_ptr, StreamResult r) { result = r; });
+  ASSERT_TRUE(nt::run_until(io_, [&] { return result.has_value(); }));
+  EXPECT_EQ(result->outcome, StreamOutcome::kSinkError);
+  EXPECT_TRUE(result->error);
+  EXPECT_EQ(pipes->made(), 1u);
+  EXPECT_EQ(pipes->spare(), 0u);  // it still held bytes of this body: closed, not pooled
+  source_.client.close();         // ends the feeder
+  io_.poll();
+}
+
+TEST_F(BodyForwarderTest, APipeIsReusedAndASmallRestIsCopiedWithoutOne) {
+  auto pipes = std::make_shared<net::SplicePipes>();
+  {
+    auto first = pipes->take();
+    auto second = pipes->take();
+    ASSERT_TRUE(first && second);
+  }
+  EXPECT_EQ(pipes->made(), 2u);
+  EXPECT_EQ(pipes->spare(), 2u);
+  { auto again = pipes->take(); }
+  EXPECT_EQ(pipes->made(), 2u);  // from the spares
+  pipes->close_idle_spares();    // one was taken since the last look: kept
+  EXPECT_EQ(pipes->spare(), 2u);
+  pipes->close_idle_spares();    // none since: given back
+  EXPECT_EQ(pipes->spare(), 0u);
+
+  auto unused = std::make_shared<net::SplicePipes>();
+  const std::string body = nt::pattern_bytes(kSpliceMinBytes - 1, 6);
+  ByteBuffer buffer(65536);
+  Outcome out = run([&] { return forward_fixed_body(source_in_, buffer, sink_out_, body.size(), {}, unused.get()); },
+                    {body}, false);
+  EXPECT_EQ(out.result.outcome, StreamOutcome::kDone);
+  EXPECT_TRUE(out.output == body);
+  EXPECT_EQ(unused->made(), 0u);  // under kSpliceMinBytes: two splices would cost more than the copy
 }
 
 // ─── forward_chunked_body ──────────────────────────────────────────────────────────────────────
