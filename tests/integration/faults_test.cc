@@ -49,17 +49,6 @@ long status_kib(int pid, const std::string& key) {
   return -1;
 }
 
-// Polls `condition` until it holds or `timeout` passes (the only waits here: no fixed sleeps).
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
 // Generous: the point is "no growth per faulty connection", not a tight memory budget (ASan
 // builds run the same tests).
 constexpr long kRssSlackKib = 64 * 1024;

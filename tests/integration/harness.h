@@ -22,6 +22,18 @@ namespace flexgate::testing {
 
 using namespace std::chrono_literals;
 
+// Polls `condition` until it holds or `timeout` passes: the one way these tests wait for the
+// gateway's own loop (never a fixed sleep).
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = 15s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
 // A child process with its stdout captured line by line (stderr goes to a file).
 class ChildProcess {
  public:

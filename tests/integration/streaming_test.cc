@@ -1,7 +1,10 @@
 // Large bodies stream through with flat memory in both directions.
 
+#include <dirent.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <sstream>
 
@@ -78,6 +81,45 @@ TEST(Streaming, StalledReaderHoldsNoBodyInMemoryAndOthersAreServed) {
   }
   EXPECT_GT(received, 256ull << 20);
   EXPECT_LT(peak_rss_kib(gateway.process->pid()), kFlatMemoryKib);
+}
+
+// Open pipes of a process (the descriptors /proc names "pipe:[…]").
+int open_pipes(int pid) {
+  const std::string dir_path = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr) return -1;
+  int pipes = 0;
+  std::array<char, 64> target{};
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const ssize_t n = ::readlink((dir_path + "/" + entry->d_name).c_str(), target.data(), target.size() - 1);
+    if (n > 0 && std::string_view(target.data(), static_cast<std::size_t>(n)).rfind("pipe:", 0) == 0) ++pipes;
+  }
+  ::closedir(dir);
+  return pipes;
+}
+
+// A large Content-Length body between plain sockets goes by splice(2) through a kernel pipe: a
+// stalled reader leaves its bytes waiting in the pipe, and what arrives is byte for byte the
+// upstream's body.
+TEST(Streaming, ALargeBodyGoesThroughAKernelPipeByteExact) {
+  auto echo = start_echo_server();
+  auto gateway = start_gateway(gateway_config(echo.port, kCatchAllRoute, "  workers: 1\n  timeout: 120s\n"));
+  const int pid = gateway.process->pid();
+  const int pipes_before = open_pipes(pid);  // stdout and stderr: no body has needed one yet
+  Connection stalled(gateway.port);
+  stalled.send("GET /bytes/" + std::to_string(256ull << 20) + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  char byte = 0;
+  ASSERT_EQ(::recv(stalled.fd(), &byte, 1, 0), 1);
+  // The stalled body's bytes wait in the pipe, which is in use (not a spare) until it ends.
+  EXPECT_TRUE(eventually([&] { return open_pipes(pid) > pipes_before; }))
+      << open_pipes(pid) << " pipes open, " << pipes_before << " before";
+
+  // Meanwhile another large body, byte for byte the upstream's.
+  const std::string path = "/bytes/" + std::to_string(3u << 20);
+  const std::string direct = request(echo.port, "GET", path).body;
+  ASSERT_EQ(direct.size(), 3u << 20);
+  EXPECT_TRUE(request(gateway.port, "GET", path).body == direct) << "the spliced body differs from the upstream's";
 }
 
 }  // namespace

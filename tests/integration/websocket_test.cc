@@ -404,17 +404,6 @@ std::size_t open_fds(int pid) {
   return count;
 }
 
-// Waits (bounded) until `condition` holds; the gateway closes sockets on its own loop's time.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 const std::string kWebsocketRoute = "  - path: \"/ws/*\"\n    upstream: echo\n    websocket: true\n";
 
 // The 101 a client must see: the switch, the upstream's accept for the client's key, the chosen
