@@ -17,6 +17,7 @@
 #include "admin/admin_server.h"
 #include "admin/side_listener.h"
 #include "app/config_watcher.h"
+#include "app/main_wait.h"
 #include "config/loader.h"
 #include "net/worker_pool.h"
 #include "observe/metrics.h"
@@ -106,7 +107,8 @@ class Serving {
 // Reloads asked by the admin API (its thread) and run by the main thread's loop.
 class AdminReloads {
  public:
-  // Admin thread: waits for the main loop to run the reload (it checks every tick).
+  explicit AdminReloads(MainWait& main_wait) : main_wait_(main_wait) {}
+  // Admin thread: wakes the main loop and waits for it to run the reload.
   admin::ReloadOutcome request() {
     auto promise = std::make_shared<std::promise<admin::ReloadOutcome>>();
     auto future = promise->get_future();
@@ -115,6 +117,7 @@ class AdminReloads {
       if (closed_) return {false, 0, {"the gateway is shutting down"}};
       pending_.push_back(std::move(promise));
     }
+    main_wait_.wake();
     if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
       return {false, 0, {"the reload did not finish within 60 s"}};
     }
@@ -139,6 +142,7 @@ class AdminReloads {
   }
 
  private:
+  MainWait& main_wait_;
   std::mutex mutex_;
   bool closed_ = false;
   std::vector<std::shared_ptr<std::promise<admin::ReloadOutcome>>> pending_;
@@ -274,7 +278,8 @@ int run_command(const std::string& config_path) {
 
   // The admin API's reloads run here, on this thread, like every other reload: the admin thread
   // queues a request and waits for its outcome.
-  AdminReloads admin_reloads;
+  MainWait main_wait(signals);
+  AdminReloads admin_reloads(main_wait);
   std::unique_ptr<admin::AdminServer> admin_server;
   if (const config::AdminSpec& spec = runtime->config().admin; spec.enabled) {
     admin::AdminHooks hooks;
@@ -320,15 +325,25 @@ int run_command(const std::string& config_path) {
   }
   // Editors and Kubernetes write in several steps: reload once the directory has been quiet a moment.
   std::optional<std::chrono::steady_clock::time_point> change_seen;
+  constexpr std::chrono::milliseconds kSettleTime{200};
 
+  // Asleep until a signal, a wake (an admin reload, the drain's end), a change in the config's
+  // directory, or the next job that is due: the reload of a change seen, the DNS refresh.
+  auto next_job_in = [&]() -> std::optional<std::chrono::milliseconds> {
+    const auto now = std::chrono::steady_clock::now();
+    auto due = std::chrono::steady_clock::time_point::max();
+    if (change_seen) due = *change_seen + kSettleTime;
+    if (!draining) due = std::min(due, next_dns_refresh);
+    if (due == std::chrono::steady_clock::time_point::max()) return std::nullopt;
+    // Rounded up, so a wait never ends just before its job is due.
+    return std::chrono::ceil<std::chrono::milliseconds>(std::max(due - now, std::chrono::steady_clock::duration::zero()));
+  };
   for (;;) {
-    timespec tick{0, 100 * 1000 * 1000};
-    siginfo_t info;
-    int signal_number = sigtimedwait(&signals, &info, &tick);
+    int signal_number = main_wait.wait(next_job_in(), draining ? -1 : watcher.fd());
     if (drained.load()) break;
     admin_reloads.serve([&] { return reload("admin"); });
     if (!draining && watcher.poll()) change_seen = std::chrono::steady_clock::now();
-    if (change_seen && std::chrono::steady_clock::now() - *change_seen >= std::chrono::milliseconds(200)) {
+    if (change_seen && std::chrono::steady_clock::now() - *change_seen >= kSettleTime) {
       change_seen.reset();
       if (read_config_bytes(config_path) != loaded_bytes) reload("file");
     }
@@ -386,7 +401,7 @@ int run_command(const std::string& config_path) {
                        {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
                         {"shutdownDelayMs", std::to_string(delay.count())},
                         {"drainTimeoutMs", std::to_string(timeout.count())}});
-    drainer = std::thread([&server, &drained, timeout, delay] {
+    drainer = std::thread([&server, &drained, &main_wait, timeout, delay] {
       if (delay.count() > 0) std::this_thread::sleep_for(delay);  // the pause itself is the point
       // Listeners are closed and every worker marks responses Connection: close before the event
       // is logged, so what the log says has happened.
@@ -395,6 +410,7 @@ int run_command(const std::string& config_path) {
       bool clean = server.finish_drain(timeout);
       observe::log_event(config::LogLevel::kInfo, "stopped", {{"clean", clean ? "true" : "false"}});
       drained.store(true);
+      main_wait.wake();
     });
   }
   if (drainer.joinable()) drainer.join();

@@ -19,6 +19,8 @@ class ConfigWatcher {
   ConfigWatcher& operator=(const ConfigWatcher&) = delete;
 
   bool ok() const { return fd_ >= 0; }
+  // The inotify descriptor, readable when poll() has something to read (-1 when !ok()).
+  int fd() const { return fd_; }
   const std::string& error() const { return error_; }
 
   // Reads every pending event without blocking; true when any may have changed the file: its

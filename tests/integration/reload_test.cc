@@ -2,6 +2,8 @@
 // rename-over, a Kubernetes-style ..data symlink swap), SIGHUP, an invalid file that keeps the
 // old config serving, and reloads under load with no failed request.
 
+#include <sys/syscall.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -58,6 +60,30 @@ TEST(Reload, AFileRenamedOverTheConfigIsPickedUp) {
   ScriptedUpstream green([](const std::string&) { return reply("green"); });
   auto gateway = start_gateway(config_for("blue", blue.port()));
   EXPECT_EQ(request(gateway.port, "GET", "/x").body, "blue");
+  replace_file(gateway.config_path, config_for("green", green.port()));
+  ASSERT_TRUE(gateway.process->wait_for_line("\"trigger\":\"file\""));
+  EXPECT_TRUE(eventually_body(gateway.port, "green"));
+}
+
+// Between jobs the main thread sleeps in one ppoll() without a timeout: an idle gateway wakes
+// for nothing (no polling tick), and a changed file is still reloaded (its directory's inotify
+// descriptor is one of the things the wait is for).
+TEST(Reload, AnIdleGatewaysMainThreadSleepsWithoutATimeoutAndStillSeesAChange) {
+  ScriptedUpstream blue([](const std::string&) { return reply("blue"); });
+  ScriptedUpstream green([](const std::string&) { return reply("green"); });
+  auto gateway = start_gateway(config_for("blue", blue.port()));
+  const std::string pid = std::to_string(gateway.process->pid());
+  // The syscall the main thread (tid = pid) is blocked in, then its arguments; ppoll's third
+  // argument is the timeout's address, 0 for none.
+  std::string seen;
+  const auto main_thread_waits_without_timeout = [&] {
+    std::ifstream in("/proc/" + pid + "/task/" + pid + "/syscall");
+    std::string number, fds, count, timeout;
+    in >> number >> fds >> count >> timeout;
+    seen = number + " " + fds + " " + count + " " + timeout;
+    return number == std::to_string(SYS_ppoll) && timeout == "0x0";
+  };
+  EXPECT_TRUE(eventually(main_thread_waits_without_timeout)) << "the main thread is in: " << seen;
   replace_file(gateway.config_path, config_for("green", green.port()));
   ASSERT_TRUE(gateway.process->wait_for_line("\"trigger\":\"file\""));
   EXPECT_TRUE(eventually_body(gateway.port, "green"));
