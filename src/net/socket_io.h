@@ -54,32 +54,42 @@ bool enable_read_queue_hint(tcp::socket& socket);
 // reactor round (an epoll_wait), a miss costs a recv() that fails with EAGAIN, so trying pays only
 // while the peer is ahead more often than not (its next request already there, as from a client
 // that answers at once, or under a slowed-down gateway). A hit counts +1 and a miss -1, within
-// +-kLimit; reads are tried while the count is not negative. Below zero only every kProbeEvery-th
-// read tries, to notice the peer getting quicker: a slow peer costs at most that one recv().
+// +-kLimit; reads are tried while the count is not negative. Below zero only every probe_every()-th
+// read tries, to notice the peer getting quicker: a slow peer costs at most that one recv(). Each
+// probe that misses doubles the interval (kFirstProbeEvery up to kMaxProbeEvery); a hit resets it.
 class ReadGuess {
  public:
   // True when this read should be tried now.
   bool try_now() {
     if (score_ >= 0) return true;
-    if (++waits_ < kProbeEvery) return false;
+    if (++waits_ < probe_every_) return false;
     waits_ = 0;
+    probing_ = true;
     return true;
   }
   // What the tried read found.
   void learn(bool found_bytes) {
     if (found_bytes) {
       if (score_ < kLimit) ++score_;
-    } else if (score_ > -kLimit) {
-      --score_;
+      probe_every_ = kFirstProbeEvery;
+    } else {
+      if (score_ > -kLimit) --score_;
+      if (probing_ && probe_every_ < kMaxProbeEvery) probe_every_ *= 2;
     }
+    probing_ = false;
   }
+  // Reads waited between two probes now.
+  std::uint16_t probe_every() const { return probe_every_; }
 
   static constexpr std::int8_t kLimit = 8;
-  static constexpr std::uint8_t kProbeEvery = 32;
+  static constexpr std::uint16_t kFirstProbeEvery = 32;
+  static constexpr std::uint16_t kMaxProbeEvery = 256;
 
  private:
   std::int8_t score_ = 0;
-  std::uint8_t waits_ = 0;  // reads waited since the last try, while the score is negative
+  bool probing_ = false;                          // the read being tried is a probe
+  std::uint16_t waits_ = 0;                       // reads waited since the last try, score negative
+  std::uint16_t probe_every_ = kFirstProbeEvery;  // doubled by each probe that misses
 };
 
 // A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -307,22 +308,42 @@ TEST(SocketIoTest, ACancellationSignalEndsAWaitForReadability) {
   EXPECT_EQ(*waited, asio::error::operation_aborted);
 }
 
-// Tried while hits are at least as many as misses; below that, one read in kProbeEvery probes.
+// Reads a guess waits until it tries one.
+int waits_before_next_try(ReadGuess& guess) {
+  int waits = 0;
+  while (!guess.try_now()) ++waits;
+  return waits;
+}
+
+// Tried while hits are at least as many as misses; below that, one read in probe_every() probes.
 TEST(ReadGuessTest, TriesWhileHitsKeepUpAndOnlyProbesAfterMoreMisses) {
   ReadGuess guess;
-  const auto waits_before_next_try = [&] {
-    int waits = 0;
-    while (!guess.try_now()) ++waits;
-    return waits;
-  };
-  EXPECT_EQ(waits_before_next_try(), 0);  // no history: try
+  EXPECT_EQ(waits_before_next_try(guess), 0);  // no history: try
   guess.learn(true);
   guess.learn(false);
-  EXPECT_EQ(waits_before_next_try(), 0);  // one hit, one miss: still even
-  guess.learn(false);                     // now a miss ahead
-  EXPECT_EQ(waits_before_next_try(), ReadGuess::kProbeEvery - 1);
+  EXPECT_EQ(waits_before_next_try(guess), 0);  // one hit, one miss: still even
+  guess.learn(false);                          // now a miss ahead
+  EXPECT_EQ(waits_before_next_try(guess), ReadGuess::kFirstProbeEvery - 1);
   guess.learn(true);  // the probe hit: even again, tried at once
-  EXPECT_EQ(waits_before_next_try(), 0);
+  EXPECT_EQ(waits_before_next_try(guess), 0);
+}
+
+// A peer that stays slow is probed ever more rarely (each missed probe doubles the interval, up to
+// kMaxProbeEvery); a single hit brings the first interval back.
+TEST(ReadGuessTest, EachMissedProbeDoublesTheIntervalUntilAHit) {
+  ReadGuess guess;
+  guess.learn(false);  // a miss ahead: probing starts
+  int expected_interval = ReadGuess::kFirstProbeEvery;
+  for (int probe = 0; probe < 6; ++probe) {
+    EXPECT_EQ(waits_before_next_try(guess), expected_interval - 1);
+    guess.learn(false);
+    expected_interval = std::min<int>(expected_interval * 2, ReadGuess::kMaxProbeEvery);
+  }
+  EXPECT_EQ(guess.probe_every(), ReadGuess::kMaxProbeEvery);
+  EXPECT_EQ(waits_before_next_try(guess), ReadGuess::kMaxProbeEvery - 1);
+  guess.learn(true);  // the probe hit: still behind, but probed at the first interval again
+  EXPECT_EQ(guess.probe_every(), ReadGuess::kFirstProbeEvery);
+  EXPECT_EQ(waits_before_next_try(guess), ReadGuess::kFirstProbeEvery - 1);
 }
 
 // A long run of misses saturates: as many hits as kLimit bring the guess back, not the whole run.
