@@ -96,7 +96,7 @@ net::Task<StreamResult> Session::duplex_request_half() {
   duplex_.request_running = false;
   if (result.outcome == StreamOutcome::kDone) {
     // The whole request is with the upstream: from now it has first-byte (and per-try) time.
-    if (!duplex_.response_head && duplex_.response_running) arm_response_head_timeout();
+    if (!duplex_.response_head && duplex_.response_running) arm_response_head_timeout(net::Clock::now());
   } else if (duplex_.response_running && !duplex_.request_cut && client_side_failure(result.outcome)) {
     // The exchange cannot end well: stop the response half (its read sees the close).
     duplex_.response_cut = true;

@@ -196,7 +196,8 @@ net::Task<bool> Session::handle_request() {
       ++ctx_.attempts;
       bool stale = false;
       bool answered = false;
-      const bool connected = pooled_connection_phase(allow_pooled) || co_await connect_phase(allow_pooled);
+      const bool pooled = pooled_connection_phase(allow_pooled);
+      const bool connected = pooled || co_await connect_phase(allow_pooled);
       if (connected && request_is_full_duplex()) {
         // Its body is being streamed: there is nothing to send again, so no retry follows.
         keep_alive = co_await full_duplex_exchange_phase();
@@ -204,19 +205,22 @@ net::Task<bool> Session::handle_request() {
       }
       if (connected) {
         StreamResult sent;
+        bool sent_at_once = false;  // by one write on a pooled connection: nothing waited since the pick
         if (request_streams_body()) {
           sent = co_await stream_request_phase();
         } else {
           // The head (and a buffered body) in one gather write; the reactor only for a full socket.
           const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
           net::IoResult written = net::write_now(upstream_->stream, parts);
+          sent_at_once = pooled && !written.would_block();
           if (written.would_block()) written = co_await net::write_rest(upstream_->stream, parts, written.bytes);
           if (written.error) sent = StreamResult{StreamOutcome::kSinkError, written.error, 0};
         }
         if (request_sent(sent, stale)) {
           // The response head phase, its usual single read awaited right here: a coroutine of its
           // own would cost a frame and a resumption per request. Anything more takes the rest.
-          begin_response_head();
+          // Sent at once, the request left when pick_target() read the clock (one syscall ago).
+          begin_response_head(sent_at_once ? ctx_.attempt_started : net::Clock::now());
           ResponseHeadStep step = parse_response_head_step();  // (bytes may have come early)
           const bool waits_first = upstream_->stream.plain();
           if (step == ResponseHeadStep::kNeedBytes && waits_first) {
@@ -1343,9 +1347,9 @@ bool Session::request_sent(const StreamResult& result, bool& retryable_failure) 
   return false;
 }
 
-void Session::arm_response_head_timeout() {
+void Session::arm_response_head_timeout(net::Clock::time_point request_sent) {
   auto response_deadline =
-      std::min(net::Clock::now() + ctx_.timeouts->first_byte, ctx_.attempt_started + ctx_.timeouts->per_try);
+      std::min(request_sent + ctx_.timeouts->first_byte, ctx_.attempt_started + ctx_.timeouts->per_try);
   if (response_deadline < ctx_.deadline) {
     set_timeout(TimeoutKind::kUpstreamResponse, response_deadline);
   } else {
@@ -1353,13 +1357,13 @@ void Session::arm_response_head_timeout() {
   }
 }
 
-void Session::begin_response_head() {
+void Session::begin_response_head(net::Clock::time_point request_sent) {
   if (duplex_.request_running) {
     // A full-duplex request still streaming: the upstream may rightly wait for all of it before
     // answering, so the first-byte and per-try clocks start when it ends (duplex_request_half).
     set_timeout(TimeoutKind::kRequest, ctx_.deadline);
   } else {
-    arm_response_head_timeout();
+    arm_response_head_timeout(request_sent);
   }
 }
 
@@ -1443,7 +1447,7 @@ std::span<char> Session::first_response_read_space() {
 }
 
 net::Task<bool> Session::read_response_head_phase(bool& retryable_failure) {
-  begin_response_head();
+  begin_response_head(net::Clock::now());
   co_return co_await read_rest_of_response_head(retryable_failure, /*first_read_waits=*/true);
 }
 

@@ -164,13 +164,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // the first read itself. A step parses what is buffered; kFailed has called fail().
   enum class ResponseHeadStep : std::uint8_t { kComplete, kNeedBytes, kFailed };
   net::Task<bool> read_response_head_phase(bool& retryable_failure);
-  void begin_response_head();  // its timeouts
+  void begin_response_head(net::Clock::time_point request_sent);  // its timeouts, from `request_sent`
   // Where the first read of a response goes: the upstream buffer, capped when splicing may follow.
   std::span<char> first_response_read_space();
   ResponseHeadStep parse_response_head_step();
   ResponseHeadStep response_head_bytes(const net::IoResult& read, bool& retryable_failure);  // a read's result
   net::Task<bool> read_rest_of_response_head(bool& retryable_failure, bool first_read_waits);
-  void arm_response_head_timeout();  // first byte / per try from now, within the request deadline
+  // First byte (from `request_sent`) and per try, within the request deadline.
+  void arm_response_head_timeout(net::Clock::time_point request_sent);
   // A body of unknown length may be a conversation (gRPC bidi streaming, an upstream answering
   // as an upload goes): its response is read and forwarded while it is still being sent
   // (proxy/full_duplex.cc). The whole attempt; returns whether the connection may be kept.
