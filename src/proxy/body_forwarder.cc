@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <charconv>
 
 #include "net/socket_io.h"
@@ -116,8 +117,8 @@ net::Task<StreamResult> forward_fixed_body(net::Stream& source, ByteBuffer& sour
       result.body_bytes += take;
     }
     if (remaining == 0) co_return result;
-    if (pipes != nullptr && remaining >= kSpliceMinBytes && source.plain() && sink.plain() &&
-        source_buffer.readable_size() == 0) {
+    assert(source_buffer.empty());  // all it held went out above: less than `remaining` was buffered
+    if (pipes != nullptr && remaining >= kSpliceMinBytes && source.plain() && sink.plain()) {
       if (net::SplicePipes::Lease pipe = pipes->take()) {
         co_await splice_fixed_body(source.socket(), sink.socket(), *pipe, remaining, result);
         co_return result;
