@@ -22,10 +22,12 @@ ConfigWatcher::ConfigWatcher(const std::string& path) {
   const std::filesystem::path absolute = std::filesystem::absolute(path);
   const std::filesystem::path directory = absolute.parent_path();
   file_name_ = absolute.filename().string();
-  // Every way a file's content can change under a directory: a write in place, a new file renamed
-  // over it, a symlink swapped, a file removed and created again.
-  const std::uint32_t mask = IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB |
-                             IN_DELETE_SELF | IN_MOVE_SELF;
+  // Every way a file's content can change under a directory: a write in place (seen as the writer
+  // closes it), a new file renamed over it, a symlink swapped, a file removed and created again.
+  // Not IN_MODIFY: it comes with every write to any file here, and a log kept open beside the
+  // config (the gateway's own access log, say) would wake the main thread for each of its writes.
+  const std::uint32_t mask =
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
   watch_ = ::inotify_add_watch(fd_, directory.c_str(), mask);
   if (watch_ < 0) {
     error_ = "inotify_add_watch " + directory.string() + ": " + errno_text(errno);
