@@ -52,6 +52,19 @@ TEST(Timeouts, SlowUpstreamResponseIs504) {
   EXPECT_EQ(request(gateway.port, "GET", "/delay/10").status, 200);
 }
 
+// A request sent in one write on a pooled connection takes its first-byte deadline from the
+// target pick's clock read (no second read of the clock): the deadline must still hold there.
+TEST(Timeouts, AFirstByteTimeoutHoldsOnAPooledConnection) {
+  auto echo = start_echo_server();
+  auto gateway = start_gateway(
+      gateway_config(echo.port, kCatchAllRoute, "  workers: 1\n", "    timeouts: { firstByte: 200ms }\n"));
+  EXPECT_EQ(request(gateway.port, "GET", "/delay/10").status, 200);  // leaves a connection in the pool
+  EXPECT_EQ(request(gateway.port, "GET", "/delay/3000").status, 504);
+  const std::string metrics = scrape(gateway.port);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_upstream_pool_reuses_total{upstream=\"echo\"}"), 1);
+  EXPECT_EQ(metric_sample(metrics, "flexgate_timeouts_total{kind=\"upstream_response\"}"), 1);
+}
+
 TEST(Timeouts, RouteTimeoutOverridesTheUpstreamTimeout) {
   auto echo = start_echo_server();
   auto gateway = start_gateway(gateway_config(
