@@ -64,19 +64,19 @@ class ReadGuess {
     if (score_ >= 0) return true;
     if (++waits_ < probe_every_) return false;
     waits_ = 0;
-    probing_ = true;
     return true;
   }
-  // What the tried read found.
+  // What the read that try_now() allowed found. A read tried while the score was negative was a
+  // probe.
   void learn(bool found_bytes) {
+    const bool was_probe = score_ < 0;
     if (found_bytes) {
       if (score_ < kLimit) ++score_;
       probe_every_ = kFirstProbeEvery;
     } else {
       if (score_ > -kLimit) --score_;
-      if (probing_ && probe_every_ < kMaxProbeEvery) probe_every_ *= 2;
+      if (was_probe && probe_every_ < kMaxProbeEvery) probe_every_ *= 2;
     }
-    probing_ = false;
   }
   // Reads waited between two probes now.
   std::uint16_t probe_every() const { return probe_every_; }
@@ -87,7 +87,6 @@ class ReadGuess {
 
  private:
   std::int8_t score_ = 0;
-  bool probing_ = false;                          // the read being tried is a probe
   std::uint16_t waits_ = 0;                       // reads waited since the last try, score negative
   std::uint16_t probe_every_ = kFirstProbeEvery;  // doubled by each probe that misses
 };
