@@ -15,11 +15,6 @@
 
 namespace flexgate::observe {
 
-namespace {
-// How often a busy writer collects lines: a line waits at most this long in its buffer.
-constexpr std::chrono::milliseconds kBatchInterval{2};
-}  // namespace
-
 // A single-producer, single-consumer ring of bytes: the owning thread appends whole lines, the
 // writer thread takes everything committed. Positions count bytes ever written, so head == tail
 // is empty and tail - head is the fill, without a wasted slot.
@@ -41,6 +36,15 @@ class LogRing {
     // seq_cst: paired with the writer's idle_ store and tail loads (see wake_if_idle).
     tail_.store(tail + size, std::memory_order_seq_cst);
     return true;
+  }
+
+  // Producer: whether the ring is more than half full (looks at the writer's progress only when
+  // the last look says so, so a ring being drained in time costs no shared load).
+  bool over_half_full() {
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail - cached_head_ <= capacity_ / 2) return false;
+    cached_head_ = head_.load(std::memory_order_acquire);
+    return tail - cached_head_ > capacity_ / 2;
   }
 
   // Consumer: appends the committed bytes up to position `limit` to `out` and frees the space.
@@ -313,8 +317,10 @@ bool LogWriter::submit(std::string_view line) {
   if (line.empty()) return true;
   if (stopped_.load(std::memory_order_acquire)) return write_synchronously(line);
   bool queued;
+  bool filling = false;
   if (LogRing* ring = ring_for_this_thread()) {
     queued = ring->push(line, missing_newline(line));
+    filling = queued && ring->over_half_full();
   } else {
     const std::lock_guard lock(mutex_);
     queued = rings_.front()->push(line, missing_newline(line));
@@ -323,8 +329,21 @@ bool LogWriter::submit(std::string_view line) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  wake_if_idle();
+  if (filling) {
+    hurry();
+  } else {
+    wake_if_idle();
+  }
   return true;
+}
+
+// A ring past half full does not wait for the writer's next batch: lines coming faster than a
+// batch interval can hold would otherwise be dropped. One wake per batch: the writer clears the
+// flag when it starts a pass.
+void LogWriter::hurry() {
+  if (hurry_requested_.exchange(true, std::memory_order_acq_rel)) return;
+  std::unique_lock lock(mutex_);
+  request(lock);
 }
 
 // The writer sets idle_ and then looks at every tail; a producer stores its tail and then looks
@@ -454,6 +473,7 @@ void LogWriter::run() {
     controls.swap(controls_);
     const std::uint64_t epoch = control_epoch_.load(std::memory_order_relaxed);
     wake_pending_ = false;
+    hurry_requested_.store(false, std::memory_order_release);
     rings = rings_;
     lock.unlock();
 
@@ -499,10 +519,10 @@ void LogWriter::run() {
     if (stopping) break;
     if (wake_pending_) continue;
     if (wrote) {
-      // Lines keep coming: gather them every kBatchInterval instead of going idle and being woken
+      // Lines keep coming: gather them every batch_interval instead of going idle and being woken
       // for the next line (the wake would cost the producing worker a lock and a futex call per
       // line). flush(), stop() and output changes still wake the writer at once.
-      wake_cv_.wait_for(lock, kBatchInterval, [&] { return wake_pending_; });
+      wake_cv_.wait_for(lock, options_.batch_interval, [&] { return wake_pending_; });
       continue;
     }
     idle_.store(true, std::memory_order_seq_cst);

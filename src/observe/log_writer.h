@@ -36,6 +36,11 @@ struct LogOutput {
 // Sizes of a LogWriter's buffers.
 struct LogWriterOptions {
   std::size_t thread_buffer_bytes = 256 * 1024;  // per thread that logs (allocated on its first line)
+  // How often a busy writer collects lines: a line waits at most this long in its buffer, unless
+  // the buffer passes half full first (its producer then wakes the writer). Long enough that a
+  // sparse stream (a sampled access log) is written in a few batches a second instead of waking
+  // the writer line by line; short enough that `tail -f` looks live.
+  std::chrono::milliseconds batch_interval{20};
 };
 
 class LogRing;
@@ -86,6 +91,7 @@ class LogWriter {
 
   LogRing* ring_for_this_thread();
   void wake_if_idle();
+  void hurry();
   void request(std::unique_lock<std::mutex>& lock);
   void add_control(std::optional<LogOutput> output);
   void run();
@@ -96,6 +102,7 @@ class LogWriter {
   const LogWriterOptions options_;
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<bool> idle_{false};     // the writer is about to sleep or sleeping
+  std::atomic<bool> hurry_requested_{false};  // a producer's ring passed half full: write now
   std::atomic<bool> stopped_{false};  // the thread has ended: submit() writes synchronously
 
   mutable std::mutex mutex_;  // everything below; producers take it only to register or to wake

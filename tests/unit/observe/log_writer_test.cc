@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -195,6 +198,45 @@ TEST(LogWriterTest, AFullBufferDropsAndCountsInsteadOfBlocking) {
     ASSERT_GT(index, previous) << "out of order";
     previous = index;
   }
+}
+
+// Reads `size` bytes from `fd`, blocking until they arrive (the writer writing is what the test
+// waits for); "" when the fd has nothing for a minute or fails.
+std::string read_bytes(int fd, std::size_t size) {
+  std::string text;
+  char chunk[4096];
+  while (text.size() < size) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 60'000) != 1) return "";
+    const ssize_t n = ::read(fd, chunk, std::min(sizeof chunk, size - text.size()));
+    if (n <= 0) return "";
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+TEST(LogWriterTest, ABufferPastHalfFullIsWrittenWithoutWaitingForTheNextBatch) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  {
+    LogOutput output;
+    output.fd = fds[1];
+    // A batch interval the test would never see the end of: only the half-full wake writes.
+    LogWriter writer(LogWriterOptions{.thread_buffer_bytes = 4096, .batch_interval = std::chrono::hours(1)},
+                     output);
+    // The idle writer is woken for the first line, writes it and then batches.
+    ASSERT_TRUE(writer.submit(numbered_line("first", 0, 100)));
+    ASSERT_EQ(read_bytes(fds[0], 100), numbered_line("first", 0, 100));
+    std::string expected;
+    for (int i = 0; i < 21; ++i) {  // 2,100 bytes: past half of 4,096
+      expected += numbered_line("line", i, 100);
+      ASSERT_TRUE(writer.submit(numbered_line("line", i, 100)));
+    }
+    EXPECT_EQ(read_bytes(fds[0], expected.size()), expected);
+    EXPECT_EQ(writer.lines_dropped(), 0u);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST(LogWriterTest, OutputChangesAndFlushesWhileThreadsLogLoseNoLine) {
