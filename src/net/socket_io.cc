@@ -177,6 +177,14 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
   return IoResult{{}, static_cast<std::size_t>(n)};
 }
 
+std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess) {
+  if (reactor_saw_readable(socket) || !guess.try_now()) return std::nullopt;
+  const IoResult read = receive_now(socket, buffer);
+  guess.learn(!read.would_block());
+  if (read.would_block()) return std::nullopt;
+  return read;
+}
+
 bool reactor_saw_readable(tcp::socket& socket) {
   const bool* flag = readable_flag(socket);
   return flag == nullptr || *flag;

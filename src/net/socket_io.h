@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -83,13 +84,21 @@ class ReadGuess {
 
   static constexpr std::int8_t kLimit = 8;
   static constexpr std::uint16_t kFirstProbeEvery = 32;
-  static constexpr std::uint16_t kMaxProbeEvery = 256;
+  static constexpr std::uint16_t kMaxProbeEvery = 1024;
 
  private:
   std::int8_t score_ = 0;
   std::uint16_t waits_ = 0;                       // reads waited since the last try, score negative
   std::uint16_t probe_every_ = kFirstProbeEvery;  // doubled by each probe that misses
 };
+
+// The first read of a reply right after its request, recv()ed at once only while `guess` says
+// the peer usually answers before the caller gets here (a slowed-down or saturated gateway, a
+// quick peer on the other core): a hit saves the reactor round, a miss costs a recv() that fails
+// with EAGAIN. nullopt when it was not tried or found nothing: read_after_wait() then waits, with
+// no syscall of its own. Not tried (and not learnt from) when the reactor already saw the socket
+// readable: read_after_wait() reads at once then.
+std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess);
 
 // A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the
 // reactor's readiness flag is cleared when the read reports nothing left, neither bytes nor a

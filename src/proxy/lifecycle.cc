@@ -224,9 +224,16 @@ net::Task<bool> Session::handle_request() {
           ResponseHeadStep step = parse_response_head_step();  // (bytes may have come early)
           const bool waits_first = upstream_->stream.plain();
           if (step == ResponseHeadStep::kNeedBytes && waits_first) {
-            auto [read_error, read_bytes] =
-                co_await net::read_after_wait(upstream_->stream.socket(), first_response_read_space());
-            step = response_head_bytes(net::IoResult{read_error, read_bytes}, stale);
+            // A response usually there already (a gateway slower than its upstream) is read at
+            // once; else the read waits for the reactor's edge.
+            net::tcp::socket& socket = upstream_->stream.socket();
+            std::optional<net::IoResult> first =
+                net::read_now_if_ahead(socket, first_response_read_space(), upstream_->response_guess);
+            if (!first) {
+              auto [read_error, read_bytes] = co_await net::read_after_wait(socket, first_response_read_space());
+              first = net::IoResult{read_error, read_bytes};
+            }
+            step = response_head_bytes(*first, stale);
           }
           if (step == ResponseHeadStep::kNeedBytes) {
             answered = co_await read_rest_of_response_head(stale, /*first_read_waits=*/false);

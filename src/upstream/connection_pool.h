@@ -12,6 +12,7 @@
 #include "core/byte_buffer.h"
 #include "net/asio.h"
 #include "net/deadline.h"
+#include "net/socket_io.h"
 #include "net/stream.h"
 
 namespace flexgate::upstream {
@@ -30,6 +31,7 @@ struct UpstreamConnection {
   std::size_t target_id;
   net::Clock::time_point expires_at{};  // while idle in the pool
   std::uint32_t requests_served = 0;    // 0 = fresh connection
+  net::ReadGuess response_guess;        // whether a response is usually there right after its request
 };
 
 // Idle connections of one worker, by target id, and the spare buffer blocks of its connections:

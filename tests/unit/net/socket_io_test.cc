@@ -308,6 +308,34 @@ TEST(SocketIoTest, ACancellationSignalEndsAWaitForReadability) {
   EXPECT_EQ(*waited, asio::error::operation_aborted);
 }
 
+// A reply's first read is tried at once only while the peer has been ahead: once it falls behind,
+// bytes that are there are left for the reactor's edge, which read_after_wait() then answers.
+TEST(SocketIoTest, ReadNowIfAheadReadsWhileThePeerIsAheadAndStopsTryingOnceItFallsBehind) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  ASSERT_TRUE(receive_now(pair.server, buffer).would_block());  // drained: the flag is clear
+  ReadGuess guess;
+
+  run_task(io, write_all(pair.client, std::string_view("one")));
+  std::optional<IoResult> read = read_now_if_ahead(pair.server, buffer, guess);
+  ASSERT_TRUE(read.has_value()) << "the reply was there: read without the reactor";
+  ASSERT_FALSE(read->error) << read->error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), read->bytes), "one");
+
+  // Two replies that were not there yet: the peer is behind more often than ahead.
+  EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value());
+  EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value());
+  run_task(io, write_all(pair.client, std::string_view("two")));
+  EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value()) << "no recv() while behind";
+  auto [error, bytes] = run_task(io, [&]() -> Task<IoResult> {
+    auto [read_error, read_bytes] = co_await read_after_wait(pair.server, buffer);
+    co_return IoResult{read_error, read_bytes};
+  }());
+  ASSERT_FALSE(error) << error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), bytes), "two");
+}
+
 // Reads a guess waits until it tries one.
 int waits_before_next_try(ReadGuess& guess) {
   int waits = 0;
