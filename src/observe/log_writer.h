@@ -101,9 +101,9 @@ class LogWriter {
   const std::uint64_t id_;
   const LogWriterOptions options_;
   std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<bool> idle_{false};     // the writer is about to sleep or sleeping
-  std::atomic<bool> hurry_requested_{false};  // a producer's ring passed half full: write now
-  std::atomic<bool> stopped_{false};  // the thread has ended: submit() writes synchronously
+  std::atomic<bool> idle_{false};             // the writer is about to sleep or sleeping
+  std::atomic<bool> hurry_requested_{false};  // a producer's buffer passed half full: write now
+  std::atomic<bool> stopped_{false};          // the thread has ended: submit() writes synchronously
 
   mutable std::mutex mutex_;  // everything below; producers take it only to register or to wake
   std::condition_variable wake_cv_;
