@@ -178,9 +178,10 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
 }
 
 std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess) {
-  if (reactor_saw_readable(socket) || !guess.try_now()) return std::nullopt;
-  const IoResult read = receive_now(socket, buffer);
-  guess.learn(!read.would_block());
+  const bool guessed = !reactor_saw_readable(socket);
+  if (guessed && !guess.try_now()) return std::nullopt;
+  const IoResult read = receive_now(socket, buffer);  // clears the flag when nothing is there
+  if (guessed) guess.learn(!read.would_block());
   if (read.would_block()) return std::nullopt;
   return read;
 }

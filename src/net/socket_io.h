@@ -92,12 +92,12 @@ class ReadGuess {
   std::uint16_t probe_every_ = kFirstProbeEvery;  // doubled by each probe that misses
 };
 
-// The first read of a reply right after its request, recv()ed at once only while `guess` says
-// the peer usually answers before the caller gets here (a slowed-down or saturated gateway, a
-// quick peer on the other core): a hit saves the reactor round, a miss costs a recv() that fails
-// with EAGAIN. nullopt when it was not tried or found nothing: read_after_wait() then waits, with
-// no syscall of its own. Not tried (and not learnt from) when the reactor already saw the socket
-// readable: read_after_wait() reads at once then.
+// The first read of a reply right after its request, recv()ed at once when the reactor already
+// saw the socket readable, or while `guess` says the peer usually answers before the caller gets
+// here (a slowed-down or saturated gateway, a quick peer on the other core): a hit saves the
+// reactor round, a miss costs a recv() that fails with EAGAIN. Only the guessed reads teach the
+// guess. nullopt when nothing was read: the readiness flag is clear then, so the caller waits
+// with read_when_readable(), which needs no check of its own.
 std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess);
 
 // A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the
@@ -183,6 +183,17 @@ struct ReadWhenReadable {
   }
 };
 
+// Waits for the readable edge, then reads: for a caller that has just seen the flag clear.
+struct InitiateReadWhenReadable {
+  template <class Handler>
+  void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
+    // A wait and our own recv() rather than Asio's queued read: its recv() goes through glibc's
+    // cancellation bookkeeping and Asio's generic receive path.
+    InitiateWaitReadable{}(ReadWhenReadable<std::decay_t<Handler>>{std::forward<Handler>(handler), socket, buffer},
+                           socket);
+  }
+};
+
 struct InitiateReadAfterWait {
   template <class Handler>
   void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
@@ -195,11 +206,8 @@ struct InitiateReadAfterWait {
         return;
       }
     }
-    // The flag is clear now, so the wait is only queued: no syscall until the edge. A wait and our
-    // own recv() rather than Asio's queued read: its recv() goes through glibc's cancellation
-    // bookkeeping and Asio's generic receive path.
-    InitiateWaitReadable{}(ReadWhenReadable<std::decay_t<Handler>>{std::forward<Handler>(handler), socket, buffer},
-                           socket);
+    // The flag is clear now, so the wait is only queued: no syscall until the edge.
+    InitiateReadWhenReadable{}(std::forward<Handler>(handler), socket, buffer);
   }
 };
 
@@ -223,6 +231,14 @@ inline auto wait_readable(tcp::socket& socket) {
 inline auto read_after_wait(tcp::socket& socket, std::span<char> buffer) {
   return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(detail::InitiateReadAfterWait{},
                                                                                       use_task, &socket, buffer);
+}
+
+// read_after_wait() without its look at the readiness flag, for a caller that has just found it
+// clear (read_now_if_ahead() gave nullopt): the wait is queued at once. co_await gives
+// (error, bytes).
+inline auto read_when_readable(tcp::socket& socket, std::span<char> buffer) {
+  return asio::async_initiate<decltype(use_task), void(std::error_code, std::size_t)>(
+      detail::InitiateReadWhenReadable{}, use_task, &socket, buffer);
 }
 
 // Writes what the socket takes now, without waiting and without a coroutine frame: all of

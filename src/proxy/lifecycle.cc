@@ -224,13 +224,13 @@ net::Task<bool> Session::handle_request() {
           ResponseHeadStep step = parse_response_head_step();  // (bytes may have come early)
           const bool waits_first = upstream_->stream.plain();
           if (step == ResponseHeadStep::kNeedBytes && waits_first) {
-            // A response usually there already (a gateway slower than its upstream) is read at
-            // once; else the read waits for the reactor's edge.
+            // A response usually there already (a gateway slower than its upstream) or signalled
+            // by the reactor is read at once; else the read waits for the reactor's edge.
             net::tcp::socket& socket = upstream_->stream.socket();
             std::optional<net::IoResult> first =
                 net::read_now_if_ahead(socket, first_response_read_space(), upstream_->response_guess);
             if (!first) {
-              auto [read_error, read_bytes] = co_await net::read_after_wait(socket, first_response_read_space());
+              auto [read_error, read_bytes] = co_await net::read_when_readable(socket, first_response_read_space());
               first = net::IoResult{read_error, read_bytes};
             }
             step = response_head_bytes(*first, stale);

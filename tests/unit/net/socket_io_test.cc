@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include "loopback_test_util.h"
 
 namespace flexgate::net {
@@ -326,14 +328,35 @@ TEST(SocketIoTest, ReadNowIfAheadReadsWhileThePeerIsAheadAndStopsTryingOnceItFal
   // Two replies that were not there yet: the peer is behind more often than ahead.
   EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value());
   EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value());
-  run_task(io, write_all(pair.client, std::string_view("two")));
+  // Sent without running the reactor, so no edge sets the flag: only the guess decides.
+  ASSERT_EQ(::send(pair.client.native_handle(), "two", 3, MSG_DONTWAIT), 3);
   EXPECT_FALSE(read_now_if_ahead(pair.server, buffer, guess).has_value()) << "no recv() while behind";
   auto [error, bytes] = run_task(io, [&]() -> Task<IoResult> {
-    auto [read_error, read_bytes] = co_await read_after_wait(pair.server, buffer);
+    auto [read_error, read_bytes] = co_await read_when_readable(pair.server, buffer);
     co_return IoResult{read_error, read_bytes};
   }());
   ASSERT_FALSE(error) << error.message();
   EXPECT_EQ(std::string_view(buffer.data(), bytes), "two");
+}
+
+// When the reactor has seen the socket turn readable, the read happens at once whatever the guess
+// says, and does not teach it: the guess is about the peer's timing, not about edges.
+TEST(SocketIoTest, ReadNowIfAheadReadsAtOnceWhenTheReactorSawTheSocketReadable) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  ReadGuess guess;
+  guess.learn(false);  // the peer is behind: a guessed read would wait
+  ASSERT_TRUE(reactor_saw_readable(pair.server)) << "a new socket starts with the flag set";
+
+  run_task(io, write_all(pair.client, std::string_view("one")));
+  std::optional<IoResult> read = read_now_if_ahead(pair.server, buffer, guess);
+  ASSERT_TRUE(read.has_value()) << "the reactor said readable: read without waiting for an edge";
+  ASSERT_FALSE(read->error) << read->error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), read->bytes), "one");
+  EXPECT_FALSE(reactor_saw_readable(pair.server)) << "a short read clears the flag";
+  EXPECT_EQ(guess.probe_every(), ReadGuess::kFirstProbeEvery) << "not a guessed read: nothing learnt";
+  EXPECT_FALSE(guess.try_now()) << "still behind";
 }
 
 // Reads a guess waits until it tries one.
