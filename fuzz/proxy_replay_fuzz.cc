@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "config/loader.h"
@@ -396,12 +397,29 @@ void check_responses(const Env& env, std::string_view received, std::string_view
   }
 }
 
-void replay_connection(Env& env, proxy::Worker& worker, std::string_view bytes) {
-  asio::co_spawn(env.context, accept_session(env, worker), asio::detached);
-  tcp::socket client(env.context);
+// Connects the client. Each replayed connection leaves a local port in TIME_WAIT, and at thousands
+// of inputs a second the host runs short of ports to connect from (CI saw a connect fail after
+// 31,099 inputs); a loopback port in TIME_WAIT can be reused a second later, so a failed connect
+// waits and tries again before it counts. The gateway has no part in a connect: the kernel
+// completes it from the listen backlog, before anything is accepted.
+std::error_code connect_client(tcp::socket& client, const tcp::endpoint& to) {
   std::error_code ec;
-  client.connect(env.proxy_acceptor.local_endpoint(), ec);
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    client.connect(to, ec);
+    if (!ec) break;
+    std::error_code ignored;
+    client.close(ignored);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return ec;
+}
+
+void replay_connection(Env& env, proxy::Worker& worker, std::string_view bytes) {
+  tcp::socket client(env.context);
+  std::error_code ec = connect_client(client, env.proxy_acceptor.local_endpoint());
+  if (ec) std::fprintf(stderr, "proxy_replay_fuzz: connect: %s\n", ec.message().c_str());
   FUZZ_CHECK(!ec, "connect failed");
+  asio::co_spawn(env.context, accept_session(env, worker), asio::detached);
   ClientOutcome out;
   bool writer_done = false;
   asio::co_spawn(env.context, client_write(client, bytes), [&](std::exception_ptr) { writer_done = true; });
