@@ -177,11 +177,18 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
   return IoResult{{}, static_cast<std::size_t>(n)};
 }
 
-std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess) {
-  const bool guessed = !reactor_saw_readable(socket);
-  if (guessed && !guess.try_now()) return std::nullopt;
+std::optional<IoResult> read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
+  if (!reactor_saw_readable(socket)) return std::nullopt;
   const IoResult read = receive_now(socket, buffer);  // clears the flag when nothing is there
-  if (guessed) guess.learn(!read.would_block());
+  if (read.would_block()) return std::nullopt;
+  return read;
+}
+
+std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess) {
+  if (reactor_saw_readable(socket)) return read_now_if_readable(socket, buffer);  // guess not taught
+  if (!guess.try_now()) return std::nullopt;
+  const IoResult read = receive_now(socket, buffer);  // clears the flag when nothing is there
+  guess.learn(!read.would_block());
   if (read.would_block()) return std::nullopt;
   return read;
 }

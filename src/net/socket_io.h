@@ -100,6 +100,10 @@ class ReadGuess {
 // with read_when_readable(), which needs no check of its own.
 std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess);
 
+// recv()s at once when the reactor has seen the socket turn readable since its last drain.
+// nullopt when the flag was clear or the read found nothing (the flag is clear then either way).
+std::optional<IoResult> read_now_if_readable(tcp::socket& socket, std::span<char> buffer);
+
 // A client read for keep-alive connections with enable_read_queue_hint(): recvmsg() at once; the
 // reactor's readiness flag is cleared when the read reports nothing left, neither bytes nor a
 // FIN, and after an EAGAIN. Without the hint only an EAGAIN clears it. Callers consult the flag
@@ -197,14 +201,12 @@ struct InitiateReadWhenReadable {
 struct InitiateReadAfterWait {
   template <class Handler>
   void operator()(Handler&& handler, tcp::socket* socket, std::span<char> buffer) const {
-    if (reactor_saw_readable(*socket)) {
-      // An edge came since the last drain: bytes are likely waiting, read them now.
-      const IoResult read = receive_now(*socket, buffer);
-      if (!read.would_block()) {
-        asio::post(socket->get_executor(),
-                   [done = std::forward<Handler>(handler), read]() mutable { std::move(done)(read.error, read.bytes); });
-        return;
-      }
+    // An edge came since the last drain: bytes are likely waiting, read them now.
+    if (const std::optional<IoResult> read = read_now_if_readable(*socket, buffer)) {
+      asio::post(socket->get_executor(), [done = std::forward<Handler>(handler), read = *read]() mutable {
+        std::move(done)(read.error, read.bytes);
+      });
+      return;
     }
     // The flag is clear now, so the wait is only queued: no syscall until the edge.
     InitiateReadWhenReadable{}(std::forward<Handler>(handler), socket, buffer);

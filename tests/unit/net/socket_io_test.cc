@@ -355,8 +355,29 @@ TEST(SocketIoTest, ReadNowIfAheadReadsAtOnceWhenTheReactorSawTheSocketReadable) 
   ASSERT_FALSE(read->error) << read->error.message();
   EXPECT_EQ(std::string_view(buffer.data(), read->bytes), "one");
   EXPECT_FALSE(reactor_saw_readable(pair.server)) << "a short read clears the flag";
-  EXPECT_EQ(guess.probe_every(), ReadGuess::kFirstProbeEvery) << "not a guessed read: nothing learnt";
-  EXPECT_FALSE(guess.try_now()) << "still behind";
+  // A learnt hit would have brought the score back to 0, and a guess at 0 tries at once.
+  EXPECT_FALSE(guess.try_now()) << "not a guessed read: nothing learnt, still behind";
+}
+
+// read_after_wait's first look: a read at once only while the reactor's flag is set.
+TEST(SocketIoTest, ReadNowIfReadableReadsOnlyWhileTheFlagIsSet) {
+  asio::io_context io;
+  auto pair = make_socket_pair(io);
+  std::array<char, 64> buffer;
+  ASSERT_TRUE(reactor_saw_readable(pair.server));
+  EXPECT_FALSE(read_now_if_readable(pair.server, buffer).has_value()) << "nothing there yet";
+  EXPECT_FALSE(reactor_saw_readable(pair.server)) << "the EAGAIN cleared the flag";
+
+  // Sent without running the reactor: the bytes are there, but no edge set the flag.
+  ASSERT_EQ(::send(pair.client.native_handle(), "one", 3, MSG_DONTWAIT), 3);
+  EXPECT_FALSE(read_now_if_readable(pair.server, buffer).has_value()) << "no recv() while the flag is clear";
+
+  auto [error, bytes] = run_task(io, [&]() -> Task<IoResult> {
+    auto [read_error, read_bytes] = co_await read_after_wait(pair.server, buffer);
+    co_return IoResult{read_error, read_bytes};
+  }());
+  ASSERT_FALSE(error) << error.message();
+  EXPECT_EQ(std::string_view(buffer.data(), bytes), "one");
 }
 
 // Reads a guess waits until it tries one.
