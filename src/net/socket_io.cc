@@ -177,15 +177,24 @@ IoResult receive_now(tcp::socket& socket, std::span<char> buffer) {
   return IoResult{{}, static_cast<std::size_t>(n)};
 }
 
-std::optional<IoResult> read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
-  if (!reactor_saw_readable(socket)) return std::nullopt;
-  const IoResult read = receive_now(socket, buffer);  // clears the flag when nothing is there
+namespace {
+
+// receive_now(), with "nothing there yet" as nullopt (receive_now clears the flag then).
+std::optional<IoResult> receive_now_unless_drained(tcp::socket& socket, std::span<char> buffer) {
+  const IoResult read = receive_now(socket, buffer);
   if (read.would_block()) return std::nullopt;
   return read;
 }
 
+}  // namespace
+
+std::optional<IoResult> read_now_if_readable(tcp::socket& socket, std::span<char> buffer) {
+  if (!reactor_saw_readable(socket)) return std::nullopt;
+  return receive_now_unless_drained(socket, buffer);
+}
+
 std::optional<IoResult> read_now_if_ahead(tcp::socket& socket, std::span<char> buffer, ReadGuess& guess) {
-  if (reactor_saw_readable(socket)) return read_now_if_readable(socket, buffer);  // guess not taught
+  if (reactor_saw_readable(socket)) return receive_now_unless_drained(socket, buffer);  // guess not taught
   if (!guess.try_now()) return std::nullopt;
   const IoResult read = receive_now(socket, buffer);  // clears the flag when nothing is there
   guess.learn(!read.would_block());
