@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: FlexGate, nginx and HAProxy as equivalent keep-alive reverse proxies in front of
 # the FlexGate echo upstream, measured with wrk on this machine; "direct" is the echo server alone.
-# Prints a Markdown table and writes it to bench/results/latest.md (raw wrk output next to it).
+# Prints a Markdown table and writes it to bench/results/latest.md (raw wrk output next to it, and a
+# copy of the table per run in bench/results/runs/ for bench/runs.py).
 #
 # Builds nothing: FLEXGATE_BIN (default build/flexgate) must exist; it is also the echo server.
 # Environment:
@@ -400,3 +401,8 @@ rm -rf "$RESULTS_DIR/latest-raw"
 cp -r "$RAW_DIR" "$RESULTS_DIR/latest-raw"  # first, so a report bug loses no data
 python3 "$BENCH_DIR/report.py" "$RESULTS_DIR/latest-raw" --out "$RESULTS_DIR/latest.md"
 log "wrote $RESULTS_DIR/latest.md (raw wrk output in $RESULTS_DIR/latest-raw/)"
+# A copy per run: one run on a shared machine says little, bench/runs.py puts them side by side.
+mkdir -p "$RESULTS_DIR/runs"
+run_copy=$RESULTS_DIR/runs/$(date -u +%Y%m%d-%H%M%S)-$(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown).md
+cp "$RESULTS_DIR/latest.md" "$run_copy"
+log "kept a copy in $run_copy (all runs side by side: python3 bench/runs.py)"

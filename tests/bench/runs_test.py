@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""bench/runs.py: reports side by side, medians, and in how many runs each target was met."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "runs.py")
+
+
+def report(date, commit, flexgate_rps, nginx_rps, flexgate_cpu, nginx_cpu, policies_rps, instructions):
+    """A latest.md as bench/report.py writes it, cut down to the rows runs.py reads."""
+    return f"""# FlexGate benchmark — {date} UTC
+
+Versions: flexgate {commit}; nginx version: nginx/1.22.1
+
+| scenario | proxy | req/s | spread | p50 ms | p99 ms | peak RSS MB | CPU µs/req | req/s vs best peer | CPU/req vs best peer | other load | errors |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| get-small-c64 | flexgate | {flexgate_rps:,} | 20% | 0.8 | 3.0 | 12.5 | {flexgate_cpu} | 1.00× | 1.00× | 2% | 0 |
+| get-small-c64 | nginx | {nginx_rps:,} | 20% | 0.8 | 4.0 | 24.2 | {nginx_cpu} | 1.00× | 1.00× | 2% | 0 |
+| get-small-c64 | haproxy | 1,000 | 20% | 0.8 | 2.0 | 20.2 | 99.0 | 1.00× | 1.00× | 2% | 0 |
+| get-small-c64 | flexgate-policies | {policies_rps:,} | 20% | 0.8 | 2.0 | 14.6 | 11.6 | 1.00× | 1.00× | 2% | 0 |
+
+| proxy | instructions/req | vs nginx | syscalls/req | syscalls by kind (per request) |
+|---|---:|---:|---:|---|
+| flexgate | {instructions:,} | 0.50× | 4.00 | sendmsg 2.00 |
+| nginx | 20,000 | 1.00× | 7.00 | writev 2.00 |
+"""
+
+
+class RunsTest(unittest.TestCase):
+    def run_tool(self, *reports):
+        with tempfile.TemporaryDirectory() as directory:
+            paths = []
+            for i, text in enumerate(reports):
+                path = os.path.join(directory, "run%d.md" % i)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+                paths.append(path)
+            done = subprocess.run([sys.executable, RUNS, *paths], capture_output=True, text=True, check=True)
+        return {line.split("|")[1].strip(): [c.strip() for c in line.strip().strip("|").split("|")]
+                for line in done.stdout.splitlines() if line.startswith("| ")}
+
+    def test_each_run_is_a_line_in_date_order_with_the_ratios_to_the_best_peer(self):
+        rows = self.run_tool(report("2026-11-30 18:00", "bbbbbbb", 60000, 50000, 12.0, 15.0, 50000, 9000),
+                             report("2026-11-30 08:00", "aaaaaaa", 52000, 50000, 14.0, 15.0, 55000, 10000))
+        dates = [key for key in rows if key.startswith("2026")]
+        self.assertEqual(dates, ["2026-11-30 08:00", "2026-11-30 18:00"])
+        late = rows["2026-11-30 18:00"]
+        self.assertEqual(late[1], "`bbbbbbb`")
+        self.assertEqual(late[2], "**1.20×**")  # req/s vs the better peer (nginx), target met: bold
+        self.assertEqual(late[3], "**0.80×**")  # CPU per request vs the cheaper peer
+        self.assertEqual(late[4], "**1.00×**")  # every policy on vs the best peer's plain route
+        self.assertEqual(late[10], "**0.45×**")  # instructions vs nginx's
+        early = rows["2026-11-30 08:00"]
+        self.assertEqual(early[2], "1.04×")  # a miss is not bold
+        self.assertEqual(early[3], "0.93×")
+
+    def test_the_last_lines_are_the_median_and_how_often_each_target_was_met(self):
+        rows = self.run_tool(report("2026-11-30 08:00", "a", 52000, 50000, 14.0, 15.0, 55000, 10000),
+                             report("2026-11-30 09:00", "a", 56000, 50000, 12.0, 15.0, 45000, 10000),
+                             report("2026-11-30 10:00", "a", 60000, 50000, 12.0, 15.0, 50000, 10000))
+        self.assertEqual(rows["median"][2], "1.12×")
+        self.assertEqual(rows["met in"][2], "2 / 3")
+        self.assertEqual(rows["met in"][3], "2 / 3")
+        self.assertEqual(rows["met in"][4], "2 / 3")
+        self.assertEqual(rows["met in"][10], "3 / 3")
+        self.assertEqual(rows["met in"][5], "0 / 0")  # no c256 rows: counted as not measured
+
+    def test_no_report_is_an_error_not_an_empty_table(self):
+        with tempfile.TemporaryDirectory() as directory:
+            missing = os.path.join(directory, "none.md")
+            done = subprocess.run([sys.executable, RUNS, missing], capture_output=True, text=True)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("cannot read", done.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
