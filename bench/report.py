@@ -367,10 +367,21 @@ def cost_table(cost):
     return lines
 
 
+def kept_name(meta):
+    """The file name of a run's kept copy: the run's own date and commit (meta.txt), so a copy
+    written after the checkout moved on still names the code that was measured."""
+    digits = "".join(ch for ch in meta.get("date", "") if ch.isdigit())
+    stamp = "%s-%s" % (digits[:8], digits[8:14]) if len(digits) >= 14 else "unknown-date"
+    commit = re.sub(r"[^A-Za-z0-9.-]", "_", meta.get("flexgate", "")) or "unknown"
+    return "%s-%s.md" % (stamp, commit)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw_dir", help="directory with index.tsv, meta.txt and the wrk outputs")
     parser.add_argument("--out", help="also write the Markdown here")
+    parser.add_argument("--keep-in", metavar="DIR",
+                        help="also keep a copy in DIR, named after the run's date and commit (for bench/runs.py)")
     parser.add_argument("--protocols", action="store_true",
                         help="the directory comes from bench/protocols.sh (TLS and HTTP/2 table)")
     args = parser.parse_args()
@@ -389,6 +400,12 @@ def main():
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)
+    if args.keep_in:
+        os.makedirs(args.keep_in, exist_ok=True)
+        kept = os.path.join(args.keep_in, kept_name(meta))
+        with open(kept, "w", encoding="utf-8") as f:
+            f.write(text)
+        print("kept a copy in %s (all runs side by side: python3 bench/runs.py)" % kept, file=sys.stderr)
     return 0
 
 

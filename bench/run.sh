@@ -399,10 +399,6 @@ fi
 mkdir -p "$RESULTS_DIR"
 rm -rf "$RESULTS_DIR/latest-raw"
 cp -r "$RAW_DIR" "$RESULTS_DIR/latest-raw"  # first, so a report bug loses no data
-python3 "$BENCH_DIR/report.py" "$RESULTS_DIR/latest-raw" --out "$RESULTS_DIR/latest.md"
+# A copy per run too: one run on a shared machine says little, bench/runs.py puts them side by side.
+python3 "$BENCH_DIR/report.py" "$RESULTS_DIR/latest-raw" --out "$RESULTS_DIR/latest.md" --keep-in "$RESULTS_DIR/runs"
 log "wrote $RESULTS_DIR/latest.md (raw wrk output in $RESULTS_DIR/latest-raw/)"
-# A copy per run: one run on a shared machine says little, bench/runs.py puts them side by side.
-mkdir -p "$RESULTS_DIR/runs"
-run_copy=$RESULTS_DIR/runs/$(date -u +%Y%m%d-%H%M%S)-$(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown).md
-cp "$RESULTS_DIR/latest.md" "$run_copy"
-log "kept a copy in $run_copy (all runs side by side: python3 bench/runs.py)"

@@ -10,22 +10,31 @@ import unittest
 RUNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "runs.py")
 
 
-def report(date, commit, flexgate_rps, nginx_rps, flexgate_cpu, nginx_cpu, policies_rps, instructions):
-    """A latest.md as bench/report.py writes it, cut down to the rows runs.py reads."""
+def report(date, commit, flexgate_rps, nginx_rps, flexgate_cpu, nginx_cpu, policies_rps, instructions,
+           ratios=None):
+    """A latest.md as bench/report.py writes it, cut down to the rows runs.py reads.
+
+    The ratio columns are computed here as report.py does (HAProxy is the slower peer); `ratios`
+    overrides the flexgate row's (req/s, CPU) cells, e.g. with what a report's unrounded medians gave.
+    """
+    best_rps, best_cpu = max(nginx_rps, 1000), min(nginx_cpu, 99.0)
+    rps_cell, cpu_cell = ratios or ("%.2f×" % (flexgate_rps / best_rps), "%.2f×" % (flexgate_cpu / best_cpu))
+    policies_cell = "%.2f×" % (policies_rps / best_rps)
+    instructions_cell = "%.2f×" % (instructions / 20000)
     return f"""# FlexGate benchmark — {date} UTC
 
 Versions: flexgate {commit}; nginx version: nginx/1.22.1
 
 | scenario | proxy | req/s | spread | p50 ms | p99 ms | peak RSS MB | CPU µs/req | req/s vs best peer | CPU/req vs best peer | other load | errors |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| get-small-c64 | flexgate | {flexgate_rps:,} | 20% | 0.8 | 3.0 | 12.5 | {flexgate_cpu} | 1.00× | 1.00× | 2% | 0 |
+| get-small-c64 | flexgate | {flexgate_rps:,} | 20% | 0.8 | 3.0 | 12.5 | {flexgate_cpu} | {rps_cell} | {cpu_cell} | 2% | 0 |
 | get-small-c64 | nginx | {nginx_rps:,} | 20% | 0.8 | 4.0 | 24.2 | {nginx_cpu} | 1.00× | 1.00× | 2% | 0 |
 | get-small-c64 | haproxy | 1,000 | 20% | 0.8 | 2.0 | 20.2 | 99.0 | 1.00× | 1.00× | 2% | 0 |
-| get-small-c64 | flexgate-policies | {policies_rps:,} | 20% | 0.8 | 2.0 | 14.6 | 11.6 | 1.00× | 1.00× | 2% | 0 |
+| get-small-c64 | flexgate-policies | {policies_rps:,} | 20% | 0.8 | 2.0 | 14.6 | 11.6 | {policies_cell} | 1.00× | 2% | 0 |
 
 | proxy | instructions/req | vs nginx | syscalls/req | syscalls by kind (per request) |
 |---|---:|---:|---:|---|
-| flexgate | {instructions:,} | 0.50× | 4.00 | sendmsg 2.00 |
+| flexgate | {instructions:,} | {instructions_cell} | 4.00 | sendmsg 2.00 |
 | nginx | 20,000 | 1.00× | 7.00 | writev 2.00 |
 """
 
@@ -68,6 +77,20 @@ class RunsTest(unittest.TestCase):
         self.assertEqual(rows["met in"][4], "2 / 3")
         self.assertEqual(rows["met in"][10], "3 / 3")
         self.assertEqual(rows["met in"][5], "0 / 0")  # no c256 rows: counted as not measured
+
+    def test_the_reports_own_ratio_columns_win_over_ratios_of_its_rounded_figures(self):
+        # From the rounded figures: 56,000 / 50,000 = 1.12 and 9.2 / 10.9 = 0.84; the report's own
+        # columns (from its unrounded medians) say 1.11 and 0.86, and those are what count.
+        rows = self.run_tool(report("2026-11-30 08:00", "a", 56000, 50000, 9.2, 10.9, 50000, 10000,
+                                    ratios=("1.11×", "0.86×")))
+        self.assertEqual(rows["2026-11-30 08:00"][2], "**1.11×**")
+        self.assertEqual(rows["2026-11-30 08:00"][3], "0.86×")
+
+    def test_a_report_without_ratio_columns_gets_them_computed(self):
+        rows = self.run_tool(report("2026-11-30 08:00", "a", 56000, 50000, 12.0, 15.0, 50000, 10000,
+                                    ratios=("–", "–")))
+        self.assertEqual(rows["2026-11-30 08:00"][2], "**1.12×**")
+        self.assertEqual(rows["2026-11-30 08:00"][3], "**0.80×**")
 
     def test_no_report_is_an_error_not_an_empty_table(self):
         with tempfile.TemporaryDirectory() as directory:
