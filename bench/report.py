@@ -96,6 +96,7 @@ def collect(raw_dir, clk_tck):
             text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
             parse = {"h2load": parse_h2load, "s_time": parse_s_time}.get(row.get("tool"), parse_wrk)
             run = parse(text)
+            run["round"] = int(row["round"])
             run["wrk_status"] = int(row["wrk_status"])
             run["rss_kb"] = int(row["peak_rss_kb"])
             ticks = int(row["cpu_ticks"])
@@ -149,11 +150,45 @@ def summarize(runs):
     return rows
 
 
+def rss_by_round(runs):
+    """{target: [peak RSS MB of each round, the largest over that round's scenarios]}, rounds in order.
+
+    The same processes serve every round, so a proxy that keeps memory per request or per
+    connection shows it here as a climb from round to round."""
+    by_target = {}
+    for (_, target), items in runs.items():
+        for run in items:
+            rounds = by_target.setdefault(target, {})
+            rounds[run["round"]] = max(rounds.get(run["round"], 0), run["rss_kb"] / 1024.0)
+    return {target: [rounds[r] for r in sorted(rounds)] for target, rounds in by_target.items()}
+
+
+def rss_growth_lines(by_round):
+    """The 'peak RSS across rounds' table: each round's peak and the last round against round 2."""
+    widest = max((len(v) for v in by_round.values()), default=0)
+    if widest < 3:
+        return []
+    lines = ["", "Peak RSS across rounds (MB; each round's largest over its scenarios; the same processes serve "
+             "every round; round 1 also fills the upstream pools, so growth is the last round against round 2):",
+             "", "| proxy | " + " | ".join("round %d" % (i + 1) for i in range(widest)) + " | last vs round 2 |",
+             "|---|" + "---:|" * (widest + 1)]
+    targets = [t for t in TARGET_ORDER if t in by_round] + sorted(t for t in by_round if t not in TARGET_ORDER)
+    for target in targets:
+        values = by_round[target]
+        cells = ["%.1f" % v for v in values] + [""] * (widest - len(values))
+        growth = "—"
+        if len(values) >= 3 and values[1]:
+            mb, percent = values[-1] - values[1], (values[-1] / values[1] - 1) * 100
+            growth = "%s MB (%s%%)" % ("%+.1f" % mb if round(mb, 1) else "0.0", "%+.0f" % percent if round(percent) else "0")
+        lines.append("| %s | %s | %s |" % (target, " | ".join(cells), growth))
+    return lines
+
+
 def fmt(value, spec, suffix=""):
     return "—" if value is None else format(value, spec) + suffix
 
 
-def render(rows, meta, cost=None):
+def render(rows, meta, cost=None, by_round=None):
     scenarios = []
     for scenario, _ in rows:
         if scenario not in scenarios:
@@ -245,6 +280,8 @@ def render(rows, meta, cost=None):
             lines += ["", "%s with API-key auth, a memory rate limit (never hit), the access log sampled at 10%% "
                       "and metrics (`flexgate-policies`): %.2f× the best peer's plain-proxy req/s." % (
                           scenario, policies["rps"] / best_rps)]
+    if by_round:
+        lines += rss_growth_lines(by_round)
     if cost:
         lines += cost_table(cost)
     if meta["skipped"]:
@@ -387,14 +424,15 @@ def main():
     args = parser.parse_args()
     meta = read_meta(os.path.join(args.raw_dir, "meta.txt"))
     clk_tck = int(meta.get("clk_tck") or os.sysconf("SC_CLK_TCK"))
-    rows = summarize(collect(args.raw_dir, clk_tck))
+    runs = collect(args.raw_dir, clk_tck)
+    rows = summarize(runs)
     if not rows:
         print("no measurements", file=sys.stderr)
         return 1
     if args.protocols:
         text = render_protocols(rows, meta)
     else:
-        text = render(rows, meta, read_cost(os.path.join(args.raw_dir, "cost.tsv")))
+        text = render(rows, meta, read_cost(os.path.join(args.raw_dir, "cost.tsv")), rss_by_round(runs))
     sys.stdout.write(text)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -31,7 +31,7 @@ def number(cell):
 def parse_report(path):
     """{'date', 'commit', 'rows': {(scenario, proxy): {...}}, 'cost': {proxy: {...}}} of one latest.md."""
     text = open(path, encoding="utf-8").read()
-    report = {"path": path, "rows": {}, "cost": {}}
+    report = {"path": path, "rows": {}, "cost": {}, "rss_growth": {}}
     m = re.search(r"^# FlexGate benchmark — (\d{4}-\d\d-\d\d \d\d:\d\d)", text, re.M)
     report["date"] = m.group(1) if m else os.path.basename(path)
     m = re.search(r"flexgate ([0-9a-f]{7,40})", text)
@@ -58,6 +58,9 @@ def parse_report(path):
                 "rps_vs_best": number(fields.get("req/s vs best peer", "")),
                 "cpu_vs_best": number(fields.get("CPU/req vs best peer", "")),
             }
+        elif "last vs round 2" in header:  # peak RSS across rounds: "+0.2 MB (+1%)"
+            m = re.search(r"\(([+-]?[\d.]+)%\)", fields["last vs round 2"])
+            report["rss_growth"][cells[0]] = float(m.group(1)) if m else None
         elif "instructions/req" in header:
             report["cost"][cells[0]] = {
                 "instructions": number(fields["instructions/req"]),
@@ -115,6 +118,8 @@ def columns():
          lambda r: ratio(rows(r, "get-small-c256", "flexgate", "p99"), best_peer(r, "get-small-c256", "p99", min)),
          lambda v: v <= 1.0),
         ("RSS vs nginx", "≤ 1.0×", worst_rss_vs_nginx, lambda v: v <= 1.0),
+        # No growth across repeated runs: round-to-round noise is about ±2%.
+        ("RSS growth", "≤ +5%", lambda r: r["rss_growth"].get("flexgate"), lambda v: v <= 5.0),
         ("4 KiB", "≥ 1.0×", rps_vs_best("bytes-4k"), lambda v: v >= 1.0),
         ("64 KiB", "≥ 1.0×", rps_vs_best("bytes-64k"), lambda v: v >= 1.0),
         ("POST 16 KiB", "≥ 1.0×", rps_vs_best("post-16k"), lambda v: v >= 1.0),
@@ -129,6 +134,8 @@ def columns():
 def fmt(value, title):
     if value is None:
         return "–"
+    if title == "RSS growth":
+        return "%+.0f%%" % value if round(value) else "0%"
     return "%.2f" % value if title.startswith("syscalls") else "%.2f×" % value
 
 
