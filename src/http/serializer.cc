@@ -44,6 +44,11 @@ void append_status_line(std::string& out, std::uint16_t status) {
   HeadWriter(out).status_line_in_pieces(status);
 }
 
+std::string_view connection_field(bool close, std::uint8_t request_version_minor) {
+  if (close) return "Connection: close\r\n";
+  return request_version_minor == 0 ? "Connection: keep-alive\r\n" : "";
+}
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   // One size change and plain copies: four appends cost twice as much on the hot path.
   const std::size_t at = out.size();

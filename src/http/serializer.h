@@ -34,6 +34,10 @@ inline std::string_view canonical_line_in_head(const HeaderField& field) {
   }
   return {};
 }
+// The Connection field of a response the gateway writes: "close" when the connection ends after it,
+// "keep-alive" when it persists for an HTTP/1.0 client (which assumes close unless told otherwise,
+// RFC 9112 9.3), none for HTTP/1.1, where persisting is the default.
+std::string_view connection_field(bool close, std::uint8_t request_version_minor);
 // "<hex size>\r\n"
 void append_chunk_size(std::string& out, std::uint64_t size);
 inline constexpr std::string_view kCrlf = "\r\n";

@@ -450,7 +450,7 @@ net::Task<bool> Session::answer_preflight() {
   http::append_status_line(head_out_, 204);
   head_out_ += ctx_.cors_headers;
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  if (close) head_out_ += "Connection: close\r\n";
+  head_out_ += http::connection_field(close, request_.version_minor);
   head_out_ += "\r\n";
   ctx_.status = 204;
   ctx_.response_started = true;
@@ -1741,7 +1741,7 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   append_json_uint(head_out_, body.size());
   head_out_ += "\r\n"sv;
   http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  if (close) head_out_ += "Connection: close\r\n"sv;
+  head_out_ += http::connection_field(close, request_.version_minor);
   head_out_ += "\r\n"sv;
   if (request_.method == http::Method::kHead) body.clear();
   std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(body)};
@@ -1788,6 +1788,7 @@ net::Task<bool> Session::send_local_reply() {
   // the protocol it asked for, and those bytes must never be read as a request.
   reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining() ||
                 ctx_.websocket;
+  reply.request_version_minor = request_.version_minor;
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
   ctx_.status = reply.status;
   ctx_.response_started = true;
@@ -1922,10 +1923,8 @@ void Session::build_response_head(bool chunked_to_client, bool close, bool upgra
   if (upgrade) {
     // Hop-by-hop, so dropped above; the switch is this hop's too (RFC 6455 4.2.2).
     head.append("Connection: Upgrade\r\nUpgrade: websocket\r\n"sv);
-  } else if (close) {
-    head.append("Connection: close\r\n"sv);
-  } else if (request_.version_minor == 0) {
-    head.append("Connection: keep-alive\r\n"sv);
+  } else {
+    head.append(http::connection_field(close, request_.version_minor));
   }
   head.append("\r\n"sv);
 }

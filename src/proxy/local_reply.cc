@@ -79,7 +79,7 @@ void serialize_grpc_reply(const LocalReply& reply, std::string_view correlation_
   out += "\r\nContent-Length: 0\r\n";
   if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
   out += reply.extra_headers;
-  if (reply.close) out += "Connection: close\r\n";
+  out += http::connection_field(reply.close, reply.request_version_minor);
   out += "\r\n";
 }
 
@@ -111,7 +111,7 @@ void serialize_local_reply(const LocalReply& reply, std::string_view correlation
   out += "\r\n";
   if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
   out += reply.extra_headers;
-  if (reply.close) out += "Connection: close\r\n";
+  out += http::connection_field(reply.close, reply.request_version_minor);
   out += "\r\n";
   if (!reply.head_only) out += body;
 }

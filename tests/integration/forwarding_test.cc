@@ -85,6 +85,34 @@ TEST_F(ForwardingTest, UnknownPathIs404WithJsonBody) {
   EXPECT_FALSE(body["message"].get<std::string>().empty());
 }
 
+TEST_F(ForwardingTest, AnHttp10KeepAliveClientIsToldEveryAnswerKeepsTheConnection) {
+  // An HTTP/1.0 client assumes close unless the response says keep-alive (RFC 9112 9.3); answers
+  // the gateway writes itself once left it out while keeping the connection, and ab -k hung.
+  Connection connection(port());
+  const auto ask = [&](const std::string& target) {
+    EXPECT_TRUE(connection.send("GET " + target + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    return connection.read_response();
+  };
+  const auto not_found = ask("/nothing/here");  // a local reply
+  ASSERT_TRUE(not_found);
+  EXPECT_EQ(not_found->status, 404);
+  EXPECT_EQ(not_found->header("Connection"), "keep-alive");
+  const auto live = ask("/health/live");  // a built-in endpoint
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->status, 200);
+  EXPECT_EQ(live->header("Connection"), "keep-alive");
+  const auto proxied = ask("/api/x");  // the upstream's answer
+  ASSERT_TRUE(proxied);
+  EXPECT_EQ(proxied->status, 200);
+  EXPECT_EQ(proxied->header("Connection"), "keep-alive");
+  // Without the option, HTTP/1.0 closes after the answer.
+  ASSERT_TRUE(connection.send("GET /nothing/here HTTP/1.0\r\n\r\n"));
+  const auto last = connection.read_response();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->header("Connection"), "close");
+  EXPECT_TRUE(connection.wait_closed());
+}
+
 TEST_F(ForwardingTest, WrongMethodIs405WithAllow) {
   auto response = request(port(), "POST", "/users/42", {}, "x");
   EXPECT_EQ(response.status, 405);

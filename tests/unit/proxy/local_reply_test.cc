@@ -134,6 +134,24 @@ TEST(LocalReplyTest, ConnectionCloseWhenAsked) {
   EXPECT_EQ(p.head->content_length, p.body.size());
 }
 
+TEST(LocalReplyTest, AnHttp10ClientIsToldTheConnectionStaysOpen) {
+  // Without it an HTTP/1.0 client assumes close and waits for an end that never comes (ab -k did).
+  LocalReply reply;
+  reply.status = 401;
+  reply.message = "missing API key";
+  reply.request_version_minor = 0;
+  ParsedReply p = serialize_and_parse(reply, "cid");
+  ASSERT_EQ(p.outcome.status, http::ParseStatus::kComplete);
+  EXPECT_EQ(p.field("Connection"), "keep-alive");
+  reply.close = true;
+  EXPECT_EQ(serialize_and_parse(reply, "cid").field("Connection"), "close");
+  reply.close = false;
+  reply.request_version_minor = 1;  // HTTP/1.1 persists by default: no field
+  ParsedReply p11 = serialize_and_parse(reply, "cid");
+  EXPECT_EQ(p11.field("Connection"), "<absent>");
+  EXPECT_TRUE(p11.head->keep_alive);
+}
+
 TEST(LocalReplyTest, HeadOnlyHasNoBodyButTheSameContentLength) {
   LocalReply reply;
   reply.status = 405;
