@@ -13,9 +13,10 @@ deps:
 	@bash scripts/install-deps.sh
 
 # Release build; the binary is $(BUILD_DIR)/flexgate.
+# Profile-guided (an instrumented build and a training run first); PGO=0 builds without a profile.
+PGO ?= 1
 build: deps
-	@cmake -S . -B $(BUILD_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DFLEXGATE_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD_DIR) --target flexgate -j $(JOBS)
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) PGO=$(PGO) CMAKE_GEN="$(CMAKE_GEN)" bash scripts/build-release.sh
 
 run: build
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash scripts/run-demo.sh
@@ -101,4 +102,4 @@ soak: build
 	@FLEXGATE_BIN=$(BUILD_DIR)/flexgate bash scripts/soak.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR) build-fuzz build-tidy
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-pgo $(TEST_DIR) build-fuzz build-tidy

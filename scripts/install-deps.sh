@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config make python3 curl openssl
+  apache2-utils  # ab: drives the training run of the profile-guided build (scripts/pgo/train.sh)
   libasio-dev libssl-dev libhiredis-dev libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libre2-dev  # RE2: regex path rewrites (linear time, compiled at load)
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -18,7 +19,7 @@ packages=(
   nghttp2-server  # nghttpd: the HTTP/2 origin of the upstream h2/h2c integration tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx haproxy apache2-utils valgrind strace)  # ab + callgrind + strace: bench/cost.sh
+  packages+=(wrk nginx haproxy valgrind strace)  # callgrind + strace (and ab): bench/cost.sh
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev libhttp-parser-dev)  # http-parser: the differential fuzz oracle
