@@ -179,7 +179,9 @@ def rss_growth_lines(by_round):
         growth = "—"
         if len(values) >= 3 and values[1]:
             mb, percent = values[-1] - values[1], (values[-1] / values[1] - 1) * 100
-            growth = "%s MB (%s%%)" % ("%+.1f" % mb if round(mb, 1) else "0.0", "%+.0f" % percent if round(percent) else "0")
+            mb_text = "%+.1f" % mb if round(mb, 1) else "0.0"  # no "-0.0"
+            percent_text = "%+.0f" % percent if round(percent) else "0"
+            growth = "%s MB (%s%%)" % (mb_text, percent_text)
         lines.append("| %s | %s | %s |" % (target, " | ".join(cells), growth))
     return lines
 

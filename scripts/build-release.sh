@@ -2,7 +2,7 @@
 # `make build`: the release flexgate binary, profile-guided (PGO) unless PGO=0.
 #   1. an instrumented build in BUILD_DIR-pgo (incremental, ccache as usual);
 #   2. when that binary changed since the last training, a training run (scripts/pgo/train.sh,
-#      about a minute) writes the profile to BUILD_DIR-pgo/profile;
+#      about half a minute) writes the profile to BUILD_DIR-pgo/profile;
 #   3. the release build in BUILD_DIR compiles with that profile (-fprofile-use); after a new
 #      training it is rebuilt from scratch, without ccache (which cannot see the profile change).
 # Environment: BUILD_DIR (default build), JOBS (default nproc), PGO (1 or 0), CMAKE_GEN (-G Ninja).
