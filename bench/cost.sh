@@ -13,6 +13,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
+# shellcheck source=scripts/lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
 export PATH=$PATH:/usr/sbin:/sbin
 FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
 ECHO_BIN=$(realpath -m "${ECHO_BIN:-$FLEXGATE_BIN}")
@@ -43,11 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r ECHO_PORT PROXY_PORT <<<"$(python3 -c '
-import socket
-held = [socket.socket() for _ in range(2)]
-for s in held: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in held))')"
+read -r ECHO_PORT PROXY_PORT <<<"$(free_ports 2)"
 
 render() {
   local user_directive=""
@@ -70,12 +68,7 @@ start() {
 wait_ready() {
   local header=()
   [[ -n ${3:-} ]] && header=(-H "$3")
-  for _ in $(seq 600); do
-    kill -0 "$1" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 2 "${header[@]}" "http://127.0.0.1:$2/" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
+  wait_until_answers "$1" "http://127.0.0.1:$2/" 600 "${header[@]}"
 }
 
 stop_group() {
@@ -139,22 +132,22 @@ wait_ready "$ECHO_PID" "$ECHO_PORT" || die "the echo upstream did not start"
 
 printf 'target\trequests\tinstructions\tsyscalls\tsyscall_mix\n' >"$OUT"
 for target in "${TARGETS[@]}"; do
-  header=""
-  [[ $target == flexgate-policies ]] && header="X-API-Key: $API_KEY"
+  key_header=""
+  [[ $target == flexgate-policies ]] && key_header="X-API-Key: $API_KEY"
   split_command "$(command_for "$target")"
 
   # Instructions: callgrind, counters zeroed after the warm-up.
   start "$target-cg" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$WORK/$target.cg" "${CMD[@]}"
   pid=$STARTED_PID
-  if ! wait_ready "$pid" "$PROXY_PORT" "$header"; then
+  if ! wait_ready "$pid" "$PROXY_PORT" "$key_header"; then
     tail -5 "$WORK/$target-cg.err" >&2
     log "SKIP $target: did not start under valgrind"
     stop_group "$pid"
     continue
   fi
-  ab_run "$WARMUP_REQUESTS" "$header" || die "$target: warm-up failed"
+  ab_run "$WARMUP_REQUESTS" "$key_header" || die "$target: warm-up failed"
   callgrind_control -z "$pid" >/dev/null 2>&1
-  ab_run "$REQUESTS" "$header" || die "$target: measured run failed"
+  ab_run "$REQUESTS" "$key_header" || die "$target: measured run failed"
   callgrind_control -d "$pid" >/dev/null 2>&1
   stop_group "$pid"
   # `-d` wrote the measured window to $target.cg.1 (the exit dump, $target.cg, is the shutdown).
@@ -164,8 +157,8 @@ for target in "${TARGETS[@]}"; do
   # Syscalls: strace -c on every thread, attached after the warm-up.
   start "$target" "${CMD[@]}"
   pid=$STARTED_PID
-  wait_ready "$pid" "$PROXY_PORT" "$header" || die "$target did not start"
-  ab_run "$WARMUP_REQUESTS" "$header" || die "$target: warm-up failed"
+  wait_ready "$pid" "$PROXY_PORT" "$key_header" || die "$target did not start"
+  ab_run "$WARMUP_REQUESTS" "$key_header" || die "$target: warm-up failed"
   mapfile -t tids < <(for p in $(pgrep -g "$pid"); do ls "/proc/$p/task"; done)
   attach=()
   for tid in "${tids[@]}"; do attach+=(-p "$tid"); done
@@ -175,7 +168,7 @@ for target in "${TARGETS[@]}"; do
     [[ $(grep -c attached "$WORK/$target.strace.err" 2>/dev/null || true) -ge ${#tids[@]} ]] && break
     sleep 0.05
   done
-  ab_run "$REQUESTS" "$header" || die "$target: measured run failed"
+  ab_run "$REQUESTS" "$key_header" || die "$target: measured run failed"
   kill -INT "$strace_pid"
   wait "$strace_pid" || true
   stop_group "$pid"

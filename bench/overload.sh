@@ -13,6 +13,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
+# shellcheck source=scripts/lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-320}
 [[ -x $FLEXGATE_BIN ]] || { echo "overload: build the gateway first ($FLEXGATE_BIN)" >&2; exit 1; }
@@ -28,11 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r ECHO_PORT GATEWAY_PORT <<<"$(python3 -c '
-import socket
-held = [socket.socket() for _ in range(2)]
-for s in held: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in held))')"
+read -r ECHO_PORT GATEWAY_PORT <<<"$(free_ports 2)"
 
 cat >"$WORK/overload.yml" <<YAML
 proxy:
@@ -64,10 +62,8 @@ PIDS+=($!)
 "$FLEXGATE_BIN" run -c "$WORK/overload.yml" >"$WORK/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 PIDS+=("$GATEWAY_PID")
-for _ in $(seq 50); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/critical/" 2>/dev/null && break
-  sleep 0.1
-done
+wait_until_answers "$GATEWAY_PID" "http://127.0.0.1:$GATEWAY_PORT/critical/" 50 ||
+  { echo "overload: the gateway did not start: $(cat "$WORK/gateway.log")" >&2; exit 1; }
 
 rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$GATEWAY_PID/status"; }
 IDLE_RSS=$(rss_kb VmRSS)

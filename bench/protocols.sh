@@ -37,6 +37,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
+# shellcheck source=scripts/lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
 RESULTS_DIR=$BENCH_DIR/results
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -104,18 +106,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in held))
-EOF
-}
-
 # --- certificate -----------------------------------------------------------------------------
 
 # A throwaway CA and a server certificate it signs: EC P-256, SAN 127.0.0.1 and localhost.
@@ -177,12 +167,7 @@ wait_ready() {
     *-tls) args=(--cacert "$CERTS/ca.pem") ;;
     *-h2c) args=(--http2-prior-knowledge) ;;
   esac
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 1 "${args[@]}" "$(url_of "$server")" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
+  wait_until_answers "$pid" "$(url_of "$server")" 50 "${args[@]}"
 }
 
 stop() {

@@ -28,6 +28,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
+# shellcheck source=scripts/lib/servers.sh
+source "$ROOT/scripts/lib/servers.sh"
 RESULTS_DIR=$BENCH_DIR/results
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -122,18 +124,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Free loopback ports, all different (held open together while picking).
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in held))
-EOF
-}
 read -r ECHO_PORT FLEXGATE_PORT NGINX_PORT HAPROXY_PORT RL_MEMORY_PORT RL_REDIS_PORT REDIS_PORT LOGGED_PORT \
   HEADERS_PORT POLICIES_PORT <<<"$(free_ports 10)"
 
@@ -160,12 +150,7 @@ wait_ready() {
   local name=$1 pid=$2 port=$3
   local header=()
   [[ $name == flexgate-policies ]] && header=(-H "$API_KEY_HEADER")
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 1 "${header[@]}" "http://127.0.0.1:$port/" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
+  wait_until_answers "$pid" "http://127.0.0.1:$port/" 50 "${header[@]}"
 }
 
 # stop PID: ends a server that failed its start (its whole group).

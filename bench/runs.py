@@ -86,23 +86,27 @@ def columns():
         return r["rows"].get((scenario, proxy), {}).get(key)
 
     # The report's ratio column when it has one: recomputed from its rounded figures, a ratio can
-    # differ from the report's by 0.01 and flip a target.
-    def vs_best_peer(scenario, key, pick, proxy="flexgate"):
+    # differ from the report's by 0.01 and flip a target. Only a report without the column gets
+    # computed(r), the ratio of its figures.
+    def reported_or_computed(reported, computed):
         def value(r):
-            reported = rows(r, scenario, proxy, key + "_vs_best")
-            return reported if reported is not None else ratio(rows(r, scenario, proxy, key),
-                                                               best_peer(r, scenario, key, pick))
+            return reported(r) if reported(r) is not None else computed(r)
         return value
+
+    def vs_best_peer(scenario, key, pick, proxy="flexgate"):
+        return reported_or_computed(
+            lambda r: rows(r, scenario, proxy, key + "_vs_best"),
+            lambda r: ratio(rows(r, scenario, proxy, key), best_peer(r, scenario, key, pick)))
 
     def rps_vs_best(scenario, proxy="flexgate"):
         return vs_best_peer(scenario, "rps", max, proxy)
 
     def instructions_vs_nginx(proxy):
-        def value(r):
-            reported = r["cost"].get(proxy, {}).get("vs_nginx")
-            return reported if reported is not None else ratio(r["cost"].get(proxy, {}).get("instructions"),
-                                                               r["cost"].get("nginx", {}).get("instructions"))
-        return value
+        def instructions(r, of):
+            return r["cost"].get(of, {}).get("instructions")
+        return reported_or_computed(
+            lambda r: r["cost"].get(proxy, {}).get("vs_nginx"),
+            lambda r: ratio(instructions(r, proxy), instructions(r, "nginx")))
 
     def worst_rss_vs_nginx(r):
         scenarios = {s for (s, p) in r["rows"] if p == "flexgate"}

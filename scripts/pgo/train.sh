@@ -9,6 +9,8 @@ set -euo pipefail
 
 BIN=$(realpath "${1:?usage: train.sh INSTRUMENTED_FLEXGATE}")
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/servers.sh
+source "$HERE/../lib/servers.sh"
 KEY=pgo-training-key-0123456789
 
 log() { printf '[pgo] %s\n' "$*" >&2; }
@@ -29,11 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r ECHO_PORT PORT <<<"$(python3 -c '
-import socket
-held = [socket.socket() for _ in range(2)]
-for s in held: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in held))')"
+read -r ECHO_PORT PORT <<<"$(free_ports 2)"
 key_hash=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
 sed -e "s|{{PORT}}|$PORT|g" -e "s|{{ECHO_PORT}}|$ECHO_PORT|g" -e "s|{{WORK}}|$WORK|g" \
   -e "s|{{KEY_HASH}}|$key_hash|g" "$HERE/gateway.yml.tmpl" >"$WORK/gateway.yml"
@@ -46,16 +44,8 @@ PIDS+=("$ECHO_PID")
 GATEWAY_PID=$!
 PIDS+=("$GATEWAY_PID")
 
-ready() {
-  for _ in $(seq 300); do
-    kill -0 "$1" 2>/dev/null || return 1
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$2/" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
-ready "$ECHO_PID" "$ECHO_PORT" || die "echo upstream did not start: $(cat "$WORK/echo.log")"
-ready "$GATEWAY_PID" "$PORT" || die "gateway did not start: $(cat "$WORK/gateway.log")"
+wait_until_answers "$ECHO_PID" "http://127.0.0.1:$ECHO_PORT/" 300 || die "echo upstream did not start: $(cat "$WORK/echo.log")"
+wait_until_answers "$GATEWAY_PID" "http://127.0.0.1:$PORT/" 300 || die "gateway did not start: $(cat "$WORK/gateway.log")"
 
 # drive N CONNECTIONS PATH [ab options...]: fails on connection errors; non-2xx are expected for
 # the requests without a key.

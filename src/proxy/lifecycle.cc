@@ -445,7 +445,7 @@ void Session::cors_phase() {
 
 net::Task<bool> Session::answer_preflight() {
   consume_request_head();
-  const bool close = !request_.keep_alive || closing_ || worker_.draining() || ctx_.body_unread;
+  const bool close = must_close_after_local_answer();
   head_out_.clear();
   http::append_status_line(head_out_, 204);
   head_out_ += ctx_.cors_headers;
@@ -1480,10 +1480,9 @@ net::Task<bool> Session::read_rest_of_response_head(bool& retryable_failure, boo
 Session::ResponsePlan Session::prepare_response_phase() {
   ResponsePlan plan;
   const http::BodyFraming framing = response_.framing;
-  const bool client_keep_alive = request_.keep_alive && !closing_ && !worker_.draining();
   plan.chunked_to_client = framing == http::BodyFraming::kChunked ||
                            (framing == http::BodyFraming::kUntilClose && request_.version_minor == 1);
-  plan.close = !client_keep_alive || (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
+  plan.close = !client_connection_may_continue() || (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
   build_response_head(plan.chunked_to_client, plan.close);
   copy_connection_options(response_.connection_names_fields, response_.fields, response_connection_options_);
   if (ctx_.grpc) {
@@ -1732,7 +1731,7 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
     case BuiltinEndpoint::kDeep: status = render_deep_health(*ctx_.runtime, facts, body); break;
     case BuiltinEndpoint::kNone: break;
   }
-  bool close = !request_.keep_alive || closing_ || worker_.draining() || request_.framing != http::BodyFraming::kNone;
+  const bool close = must_close_after_local_answer();
   head_out_.clear();
   http::append_status_line(head_out_, status);
   head_out_ += "Content-Type: "sv;
@@ -1786,8 +1785,7 @@ net::Task<bool> Session::send_local_reply() {
   }
   // The gateway's own answer to a WebSocket handshake closes too: the client may already speak
   // the protocol it asked for, and those bytes must never be read as a request.
-  reply.close = reply.close || ctx_.body_unread || !request_.keep_alive || closing_ || worker_.draining() ||
-                ctx_.websocket;
+  reply.close = reply.close || must_close_after_local_answer() || ctx_.websocket;
   reply.request_version_minor = request_.version_minor;
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
   ctx_.status = reply.status;
@@ -1952,6 +1950,14 @@ void Session::release_upstream(bool reusable) {
     worker_.pool().put(std::move(upstream_), ctx_.end_time(), pool_spec.idle_timeout, pool_spec.max_idle);
   }
   worker_.pool().discard(std::move(upstream_));  // closes one not pooled; its buffer's block stays
+}
+
+bool Session::client_connection_may_continue() const {
+  return request_.keep_alive && !closing_ && !worker_.draining();
+}
+
+bool Session::must_close_after_local_answer() const {
+  return !client_connection_may_continue() || ctx_.body_unread;
 }
 
 bool Session::request_is_idempotent() const {

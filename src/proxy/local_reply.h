@@ -23,7 +23,7 @@ struct LocalReply {
   std::string_view message;        // human sentence for the body
   std::string_view extra_headers;  // complete "Name: value\r\n" lines (e.g. Allow), or ""
   std::string_view violations_json;  // a JSON array added as "violations" (422), or ""
-  bool close = false;              // add Connection: close
+  bool close = false;              // the connection closes after it (its Connection field says so)
   std::uint8_t request_version_minor = 1;  // HTTP/1.0: a connection kept open says keep-alive
   bool head_only = false;          // HEAD request: no body bytes
   bool grpc = false;               // a gRPC request: answered in gRPC form with grpc_status

@@ -217,6 +217,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void build_response_head(bool chunked_to_client, bool close, bool upgrade = false);
   void release_upstream(bool reusable);
   bool request_is_idempotent() const;
+  // The client asked to keep its connection and the gateway is not closing it (shutdown, drain).
+  bool client_connection_may_continue() const;
+  // After an answer the gateway writes itself: also closes when the request's body is still on
+  // the wire (never read, it would be parsed as the next request).
+  bool must_close_after_local_answer() const;
 
   Worker& worker_;
   policy::LoadShedder::Ticket connection_admission_;

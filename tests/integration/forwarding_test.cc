@@ -113,6 +113,23 @@ TEST_F(ForwardingTest, AnHttp10KeepAliveClientIsToldEveryAnswerKeepsTheConnectio
   EXPECT_TRUE(connection.wait_closed());
 }
 
+TEST_F(ForwardingTest, ABuiltInEndpointClosesOnlyWhenTheRequestLeftABodyOnTheWire) {
+  // Built-in endpoints never read a body: one left on the wire would be parsed as the next
+  // request, so the answer closes. An empty body leaves nothing behind and keeps the connection.
+  Connection connection(port());
+  ASSERT_TRUE(connection.send("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  const auto empty_body = connection.read_response();
+  ASSERT_TRUE(empty_body);
+  EXPECT_EQ(empty_body->status, 200);
+  EXPECT_NE(empty_body->header("Connection"), "close");
+  ASSERT_TRUE(connection.send("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
+  const auto with_body = connection.read_response();
+  ASSERT_TRUE(with_body);
+  EXPECT_EQ(with_body->status, 200);
+  EXPECT_EQ(with_body->header("Connection"), "close");
+  EXPECT_TRUE(connection.wait_closed());
+}
+
 TEST_F(ForwardingTest, WrongMethodIs405WithAllow) {
   auto response = request(port(), "POST", "/users/42", {}, "x");
   EXPECT_EQ(response.status, 405);
