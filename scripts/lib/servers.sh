@@ -20,8 +20,8 @@ PY
 wait_until_answers() {
   local pid=$1 url=$2 tries=$3
   shift 3
-  local _
-  for ((_ = 0; _ < tries; _++)); do
+  local try  # not `_`: bash sets $_ to each command's last argument (sleep's 0.1)
+  for ((try = 0; try < tries; try++)); do
     kill -0 "$pid" 2>/dev/null || return 1
     curl -fsS -o /dev/null --max-time 2 "$@" "$url" 2>/dev/null && return 0
     sleep 0.1

@@ -1482,7 +1482,8 @@ Session::ResponsePlan Session::prepare_response_phase() {
   const http::BodyFraming framing = response_.framing;
   plan.chunked_to_client = framing == http::BodyFraming::kChunked ||
                            (framing == http::BodyFraming::kUntilClose && request_.version_minor == 1);
-  plan.close = !client_connection_may_continue() || (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
+  plan.close = !client_connection_may_continue() ||
+               (framing == http::BodyFraming::kUntilClose && !plan.chunked_to_client);
   build_response_head(plan.chunked_to_client, plan.close);
   copy_connection_options(response_.connection_names_fields, response_.fields, response_connection_options_);
   if (ctx_.grpc) {
