@@ -1,6 +1,7 @@
 #include "core/siphash.h"
 
 #include <bit>
+#include <cstring>
 #include <random>
 
 namespace flexgate {
@@ -8,7 +9,8 @@ namespace {
 
 std::uint64_t load_le64(const unsigned char* p) {
   std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
   return v;
 }
 
@@ -40,6 +42,28 @@ struct State {
   }
 };
 
+// The message blocks, then the last block (the remaining bytes, and the length's low byte on top),
+// from a state already keyed.
+void absorb(State& s, std::string_view data) {
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t whole = data.size() & ~std::size_t{7};
+  for (std::size_t i = 0; i < whole; i += 8) s.compress(load_le64(p + i));
+  std::uint64_t last = static_cast<std::uint64_t>(data.size()) << 56;
+  for (std::size_t i = whole; i < data.size(); ++i) last |= static_cast<std::uint64_t>(p[i]) << (8 * (i - whole));
+  s.compress(last);
+}
+
+State keyed_state(const SipKey& key) {
+  return {0x736f6d6570736575ull ^ key.k0, 0x646f72616e646f6dull ^ key.k1, 0x6c7967656e657261ull ^ key.k0,
+          0x7465646279746573ull ^ key.k1};
+}
+
+std::uint64_t finalize(State& s, std::uint64_t marker) {
+  s.v2 ^= marker;
+  for (int i = 0; i < 4; ++i) s.round();
+  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
 }  // namespace
 
 SipKey SipKey::from_bytes(const std::array<std::uint8_t, 16>& bytes) {
@@ -53,18 +77,20 @@ SipKey SipKey::random() {
 }
 
 std::uint64_t siphash24(const SipKey& key, std::string_view data) {
-  State s{0x736f6d6570736575ull ^ key.k0, 0x646f72616e646f6dull ^ key.k1, 0x6c7967656e657261ull ^ key.k0,
-          0x7465646279746573ull ^ key.k1};
-  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  const std::size_t whole = data.size() & ~std::size_t{7};
-  for (std::size_t i = 0; i < whole; i += 8) s.compress(load_le64(p + i));
-  // The last block: the remaining bytes, and the length's low byte on top.
-  std::uint64_t last = static_cast<std::uint64_t>(data.size()) << 56;
-  for (std::size_t i = whole; i < data.size(); ++i) last |= static_cast<std::uint64_t>(p[i]) << (8 * (i - whole));
-  s.compress(last);
-  s.v2 ^= 0xff;
-  for (int i = 0; i < 4; ++i) s.round();
-  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+  State s = keyed_state(key);
+  absorb(s, data);
+  return finalize(s, 0xff);
+}
+
+SipHash128 siphash24_128(const SipKey& key, std::string_view data) {
+  State s = keyed_state(key);
+  s.v1 ^= 0xee;
+  absorb(s, data);
+  SipHash128 out;
+  out.low = finalize(s, 0xee);
+  s.v1 ^= 0xdd;
+  out.high = finalize(s, 0);
+  return out;
 }
 
 }  // namespace flexgate

@@ -21,4 +21,16 @@ struct SipKey {
 // The 64-bit SipHash-2-4 of `data` under `key`.
 std::uint64_t siphash24(const SipKey& key, std::string_view data);
 
+// A 128-bit tag: the reference's output bytes 0–7 (`low`) and 8–15 (`high`), little-endian.
+struct SipHash128 {
+  std::uint64_t low = 0;
+  std::uint64_t high = 0;
+
+  friend bool operator==(const SipHash128&, const SipHash128&) = default;
+};
+
+// The 128-bit SipHash-2-4 of `data` under `key`: one pass over the data, where two 64-bit hashes
+// under two keys take two.
+SipHash128 siphash24_128(const SipKey& key, std::string_view data);
+
 }  // namespace flexgate

@@ -12,12 +12,10 @@ namespace {
 struct DigestMemo {
   struct Entry {
     bool used = false;
-    std::uint64_t tag_a = 0;
-    std::uint64_t tag_b = 0;
+    SipHash128 tag;
     Sha256Digest digest{};
   };
-  SipKey key_a = SipKey::random();
-  SipKey key_b = SipKey::random();
+  SipKey key = SipKey::random();
   std::array<Entry, 64> entries{};
 };
 
@@ -25,15 +23,14 @@ struct DigestMemo {
 
 bool api_key_digest(std::string_view key, Sha256Digest& out) {
   thread_local DigestMemo memo;
-  const std::uint64_t tag_a = siphash24(memo.key_a, key);
-  const std::uint64_t tag_b = siphash24(memo.key_b, key);
-  DigestMemo::Entry& entry = memo.entries[tag_a % memo.entries.size()];
-  if (entry.used && entry.tag_a == tag_a && entry.tag_b == tag_b) {
+  const SipHash128 tag = siphash24_128(memo.key, key);
+  DigestMemo::Entry& entry = memo.entries[tag.low % memo.entries.size()];
+  if (entry.used && entry.tag == tag) {
     out = entry.digest;
     return true;
   }
   if (!sha256(key, out)) return false;
-  entry = DigestMemo::Entry{true, tag_a, tag_b, out};
+  entry = DigestMemo::Entry{true, tag, out};
   return true;
 }
 

@@ -8,8 +8,8 @@
 
 namespace flexgate::policy {
 
-// sha256(key), from this thread's memo when the key was seen lately. Entries are found by two
-// SipHash-2-4 values under per-thread random keys (128 bits an attacker can neither predict nor
+// sha256(key), from this thread's memo when the key was seen lately. Entries are found by a
+// 128-bit SipHash-2-4 tag under a per-thread random key (one an attacker can neither predict nor
 // collide), so another key is never handed a remembered digest; the keys themselves are never
 // stored. False only when hashing fails.
 bool api_key_digest(std::string_view key, Sha256Digest& out);
