@@ -220,7 +220,7 @@ for target in "${TARGETS[@]}"; do
       log "$server on :${PORT_OF[$server]} (pid $STARTED_PID)"
       ACTIVE+=("$server")
     else
-      skip "$server" "did not start or did not answer GET / with 200 within 5 s"
+      skip "$server" "did not start or did not answer GET / with 200 in 50 tries 0.1 s apart"
       stop "$STARTED_PID"
     fi
   done

@@ -244,7 +244,7 @@ for target in "${TARGETS[@]}"; do
     log "$target on :${PORT_OF[$target]} (pid $STARTED_PID)"
     ACTIVE+=("$target")
   else
-    skip "$target" "did not start or did not answer GET / with 200 within 5 s"
+    skip "$target" "did not start or did not answer GET / with 200 in 50 tries 0.1 s apart"
     stop "$STARTED_PID"
   fi
 done
