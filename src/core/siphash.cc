@@ -58,8 +58,8 @@ State keyed_state(const SipKey& key) {
           0x7465646279746573ull ^ key.k1};
 }
 
-std::uint64_t finalize(State& s, std::uint64_t marker) {
-  s.v2 ^= marker;
+// The four finalization rounds and the output word (the caller marks the state first).
+std::uint64_t squeeze(State& s) {
   for (int i = 0; i < 4; ++i) s.round();
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
@@ -79,7 +79,8 @@ SipKey SipKey::random() {
 std::uint64_t siphash24(const SipKey& key, std::string_view data) {
   State s = keyed_state(key);
   absorb(s, data);
-  return finalize(s, 0xff);
+  s.v2 ^= 0xff;
+  return squeeze(s);
 }
 
 SipHash128 siphash24_128(const SipKey& key, std::string_view data) {
@@ -87,9 +88,10 @@ SipHash128 siphash24_128(const SipKey& key, std::string_view data) {
   s.v1 ^= 0xee;
   absorb(s, data);
   SipHash128 out;
-  out.low = finalize(s, 0xee);
+  s.v2 ^= 0xee;
+  out.low = squeeze(s);
   s.v1 ^= 0xdd;
-  out.high = finalize(s, 0);
+  out.high = squeeze(s);
   return out;
 }
 
