@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The steady half of `make bench`: user-space instructions and syscalls per request for FlexGate and
-# its peers, one worker each, `ab -k -c1` on a small GET after a warm-up. Wall-clock req/s on a
+# its peers, one worker each, `ab -k -c1` on a small GET after a warm-up (the *-h2c targets: HTTP/2
+# with prior knowledge, `h2load -c4 -m10`, four connections of ten concurrent streams each,
+# opened afresh for the measured window). Wall-clock req/s on a
 # shared 2-core machine wobbles by 5-20%; these two counts move by a few percent at most.
 #   instructions: the proxy runs under callgrind; counters are zeroed after the warm-up and dumped
 #                 after COST_REQUESTS requests (every thread of the process is counted).
@@ -8,7 +10,8 @@
 # Writes a TSV (target, requests, instructions, syscalls, per-syscall counts) to $1 (default
 # bench/results/latest-raw/cost.tsv); bench/report.py turns it into the README table.
 # Environment: FLEXGATE_BIN, ECHO_BIN, COST_TARGETS (default "flexgate flexgate-policies
-# flexgate-headers nginx haproxy"), COST_REQUESTS (default 5000), KEEP_TMP=1.
+# flexgate-headers nginx haproxy"; add flexgate-h2c nginx-h2c haproxy-h2c for HTTP/2),
+# COST_REQUESTS (default 5000), KEEP_TMP=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +32,7 @@ die() {
   log "error: $*"
   exit 1
 }
-for tool in valgrind callgrind_control strace ab nginx haproxy curl python3; do
+for tool in valgrind callgrind_control strace ab h2load nginx haproxy curl python3; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --bench installs it)"
 done
 [[ -x $FLEXGATE_BIN ]] || die "binary not found: $FLEXGATE_BIN"
@@ -52,6 +55,7 @@ render() {
   [[ $EUID -eq 0 ]] && user_directive="user root;"
   sed -e "s|{{WORKERS}}|1|g" -e "s|{{PORT}}|$PROXY_PORT|g" -e "s|{{ECHO_PORT}}|$ECHO_PORT|g" \
     -e "s|{{KEEPALIVE}}|64|g" -e "s|{{WORK}}|$WORK|g" -e "s|{{USER_DIRECTIVE}}|$user_directive|g" \
+    -e "s|{{NAME}}|${3:-cost}|g" \
     "$BENCH_DIR/$1" >"$2"
 }
 
@@ -64,11 +68,13 @@ start() {
   PIDS+=("$STARTED_PID")
 }
 
-# wait_ready PID PORT [HEADER]: true once GET / answers 200 (60 s at most: valgrind starts slowly).
+# wait_ready PID PORT [HEADER] [h2c]: true once GET / answers 200 (60 s at most: valgrind starts
+# slowly); with h2c, over HTTP/2 with prior knowledge.
 wait_ready() {
-  local header=()
-  [[ -n ${3:-} ]] && header=(-H "$3")
-  wait_until_answers "$1" "http://127.0.0.1:$2/" 600 "${header[@]}"
+  local options=()
+  [[ -n ${3:-} ]] && options=(-H "$3")
+  [[ ${4:-} == h2c ]] && options+=(--http2-prior-knowledge)
+  wait_until_answers "$1" "http://127.0.0.1:$2/" 600 "${options[@]}"
 }
 
 stop_group() {
@@ -98,6 +104,25 @@ ab_run() {
   fi
 }
 
+# h2load_run N: N GETs of / over four h2c connections of ten concurrent streams each; fails
+# unless all N succeeded.
+h2load_run() {
+  local report
+  report=$(h2load -n "$1" -c4 -m10 "http://127.0.0.1:$PROXY_PORT/" 2>&1) || {
+    echo "$report" >&2
+    return 1
+  }
+  if ! grep -q "requests: $1 total, $1 started, $1 done, $1 succeeded" <<<"$report"; then
+    echo "$report" >&2
+    return 1
+  fi
+}
+
+# load TARGET N: the target's load for N requests (h2load for the *-h2c targets, ab otherwise).
+load() {
+  if [[ $1 == *-h2c ]]; then h2load_run "$2"; else ab_run "$2" "$key_header"; fi
+}
+
 # command_for TARGET: the server's command line, one worker, in the foreground.
 command_for() {
   case $1 in
@@ -113,6 +138,12 @@ command_for() {
       echo "nginx -p $WORK/ -e $WORK/nginx.error.log -c $WORK/nginx.conf -g daemon_off_master_off"
       ;;
     haproxy) render haproxy.cfg.tmpl "$WORK/haproxy.cfg" && echo "haproxy -db -f $WORK/haproxy.cfg" ;;
+    flexgate-h2c) render flexgate-h2c.yml.tmpl "$WORK/h2c.yml" && echo "$FLEXGATE_BIN run -c $WORK/h2c.yml" ;;
+    nginx-h2c)
+      render nginx-h2c.conf.tmpl "$WORK/nginx-h2c.conf" nginx-h2c
+      echo "nginx -p $WORK/ -e $WORK/nginx.error.log -c $WORK/nginx-h2c.conf -g daemon_off_master_off"
+      ;;
+    haproxy-h2c) render haproxy-h2c.cfg.tmpl "$WORK/haproxy-h2c.cfg" && echo "haproxy -db -f $WORK/haproxy-h2c.cfg" ;;
     *) die "unknown target $1" ;;
   esac
 }
@@ -134,20 +165,22 @@ printf 'target\trequests\tinstructions\tsyscalls\tsyscall_mix\n' >"$OUT"
 for target in "${TARGETS[@]}"; do
   key_header=""
   [[ $target == flexgate-policies ]] && key_header="X-API-Key: $API_KEY"
+  protocol=""
+  [[ $target == *-h2c ]] && protocol=h2c
   split_command "$(command_for "$target")"
 
   # Instructions: callgrind, counters zeroed after the warm-up.
   start "$target-cg" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$WORK/$target.cg" "${CMD[@]}"
   pid=$STARTED_PID
-  if ! wait_ready "$pid" "$PROXY_PORT" "$key_header"; then
+  if ! wait_ready "$pid" "$PROXY_PORT" "$key_header" "$protocol"; then
     tail -5 "$WORK/$target-cg.err" >&2
     log "SKIP $target: did not start under valgrind"
     stop_group "$pid"
     continue
   fi
-  ab_run "$WARMUP_REQUESTS" "$key_header" || die "$target: warm-up failed"
+  load "$target" "$WARMUP_REQUESTS" || die "$target: warm-up failed"
   callgrind_control -z "$pid" >/dev/null 2>&1
-  ab_run "$REQUESTS" "$key_header" || die "$target: measured run failed"
+  load "$target" "$REQUESTS" || die "$target: measured run failed"
   callgrind_control -d "$pid" >/dev/null 2>&1
   stop_group "$pid"
   # `-d` wrote the measured window to $target.cg.1 (the exit dump, $target.cg, is the shutdown).
@@ -157,8 +190,8 @@ for target in "${TARGETS[@]}"; do
   # Syscalls: strace -c on every thread, attached after the warm-up.
   start "$target" "${CMD[@]}"
   pid=$STARTED_PID
-  wait_ready "$pid" "$PROXY_PORT" "$key_header" || die "$target did not start"
-  ab_run "$WARMUP_REQUESTS" "$key_header" || die "$target: warm-up failed"
+  wait_ready "$pid" "$PROXY_PORT" "$key_header" "$protocol" || die "$target did not start"
+  load "$target" "$WARMUP_REQUESTS" || die "$target: warm-up failed"
   mapfile -t tids < <(for p in $(pgrep -g "$pid"); do ls "/proc/$p/task"; done)
   attach=()
   for tid in "${tids[@]}"; do attach+=(-p "$tid"); done
@@ -168,7 +201,7 @@ for target in "${TARGETS[@]}"; do
     [[ $(grep -c attached "$WORK/$target.strace.err" 2>/dev/null || true) -ge ${#tids[@]} ]] && break
     sleep 0.05
   done
-  ab_run "$REQUESTS" "$key_header" || die "$target: measured run failed"
+  load "$target" "$REQUESTS" || die "$target: measured run failed"
   kill -INT "$strace_pid"
   wait "$strace_pid" || true
   stop_group "$pid"

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstring>
 #include <string>
 
 namespace flexgate::net {
 
 // One direction: bytes written by one end for the other. A waiting coroutine parks on a timer
-// that never expires; cancel() wakes it (it looks again at the state).
+// that never expires; cancel() wakes it (it looks again at the state). An end with a listener is
+// called instead.
 struct PipeChannel {
   explicit PipeChannel(const net::Executor& executor) : reader_wake(executor), writer_wake(executor) {}
 
@@ -20,13 +22,30 @@ struct PipeChannel {
   bool writer_waiting = false;
   net::SteadyTimer reader_wake;
   net::SteadyTimer writer_wake;
+  PipeListener* reader_listener = nullptr;
+  PipeListener* writer_listener = nullptr;
 
   std::size_t pending() const { return bytes.size() - read_at; }
   void wake_reader() {
-    if (reader_waiting) reader_wake.cancel();
+    if (reader_listener != nullptr) {
+      reader_listener->on_pipe_readable();
+    } else if (reader_waiting) {
+      reader_wake.cancel();
+    }
   }
   void wake_writer() {
-    if (writer_waiting) writer_wake.cancel();
+    if (writer_listener != nullptr) {
+      writer_listener->on_pipe_writable();
+    } else if (writer_waiting) {
+      writer_wake.cancel();
+    }
+  }
+  void consume(std::size_t n) {
+    read_at += n;
+    if (read_at == bytes.size()) {
+      bytes.clear();
+      read_at = 0;
+    }
   }
 };
 
@@ -57,11 +76,7 @@ Task<IoResult> PipeEnd::read_some(std::span<char> buffer) {
     if (in.pending() > 0) {
       const std::size_t n = std::min(in.pending(), buffer.size());
       std::memcpy(buffer.data(), in.bytes.data() + in.read_at, n);
-      in.read_at += n;
-      if (in.read_at == in.bytes.size()) {
-        in.bytes.clear();
-        in.read_at = 0;
-      }
+      in.consume(n);
       in.wake_writer();
       co_return IoResult{{}, n};
     }
@@ -70,50 +85,51 @@ Task<IoResult> PipeEnd::read_some(std::span<char> buffer) {
   }
 }
 
-IoResult PipeEnd::write_now(std::span<const asio::const_buffer> buffers) {
+IoResult PipeEnd::write_now(std::span<const asio::const_buffer> buffers) { return write_after(buffers, 0); }
+
+IoResult PipeEnd::write_after(std::span<const asio::const_buffer> buffers, std::size_t skip) {
   PipeChannel& out = state_->channels[static_cast<std::size_t>(1 - side_)];
-  if (closed_) return IoResult{asio::error::bad_descriptor, 0};
-  if (out.reader_gone || out.writer_done) return IoResult{asio::error::broken_pipe, 0};
   std::size_t total = 0;
   for (const auto& buffer : buffers) total += buffer.size();
-  if (out.read_at > 0 && out.bytes.size() + total > state_->capacity) {
-    out.bytes.erase(0, out.read_at);  // room at the front: bounded memory per direction
-    out.read_at = 0;
-  }
+  total -= std::min(total, skip);
   std::size_t written = 0;
-  for (const auto& buffer : buffers) {
-    const std::size_t room = state_->capacity - std::min(state_->capacity, out.pending());
-    const std::size_t n = std::min(room, buffer.size());
-    out.bytes.append(static_cast<const char*>(buffer.data()), n);
-    written += n;
-    if (n < buffer.size()) break;
+  // A reader with a listener may take bytes while it is told of them: then more fit.
+  for (;;) {
+    if (closed_) return IoResult{asio::error::bad_descriptor, written};
+    if (out.reader_gone || out.writer_done) return IoResult{asio::error::broken_pipe, written};
+    if (out.read_at > 0 && out.bytes.size() + (total - written) > state_->capacity) {
+      out.bytes.erase(0, out.read_at);  // room at the front: bounded memory per direction
+      out.read_at = 0;
+    }
+    std::size_t round = 0;
+    std::size_t before = skip + written;  // bytes of `buffers` already out
+    for (const auto& buffer : buffers) {
+      if (before >= buffer.size()) {
+        before -= buffer.size();
+        continue;
+      }
+      const std::size_t room = state_->capacity - std::min(state_->capacity, out.pending());
+      const std::size_t n = std::min(room, buffer.size() - before);
+      out.bytes.append(static_cast<const char*>(buffer.data()) + before, n);
+      round += n;
+      if (n < buffer.size() - before) break;
+      before = 0;
+    }
+    written += round;
+    if (round > 0) out.wake_reader();
+    if (written == total || round == 0 || out.reader_listener == nullptr) break;
   }
-  if (written > 0) out.wake_reader();
   if (written < total) return IoResult{asio::error::would_block, written};
   return IoResult{{}, written};
 }
 
 Task<IoResult> PipeEnd::write_rest(std::span<const asio::const_buffer> buffers, std::size_t skip) {
   PipeChannel& out = state_->channels[static_cast<std::size_t>(1 - side_)];
-  // The buffers after the first `skip` bytes.
-  std::array<asio::const_buffer, 64> rest{};
   for (;;) {
-    std::size_t count = 0;
-    std::size_t to_skip = skip;
-    for (const auto& buffer : buffers) {
-      if (to_skip >= buffer.size()) {
-        to_skip -= buffer.size();
-        continue;
-      }
-      if (count == rest.size()) break;  // the remainder goes on the next round
-      rest[count++] = asio::buffer(static_cast<const char*>(buffer.data()) + to_skip, buffer.size() - to_skip);
-      to_skip = 0;
-    }
-    if (count == 0) co_return IoResult{{}, skip};
-    const IoResult written = write_now(std::span<const asio::const_buffer>(rest.data(), count));
+    const IoResult written = write_after(buffers, skip);
     skip += written.bytes;
-    if (written.error && !written.would_block()) co_return IoResult{written.error, skip};
-    if (!written.error) continue;  // this round went whole; a later one may be left
+    if (!written.error) co_return IoResult{{}, skip};
+    if (!written.would_block()) co_return IoResult{written.error, skip};
     co_await park(out.writer_wake, out.writer_waiting);
     if (closed_) co_return IoResult{asio::error::operation_aborted, skip};
   }
@@ -134,8 +150,32 @@ void PipeEnd::shutdown_receive() {
   in.wake_writer();  // the peer's pending write: it fails
 }
 
+void PipeEnd::set_listener(PipeListener* listener) {
+  state_->channels[static_cast<std::size_t>(side_)].reader_listener = listener;
+  state_->channels[static_cast<std::size_t>(1 - side_)].writer_listener = listener;
+}
+
+std::string_view PipeEnd::readable() const {
+  if (closed_) return {};
+  const PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
+  return std::string_view(in.bytes).substr(in.read_at);
+}
+
+void PipeEnd::consume(std::size_t n) {
+  PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
+  assert(n <= in.pending());
+  in.consume(n);
+  if (n > 0) in.wake_writer();
+}
+
+bool PipeEnd::at_eof() const {
+  const PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
+  return in.pending() == 0 && (in.writer_done || in.reader_gone);
+}
+
 void PipeEnd::close() {
   if (closed_) return;
+  set_listener(nullptr);
   shutdown_send();
   shutdown_receive();
   closed_ = true;

@@ -5,10 +5,14 @@
 // an HTTP/2 connection to the Session that serves it as HTTP/1.1, and back, where a socket pair
 // cost a dozen syscalls per request (socketpair, fcntl, epoll_ctl, send, recv, shutdown, close).
 // net::Stream wraps an end, so the Session's reads and writes do not know the difference.
+// The other end may be served without a coroutine: a PipeListener is told synchronously when the
+// peer wrote or took bytes, and reads in place (readable(), consume()): no buffer of its own, no
+// copy, no timer.
 
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "net/asio.h"
@@ -17,6 +21,17 @@
 namespace flexgate::net {
 
 struct PipeState;
+
+// What an end served by plain callbacks is told, synchronously, from inside the peer's call (so it
+// must not destroy the peer's end from there).
+class PipeListener {
+ public:
+  virtual void on_pipe_readable() = 0;  // bytes arrived for this end, or the peer's sending side ended
+  virtual void on_pipe_writable() = 0;  // the peer took bytes (room again), or stopped reading
+
+ protected:
+  ~PipeListener() = default;
+};
 
 // One end of a pipe (make_pipe). Destroying it closes it.
 class PipeEnd {
@@ -35,6 +50,15 @@ class PipeEnd {
   // Writes every byte after the first `skip`, waiting for room as needed.
   Task<IoResult> write_rest(std::span<const asio::const_buffer> buffers, std::size_t skip);
 
+  // Serves this end by callbacks instead of read_some()/write_rest() waits; nullptr detaches.
+  // close() detaches it first: a closed end's listener is never called again.
+  void set_listener(PipeListener* listener);
+  // The bytes this end can read now, in place; consume() drops the first `n` of them.
+  std::string_view readable() const;
+  void consume(std::size_t n);
+  // The peer will write nothing more and every byte it wrote was read.
+  bool at_eof() const;
+
   void shutdown_send();     // the peer reads what was written, then eof
   void shutdown_receive();  // this end's reads see eof; the peer's writes fail
   void close();             // both, and this end's pending operations fail at once
@@ -42,6 +66,9 @@ class PipeEnd {
   std::size_t available() const;  // bytes this end can read without waiting
 
  private:
+  // write_now() of the bytes after the first `skip`; `bytes` counts only those it wrote.
+  IoResult write_after(std::span<const asio::const_buffer> buffers, std::size_t skip);
+
   std::shared_ptr<PipeState> state_;
   int side_;  // reads channel side_, writes channel 1 - side_
   bool closed_ = false;

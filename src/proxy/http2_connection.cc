@@ -1,7 +1,9 @@
 #include "proxy/http2_connection.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "http/parser.h"
 #include "net/memory_pipe.h"
@@ -14,10 +16,10 @@
 namespace flexgate::proxy {
 namespace {
 
-// Response body bytes buffered per stream before the pipe is read again (the client's window
-// drains them): the bound that ties a slow client to its upstream.
+// Decoded response body bytes waiting for the client's window before more are taken from the
+// pipe: the bound that ties a slow client to its upstream.
 constexpr std::size_t kMaxBufferedBody = 64 * 1024;
-constexpr std::size_t kPipeReadBuffer = 64 * 1024 + 16 * 1024;
+constexpr std::uint32_t kInternalError = 0x2;
 
 // Request fields that do not cross to HTTP/1.1: HTTP/2 has no such fields (nghttp2 refuses
 // connection-specific ones), and Host is made from :authority; `expect` is answered by HTTP/2
@@ -35,8 +37,9 @@ bool dropped_response_field(std::string_view name) {
 
 std::string lowercase(std::string_view name) {
   std::string out(name);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
@@ -59,33 +62,40 @@ http::Method method_of(std::string_view method) {
 
 }  // namespace
 
-struct Http2Connection::StreamState {
-  StreamState(asio::io_context& io, std::int32_t stream_id, std::shared_ptr<net::PipeEnd> our_end)
-      : id(stream_id), pipe(io.get_executor(), std::move(our_end)), wake_feeder(io), wake_reader(io),
-        from_session(kPipeReadBuffer) {
-    wake_feeder.expires_at(net::SteadyTimer::time_point::max());
-    wake_reader.expires_at(net::SteadyTimer::time_point::max());
+struct Http2Connection::StreamState final : net::PipeListener {
+  StreamState(Http2Connection& owner, std::int32_t stream_id, std::shared_ptr<net::PipeEnd> our_end)
+      : connection(owner), id(stream_id), pipe(std::move(our_end)) {
+    pipe->set_listener(this);
   }
+  StreamState(const StreamState&) = delete;
+  StreamState& operator=(const StreamState&) = delete;
+  ~StreamState() { pipe->close(); }  // detaches this listener; the Session sees its pipe close
 
+  void on_pipe_readable() override { connection.pump_response(*this); }
+  void on_pipe_writable() override { connection.feed_request(*this); }
+
+  Http2Connection& connection;
   std::int32_t id;
-  net::Stream pipe;               // our end of the in-process pipe; a Session serves the other
-  net::SteadyTimer wake_feeder;  // request bytes arrived / the stream ended
-  net::SteadyTimer wake_reader;  // the client's window drained the response buffer
+  std::shared_ptr<net::PipeEnd> pipe;  // our end of the in-process pipe; a Session serves the other
   http::Method method = http::Method::kOther;
-  // Request side: bytes for the Session, and how many of them are body bytes to consume().
+  // Request side: bytes the pipe had no room for yet, and how many of them are body bytes whose
+  // window opens once they are in.
   std::string to_session;
   std::size_t body_bytes_pending = 0;
   bool chunked_request = false;
-  bool last_chunk_written = false;  // the request's last chunk (with its trailers) is in to_session
-  bool request_ended = false;
+  bool last_chunk_written = false;  // the request's last chunk (with its trailers) went in
   // Response side.
-  ByteBuffer from_session;
+  http::ResponseHead head;
+  http::ChunkedDecoder decoder;
+  std::uint64_t remaining = 0;  // of a Content-Length body
+  bool until_close = false;
   std::string body;  // decoded response body waiting for the client's window
   std::size_t body_sent = 0;
   bool body_ended = false;
   std::vector<std::pair<std::string, std::string>> trailers;  // a chunked response's, lowercase names
   bool responded = false;
-  bool closed = false;  // the HTTP/2 stream is gone
+  bool failed = false;
+  bool closed = false;  // the HTTP/2 stream or the connection is gone
 };
 
 Http2Connection::Http2Connection(Worker& worker, net::Stream& client, DownstreamOrigin origin,
@@ -102,8 +112,8 @@ Http2Connection::Http2Connection(Worker& worker, net::Stream& client, Downstream
 Http2Connection::~Http2Connection() = default;
 
 net::Task<void> Http2Connection::run(std::string_view already_read) {
-  // Both loops end before this returns: nothing runs on this object once it is gone (the stream
-  // coroutines stop at their `closed` flag, set for every stream when the reader ends).
+  // Both loops end before this returns: nothing runs on this object once it is gone (the streams'
+  // pipes are closed when the reader ends, which detaches their listeners).
   writer_running_ = true;
   asio::co_spawn(worker_.context(), write_loop(), [this](const std::exception_ptr&) {
     writer_running_ = false;
@@ -138,12 +148,7 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
   }
   // The client is gone or broke the protocol: end every stream (their Sessions see the pipe close).
   closing_ = true;
-  for (auto& [id, stream] : streams_) {
-    stream->closed = true;
-    stream->pipe.close();
-    stream->wake_feeder.cancel();
-    stream->wake_reader.cancel();
-  }
+  end_streams();
   // Let the writer send what is queued (a GOAWAY), then stop it.
   done_ = true;
   wake_writer();
@@ -151,6 +156,8 @@ net::Task<void> Http2Connection::read_loop(std::string_view already_read) {
 
 net::Task<void> Http2Connection::write_loop() {
   for (;;) {
+    for (const std::int32_t stream_id : failed_streams_) session_.reset(stream_id, kInternalError);
+    failed_streams_.clear();
     collect_http2_output(session_, output_);
     if (!output_.empty()) {
       const net::IoResult written = co_await net::write_all(client_, output_);
@@ -185,12 +192,15 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
     return;
   }
   auto [session_end, our_end] = net::make_pipe(worker_.context().get_executor());
-  auto stream = std::make_shared<StreamState>(worker_.context(), stream_id, std::move(our_end));
-  stream->method = method_of(request.method);
+  auto owned = std::make_unique<StreamState>(*this, stream_id, std::move(our_end));
+  StreamState& stream = *owned;
+  stream.method = method_of(request.method);
 
   // The strict HTTP/1.1 form of the request; the Session parses it with the same limits as any.
-  std::string& head = stream->to_session;
-  head.reserve(256 + request.path.size());
+  std::string& head = stream.to_session;
+  std::size_t head_size = 96 + request.method.size() + request.path.size() + request.authority.size();
+  for (const auto& [name, value] : request.fields) head_size += name.size() + value.size() + 4;
+  head.reserve(head_size);
   head.append(request.method).append(" ").append(request.path).append(" HTTP/1.1\r\nHost: ");
   head.append(request.authority).append("\r\n");
   std::string cookies;
@@ -206,16 +216,15 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
   if (!cookies.empty()) head.append("cookie: ").append(cookies).append("\r\n");
   if (!request.end_stream && request.content_length < 0) {
     head.append("Transfer-Encoding: chunked\r\n");
-    stream->chunked_request = true;
+    stream.chunked_request = true;
   }
   head.append("Connection: close\r\n\r\n");
 
-  streams_.emplace(stream_id, stream);
+  streams_.emplace(stream_id, std::move(owned));
   auto session = std::make_shared<Session>(worker_, net::Stream(worker_.context().get_executor(), std::move(session_end)),
                                            policy::LoadShedder::Ticket{}, &origin_);
+  feed_request(stream);  // the head goes into the pipe now; the Session reads it when it runs
   asio::co_spawn(worker_.context(), session->run(), asio::detached);
-  asio::co_spawn(worker_.context(), feed_session(stream), asio::detached);
-  asio::co_spawn(worker_.context(), read_response(stream), asio::detached);
 }
 
 void Http2Connection::on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) {
@@ -229,7 +238,7 @@ void Http2Connection::on_body(std::int32_t stream_id, std::span<const std::uint8
   stream->to_session.append(reinterpret_cast<const char*>(data.data()), data.size());
   if (stream->chunked_request) stream->to_session.append("\r\n");
   stream->body_bytes_pending += data.size();
-  stream->wake_feeder.cancel();
+  feed_request(*stream);
 }
 
 void Http2Connection::on_request_trailers(std::int32_t stream_id,
@@ -243,27 +252,24 @@ void Http2Connection::on_request_trailers(std::int32_t stream_id,
   }
   stream->to_session.append("\r\n");
   stream->last_chunk_written = true;
-  stream->wake_feeder.cancel();
+  feed_request(*stream);
 }
 
 void Http2Connection::on_request_end(std::int32_t stream_id) {
   StreamState* stream = find(stream_id);
   if (stream == nullptr) return;
-  if (stream->chunked_request && !stream->last_chunk_written) stream->to_session.append("0\r\n\r\n");
-  stream->request_ended = true;
-  stream->wake_feeder.cancel();
+  if (stream->chunked_request && !stream->last_chunk_written) {
+    stream->to_session.append("0\r\n\r\n");
+    stream->last_chunk_written = true;
+  }
+  feed_request(*stream);
 }
 
 void Http2Connection::on_stream_closed(std::int32_t stream_id, std::uint32_t /*error_code*/) {
   auto found = streams_.find(stream_id);
   if (found == streams_.end()) return;
-  StreamState& stream = *found->second;
-  stream.closed = true;
-  // The Session sees its pipe close: a request still in progress is abandoned like a client
-  // that went away (the upstream attempt ends, nothing is pooled that is unclean).
-  stream.pipe.close();
-  stream.wake_feeder.cancel();
-  stream.wake_reader.cancel();
+  // Erasing closes our end: a request still in progress is abandoned like a client that went
+  // away (the upstream attempt ends, nothing is pooled that is unclean).
   streams_.erase(found);
   if (closing_) wake_writer();
 }
@@ -275,6 +281,8 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
     end = true;
     return 0;
   }
+  // Room again: decode more of what waits in the pipe (nghttp2 is told by the return value).
+  if (stream->body_sent == stream->body.size()) take_response(*stream);
   const std::size_t available = stream->body.size() - stream->body_sent;
   const std::size_t n = std::min(available, room);
   std::memcpy(out, stream->body.data() + stream->body_sent, n);
@@ -282,7 +290,7 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
   if (stream->body_sent == stream->body.size()) {
     stream->body.clear();
     stream->body_sent = 0;
-    stream->wake_reader.cancel();  // room again: read more from the pipe
+    take_response(*stream);
   }
   end = stream->body_ended && stream->body.empty();
   return n;
@@ -293,132 +301,118 @@ const std::vector<std::pair<std::string, std::string>>* Http2Connection::respons
   return stream != nullptr ? &stream->trailers : nullptr;
 }
 
-net::Task<void> Http2Connection::feed_session(std::shared_ptr<StreamState> stream) {
-  // Writes the request into the pipe as bytes arrive; the window opens as the pipe takes them.
-  // What is being written is moved out first: DATA frames that arrive while a full pipe makes the
-  // write wait are appended to to_session (which may reallocate), to go out in the next write.
-  std::string writing;
-  while (!stream->closed) {
-    if (!stream->to_session.empty()) {
-      const std::size_t body_bytes = stream->body_bytes_pending;
-      writing.swap(stream->to_session);
-      const net::IoResult written = co_await net::write_all(stream->pipe, std::string_view(writing));
-      writing.clear();
-      if (written.error || stream->closed) co_return;
-      stream->body_bytes_pending -= body_bytes;
-      if (body_bytes > 0) {
-        session_.consume(stream->id, body_bytes);
-        wake_writer();
-      }
-      continue;
-    }
-    if (stream->request_ended) co_return;
-    stream->wake_feeder.expires_at(net::SteadyTimer::time_point::max());
-    (void)co_await stream->wake_feeder.async_wait(net::use_task);
+void Http2Connection::feed_request(StreamState& stream) {
+  if (stream.closed || stream.to_session.empty()) return;
+  const std::array<asio::const_buffer, 1> bytes{asio::buffer(std::as_const(stream.to_session))};
+  const net::IoResult written = stream.pipe->write_now(bytes);
+  if (written.error && !written.would_block()) {
+    stream.to_session.clear();  // the Session stopped reading: it answers or has answered alone
+    return;
+  }
+  if (written.bytes < stream.to_session.size()) {
+    stream.to_session.erase(0, written.bytes);  // the rest when the Session has read (on_pipe_writable)
+    return;
+  }
+  stream.to_session.clear();
+  if (stream.body_bytes_pending > 0) {
+    session_.consume(stream.id, stream.body_bytes_pending);
+    stream.body_bytes_pending = 0;
+    wake_writer();
   }
 }
 
-net::Task<void> Http2Connection::read_response(std::shared_ptr<StreamState> stream) {
-  const http::Limits limits{64 * 1024, 8 * 1024, http::kMaxHeaderFieldsCapacity};
-  http::ResponseHead head;
-  http::ChunkedDecoder decoder;
-  std::uint64_t remaining = 0;
-  bool until_close = false;
-  ByteBuffer& buffer = stream->from_session;
-  auto fail = [&] {
-    // No complete response: the client sees the stream reset, never a clean end.
-    if (!stream->closed) {
-      session_.reset(stream->id, 0x2 /* INTERNAL_ERROR */);
+void Http2Connection::take_response(StreamState& stream) {
+  static constexpr http::Limits kLimits{64 * 1024, 8 * 1024, http::kMaxHeaderFieldsCapacity};
+  net::PipeEnd& pipe = *stream.pipe;
+  while (!stream.closed && !stream.failed && !stream.body_ended) {
+    const std::string_view bytes = pipe.readable();
+    if (!stream.responded) {
+      if (bytes.empty()) break;
+      http::ResponseHead& head = stream.head;
+      const auto outcome = http::parse_response_head(bytes, kLimits, stream.method, head);
+      if (outcome.status == http::ParseStatus::kPartial && bytes.size() < kLimits.max_head_bytes) break;
+      if (outcome.status != http::ParseStatus::kComplete || head.status < 200) {
+        fail(stream);
+        return;
+      }
+      std::vector<std::pair<std::string, std::string>> fields;
+      fields.reserve(head.fields.count);
+      for (const http::HeaderField& field : head.fields) {
+        if (dropped_response_field(field.name)) continue;
+        if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
+        fields.emplace_back(lowercase(field.name), std::string(field.value));
+      }
+      // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
+      // with END_STREAM, not HEADERS and an empty DATA.
+      const bool has_body = head.framing == http::BodyFraming::kContentLength ? head.content_length > 0
+                                                                              : head.framing != http::BodyFraming::kNone;
+      stream.remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
+      stream.until_close = head.framing == http::BodyFraming::kUntilClose;
+      stream.responded = true;
+      stream.body_ended = !has_body;
+      session_.respond(stream.id, head.status, fields, has_body);
+      pipe.consume(outcome.consumed);  // the fields above viewed these bytes
       wake_writer();
+      continue;
     }
-  };
-  for (;;) {
-    // Decode what is buffered.
-    while (!buffer.empty() && !stream->body_ended) {
-      if (!stream->responded) {
-        const auto outcome = http::parse_response_head(buffer.readable(), limits, stream->method, head);
-        if (outcome.status == http::ParseStatus::kPartial) break;
-        if (outcome.status == http::ParseStatus::kError || head.status < 200) {
-          fail();
-          co_return;
-        }
-        std::vector<std::pair<std::string, std::string>> fields;
-        fields.reserve(head.fields.count);
-        for (const http::HeaderField& field : head.fields) {
-          if (dropped_response_field(field.name)) continue;
-          if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
-          fields.emplace_back(lowercase(field.name), std::string(field.value));
-        }
-        // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
-        // with END_STREAM, not HEADERS and an empty DATA.
-        const bool has_body = head.framing == http::BodyFraming::kContentLength
-                                  ? head.content_length > 0
-                                  : head.framing != http::BodyFraming::kNone;
-        remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
-        until_close = head.framing == http::BodyFraming::kUntilClose;
-        buffer.consume(outcome.consumed);
-        if (stream->closed) co_return;
-        stream->responded = true;
-        stream->body_ended = !has_body;
-        session_.respond(stream->id, head.status, fields, has_body);
-        wake_writer();
-        continue;
+    // Backpressure: the bytes stay in the pipe (its writer waits) while the client's window is slow.
+    if (bytes.empty() || stream.body.size() - stream.body_sent >= kMaxBufferedBody) break;
+    if (stream.head.framing == http::BodyFraming::kChunked) {
+      const auto step = stream.decoder.next(bytes);
+      if (step.kind == http::ChunkedDecoder::Kind::kError) {
+        fail(stream);
+        return;
       }
-      const std::string_view bytes = buffer.readable();
-      if (head.framing == http::BodyFraming::kChunked) {
-        const auto step = decoder.next(bytes);
-        if (step.kind == http::ChunkedDecoder::Kind::kError) {
-          fail();
-          co_return;
-        }
-        if (step.kind == http::ChunkedDecoder::Kind::kData) stream->body.append(step.data);
-        if (step.kind == http::ChunkedDecoder::Kind::kDone) {
-          stream->body_ended = true;
-          take_trailers(decoder, stream->trailers);
-        }
-        buffer.consume(step.consumed);
-        if (step.kind == http::ChunkedDecoder::Kind::kNeedMore) break;
-      } else if (until_close) {
-        stream->body.append(bytes);
-        buffer.consume(bytes.size());
-      } else {
-        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, bytes.size()));
-        stream->body.append(bytes.substr(0, take));
-        buffer.consume(bytes.size());  // nothing may follow a Connection: close response
-        remaining -= take;
-        if (remaining == 0) stream->body_ended = true;
+      if (step.kind == http::ChunkedDecoder::Kind::kData) stream.body.append(step.data);
+      if (step.kind == http::ChunkedDecoder::Kind::kDone) {
+        stream.body_ended = true;
+        take_trailers(stream.decoder, stream.trailers);
       }
+      pipe.consume(step.consumed);
+      if (step.kind == http::ChunkedDecoder::Kind::kNeedMore) break;
+    } else if (stream.until_close) {
+      stream.body.append(bytes);
+      pipe.consume(bytes.size());
+    } else {
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(stream.remaining, bytes.size()));
+      stream.body.append(bytes.substr(0, take));
+      pipe.consume(bytes.size());  // nothing may follow a Connection: close response
+      stream.remaining -= take;
+      if (stream.remaining == 0) stream.body_ended = true;
     }
-    if (stream->closed) co_return;
-    if (stream->responded && (!stream->body.empty() || stream->body_ended)) {
-      session_.resume(stream->id);
-      wake_writer();
-    }
-    if (stream->body_ended) co_return;
-    // Backpressure: wait for the client's window to drain the buffered body first.
-    while (stream->body.size() - stream->body_sent >= kMaxBufferedBody && !stream->closed) {
-      stream->wake_reader.expires_at(net::SteadyTimer::time_point::max());
-      (void)co_await stream->wake_reader.async_wait(net::use_task);
-    }
-    if (stream->closed) co_return;
-    auto writable = buffer.writable();
-    if (writable.empty()) {
-      fail();  // a head larger than the buffer
-      co_return;
-    }
-    const net::IoResult read = co_await net::read_some(stream->pipe, writable);
-    if (stream->closed) co_return;
-    if (read.error || read.bytes == 0) {
-      if (until_close && stream->responded && read.error == asio::error::eof) {
-        stream->body_ended = true;
-        session_.resume(stream->id);
-        wake_writer();
-        co_return;
-      }
-      fail();
-      co_return;
-    }
-    buffer.commit(read.bytes);
+  }
+  if (stream.closed || stream.failed || stream.body_ended || !pipe.at_eof()) return;
+  // The Session closed its end before the response was complete: only a body that runs until
+  // the close ends cleanly there.
+  if (stream.responded && stream.until_close) {
+    stream.body_ended = true;
+  } else {
+    fail(stream);
+  }
+}
+
+void Http2Connection::pump_response(StreamState& stream) {
+  const bool had_body = !stream.body.empty() || stream.body_ended;
+  take_response(stream);
+  if (stream.closed || stream.failed || !stream.responded) return;
+  if (!had_body && (!stream.body.empty() || stream.body_ended)) {
+    session_.resume(stream.id);  // its DATA was deferred for want of bytes
+    wake_writer();
+  }
+}
+
+void Http2Connection::fail(StreamState& stream) {
+  // The client sees the stream reset, never a clean end.
+  if (stream.failed || stream.closed) return;
+  stream.failed = true;
+  failed_streams_.push_back(stream.id);
+  wake_writer();
+}
+
+void Http2Connection::end_streams() {
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    stream->pipe->close();
   }
 }
 
@@ -432,12 +426,7 @@ void Http2Connection::close_if_idle() {
 void Http2Connection::abort() {
   closing_ = true;
   done_ = true;
-  for (auto& [id, stream] : streams_) {
-    stream->closed = true;
-    stream->pipe.close();
-    stream->wake_feeder.cancel();
-    stream->wake_reader.cancel();
-  }
+  end_streams();
   client_.close();
   wake_writer();
 }

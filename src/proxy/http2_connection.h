@@ -1,20 +1,24 @@
 #pragma once
 // An HTTP/2 client connection. http2::ServerSession does the protocol; each stream then runs
 // through the very same request lifecycle as HTTP/1.1: the checked request is written as a strict
-// HTTP/1.1 message into one end of an in-process pipe (net/memory_pipe.h) and an ordinary Session serves the other end, so
-// routing, every policy, transformations, retries, logs and metrics apply unchanged. The response
-// comes back the same way, is parsed by the HTTP/1 codec and goes out as HEADERS and DATA (and a
-// chunked response's trailer fields as a last HEADERS frame). Request trailers cross as the
-// trailer section of a chunked request body.
+// HTTP/1.1 message into one end of an in-process pipe (net/memory_pipe.h) and an ordinary Session
+// serves the other end, so routing, every policy, transformations, retries, logs and metrics apply
+// unchanged. The response comes back the same way, is parsed by the HTTP/1 codec as the Session
+// writes it and goes out as HEADERS and DATA (and a chunked response's trailer fields as a last
+// HEADERS frame). Request trailers cross as the trailer section of a chunked request body.
 //
-// Backpressure both ways: a request body's window opens only as the stream's Session takes the
-// bytes, and the response is read from the pipe only while the client's window drains what was
-// read (a bounded buffer per stream), so a slow client slows its upstream read.
+// This side of each pipe runs on callbacks (net::PipeListener), not coroutines: a stream costs
+// the Session and the pipe, nothing more.
+//
+// Backpressure both ways: a request body's window opens only as the pipe takes the bytes (the
+// Session reads them), and response bytes stay in the pipe, making the Session's writes wait,
+// while more than a bounded amount of decoded body waits for the client's window.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/byte_buffer.h"
 #include "http/chunked.h"
@@ -22,6 +26,7 @@
 #include "http2/server_session.h"
 #include "net/asio.h"
 #include "net/ip_address.h"
+#include "net/memory_pipe.h"
 #include "net/stream.h"
 
 namespace flexgate::proxy {
@@ -65,8 +70,15 @@ class Http2Connection final : public http2::Handler {
 
   net::Task<void> read_loop(std::string_view already_read);
   net::Task<void> write_loop();
-  net::Task<void> feed_session(std::shared_ptr<StreamState> stream);
-  net::Task<void> read_response(std::shared_ptr<StreamState> stream);
+  // The request bytes the pipe had no room for yet go in (the window opens as they do).
+  void feed_request(StreamState& stream);
+  // Parses what the Session wrote: the response head, then body bytes while few enough wait for
+  // the client's window. pump_response() also tells nghttp2 what changed.
+  void take_response(StreamState& stream);
+  void pump_response(StreamState& stream);
+  // No complete response: the stream is reset (by the writer, outside nghttp2's callbacks).
+  void fail(StreamState& stream);
+  void end_streams();
   void wake_writer();
   StreamState* find(std::int32_t stream_id);
 
@@ -74,7 +86,8 @@ class Http2Connection final : public http2::Handler {
   net::Stream& client_;
   DownstreamOrigin origin_;
   http2::ServerSession session_;
-  std::unordered_map<std::int32_t, std::shared_ptr<StreamState>> streams_;
+  std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
+  std::vector<std::int32_t> failed_streams_;  // to reset with INTERNAL_ERROR
   net::SteadyTimer writer_wake_;
   net::SteadyTimer writer_done_;  // run() waits on it for the writer to end
   bool writer_running_ = false;

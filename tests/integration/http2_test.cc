@@ -75,6 +75,18 @@ TEST_F(Http2Integration, H2cWithPriorKnowledgeCarriesBodiesBothWays) {
   EXPECT_NE(refused, "200");
 }
 
+TEST_F(Http2Integration, AClientWithASmallWindowGetsEveryResponseByteInOrder) {
+  // A 16 KiB window (nghttp -w 14 -W 14) on a 2 MB body: the client's window paces the stream, so
+  // response bytes wait in the stream's pipe and its Session's writes wait for them to be taken.
+  auto gateway = start_gateway(config("  http2: {h2c: true}\n"));
+  const std::string path = "/bytes/2000000";
+  const std::string direct = run_command("curl -sS 'http://127.0.0.1:" + std::to_string(echo_.port) + path + "' | sha256sum");
+  const std::string proxied = run_command("nghttp -w 14 -W 14 'http://127.0.0.1:" + std::to_string(gateway.port) + path +
+                                          "' | sha256sum");
+  ASSERT_EQ(direct.size(), 68u) << direct;  // a digest, two spaces and "-"
+  EXPECT_EQ(proxied, direct);
+}
+
 TEST_F(Http2Integration, ManyConcurrentStreamsAllSucceed) {
   auto gateway = start_gateway(config("  http2: {h2c: true, maxConcurrentStreams: 50}\n"));
   const std::string out = run_command("h2load -n 600 -c 3 -m 40 http://127.0.0.1:" + std::to_string(gateway.port) + "/load");

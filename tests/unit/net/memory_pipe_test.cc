@@ -162,5 +162,104 @@ TEST(MemoryPipe, AStreamOnAPipeEndUsesTheSameIoFunctions) {
   EXPECT_FALSE(writer.is_open());
 }
 
+// An end served by callbacks: records what it was told and, when asked, takes what it is told of.
+struct RecordingListener final : PipeListener {
+  explicit RecordingListener(PipeEnd& served) : end(served) { end.set_listener(this); }
+  void on_pipe_readable() override {
+    ++readable_calls;
+    if (take_on_readable) {
+      taken.append(end.readable());
+      end.consume(end.readable().size());
+    }
+  }
+  void on_pipe_writable() override { ++writable_calls; }
+
+  PipeEnd& end;
+  bool take_on_readable = false;
+  int readable_calls = 0;
+  int writable_calls = 0;
+  std::string taken;
+};
+
+TEST(MemoryPipe, AListenerIsToldOfBytesAndReadsThemInPlace) {
+  asio::io_context io;
+  auto [a, b] = make_pipe(io.get_executor());
+  RecordingListener listener(*b);
+  const std::string hello = "hello";
+  EXPECT_FALSE(a->write_now(one(asio::buffer(hello))).error);
+  EXPECT_EQ(listener.readable_calls, 1) << "told from inside the write, no coroutine";
+  EXPECT_EQ(b->readable(), "hello");
+  b->consume(2);
+  EXPECT_EQ(b->readable(), "llo");
+  EXPECT_EQ(b->available(), 3u);
+  b->consume(3);
+  EXPECT_TRUE(b->readable().empty());
+  EXPECT_FALSE(b->at_eof());
+  a->shutdown_send();
+  EXPECT_EQ(listener.readable_calls, 2) << "the end of the peer's sending side is news too";
+  EXPECT_TRUE(b->at_eof());
+}
+
+TEST(MemoryPipe, AListenerThatTakesBytesAsToldLetsOneWriteCarryMoreThanTheCapacity) {
+  asio::io_context io;
+  auto ends = make_pipe(io.get_executor(), /*capacity=*/8);
+  RecordingListener listener(*ends.second);
+  listener.take_on_readable = true;
+  const std::string bytes = "0123456789ABCDEFGHIJ";  // two and a half times the capacity
+  const IoResult written = ends.first->write_now(one(asio::buffer(bytes)));
+  EXPECT_FALSE(written.error);
+  EXPECT_EQ(written.bytes, bytes.size());
+  EXPECT_EQ(listener.taken, bytes);
+  EXPECT_EQ(listener.readable_calls, 3);
+}
+
+TEST(MemoryPipe, BytesLeftInAListenersEndMakeTheWriterWaitUntilConsumed) {
+  asio::io_context io;
+  auto ends = make_pipe(io.get_executor(), /*capacity=*/8);
+  PipeEnd* b = ends.second.get();
+  RecordingListener listener(*b);  // takes nothing when told: backpressure
+  const std::string bytes = "0123456789ABCDEF";
+  const asio::const_buffer all = asio::buffer(bytes);
+  const IoResult first = ends.first->write_now(one(all));
+  ASSERT_TRUE(first.would_block());
+  EXPECT_EQ(first.bytes, 8u);
+  std::optional<IoResult> rest;
+  asio::co_spawn(io, ends.first->write_rest(one(all), first.bytes),
+                 [&rest](const std::exception_ptr&, IoResult r) { rest = r; });
+  io.poll();
+  io.restart();
+  EXPECT_FALSE(rest.has_value()) << "the writer waits while the listener leaves the bytes";
+  std::string received(b->readable());
+  b->consume(received.size());  // wakes the waiting writer
+  io.run();
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_FALSE(rest->error);
+  EXPECT_EQ(rest->bytes, 16u);
+  received.append(b->readable());
+  EXPECT_EQ(received, bytes);
+}
+
+TEST(MemoryPipe, AListenerIsToldWhenThePeerReadsAndNeverAfterItsEndCloses) {
+  asio::io_context io;
+  auto [a, b] = make_pipe(io.get_executor());
+  RecordingListener listener(*a);
+  const std::string request = "request";
+  EXPECT_FALSE(a->write_now(one(asio::buffer(request))).error);
+  PendingRead read;
+  start_read(io, *b, read);
+  io.run();
+  io.restart();
+  EXPECT_EQ(read.text(), "request");
+  EXPECT_EQ(listener.writable_calls, 1) << "room again";
+  b->shutdown_receive();
+  EXPECT_EQ(listener.writable_calls, 2) << "the peer stopped reading: the listener's next write fails";
+  a->close();
+  const std::string late = "late";
+  EXPECT_EQ(b->write_now(one(asio::buffer(late))).error, asio::error::broken_pipe);
+  b->close();
+  EXPECT_EQ(listener.readable_calls, 0);
+  EXPECT_EQ(listener.writable_calls, 2) << "a closed end's listener is detached";
+}
+
 }  // namespace
 }  // namespace flexgate::net
