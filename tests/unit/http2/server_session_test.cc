@@ -232,6 +232,26 @@ TEST_F(ServerSessionTest, ResponsesGoOutAsHeadersAndData) {
   EXPECT_EQ(handler_.closed.back(), (std::pair<std::int32_t, std::uint32_t>{1, 0}));
 }
 
+TEST_F(ServerSessionTest, ResponseFieldsAreNeverAddedToTheEncodersDynamicTable) {
+  // Like nginx and HAProxy: a response field is a literal (or a static-table entry), so encoding
+  // searches no dynamic table. With one, the second block would name the field by a 1-byte index.
+  const std::string requests = frame(kHeaders, kEndHeaders | kEndStream, 1, block(get_request())) +
+                               frame(kHeaders, kEndHeaders | kEndStream, 3, block(get_request()));
+  (void)exchange(requests);
+  ASSERT_EQ(handler_.requests.size(), 2u);
+  const Fields fields{{"content-type", "application/json"}, {"x-served-by", "flexgate-unit-test"}};
+  session_.respond(1, 200, fields, false);
+  session_.respond(3, 200, fields, false);
+  std::vector<std::size_t> block_sizes;
+  for (const Frame& f : parse_frames(drain())) {
+    if (f.type == kHeaders) block_sizes.push_back(f.payload.size());
+  }
+  ASSERT_EQ(block_sizes.size(), 2u);
+  // The first block also starts with the 1-byte "table size 0" update; with a table, the second
+  // would be about 3 bytes (three indexes) against 40.
+  EXPECT_GE(block_sizes[1] + 1, block_sizes[0]);
+}
+
 TEST_F(ServerSessionTest, RequestBodyWindowOpensOnlyAsTheConsumerTakesBytes) {
   limits_.initial_window_size = 65535;
   ServerSession session(handler_, limits_);
