@@ -11,7 +11,7 @@
 # bench/results/latest-raw/cost.tsv); bench/report.py turns it into the README table.
 # Environment: FLEXGATE_BIN, ECHO_BIN, COST_TARGETS (default "flexgate flexgate-policies
 # flexgate-headers nginx haproxy"; add flexgate-h2c nginx-h2c haproxy-h2c for HTTP/2),
-# COST_REQUESTS (default 5000), KEEP_TMP=1.
+# COST_REQUESTS (default 5000), COST_H2LOAD_ARGS (default "-c4 -m10"), KEEP_TMP=1.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,11 +104,12 @@ ab_run() {
   fi
 }
 
-# h2load_run N: N GETs of / over four h2c connections of ten concurrent streams each; fails
-# unless all N succeeded.
+# h2load_run N: N GETs of / over four h2c connections of ten concurrent streams each (or
+# COST_H2LOAD_ARGS); fails unless all N succeeded.
 h2load_run() {
   local report
-  report=$(h2load -n "$1" -c4 -m10 "http://127.0.0.1:$PROXY_PORT/" 2>&1) || {
+  read -r -a shape <<<"${COST_H2LOAD_ARGS:--c4 -m10}"
+  report=$(h2load -n "$1" "${shape[@]}" "http://127.0.0.1:$PROXY_PORT/" 2>&1) || {
     echo "$report" >&2
     return 1
   }

@@ -15,6 +15,7 @@ class BlockPool {
  public:
   explicit BlockPool(std::size_t block_size) : block_size_(block_size) {}
 
+  std::size_t block_size() const { return block_size_; }
   std::size_t spare() const { return spare_.size(); }
 
   // A spare block, or a new one (uninitialized: only the pages a read touches become resident).
@@ -32,6 +33,18 @@ class BlockPool {
   // `block` must come from take() (or be block_size() bytes from new char[]).
   void give(std::unique_ptr<char[]> block) {
     if (block) spare_.push_back(std::move(block));
+  }
+
+  // Blocks of `block_size` from now on: spare blocks of another size are freed, and so is any
+  // given back later (give_sized) with the old size.
+  void use_block_size(std::size_t block_size) {
+    if (block_size == block_size_) return;
+    block_size_ = block_size;
+    spare_.clear();
+    low_water_ = 0;
+  }
+  void give_sized(std::unique_ptr<char[]> block, std::size_t size) {
+    if (size == block_size_) give(std::move(block));
   }
 
   // Frees as many blocks as were never needed since the last trim (the fewest spare at any

@@ -16,6 +16,12 @@ std::size_t client_buffer_capacity(const Runtime& runtime) {
   return std::max<std::size_t>(64 * 1024, runtime.config().proxy.max_head_size + 4096);
 }
 
+// The client read buffer on storage from the worker's spare blocks.
+ByteBuffer take_client_buffer(Worker& worker) {
+  const std::size_t capacity = client_buffer_capacity(*worker.runtime());
+  return ByteBuffer(worker.take_client_buffer(capacity), capacity);
+}
+
 ErrorKind error_kind_for(http::ParseError error) {
   switch (http::status_for(error)) {
     case 413: return ErrorKind::kPayloadTooLarge;
@@ -33,7 +39,7 @@ Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::T
     : worker_(worker),
       connection_admission_(std::move(admission)),
       client_(std::move(socket)),
-      client_buffer_(client_buffer_capacity(*worker.runtime())) {
+      client_buffer_(take_client_buffer(worker)) {
   std::error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
   if (!ec) {
@@ -48,7 +54,7 @@ Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket
     : worker_(worker),
       connection_admission_(std::move(admission)),
       client_(std::move(stream)),
-      client_buffer_(client_buffer_capacity(*worker.runtime())) {
+      client_buffer_(take_client_buffer(worker)) {
   client_address_ = origin->address;
   peer_ip_ = origin->ip;
   downstream_tls_ = origin->tls;
@@ -57,7 +63,11 @@ Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket
   worker_.add_session(this);
 }
 
-Session::~Session() { worker_.remove_session(this); }
+Session::~Session() {
+  const std::size_t capacity = client_buffer_.capacity();
+  if (client_buffer_.has_storage()) worker_.give_client_buffer(client_buffer_.release_storage(), capacity);
+  worker_.remove_session(this);
+}
 
 net::Task<void> Session::run() {
   auto self = shared_from_this();

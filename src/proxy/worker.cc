@@ -203,7 +203,7 @@ void Worker::trim_memory() {
   // spare blocks went unused for a whole interval, or many connections closed.
   constexpr std::size_t kClosedConnectionsWorthATrim = 16;
   const bool fewer_connections = peak_sessions_ >= sessions_.size() + kClosedConnectionsWorthATrim;
-  const std::size_t freed_blocks = pool_.trim_spare_buffers();
+  const std::size_t freed_blocks = pool_.trim_spare_buffers() + client_buffers_.trim();
   peak_sessions_ = sessions_.size();
   if (freed_blocks > 0 || fewer_connections) ::malloc_trim(0);
 }
@@ -249,6 +249,15 @@ void Worker::release_io() {
 void Worker::add_session(Session* session) {
   sessions_.insert(session);
   peak_sessions_ = std::max(peak_sessions_, sessions_.size());
+}
+
+std::unique_ptr<char[]> Worker::take_client_buffer(std::size_t capacity) {
+  client_buffers_.use_block_size(capacity);
+  return client_buffers_.take();
+}
+
+void Worker::give_client_buffer(std::unique_ptr<char[]> storage, std::size_t capacity) {
+  client_buffers_.give_sized(std::move(storage), capacity);
 }
 
 void Worker::remove_session(Session* session) {

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/block_pool.h"
 #include "net/asio.h"
 #include "net/splice_pipe.h"
 #include "observe/metrics.h"
@@ -82,6 +83,10 @@ class Worker {
 
   void add_session(Session* session);
   void remove_session(Session* session);
+  // Storage for a Session's client read buffer: a closed connection's (or HTTP/2 stream's) goes
+  // to the next one. Blocks of another capacity (a reload changed proxy.maxHeadSize) are freed.
+  std::unique_ptr<char[]> take_client_buffer(std::size_t capacity);
+  void give_client_buffer(std::unique_ptr<char[]> storage, std::size_t capacity);
   std::size_t session_count() const { return sessions_.size(); }
 
  private:
@@ -115,6 +120,7 @@ class Worker {
   std::unique_ptr<net::tcp::acceptor> acceptor_;
   std::unique_ptr<net::SteadyTimer> sweep_timer_;
   std::unordered_set<Session*> sessions_;
+  BlockPool client_buffers_{0};
   std::size_t peak_sessions_ = 0;  // the most open at once since the last memory trim
   bool draining_ = false;
   std::shared_ptr<policy::RedisRateLimiter> redis_limiter_;

@@ -38,5 +38,21 @@ TEST(BlockPool, TrimFreesOnlyWhatStayedSpareThroughAWholeInterval) {
   EXPECT_EQ(pool.trim(), 0u);
 }
 
+TEST(BlockPool, ANewBlockSizeFreesTheSpareBlocksAndOldSizedOnesGivenBack) {
+  BlockPool pool(4096);
+  auto kept = pool.take();
+  pool.give(pool.take());
+  EXPECT_EQ(pool.spare(), 1u);
+  pool.use_block_size(4096);
+  EXPECT_EQ(pool.spare(), 1u) << "the same size keeps the spare blocks";
+  pool.use_block_size(8192);  // a reload changed the buffers' capacity
+  EXPECT_EQ(pool.block_size(), 8192u);
+  EXPECT_EQ(pool.spare(), 0u);
+  pool.give_sized(std::move(kept), 4096);
+  EXPECT_EQ(pool.spare(), 0u) << "a block of the old size is freed, never lent as a bigger one";
+  pool.give_sized(pool.take(), 8192);
+  EXPECT_EQ(pool.spare(), 1u);
+}
+
 }  // namespace
 }  // namespace flexgate
