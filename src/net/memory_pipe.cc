@@ -4,24 +4,24 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace flexgate::net {
 
 // One direction: bytes written by one end for the other. A waiting coroutine parks on a timer
-// that never expires; cancel() wakes it (it looks again at the state). An end with a listener is
-// called instead.
+// that never expires; cancel() wakes it (it looks again at the state). The timers are made at the
+// first wait: a stream whose ends never wait (the usual HTTP/2 request) makes none. An end with a
+// listener is called instead.
 struct PipeChannel {
-  explicit PipeChannel(const net::Executor& executor) : reader_wake(executor), writer_wake(executor) {}
-
   std::string bytes;       // unread bytes from read_at on (the storage is kept between uses)
   std::size_t read_at = 0;
   bool writer_done = false;  // no more bytes will come: eof after the last one
   bool reader_gone = false;  // nobody reads any more: writes fail
   bool reader_waiting = false;
   bool writer_waiting = false;
-  net::SteadyTimer reader_wake;
-  net::SteadyTimer writer_wake;
+  std::optional<net::SteadyTimer> reader_wake;
+  std::optional<net::SteadyTimer> writer_wake;
   PipeListener* reader_listener = nullptr;
   PipeListener* writer_listener = nullptr;
 
@@ -30,14 +30,14 @@ struct PipeChannel {
     if (reader_listener != nullptr) {
       reader_listener->on_pipe_readable();
     } else if (reader_waiting) {
-      reader_wake.cancel();
+      reader_wake->cancel();
     }
   }
   void wake_writer() {
     if (writer_listener != nullptr) {
       writer_listener->on_pipe_writable();
     } else if (writer_waiting) {
-      writer_wake.cancel();
+      writer_wake->cancel();
     }
   }
   void consume(std::size_t n) {
@@ -50,18 +50,20 @@ struct PipeChannel {
 };
 
 struct PipeState {
-  PipeState(const net::Executor& executor, std::size_t channel_capacity)
-      : capacity(channel_capacity), channels{PipeChannel(executor), PipeChannel(executor)} {}
+  PipeState(const net::Executor& pipe_executor, std::size_t channel_capacity)
+      : executor(pipe_executor), capacity(channel_capacity) {}
+  net::Executor executor;
   std::size_t capacity;
   std::array<PipeChannel, 2> channels;
 };
 
 namespace {
 
-Task<void> park(net::SteadyTimer& timer, bool& waiting) {
+Task<void> park(std::optional<net::SteadyTimer>& timer, const net::Executor& executor, bool& waiting) {
+  if (!timer) timer.emplace(executor);
   waiting = true;
-  timer.expires_at(net::SteadyTimer::time_point::max());
-  (void)co_await timer.async_wait(use_task);
+  timer->expires_at(net::SteadyTimer::time_point::max());
+  (void)co_await timer->async_wait(use_task);
   waiting = false;
 }
 
@@ -81,7 +83,7 @@ Task<IoResult> PipeEnd::read_some(std::span<char> buffer) {
       co_return IoResult{{}, n};
     }
     if (in.writer_done || in.reader_gone) co_return IoResult{asio::error::eof, 0};
-    co_await park(in.reader_wake, in.reader_waiting);
+    co_await park(in.reader_wake, state_->executor, in.reader_waiting);
   }
 }
 
@@ -130,7 +132,7 @@ Task<IoResult> PipeEnd::write_rest(std::span<const asio::const_buffer> buffers, 
     skip += written.bytes;
     if (!written.error) co_return IoResult{{}, skip};
     if (!written.would_block()) co_return IoResult{written.error, skip};
-    co_await park(out.writer_wake, out.writer_waiting);
+    co_await park(out.writer_wake, state_->executor, out.writer_waiting);
     if (closed_) co_return IoResult{asio::error::operation_aborted, skip};
   }
 }

@@ -85,7 +85,7 @@ struct Http2Connection::StreamState final : net::PipeListener {
   bool chunked_request = false;
   bool last_chunk_written = false;  // the request's last chunk (with its trailers) went in
   // Response side.
-  http::ResponseHead head;
+  http::BodyFraming framing = http::BodyFraming::kNone;
   http::ChunkedDecoder decoder;
   std::uint64_t remaining = 0;  // of a Content-Length body
   bool until_close = false;
@@ -328,7 +328,7 @@ void Http2Connection::take_response(StreamState& stream) {
     const std::string_view bytes = pipe.readable();
     if (!stream.responded) {
       if (bytes.empty()) break;
-      http::ResponseHead& head = stream.head;
+      http::ResponseHead& head = response_head_;  // read only until the consume() below
       const auto outcome = http::parse_response_head(bytes, kLimits, stream.method, head);
       if (outcome.status == http::ParseStatus::kPartial && bytes.size() < kLimits.max_head_bytes) break;
       if (outcome.status != http::ParseStatus::kComplete || head.status < 200) {
@@ -348,6 +348,7 @@ void Http2Connection::take_response(StreamState& stream) {
                                                                               : head.framing != http::BodyFraming::kNone;
       stream.remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
       stream.until_close = head.framing == http::BodyFraming::kUntilClose;
+      stream.framing = head.framing;
       stream.responded = true;
       stream.body_ended = !has_body;
       session_.respond(stream.id, head.status, fields, has_body);
@@ -357,7 +358,7 @@ void Http2Connection::take_response(StreamState& stream) {
     }
     // Backpressure: the bytes stay in the pipe (its writer waits) while the client's window is slow.
     if (bytes.empty() || stream.body.size() - stream.body_sent >= kMaxBufferedBody) break;
-    if (stream.head.framing == http::BodyFraming::kChunked) {
+    if (stream.framing == http::BodyFraming::kChunked) {
       const auto step = stream.decoder.next(bytes);
       if (step.kind == http::ChunkedDecoder::Kind::kError) {
         fail(stream);

@@ -88,6 +88,7 @@ class Http2Connection final : public http2::Handler {
   http2::ServerSession session_;
   std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
   std::vector<std::int32_t> failed_streams_;  // to reset with INTERNAL_ERROR
+  http::ResponseHead response_head_;  // each stream's response head while it is parsed
   net::SteadyTimer writer_wake_;
   net::SteadyTimer writer_done_;  // run() waits on it for the writer to end
   bool writer_running_ = false;
