@@ -72,7 +72,7 @@ void check_round_trip(const Limits& limits, const RequestHead& h) {
   FUZZ_CHECK(again.keep_alive == h.keep_alive && again.expect_continue == h.expect_continue &&
              again.has_upgrade == h.has_upgrade && again.fields.count == h.fields.count);
   for (std::size_t i = 0; i < h.fields.count; ++i) {
-    FUZZ_CHECK(again.fields.items[i].name == h.fields.items[i].name && again.fields.items[i].value == h.fields.items[i].value);
+    FUZZ_CHECK(again.fields[i].name == h.fields[i].name && again.fields[i].value == h.fields[i].value);
   }
 }
 

@@ -341,10 +341,10 @@ void EchoConnection::begin_echo(const http::RequestHead& head) {
   const http::HeaderFields& fields = head.fields;
   bool first = true;
   for (std::size_t i = 0; i < fields.count; ++i) {
-    const http::HeaderField& field = fields.items[i];
+    const http::HeaderField& field = fields[i];
     auto same_name = [&](const http::HeaderField& other) { return http::iequals(other.name, field.name); };
     // A repeated name is written once, at its first occurrence, with every value joined.
-    if (std::any_of(fields.items.begin(), fields.items.begin() + i, same_name)) continue;
+    if (std::any_of(fields.begin(), fields.begin() + i, same_name)) continue;
     if (!first) body_ += ',';
     first = false;
     // Field names are tokens: nothing in them needs escaping.
@@ -352,13 +352,13 @@ void EchoConnection::begin_echo(const http::RequestHead& head) {
     for (char c : field.name) body_ += lower_ascii(c);
     body_ += "\":";
     const auto* later =
-        std::find_if(fields.items.begin() + i + 1, fields.items.begin() + fields.count, same_name);
-    if (later == fields.items.begin() + fields.count) {
+        std::find_if(fields.begin() + i + 1, fields.end(), same_name);
+    if (later == fields.end()) {
       append_json_string(body_, field.value);
       continue;
     }
     joined_.assign(field.value);
-    for (const auto* it = later; it != fields.items.begin() + fields.count; ++it) {
+    for (const auto* it = later; it != fields.end(); ++it) {
       if (!same_name(*it)) continue;
       joined_ += ", ";
       joined_ += it->value;

@@ -442,7 +442,7 @@ Scan parse_fields(Cursor& c, std::size_t max_fields, HeaderFields& fields, OnFie
     if (const Scan s = expect_crlf(c); s != Scan::kOk) return s;
     while (value_end != value && is_ows(value_end[-1])) --value_end;
 
-    HeaderField& field = fields.items[fields.count++];
+    HeaderField& field = fields.add();
     field.name = name_view;
     field.value = std::string_view(value, static_cast<std::size_t>(value_end - value));
     field.token = lookup_header_token(name_view);

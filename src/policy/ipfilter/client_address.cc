@@ -60,7 +60,7 @@ net::IpAddress resolve_client_address(const net::IpAddress& peer, const http::Re
   // field's elements last to first.
   const http::HeaderFields& fields = head.fields;
   for (std::size_t i = fields.count; i-- > 0;) {
-    const http::HeaderField& field = fields.items[i];
+    const http::HeaderField& field = fields[i];
     if (field.token != http::HeaderToken::kXForwardedFor) continue;
     std::string_view rest = field.value;
     while (true) {

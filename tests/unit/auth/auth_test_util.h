@@ -91,7 +91,7 @@ struct TestRequest {
     head.target = path;
     head.fields.count = 0;
     for (const auto& [name, value] : headers) {
-      head.fields.items[head.fields.count++] = http::HeaderField{name, value, http::HeaderToken::kOther};
+      head.fields.add() = http::HeaderField{name, value, http::HeaderToken::kOther};
     }
     if (!body.empty()) {
       head.framing = http::BodyFraming::kContentLength;

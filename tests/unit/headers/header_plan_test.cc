@@ -279,8 +279,7 @@ TEST(HeaderPlan, ARunTimeValueWithCrLfFailsRenderSoTheRequestGets500) {
   // The parser never lets CR/LF into a field; the check does not rely on that. A value a later
   // operation drops is still rendered and checked.
   http::HeaderFields fields;
-  fields.items[0] = {"X-Tenant", "acme\r\nX-Injected: 1", http::HeaderToken::kOther};
-  fields.count = 1;
+  fields.add() = {"X-Tenant", "acme\r\nX-Injected: 1", http::HeaderToken::kOther};
   TemplateContext context;
   context.request_headers = &fields;
   context.correlation_id = "cid-1";
@@ -341,8 +340,7 @@ TEST(HeaderPlan, LoneGatewayValuesAreWrittenWithTheHeadWithoutARender) {
   EXPECT_FALSE(mixed.request_edits().writes_directly());
   EXPECT_TRUE(mixed.response_edits().writes_directly());
   http::HeaderFields fields;
-  fields.items[0] = {"x-tenant", "acme", http::HeaderToken::kOther};
-  fields.count = 1;
+  fields.add() = {"x-tenant", "acme", http::HeaderToken::kOther};
   context.request_headers = &fields;
   context.client_ip = "10.0.0.2";
   TransformScratch scratch;
@@ -385,8 +383,7 @@ TEST(HeaderPlan, LongValuesGrowTheScratchAndKeepTheirOrder) {
   const HeaderPlan plan = compile(PlanInputs{nullptr, &route, nullptr, {}});
   const std::string big(8192, 'b');
   http::HeaderFields fields;
-  fields.items[0] = {"x-big", big, http::HeaderToken::kOther};
-  fields.count = 1;
+  fields.add() = {"x-big", big, http::HeaderToken::kOther};
   TemplateContext context;
   context.request_headers = &fields;
   TransformScratch scratch;
@@ -395,7 +392,7 @@ TEST(HeaderPlan, LongValuesGrowTheScratchAndKeepTheirOrder) {
   EXPECT_EQ(write_edited(plan.request_edits(), scratch, {}),
             "X-Copy-1: " + big + "\r\nX-Team: payments\r\nX-Copy-2: <" + big + ">\r\n");
   EXPECT_EQ(write_edited(plan.response_edits(), scratch, {}), "X-Echo: " + big + "\r\n");
-  fields.items[0].value = "small";
+  fields[0].value = "small";
   ASSERT_TRUE(plan.render(context, scratch, failed));
   EXPECT_EQ(write_edited(plan.request_edits(), scratch, {}),
             "X-Copy-1: small\r\nX-Team: payments\r\nX-Copy-2: <small>\r\n");

@@ -107,11 +107,10 @@ TEST(HeaderToken, LookupIgnoresCaseAndNothingElse) {
 
 TEST(HeaderFields, FindByTokenAndName) {
   HeaderFields fields;
-  fields.items[0] = {"X-Thing", "1", HeaderToken::kOther};
-  fields.items[1] = {"host", "a", HeaderToken::kHost};
-  fields.items[2] = {"x-thing", "2", HeaderToken::kOther};
-  fields.items[3] = {"Content-Type", "text/plain", HeaderToken::kOther};  // built by hand: no token
-  fields.count = 4;
+  fields.add() = {"X-Thing", "1", HeaderToken::kOther};
+  fields.add() = {"host", "a", HeaderToken::kHost};
+  fields.add() = {"x-thing", "2", HeaderToken::kOther};
+  fields.add() = {"Content-Type", "text/plain", HeaderToken::kOther};  // built by hand: no token
   EXPECT_EQ(fields.find(HeaderToken::kHost)->value, "a");
   EXPECT_EQ(fields.find(HeaderToken::kDate), nullptr);
   EXPECT_EQ(fields.find("X-THING")->value, "1");
@@ -125,10 +124,9 @@ TEST(HeaderFields, FindByTokenAndName) {
 
 TEST(HeaderFields, ConnectionNominates) {
   HeaderFields fields;
-  fields.items[0] = {"Connection", "keep-alive, X-A", HeaderToken::kConnection};
-  fields.items[1] = {"X-A", "1", HeaderToken::kOther};
-  fields.items[2] = {"Connection", " , x-b ,", HeaderToken::kConnection};
-  fields.count = 3;
+  fields.add() = {"Connection", "keep-alive, X-A", HeaderToken::kConnection};
+  fields.add() = {"X-A", "1", HeaderToken::kOther};
+  fields.add() = {"Connection", " , x-b ,", HeaderToken::kConnection};
   EXPECT_TRUE(connection_nominates(fields, "X-a"));
   EXPECT_TRUE(connection_nominates(fields, "X-B"));
   EXPECT_TRUE(connection_nominates(fields, "Keep-Alive"));

@@ -67,7 +67,7 @@ TEST_F(RequestParserTest, EveryByteAtEveryPositionOfLongNamesAndTargetsIsJudgedA
     const ParseOutcome out = parse("GET / HTTP/1.1\r\nHost: a\r\n" + name + ": v\r\nAccept: */*\r\n\r\n");
     if (is_tchar(c)) {
       ASSERT_EQ(out.status, ParseStatus::kComplete) << "name byte " << at << " = " << int{c};
-      ASSERT_EQ(head().fields.items[1].name, name);
+      ASSERT_EQ(head().fields[1].name, name);
       // Told apart from the names made only of letters, digits and '-' (the underscore check).
       ASSERT_EQ(head().fields.names_plain, std::isalnum(c) != 0 || c == '-') << "name byte " << at << " = " << int{c};
     } else if (at == 0 && (c == ' ' || c == '\t')) {
@@ -113,11 +113,11 @@ TEST_F(RequestParserTest, SimpleGet) {
   EXPECT_EQ(head().version_minor, 1);
   EXPECT_EQ(head().host, "example.com");
   ASSERT_EQ(head().fields.count, 2u);
-  EXPECT_EQ(head().fields.items[0].name, "Host");
-  EXPECT_EQ(head().fields.items[0].token, HeaderToken::kHost);
-  EXPECT_EQ(head().fields.items[1].name, "Accept");
-  EXPECT_EQ(head().fields.items[1].value, "*/*");
-  EXPECT_EQ(head().fields.items[1].token, HeaderToken::kOther);
+  EXPECT_EQ(head().fields[0].name, "Host");
+  EXPECT_EQ(head().fields[0].token, HeaderToken::kHost);
+  EXPECT_EQ(head().fields[1].name, "Accept");
+  EXPECT_EQ(head().fields[1].value, "*/*");
+  EXPECT_EQ(head().fields[1].token, HeaderToken::kOther);
   EXPECT_EQ(head().framing, BodyFraming::kNone);
   EXPECT_TRUE(head().keep_alive);
   EXPECT_FALSE(head().expect_continue);

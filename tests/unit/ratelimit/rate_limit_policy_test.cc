@@ -46,7 +46,7 @@ struct Call {
 
   Verdict run() {
     http::RequestHead head;
-    for (const http::HeaderField& field : fields) head.fields.items[head.fields.count++] = field;
+    for (const http::HeaderField& field : fields) head.fields.add() = field;
     RequestView view;
     view.head = &head;
     view.method = "GET";
