@@ -10,7 +10,7 @@
 # Writes a TSV (target, requests, instructions, syscalls, per-syscall counts) to $1 (default
 # bench/results/latest-raw/cost.tsv); bench/report.py turns it into the README table.
 # Environment: FLEXGATE_BIN, ECHO_BIN, COST_TARGETS (default "flexgate flexgate-policies
-# flexgate-headers nginx haproxy"; add flexgate-h2c nginx-h2c haproxy-h2c for HTTP/2),
+# flexgate-headers nginx haproxy flexgate-h2c nginx-h2c haproxy-h2c"),
 # COST_REQUESTS (default 5000), COST_H2LOAD_ARGS (default "-c4 -m10"), KEEP_TMP=1.
 set -euo pipefail
 
@@ -23,7 +23,7 @@ FLEXGATE_BIN=$(realpath -m "${FLEXGATE_BIN:-$ROOT/build/flexgate}")
 ECHO_BIN=$(realpath -m "${ECHO_BIN:-$FLEXGATE_BIN}")
 REQUESTS=${COST_REQUESTS:-5000}
 WARMUP_REQUESTS=2000
-read -r -a TARGETS <<<"${COST_TARGETS:-flexgate flexgate-policies flexgate-headers nginx haproxy}"
+read -r -a TARGETS <<<"${COST_TARGETS:-flexgate flexgate-policies flexgate-headers nginx haproxy flexgate-h2c nginx-h2c haproxy-h2c}"
 OUT=${1:-$BENCH_DIR/results/latest-raw/cost.tsv}
 API_KEY=bench-key-0123456789  # the key whose hash bench/flexgate-policies.yml.tmpl accepts
 

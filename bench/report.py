@@ -16,7 +16,7 @@ import sys
 PEERS = ("nginx", "haproxy")
 TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-policies", "flexgate-logged", "flexgate-rl-memory",
                 "flexgate-rl-redis", "flexgate-headers")
-COST_ORDER = ("flexgate", "flexgate-policies", "nginx", "haproxy")
+COST_ORDER = ("flexgate", "flexgate-policies", "nginx", "haproxy", "flexgate-h2c", "nginx-h2c", "haproxy-h2c")
 RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -389,15 +389,17 @@ def read_cost(path):
 
 
 def cost_table(cost):
-    nginx = cost.get("nginx")
     lines = ["", "Instructions and syscalls per request (bench/cost.sh: one worker each, `ab -k -c1` small GETs "
-             "after a warm-up; user-space instructions of every thread counted by callgrind, syscalls by "
-             "`strace -c -f`; within a few percent between runs, far steadier than req/s):", "",
+             "after a warm-up, or for the h2c rows `h2load -c4 -m10` over HTTP/2 with prior knowledge, each "
+             "compared with nginx on the same protocol; user-space instructions of every thread counted by "
+             "callgrind, syscalls by `strace -c -f`; within a few percent between runs, far steadier than "
+             "req/s):", "",
              "| proxy | instructions/req | vs nginx | syscalls/req | syscalls by kind (per request) |",
              "|---|---:|---:|---:|---|"]
     targets = [t for t in COST_ORDER if t in cost] + sorted(t for t in cost if t not in COST_ORDER)
     for target in targets:
         c = cost[target]
+        nginx = cost.get("nginx-h2c" if target.endswith("-h2c") else "nginx")
         ratio = c["instructions"] / nginx["instructions"] if nginx else None
         mix = ", ".join(part.replace("=", " ") for part in c["mix"].split(",")
                         if part and not part.endswith("=0.00"))

@@ -7,7 +7,10 @@ import sys
 import tempfile
 import unittest
 
-REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "report.py")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench")
+REPORT = os.path.join(BENCH, "report.py")
+sys.path.insert(0, BENCH)
+import report  # noqa: E402  (bench/ is not a package)
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:1/
   1 threads and 64 connections
@@ -40,6 +43,22 @@ def run_report(meta_lines, runs=(("flexgate", 1, 12000),)):
             with open(os.path.join(kept, name), encoding="utf-8") as f:
                 copies[name] = f.read()
     return done.stdout, copies
+
+
+class CostTableTest(unittest.TestCase):
+    def test_each_row_is_compared_with_nginx_on_its_own_protocol(self):
+        def entry(instructions):
+            return {"instructions": instructions, "syscalls": 4.0, "mix": "sendmsg=2.00,recvfrom=0.00"}
+        cost = {"flexgate": entry(9000), "nginx": entry(18000), "flexgate-h2c": entry(45000),
+                "nginx-h2c": entry(22500)}
+        rows = {line.split(" | ")[0].strip("| "): line for line in report.cost_table(cost) if line.startswith("| ")}
+        self.assertIn("| 0.50× |", rows["flexgate"])
+        self.assertIn("| 2.00× |", rows["flexgate-h2c"])
+        self.assertIn("| 1.00× |", rows["nginx-h2c"])
+        self.assertIn("sendmsg 2.00", rows["flexgate"])
+        self.assertNotIn("recvfrom", rows["flexgate"])
+        order = [name for name in rows if name != "proxy"]
+        self.assertEqual(order, ["flexgate", "nginx", "flexgate-h2c", "nginx-h2c"])
 
 
 class KeptCopyTest(unittest.TestCase):
