@@ -4,7 +4,7 @@ namespace flexgate::net {
 
 std::shared_ptr<Deadline> Deadline::start(const net::Executor& executor, OnExpire on_expire) {
   auto deadline = std::make_shared<Deadline>(executor, std::move(on_expire));
-  asio::co_spawn(executor, [self = deadline]() { return self->watch(); }, asio::detached);
+  deadline->arm();
   return deadline;
 }
 
@@ -29,21 +29,24 @@ void Deadline::stop() {
   timer_.cancel();
 }
 
-Task<void> Deadline::watch() {
-  auto keep_alive = shared_from_this();
-  while (!stopped_) {
-    armed_for_ = at_;
-    timer_.expires_at(at_);
-    co_await timer_.async_wait(use_task);
-    armed_for_ = Clock::time_point::max();
-    if (stopped_) break;
-    if (!expired_ && at_ != Clock::time_point::max() && Clock::now() >= at_) {
-      expired_ = true;
-      at_ = Clock::time_point::max();
-      // A copy: the callback may call stop(), which clears on_expire_ while it runs.
-      if (auto callback = on_expire_) callback();
-    }
+void Deadline::arm() {
+  // A plain completion handler, not a coroutine: no frame to spawn for each connection (each
+  // HTTP/2 stream has a Session, so a deadline). It holds the deadline alive while it waits.
+  armed_for_ = at_;
+  timer_.expires_at(at_);
+  timer_.async_wait([self = shared_from_this()](const std::error_code&) { self->on_timer(); });
+}
+
+void Deadline::on_timer() {
+  armed_for_ = Clock::time_point::max();
+  if (stopped_) return;
+  if (!expired_ && at_ != Clock::time_point::max() && Clock::now() >= at_) {
+    expired_ = true;
+    at_ = Clock::time_point::max();
+    // A copy: the callback may call stop(), which clears on_expire_ while it runs.
+    if (auto callback = on_expire_) callback();
   }
+  if (!stopped_) arm();
 }
 
 }  // namespace flexgate::net

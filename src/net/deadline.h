@@ -13,12 +13,12 @@ namespace flexgate::net {
 
 using Clock = std::chrono::steady_clock;
 
-// Shared by the session coroutine and its watchdog; create with Deadline::start().
+// Shared by the session coroutine and its timer's wait; create with Deadline::start().
 class Deadline : public std::enable_shared_from_this<Deadline> {
  public:
   using OnExpire = std::function<void()>;
 
-  // Spawns the watchdog on `executor`. Until set(), the deadline is "never".
+  // Starts waiting on `executor`. Until set(), the deadline is "never".
   static std::shared_ptr<Deadline> start(const net::Executor& executor, OnExpire on_expire);
   explicit Deadline(const net::Executor& executor, OnExpire on_expire);
 
@@ -29,11 +29,12 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
   void clear();
   bool expired() const { return expired_; }
   Clock::time_point at() const { return at_; }
-  // Ends the watchdog; call once when the connection is done.
+  // Ends the wait; call once when the connection is done.
   void stop();
 
  private:
-  Task<void> watch();
+  void arm();       // waits for the timer at at_ (a time already past completes at once)
+  void on_timer();  // the timer fired or was moved: expire if due, then wait again
 
   net::SteadyTimer timer_;
   OnExpire on_expire_;
