@@ -16,7 +16,8 @@ import sys
 PEERS = ("nginx", "haproxy")
 TARGET_ORDER = ("direct", "flexgate", "nginx", "haproxy", "flexgate-policies", "flexgate-logged", "flexgate-rl-memory",
                 "flexgate-rl-redis", "flexgate-headers")
-COST_ORDER = ("flexgate", "flexgate-policies", "nginx", "haproxy", "flexgate-h2c", "nginx-h2c", "haproxy-h2c")
+COST_ORDER = ("flexgate", "flexgate-policies", "flexgate-headers", "nginx", "haproxy", "flexgate-h2c", "nginx-h2c",
+              "haproxy-h2c")
 RATE_LIMITED = ("flexgate-rl-memory", "flexgate-rl-redis")
 LATENCY_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
