@@ -306,10 +306,11 @@ void Http2Connection::feed_request(StreamState& stream) {
   const std::array<asio::const_buffer, 1> bytes{asio::buffer(std::as_const(stream.to_session))};
   const net::IoResult written = stream.pipe->write_now(bytes);
   if (written.error && !written.would_block()) {
-    stream.to_session.clear();  // the Session stopped reading: it answers or has answered alone
-    return;
-  }
-  if (written.bytes < stream.to_session.size()) {
+    // The Session stopped reading: it answered without the rest of the body, or went away. What
+    // the client still sends is discarded, and its window opens again so that the upload can end
+    // (a stream left waiting for a window would hold its slot until the client gave up).
+    stream.to_session.clear();
+  } else if (written.bytes < stream.to_session.size()) {
     stream.to_session.erase(0, written.bytes);  // the rest when the Session has read (on_pipe_writable)
     return;
   }

@@ -109,5 +109,28 @@ TEST_F(Http2Integration, PoliciesApplyToEveryStream) {
             "2 200");
 }
 
+TEST_F(Http2Integration, UploadsTheGatewayAnswersWithoutReadingStillEnd) {
+  // Each 3 MB upload is refused (401) before its body is read: the rest of the body is discarded
+  // and its window reopened, so the client can finish sending and the stream ends. Before, the
+  // stream waited for a window that never opened, and nghttp waited with it.
+  const std::string routes = "  - path: \"/private/*\"\n    upstream: echo\n    auth: required\n";
+  auto gateway = start_gateway(config("  http2: {h2c: true}\n", routes) +
+                               "security:\n  auth:\n    type: apiKey\n    header: X-API-Key\n    keys:\n"
+                               "      - key: \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\n"
+                               "        name: \"Client A\"\n");
+  const std::string path = pki_.dir() + "/upload.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 3000000; ++i) out << static_cast<char>('a' + i % 26);
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(gateway.port);
+  // `timeout`: without the fix nghttp never ends; the test then fails instead of hanging.
+  const std::string out = run_command("timeout 60 nghttp -s -d " + path + " " + base + "/private/a " + base +
+                                      "/private/b " + base + "/private/c");
+  int refused = 0;
+  for (std::size_t at = out.find(" 401 "); at != std::string::npos; at = out.find(" 401 ", at + 1)) ++refused;
+  EXPECT_EQ(refused, 3) << out;
+}
+
 }  // namespace
 }  // namespace flexgate::testing
