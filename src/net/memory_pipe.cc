@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace flexgate::net {
 
@@ -50,8 +51,8 @@ struct PipeChannel {
 };
 
 struct PipeState {
-  PipeState(const net::Executor& pipe_executor, std::size_t channel_capacity)
-      : executor(pipe_executor), capacity(channel_capacity) {}
+  PipeState(net::Executor pipe_executor, std::size_t channel_capacity)
+      : executor(std::move(pipe_executor)), capacity(channel_capacity) {}
   net::Executor executor;
   std::size_t capacity;
   std::array<PipeChannel, 2> channels;

@@ -26,11 +26,9 @@ struct PipeState;
 // must not destroy the peer's end from there).
 class PipeListener {
  public:
+  virtual ~PipeListener() = default;
   virtual void on_pipe_readable() = 0;  // bytes arrived for this end, or the peer's sending side ended
   virtual void on_pipe_writable() = 0;  // the peer took bytes (room again), or stopped reading
-
- protected:
-  ~PipeListener() = default;
 };
 
 // One end of a pipe (make_pipe). Destroying it closes it.

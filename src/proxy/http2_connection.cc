@@ -69,7 +69,7 @@ struct Http2Connection::StreamState final : net::PipeListener {
   }
   StreamState(const StreamState&) = delete;
   StreamState& operator=(const StreamState&) = delete;
-  ~StreamState() { pipe->close(); }  // detaches this listener; the Session sees its pipe close
+  ~StreamState() override { pipe->close(); }  // detaches this listener; the Session sees its pipe close
 
   void on_pipe_readable() override { connection.pump_response(*this); }
   void on_pipe_writable() override { connection.feed_request(*this); }
