@@ -20,7 +20,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/byte_buffer.h"
 #include "http/chunked.h"
 #include "http/message.h"
 #include "http2/server_session.h"
