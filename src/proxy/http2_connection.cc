@@ -281,8 +281,6 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
     end = true;
     return 0;
   }
-  // Room again: decode more of what waits in the pipe (nghttp2 is told by the return value).
-  if (stream->body_sent == stream->body.size()) take_response(*stream);
   const std::size_t available = stream->body.size() - stream->body_sent;
   const std::size_t n = std::min(available, room);
   std::memcpy(out, stream->body.data() + stream->body_sent, n);
@@ -290,6 +288,8 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
   if (stream->body_sent == stream->body.size()) {
     stream->body.clear();
     stream->body_sent = 0;
+    // Room again: decode more of what waits in the pipe (nghttp2 learns of it from `end` or the
+    // next call). An empty body on entry needs no such call: every arrival was decoded at once.
     take_response(*stream);
   }
   end = stream->body_ended && stream->body.empty();
