@@ -31,6 +31,7 @@
 
 #include "core/byte_buffer.h"
 #include "core/error.h"
+#include "core/intrusive_list.h"
 #include "http/chunked.h"
 #include "http/message.h"
 #include "net/asio.h"
@@ -56,7 +57,7 @@ namespace flexgate::proxy {
 
 class Worker;
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public ListLinks<Session> {
  public:
   // `admission` holds this connection's slot of proxy.maxConnections for the session's life.
   Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::Ticket admission);

@@ -219,9 +219,8 @@ void Worker::begin_drain(std::function<void()> on_drained) {
   stop_health_checks();
   pool_.close_all();
   http2_upstreams_.close_all(/*now=*/false);  // GOAWAY: streams in flight finish
-  // Copy: closing a session may remove it from the set.
-  std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
-  for (Session* session : sessions) session->close_if_idle();
+  // A snapshot: closing a session may remove it from the list.
+  for (Session* session : sessions_.snapshot()) session->close_if_idle();
   if (sessions_.empty() && on_drained_) {
     auto callback = std::move(on_drained_);
     on_drained_ = nullptr;
@@ -231,8 +230,7 @@ void Worker::begin_drain(std::function<void()> on_drained) {
 
 void Worker::abort_all() {
   stop_health_checks();
-  std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
-  for (Session* session : sessions) session->abort();
+  for (Session* session : sessions_.snapshot()) session->abort();
   pool_.close_all();
   http2_upstreams_.close_all(/*now=*/true);
 }
@@ -247,7 +245,7 @@ void Worker::release_io() {
 }
 
 void Worker::add_session(Session* session) {
-  sessions_.insert(session);
+  sessions_.push_front(*session);
   peak_sessions_ = std::max(peak_sessions_, sessions_.size());
 }
 
@@ -261,7 +259,7 @@ void Worker::give_client_buffer(std::unique_ptr<char[]> storage, std::size_t cap
 }
 
 void Worker::remove_session(Session* session) {
-  sessions_.erase(session);
+  sessions_.erase(*session);
   if (draining_ && sessions_.empty() && on_drained_) {
     auto callback = std::move(on_drained_);
     on_drained_ = nullptr;

@@ -9,10 +9,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "core/block_pool.h"
+#include "core/intrusive_list.h"
 #include "net/asio.h"
 #include "net/splice_pipe.h"
 #include "observe/metrics.h"
@@ -119,7 +119,7 @@ class Worker {
   std::uint64_t balancer_generation_ = 0;
   std::unique_ptr<net::tcp::acceptor> acceptor_;
   std::unique_ptr<net::SteadyTimer> sweep_timer_;
-  std::unordered_set<Session*> sessions_;
+  IntrusiveList<Session> sessions_;  // open ones, linked through themselves: no allocation per session
   BlockPool client_buffers_{0};
   std::size_t peak_sessions_ = 0;  // the most open at once since the last memory trim
   bool draining_ = false;
