@@ -21,7 +21,7 @@ using flexgate::fuzz::safe_value;
 
 class CheckingHandler final : public Handler {
  public:
-  void on_request(std::int32_t, Request request) override {
+  void on_request(std::int32_t, const Request& request) override {
     // What the HTTP/1.1 request line and fields are built from.
     if (request.path.empty() || request.path.front() != '/' || !safe_value(request.path)) std::abort();
     if (!safe_value(request.method) || !safe_value(request.authority)) std::abort();

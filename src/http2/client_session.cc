@@ -184,13 +184,12 @@ std::size_t ClientSession::stream_capacity() const {
 
 std::int32_t ClientSession::submit(const OutgoingRequest& request, bool has_body) {
   if (!can_open_stream()) return -1;
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(request.fields.size() + 4);
-  nva.push_back(glue::make_nv(":method", request.method));
-  nva.push_back(glue::make_nv(":scheme", request.scheme));
-  nva.push_back(glue::make_nv(":authority", request.authority));
-  nva.push_back(glue::make_nv(":path", request.path));
-  for (const auto& [name, value] : request.fields) nva.push_back(glue::make_nv(name, value));
+  glue::NvList nva;
+  nva.add(":method", request.method);
+  nva.add(":scheme", request.scheme);
+  nva.add(":authority", request.authority);
+  nva.add(":path", request.path);
+  for (const auto& [name, value] : request.fields) nva.add(name, value);
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::read_body;
   const std::int32_t stream_id =

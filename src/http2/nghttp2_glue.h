@@ -5,9 +5,11 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace flexgate::http2::glue {
 
@@ -17,6 +19,31 @@ inline nghttp2_nv make_nv(std::string_view name, std::string_view value) {
                     reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
                     NGHTTP2_NV_FLAG_NONE};
 }
+
+// The name/value list of one header block, on the stack up to kInline fields (a typical response),
+// in a vector beyond: submitting a response allocates nothing for its list.
+// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only the first size_ entries are read
+class NvList {
+ public:
+  static constexpr std::size_t kInline = 32;
+  void add(std::string_view name, std::string_view value) {
+    if (size_ < kInline) {
+      inline_[size_] = make_nv(name, value);
+    } else {
+      if (overflow_.empty()) overflow_.assign(inline_.begin(), inline_.end());
+      overflow_.push_back(make_nv(name, value));
+    }
+    ++size_;
+  }
+  const nghttp2_nv* data() const { return size_ <= kInline ? inline_.data() : overflow_.data(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::array<nghttp2_nv, kInline> inline_;  // left uninitialized: a response fills a few
+  std::vector<nghttp2_nv> overflow_;
+  std::size_t size_ = 0;
+};
 
 // The callbacks of a session side: `C` has on_begin_headers, on_header, on_invalid_header,
 // on_frame_recv, on_data_chunk and on_stream_close. Free with nghttp2_session_callbacks_del().

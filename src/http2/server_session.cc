@@ -18,7 +18,28 @@ struct ServerSession::Pending {
   std::string host;  // a `host` field, compared with :authority at the end
   bool has_host = false;
   bool trailers = false;  // the block is the request's trailer section (fields in request.fields)
+
+  // Ready for a new header block; the strings and the field list keep their storage.
+  void reset(std::int32_t id, bool trailer_section) {
+    stream_id = id;
+    request.method.clear();
+    request.scheme.clear();
+    request.authority.clear();
+    request.path.clear();
+    request.fields.clear();
+    request.end_stream = false;
+    request.content_length = -1;
+    header_bytes = 0;
+    host.clear();
+    has_host = false;
+    trailers = trailer_section;
+  }
 };
+
+namespace {
+// Spare header-block states a connection keeps: enough for a burst of concurrent new streams.
+constexpr std::size_t kMaxSparePending = 16;
+}  // namespace
 
 namespace {
 
@@ -50,11 +71,10 @@ struct ServerSession::Callbacks {
   static bool submit_trailers(ServerSession& s, nghttp2_session* session, std::int32_t stream_id) {
     const std::vector<std::pair<std::string, std::string>>* trailers = s.handler_.response_trailers(stream_id);
     if (trailers == nullptr || trailers->empty()) return false;
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(trailers->size());
+    glue::NvList nva;
     for (const auto& [name, value] : *trailers) {
       if (name.empty() || name.front() == ':' || forbidden_in_trailers(name)) continue;
-      nva.push_back(glue::make_nv(name, value));
+      nva.add(name, value);
     }
     if (nva.empty()) return false;
     return nghttp2_submit_trailer(session, stream_id, nva.data(), nva.size()) == 0;
@@ -66,9 +86,20 @@ struct ServerSession::Callbacks {
     }
     return nullptr;
   }
-  static void drop(ServerSession& s, std::int32_t stream_id) {
-    std::erase_if(s.pending_, [&](const auto& p) { return p->stream_id == stream_id; });
+  // Takes the block state of `stream_id` out of the pending ones (nullptr when there is none).
+  static std::unique_ptr<Pending> take(ServerSession& s, std::int32_t stream_id) {
+    for (auto it = s.pending_.begin(); it != s.pending_.end(); ++it) {
+      if ((*it)->stream_id != stream_id) continue;
+      std::unique_ptr<Pending> pending = std::move(*it);
+      s.pending_.erase(it);
+      return pending;
+    }
+    return nullptr;
   }
+  static void recycle(ServerSession& s, std::unique_ptr<Pending> pending) {
+    if (pending != nullptr && s.spare_.size() < kMaxSparePending) s.spare_.push_back(std::move(pending));
+  }
+  static void drop(ServerSession& s, std::int32_t stream_id) { recycle(s, take(s, stream_id)); }
 
   static bool note_reset(ServerSession& s) {
     const std::int64_t now = now_ms();
@@ -90,9 +121,14 @@ struct ServerSession::Callbacks {
     // A HEADERS frame on an open request stream is its trailer section (nghttp2 refuses any other).
     const bool trailers = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST && !trailers) return 0;
-    auto pending = std::make_unique<Pending>();
-    pending->stream_id = frame->hd.stream_id;
-    pending->trailers = trailers;
+    std::unique_ptr<Pending> pending;
+    if (s.spare_.empty()) {
+      pending = std::make_unique<Pending>();
+    } else {
+      pending = std::move(s.spare_.back());
+      s.spare_.pop_back();
+    }
+    pending->reset(frame->hd.stream_id, trailers);
     s.pending_.push_back(std::move(pending));
     return 0;
   }
@@ -165,38 +201,39 @@ struct ServerSession::Callbacks {
     const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS: {
-        Pending* pending = find(s, stream_id);
+        // Out of the pending ones before the handler runs (it may reset streams), back to the
+        // spares after.
+        std::unique_ptr<Pending> pending = take(s, stream_id);
         if (pending == nullptr) {
           if (end_stream) s.handler_.on_request_end(stream_id);  // after trailers
           return 0;
         }
         if (pending->trailers) {
           auto fields = std::move(pending->request.fields);
-          drop(s, stream_id);
+          recycle(s, std::move(pending));
           s.handler_.on_request_trailers(stream_id, std::move(fields));
           if (end_stream) s.handler_.on_request_end(stream_id);
           return 0;
         }
-        Request request = std::move(pending->request);
-        const bool has_host = pending->has_host;
-        const std::string host = std::move(pending->host);
-        drop(s, stream_id);
+        Request& request = pending->request;
         // CONNECT and extended CONNECT are not served; without :authority a Host field stands in,
         // and both must agree (a disagreement is how requests get routed twice).
-        if (request.method == "CONNECT" || request.path.empty() || request.path.front() != '/') {
+        bool valid = request.method != "CONNECT" && !request.path.empty() && request.path.front() == '/';
+        if (valid && pending->has_host) {
+          if (request.authority.empty()) {
+            request.authority = pending->host;
+          } else if (request.authority != pending->host) {
+            valid = false;
+          }
+        }
+        if (!valid) {
+          recycle(s, std::move(pending));
           nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_PROTOCOL_ERROR);
           return 0;
         }
-        if (has_host) {
-          if (request.authority.empty()) {
-            request.authority = host;
-          } else if (request.authority != host) {
-            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_PROTOCOL_ERROR);
-            return 0;
-          }
-        }
         request.end_stream = end_stream;
-        s.handler_.on_request(stream_id, std::move(request));
+        s.handler_.on_request(stream_id, request);
+        recycle(s, std::move(pending));
         if (end_stream) s.handler_.on_request_end(stream_id);
         return 0;
       }
@@ -275,14 +312,12 @@ std::span<const std::uint8_t> ServerSession::output() { return glue::take_output
 bool ServerSession::wants_read() const { return nghttp2_session_want_read(session_) != 0; }
 bool ServerSession::wants_write() const { return nghttp2_session_want_write(session_) != 0; }
 
-void ServerSession::respond(std::int32_t stream_id, int status,
-                            const std::vector<std::pair<std::string, std::string>>& fields, bool has_body) {
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
+void ServerSession::respond(std::int32_t stream_id, int status, std::span<const FieldView> fields, bool has_body) {
+  glue::NvList nva;
   char status_text[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
                          static_cast<char>('0' + status % 10), 0};
-  nva.push_back(glue::make_nv(":status", std::string_view(status_text, 3)));
-  for (const auto& [name, value] : fields) nva.push_back(glue::make_nv(name, value));
+  nva.add(":status", std::string_view(status_text, 3));
+  for (const FieldView& field : fields) nva.add(field.name, field.value);
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::read_body;
   nghttp2_submit_response(session_, stream_id, nva.data(), nva.size(), has_body ? &provider : nullptr);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -42,12 +43,19 @@ struct Request {
   std::int64_t content_length = -1; // from content-length, -1 when absent
 };
 
+// A response field as respond() takes it: views, valid for the call (nghttp2 copies them).
+struct FieldView {
+  std::string_view name;
+  std::string_view value;
+};
+
 // What the connection reports, in the order it happens.
 class Handler {
  public:
   virtual ~Handler() = default;
-  // A complete, valid request head on a new stream.
-  virtual void on_request(std::int32_t stream_id, Request request) = 0;
+  // A complete, valid request head on a new stream; `request` is valid for the call only (its
+  // storage is reused for the next stream's head).
+  virtual void on_request(std::int32_t stream_id, const Request& request) = 0;
   // Request body bytes (call ServerSession::consume() once they are taken).
   virtual void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) = 0;
   // Trailer fields after the request body (a HEADERS frame after DATA): lowercase names, checked
@@ -86,8 +94,10 @@ class ServerSession {
 
   // Answers `stream_id`: status and fields (lowercase names; connection-specific ones are left
   // out), with a body pulled from the handler when `has_body`.
-  void respond(std::int32_t stream_id, int status, const std::vector<std::pair<std::string, std::string>>& fields,
-               bool has_body);
+  void respond(std::int32_t stream_id, int status, std::span<const FieldView> fields, bool has_body);
+  void respond(std::int32_t stream_id, int status, std::initializer_list<FieldView> fields, bool has_body) {
+    respond(stream_id, status, std::span<const FieldView>(fields.begin(), fields.size()), has_body);
+  }
   // The handler has response body bytes again for a paused stream.
   void resume(std::int32_t stream_id);
   // `bytes` of request body were taken: opens the stream's and the connection's windows again.
@@ -109,6 +119,7 @@ class ServerSession {
   Limits limits_;
   nghttp2_session* session_ = nullptr;
   std::vector<std::unique_ptr<Pending>> pending_;
+  std::vector<std::unique_ptr<Pending>> spare_;  // done with, kept for the next streams' heads
   std::string failure_;
   // Reset-rate accounting (CVE-2023-44487): resets in the current one-second window.
   std::int64_t reset_window_start_ms_ = 0;

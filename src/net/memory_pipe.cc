@@ -104,6 +104,8 @@ IoResult PipeEnd::write_after(std::span<const asio::const_buffer> buffers, std::
       out.bytes.erase(0, out.read_at);  // room at the front: bounded memory per direction
       out.read_at = 0;
     }
+    // One allocation for a write of several buffers (a head and its body), not one per buffer.
+    out.bytes.reserve(std::min(state_->capacity, out.bytes.size() + (total - written)));
     std::size_t round = 0;
     std::size_t before = skip + written;  // bytes of `buffers` already out
     for (const auto& buffer : buffers) {

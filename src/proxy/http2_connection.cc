@@ -35,11 +35,14 @@ bool dropped_response_field(std::string_view name) {
          http::iequals(name, "upgrade");
 }
 
+void append_lowercase(std::string& out, std::string_view name) {
+  for (const char c : name) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+}
+
 std::string lowercase(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::string out;
+  out.reserve(name.size());
+  append_lowercase(out, name);
   return out;
 }
 
@@ -186,7 +189,7 @@ Http2Connection::StreamState* Http2Connection::find(std::int32_t stream_id) {
   return found != streams_.end() ? found->second.get() : nullptr;
 }
 
-void Http2Connection::on_request(std::int32_t stream_id, http2::Request request) {
+void Http2Connection::on_request(std::int32_t stream_id, const http2::Request& request) {
   if (closing_) {
     session_.reset(stream_id, 0x7 /* REFUSED_STREAM: safe to retry */);
     return;
@@ -197,7 +200,9 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
   stream.method = method_of(request.method);
 
   // The strict HTTP/1.1 form of the request; the Session parses it with the same limits as any.
-  std::string& head = stream.to_session;
+  // It is made in a buffer the connection keeps and goes straight into the empty pipe.
+  std::string& head = request_head_;
+  head.clear();
   std::size_t head_size = 96 + request.method.size() + request.path.size() + request.authority.size();
   for (const auto& [name, value] : request.fields) head_size += name.size() + value.size() + 4;
   head.reserve(head_size);
@@ -220,10 +225,13 @@ void Http2Connection::on_request(std::int32_t stream_id, http2::Request request)
   }
   head.append("Connection: close\r\n\r\n");
 
+  const std::array<asio::const_buffer, 1> bytes{asio::buffer(std::as_const(head))};
+  const net::IoResult written = stream.pipe->write_now(bytes);  // the Session reads it when it runs
+  if (written.bytes < head.size()) stream.to_session.assign(head, written.bytes);  // a head beyond the pipe's room
   streams_.emplace(stream_id, std::move(owned));
   auto session = std::make_shared<Session>(worker_, net::Stream(worker_.context().get_executor(), std::move(session_end)),
                                            policy::LoadShedder::Ticket{}, &origin_);
-  feed_request(stream);  // the head goes into the pipe now; the Session reads it when it runs
+  feed_request(stream);  // what did not fit, if anything
   asio::co_spawn(worker_.context(), session->run(), asio::detached);
 }
 
@@ -336,12 +344,18 @@ void Http2Connection::take_response(StreamState& stream) {
         fail(stream);
         return;
       }
-      std::vector<std::pair<std::string, std::string>> fields;
-      fields.reserve(head.fields.count);
+      // Names are lowered into one buffer sized up front, so the views into it stay valid.
+      std::size_t names_size = 0;
+      for (const http::HeaderField& field : head.fields) names_size += field.name.size();
+      response_names_.clear();
+      response_names_.reserve(names_size);
+      response_fields_.clear();
       for (const http::HeaderField& field : head.fields) {
         if (dropped_response_field(field.name)) continue;
         if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
-        fields.emplace_back(lowercase(field.name), std::string(field.value));
+        const std::size_t at = response_names_.size();
+        append_lowercase(response_names_, field.name);
+        response_fields_.push_back({std::string_view(response_names_).substr(at, field.name.size()), field.value});
       }
       // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
       // with END_STREAM, not HEADERS and an empty DATA.
@@ -352,7 +366,7 @@ void Http2Connection::take_response(StreamState& stream) {
       stream.framing = head.framing;
       stream.responded = true;
       stream.body_ended = !has_body;
-      session_.respond(stream.id, head.status, fields, has_body);
+      session_.respond(stream.id, head.status, response_fields_, has_body);
       pipe.consume(outcome.consumed);  // the fields above viewed these bytes
       wake_writer();
       continue;

@@ -55,7 +55,7 @@ class Http2Connection final : public http2::Handler {
   void abort();
 
   // http2::Handler
-  void on_request(std::int32_t stream_id, http2::Request request) override;
+  void on_request(std::int32_t stream_id, const http2::Request& request) override;
   void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) override;
   void on_request_trailers(std::int32_t stream_id,
                            std::vector<std::pair<std::string, std::string>>&& fields) override;
@@ -87,7 +87,12 @@ class Http2Connection final : public http2::Handler {
   http2::ServerSession session_;
   std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
   std::vector<std::int32_t> failed_streams_;  // to reset with INTERNAL_ERROR
+  std::string request_head_;          // each stream's request head while it is made
   http::ResponseHead response_head_;  // each stream's response head while it is parsed
+  // The fields of the response being submitted: lowercase names, values viewing the pipe (kept
+  // between responses, so a response allocates nothing for them).
+  std::string response_names_;
+  std::vector<http2::FieldView> response_fields_;
   net::SteadyTimer writer_wake_;
   net::SteadyTimer writer_done_;  // run() waits on it for the writer to end
   bool writer_running_ = false;

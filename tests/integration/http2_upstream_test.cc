@@ -114,7 +114,7 @@ class ScriptedH2Origin {
   // One connection's answers, made inside the session's callbacks.
   class Answers : public http2::Handler {
    public:
-    void on_request(std::int32_t stream_id, http2::Request request) override {
+    void on_request(std::int32_t stream_id, const http2::Request& request) override {
       if (request.path == "/reset") {
         session->reset(stream_id, 0x2);
         return;

@@ -53,7 +53,7 @@ class ClientRecorder : public ClientHandler {
 // The origin: records requests, answers from `response_bodies`.
 class ServerRecorder : public Handler {
  public:
-  void on_request(std::int32_t stream_id, Request request) override { requests[stream_id] = std::move(request); }
+  void on_request(std::int32_t stream_id, const Request& request) override { requests[stream_id] = request; }
   void on_body(std::int32_t stream_id, std::span<const std::uint8_t> data) override {
     bodies[stream_id].append(data.begin(), data.end());
   }

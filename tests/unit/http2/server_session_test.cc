@@ -18,7 +18,7 @@ namespace {
 
 class Recorder : public Handler {
  public:
-  void on_request(std::int32_t stream_id, Request request) override { requests.emplace_back(stream_id, std::move(request)); }
+  void on_request(std::int32_t stream_id, const Request& request) override { requests.emplace_back(stream_id, request); }
   void on_body(std::int32_t, std::span<const std::uint8_t> data) override { body.append(data.begin(), data.end()); }
   void on_request_trailers(std::int32_t stream_id, Fields&& fields) override {
     trailers_received.emplace_back(stream_id, std::move(fields));
@@ -106,6 +106,36 @@ TEST_F(ServerSessionTest, AValidRequestIsOneEventWithItsBody) {
   const auto frames = parse_frames(output);
   ASSERT_FALSE(frames.empty());
   EXPECT_EQ(frames[0].type, kSettings);
+}
+
+TEST_F(ServerSessionTest, EachStreamsRequestCarriesNothingOfTheStreamsBefore) {
+  // A connection reuses the state a header block is gathered in: what one stream sent (a Host
+  // standing in for :authority, a content-length, fields), or a stream refused half-way, must
+  // leave no trace in the next request.
+  const Fields first{{":method", "POST"}, {":scheme", "https"}, {":path", "/one"}, {"host", "h1.test"},
+                     {"content-length", "5"}, {"x-first", "1"}};
+  Fields refused = get_request("/refused");
+  refused.emplace_back("host", "other.test");  // disagrees with :authority
+  refused.emplace_back("x-refused", "1");
+  (void)exchange(frame(kHeaders, kEndHeaders, 1, block(first)) + frame(kData, kEndStream, 1, "hello") +
+                 frame(kHeaders, kEndHeaders | kEndStream, 3, block(get_request("/two"))) +
+                 frame(kHeaders, kEndHeaders | kEndStream, 5, block(refused)) +
+                 frame(kHeaders, kEndHeaders | kEndStream, 7, block(get_request("/three"))));
+  ASSERT_EQ(handler_.requests.size(), 3u);
+  const Request& one = handler_.requests[0].second;
+  EXPECT_EQ(one.authority, "h1.test");
+  EXPECT_EQ(one.content_length, 5);
+  EXPECT_EQ(one.fields, (Fields{{"content-length", "5"}, {"x-first", "1"}}));
+  for (const auto& [id, path] : {std::pair{3, "/two"}, std::pair{7, "/three"}}) {
+    const auto& [stream_id, request] = handler_.requests[id == 3 ? 1 : 2];
+    EXPECT_EQ(stream_id, id);
+    EXPECT_EQ(request.method, "GET");
+    EXPECT_EQ(request.path, path);
+    EXPECT_EQ(request.authority, "api.test");
+    EXPECT_EQ(request.content_length, -1);
+    EXPECT_TRUE(request.fields.empty()) << request.fields.front().first;
+    EXPECT_TRUE(request.end_stream);
+  }
 }
 
 TEST_F(ServerSessionTest, MalformedRequestsAreStreamErrorsAndNeverReachTheHandler) {
@@ -239,7 +269,7 @@ TEST_F(ServerSessionTest, ResponseFieldsAreNeverAddedToTheEncodersDynamicTable) 
                                frame(kHeaders, kEndHeaders | kEndStream, 3, block(get_request()));
   (void)exchange(requests);
   ASSERT_EQ(handler_.requests.size(), 2u);
-  const Fields fields{{"content-type", "application/json"}, {"x-served-by", "flexgate-unit-test"}};
+  const std::vector<FieldView> fields{{"content-type", "application/json"}, {"x-served-by", "flexgate-unit-test"}};
   session_.respond(1, 200, fields, false);
   session_.respond(3, 200, fields, false);
   std::vector<std::size_t> block_sizes;
