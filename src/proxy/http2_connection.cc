@@ -16,9 +16,6 @@
 namespace flexgate::proxy {
 namespace {
 
-// Decoded response body bytes waiting for the client's window before more are taken from the
-// pipe: the bound that ties a slow client to its upstream.
-constexpr std::size_t kMaxBufferedBody = 64 * 1024;
 constexpr std::uint32_t kInternalError = 0x2;
 
 // Request fields that do not cross to HTTP/1.1: HTTP/2 has no such fields (nghttp2 refuses
@@ -87,14 +84,13 @@ struct Http2Connection::StreamState final : net::PipeListener {
   std::size_t body_bytes_pending = 0;
   bool chunked_request = false;
   bool last_chunk_written = false;  // the request's last chunk (with its trailers) went in
-  // Response side.
+  // Response side: the body stays in the pipe until nghttp2 pulls it into a DATA frame.
   http::BodyFraming framing = http::BodyFraming::kNone;
   http::ChunkedDecoder decoder;
   std::uint64_t remaining = 0;  // of a Content-Length body
   bool until_close = false;
-  std::string body;  // decoded response body waiting for the client's window
-  std::size_t body_sent = 0;
   bool body_ended = false;
+  bool deferred = false;  // nghttp2 found no body bytes and waits for resume()
   std::vector<std::pair<std::string, std::string>> trailers;  // a chunked response's, lowercase names
   bool responded = false;
   bool failed = false;
@@ -289,18 +285,9 @@ std::size_t Http2Connection::read_response_body(std::int32_t stream_id, std::uin
     end = true;
     return 0;
   }
-  const std::size_t available = stream->body.size() - stream->body_sent;
-  const std::size_t n = std::min(available, room);
-  std::memcpy(out, stream->body.data() + stream->body_sent, n);
-  stream->body_sent += n;
-  if (stream->body_sent == stream->body.size()) {
-    stream->body.clear();
-    stream->body_sent = 0;
-    // Room again: decode more of what waits in the pipe (nghttp2 learns of it from `end` or the
-    // next call). An empty body on entry needs no such call: every arrival was decoded at once.
-    take_response(*stream);
-  }
-  end = stream->body_ended && stream->body.empty();
+  const std::size_t n = pull_body(*stream, out, room);
+  end = stream->body_ended;
+  stream->deferred = n == 0 && !end;  // resumed when the Session writes more or ends (pump_response)
   return n;
 }
 
@@ -330,89 +317,106 @@ void Http2Connection::feed_request(StreamState& stream) {
   }
 }
 
-void Http2Connection::take_response(StreamState& stream) {
+void Http2Connection::take_response_head(StreamState& stream) {
   static constexpr http::Limits kLimits{64 * 1024, 8 * 1024, http::kMaxHeaderFieldsCapacity};
   net::PipeEnd& pipe = *stream.pipe;
-  while (!stream.closed && !stream.failed && !stream.body_ended) {
+  const std::string_view bytes = pipe.readable();
+  if (bytes.empty()) return;
+  http::ResponseHead& head = response_head_;  // read only until the consume() below
+  const auto outcome = http::parse_response_head(bytes, kLimits, stream.method, head);
+  if (outcome.status == http::ParseStatus::kPartial && bytes.size() < kLimits.max_head_bytes) return;
+  if (outcome.status != http::ParseStatus::kComplete || head.status < 200) {
+    fail(stream);
+    return;
+  }
+  // Names are lowered into one buffer sized up front, so the views into it stay valid.
+  std::size_t names_size = 0;
+  for (const http::HeaderField& field : head.fields) names_size += field.name.size();
+  response_names_.clear();
+  response_names_.reserve(names_size);
+  response_fields_.clear();
+  for (const http::HeaderField& field : head.fields) {
+    if (dropped_response_field(field.name)) continue;
+    if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
+    const std::size_t at = response_names_.size();
+    append_lowercase(response_names_, field.name);
+    response_fields_.push_back({std::string_view(response_names_).substr(at, field.name.size()), field.value});
+  }
+  // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
+  // with END_STREAM, not HEADERS and an empty DATA.
+  const bool has_body = head.framing == http::BodyFraming::kContentLength ? head.content_length > 0
+                                                                          : head.framing != http::BodyFraming::kNone;
+  stream.remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
+  stream.until_close = head.framing == http::BodyFraming::kUntilClose;
+  stream.framing = head.framing;
+  stream.responded = true;
+  stream.body_ended = !has_body;
+  session_.respond(stream.id, head.status, response_fields_, has_body);
+  pipe.consume(outcome.consumed);  // the fields above viewed these bytes
+  wake_writer();
+}
+
+std::size_t Http2Connection::pull_body(StreamState& stream, std::uint8_t* out, std::size_t room) {
+  if (stream.closed) return 0;  // the connection is going: its streams end with it
+  net::PipeEnd& pipe = *stream.pipe;
+  std::size_t n = 0;
+  while (n < room && !stream.failed && !stream.body_ended) {
     const std::string_view bytes = pipe.readable();
-    if (!stream.responded) {
-      if (bytes.empty()) break;
-      http::ResponseHead& head = response_head_;  // read only until the consume() below
-      const auto outcome = http::parse_response_head(bytes, kLimits, stream.method, head);
-      if (outcome.status == http::ParseStatus::kPartial && bytes.size() < kLimits.max_head_bytes) break;
-      if (outcome.status != http::ParseStatus::kComplete || head.status < 200) {
-        fail(stream);
-        return;
-      }
-      // Names are lowered into one buffer sized up front, so the views into it stay valid.
-      std::size_t names_size = 0;
-      for (const http::HeaderField& field : head.fields) names_size += field.name.size();
-      response_names_.clear();
-      response_names_.reserve(names_size);
-      response_fields_.clear();
-      for (const http::HeaderField& field : head.fields) {
-        if (dropped_response_field(field.name)) continue;
-        if (head.connection_names_fields && http::connection_nominates(head.fields, field.name)) continue;
-        const std::size_t at = response_names_.size();
-        append_lowercase(response_names_, field.name);
-        response_fields_.push_back({std::string_view(response_names_).substr(at, field.name.size()), field.value});
-      }
-      // Content-Length: 0 is no body: a gRPC "Trailers-Only" answer must be one HEADERS frame
-      // with END_STREAM, not HEADERS and an empty DATA.
-      const bool has_body = head.framing == http::BodyFraming::kContentLength ? head.content_length > 0
-                                                                              : head.framing != http::BodyFraming::kNone;
-      stream.remaining = head.framing == http::BodyFraming::kContentLength ? head.content_length : 0;
-      stream.until_close = head.framing == http::BodyFraming::kUntilClose;
-      stream.framing = head.framing;
-      stream.responded = true;
-      stream.body_ended = !has_body;
-      session_.respond(stream.id, head.status, response_fields_, has_body);
-      pipe.consume(outcome.consumed);  // the fields above viewed these bytes
-      wake_writer();
-      continue;
-    }
-    // Backpressure: the bytes stay in the pipe (its writer waits) while the client's window is slow.
-    if (bytes.empty() || stream.body.size() - stream.body_sent >= kMaxBufferedBody) break;
+    if (bytes.empty()) break;
     if (stream.framing == http::BodyFraming::kChunked) {
-      const auto step = stream.decoder.next(bytes);
+      // A prefix of at most the room left: the decoder never hands out more data than fits, and
+      // it takes framing bytes in any pieces.
+      const auto step = stream.decoder.next(bytes.substr(0, room - n));
       if (step.kind == http::ChunkedDecoder::Kind::kError) {
         fail(stream);
-        return;
+        break;
       }
-      if (step.kind == http::ChunkedDecoder::Kind::kData) stream.body.append(step.data);
+      if (step.kind == http::ChunkedDecoder::Kind::kData) {
+        std::memcpy(out + n, step.data.data(), step.data.size());
+        n += step.data.size();
+      }
       if (step.kind == http::ChunkedDecoder::Kind::kDone) {
         stream.body_ended = true;
         take_trailers(stream.decoder, stream.trailers);
       }
       pipe.consume(step.consumed);
-      if (step.kind == http::ChunkedDecoder::Kind::kNeedMore) break;
     } else if (stream.until_close) {
-      stream.body.append(bytes);
-      pipe.consume(bytes.size());
+      const std::size_t take = std::min(room - n, bytes.size());
+      std::memcpy(out + n, bytes.data(), take);
+      n += take;
+      pipe.consume(take);
     } else {
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(stream.remaining, bytes.size()));
-      stream.body.append(bytes.substr(0, take));
-      pipe.consume(bytes.size());  // nothing may follow a Connection: close response
+      const std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>({stream.remaining, room - n, bytes.size()}));
+      std::memcpy(out + n, bytes.data(), take);
+      n += take;
       stream.remaining -= take;
       if (stream.remaining == 0) stream.body_ended = true;
+      pipe.consume(stream.body_ended ? bytes.size() : take);  // nothing may follow a Connection: close response
     }
   }
-  if (stream.closed || stream.failed || stream.body_ended || !pipe.at_eof()) return;
-  // The Session closed its end before the response was complete: only a body that runs until
-  // the close ends cleanly there.
-  if (stream.responded && stream.until_close) {
+  if (stream.failed || stream.body_ended || !pipe.at_eof()) return n;
+  // The Session closed its end before the body was complete: only a body that runs until the
+  // close ends cleanly there.
+  if (stream.until_close) {
     stream.body_ended = true;
   } else {
     fail(stream);
   }
+  return n;
 }
 
 void Http2Connection::pump_response(StreamState& stream) {
-  const bool had_body = !stream.body.empty() || stream.body_ended;
-  take_response(stream);
-  if (stream.closed || stream.failed || !stream.responded) return;
-  if (!had_body && (!stream.body.empty() || stream.body_ended)) {
-    session_.resume(stream.id);  // its DATA was deferred for want of bytes
+  if (stream.closed || stream.failed) return;
+  if (!stream.responded) {
+    take_response_head(stream);
+    // The Session closed its end before a complete head: nothing to answer with.
+    if (!stream.responded && !stream.failed && stream.pipe->at_eof()) fail(stream);
+    return;  // nghttp2 pulls the body (pull_body) as it writes the HEADERS and the window allows
+  }
+  if (stream.deferred) {
+    stream.deferred = false;
+    session_.resume(stream.id);  // its DATA waited for bytes, or for the end
     wake_writer();
   }
 }

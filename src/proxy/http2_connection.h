@@ -11,8 +11,9 @@
 // the Session and the pipe, nothing more.
 //
 // Backpressure both ways: a request body's window opens only as the pipe takes the bytes (the
-// Session reads them), and response bytes stay in the pipe, making the Session's writes wait,
-// while more than a bounded amount of decoded body waits for the client's window.
+// Session reads them), and response body bytes stay in the pipe, making the Session's writes
+// wait, until nghttp2 pulls them into DATA frames as the client's window allows: each byte is
+// copied once, from the pipe into its frame.
 
 #include <cstdint>
 #include <memory>
@@ -71,10 +72,13 @@ class Http2Connection final : public http2::Handler {
   net::Task<void> write_loop();
   // The request bytes the pipe had no room for yet go in (the window opens as they do).
   void feed_request(StreamState& stream);
-  // Parses what the Session wrote: the response head, then body bytes while few enough wait for
-  // the client's window. pump_response() also tells nghttp2 what changed.
-  void take_response(StreamState& stream);
+  // The Session wrote: its response head is parsed and submitted, or nghttp2, waiting for body
+  // bytes, is told to pull again.
   void pump_response(StreamState& stream);
+  void take_response_head(StreamState& stream);
+  // Copies up to `room` body bytes, decoded, from the pipe into a DATA frame being written; the
+  // Session's writes wait while the client's window keeps the bytes in the pipe.
+  std::size_t pull_body(StreamState& stream, std::uint8_t* out, std::size_t room);
   // No complete response: the stream is reset (by the writer, outside nghttp2's callbacks).
   void fail(StreamState& stream);
   void end_streams();
