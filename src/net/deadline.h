@@ -1,7 +1,8 @@
 #pragma once
 // A per-connection deadline watched by one lazily re-armed timer. Moving the deadline later is a
-// plain store (no syscall, no timer churn); only moving it earlier re-arms the timer. When the
-// deadline passes, the owner's `on_expire` runs (it cancels the sockets) and expired() turns true.
+// plain store (no syscall, no timer churn); only moving it earlier re-arms the timer, and with no
+// deadline set nothing waits. When the deadline passes, the owner's `on_expire` runs (it cancels
+// the sockets) and expired() turns true.
 
 #include <chrono>
 #include <functional>
@@ -18,7 +19,7 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
  public:
   using OnExpire = std::function<void()>;
 
-  // Starts waiting on `executor`. Until set(), the deadline is "never".
+  // A deadline on `executor`. Until set(), it is "never" (and no timer waits).
   static std::shared_ptr<Deadline> start(const net::Executor& executor, OnExpire on_expire);
   explicit Deadline(const net::Executor& executor, OnExpire on_expire);
 
@@ -42,6 +43,7 @@ class Deadline : public std::enable_shared_from_this<Deadline> {
   Clock::time_point armed_for_ = Clock::time_point::max();
   bool expired_ = false;
   bool stopped_ = false;
+  bool waiting_ = false;  // the timer's wait is pending (it holds this deadline alive)
 };
 
 }  // namespace flexgate::net

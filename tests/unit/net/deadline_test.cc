@@ -72,6 +72,39 @@ TEST_F(DeadlineTest, NoDeadlineUntilSet) {
   EXPECT_FALSE(deadline_->expired());
 }
 
+TEST(DeadlineWaits, OnlyOnceSetAndNotAfterItExpired) {
+  // A deadline never set has no timer waiting (each HTTP/2 stream's Session has one): nothing
+  // holds it but its owner. Once set, the wait holds it until it expires; after that it waits
+  // again only when set again.
+  asio::io_context io;
+  int expirations = 0;
+  auto deadline = Deadline::start(io.get_executor(), [&] { ++expirations; });
+  std::weak_ptr<Deadline> weak = deadline;
+  deadline->set_after(1ms);
+  deadline.reset();
+  EXPECT_FALSE(weak.expired());  // the pending wait holds it
+  ASSERT_TRUE(run_until(io, [&] { return expirations == 1; }));
+  io.restart();
+  EXPECT_EQ(io.poll(), 0u);       // nothing left to run or wait for
+  EXPECT_TRUE(weak.expired());    // so the last reference went with the wait
+  EXPECT_TRUE(io.stopped());
+
+  auto unset = Deadline::start(io.get_executor(), [&] { ++expirations; });
+  std::weak_ptr<Deadline> weak_unset = unset;
+  unset.reset();
+  EXPECT_TRUE(weak_unset.expired());
+  EXPECT_EQ(expirations, 1);
+}
+
+TEST_F(DeadlineTest, SetAgainAfterExpiryExpiresAgain) {
+  deadline_->set_after(1ms);
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 1; }));
+  deadline_->set_after(1ms);
+  EXPECT_FALSE(deadline_->expired());
+  ASSERT_TRUE(run_until(io_, [&] { return expirations_ == 2; }));
+  EXPECT_TRUE(deadline_->expired());
+}
+
 TEST_F(DeadlineTest, MovingLaterDoesNotFireAtTheEarlierTime) {
   deadline_->set_after(20ms);
   io_.poll();  // the watchdog arms its timer for the 20 ms deadline
