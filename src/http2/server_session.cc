@@ -37,11 +37,9 @@ struct ServerSession::Pending {
 };
 
 namespace {
+
 // Spare header-block states a connection keeps: enough for a burst of concurrent new streams.
 constexpr std::size_t kMaxSparePending = 16;
-}  // namespace
-
-namespace {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
