@@ -106,9 +106,8 @@ TEST_F(DeadlineTest, SetAgainAfterExpiryExpiresAgain) {
 }
 
 TEST_F(DeadlineTest, MovingLaterDoesNotFireAtTheEarlierTime) {
-  deadline_->set_after(20ms);
-  io_.poll();  // the watchdog arms its timer for the 20 ms deadline
-  deadline_->set_after(10s);
+  deadline_->set_after(20ms);  // arms the timer for 20 ms at once
+  deadline_->set_after(10s);   // no handler runs in between: this test does not race the 20 ms
   mark_after(60ms);  // well after the old deadline
   ASSERT_TRUE(run_until(io_, [&] { return marked(); }));
   EXPECT_EQ(expirations_, 0);
@@ -131,8 +130,7 @@ TEST_F(DeadlineTest, MovingEarlierFiresAtTheEarlierTime) {
 }
 
 TEST_F(DeadlineTest, ClearPreventsFiring) {
-  deadline_->set_after(20ms);
-  io_.poll();
+  deadline_->set_after(20ms);  // armed at once; cleared before any handler can run
   deadline_->clear();
   EXPECT_EQ(deadline_->at(), Clock::time_point::max());
   mark_after(60ms);
@@ -161,8 +159,7 @@ TEST_F(DeadlineTest, SetInThePastFiresPromptly) {
 }
 
 TEST_F(DeadlineTest, StopPreventsFiringAndEndsTheWatchdog) {
-  deadline_->set_after(20ms);
-  io_.poll();
+  deadline_->set_after(20ms);  // armed at once; stopped before any handler can run
   deadline_->stop();
   // The only pending work was the watchdog: the loop runs dry instead of waiting forever.
   io_.run_for(test::kTestBound);
