@@ -4,19 +4,26 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <memory>
 #include <optional>
-#include <string>
 #include <utility>
 
 namespace flexgate::net {
 
-// One direction: bytes written by one end for the other. A waiting coroutine parks on a timer
-// that never expires; cancel() wakes it (it looks again at the state). The timers are made at the
-// first wait: a stream whose ends never wait (the usual HTTP/2 request) makes none. An end with a
-// listener is called instead.
+// One direction: bytes written by one end for the other, in a ring: `count` unread bytes from
+// `head` on, wrapping at `size`. The storage grows (laid out again from 0) up to the pipe's
+// capacity and is then kept, so a reader that takes bytes in pieces never makes the writer move
+// the rest (a 64 KiB response read 16 KiB at a time was copied twice more by a flat buffer). A
+// waiting coroutine parks on a timer that never expires; cancel() wakes it (it looks again at
+// the state). The timers are made at the first wait: a stream whose ends never wait (the usual
+// HTTP/2 request) makes none. An end with a listener is called instead.
 struct PipeChannel {
-  std::string bytes;       // unread bytes from read_at on (the storage is kept between uses)
-  std::size_t read_at = 0;
+  static constexpr std::size_t kFirstStorage = 1024;
+
+  std::unique_ptr<char[]> storage;
+  std::size_t size = 0;
+  std::size_t head = 0;
+  std::size_t count = 0;
   bool writer_done = false;  // no more bytes will come: eof after the last one
   bool reader_gone = false;  // nobody reads any more: writes fail
   bool reader_waiting = false;
@@ -26,7 +33,9 @@ struct PipeChannel {
   PipeListener* reader_listener = nullptr;
   PipeListener* writer_listener = nullptr;
 
-  std::size_t pending() const { return bytes.size() - read_at; }
+  std::size_t pending() const { return count; }
+  // The unread bytes up to the end of the storage (all of them unless they wrap).
+  std::string_view first_part() const { return {storage.get() + head, std::min(count, size - head)}; }
   void wake_reader() {
     if (reader_listener != nullptr) {
       reader_listener->on_pipe_readable();
@@ -42,11 +51,39 @@ struct PipeChannel {
     }
   }
   void consume(std::size_t n) {
-    read_at += n;
-    if (read_at == bytes.size()) {
-      bytes.clear();
-      read_at = 0;
-    }
+    assert(n <= count);
+    count -= n;
+    head = count == 0 ? 0 : (head + n) % size;
+  }
+  // Grows the storage to hold `more` bytes beside the unread ones, up to `capacity` in all.
+  void reserve_for(std::size_t more, std::size_t capacity) {
+    const std::size_t needed = std::min(capacity, count + more);
+    if (needed <= size) return;
+    const std::size_t new_size = std::min(capacity, std::max({needed, size * 2, kFirstStorage}));
+    auto bigger = std::make_unique_for_overwrite<char[]>(new_size);
+    copy_to(bigger.get(), count);
+    storage = std::move(bigger);
+    size = new_size;
+    head = 0;
+  }
+  // Copies the first `n` unread bytes to `out` (they stay unread).
+  void copy_to(char* out, std::size_t n) const {
+    const std::size_t first = std::min(n, size - head);
+    if (first > 0) std::memcpy(out, storage.get() + head, first);
+    if (n > first) std::memcpy(out + first, storage.get(), n - first);
+  }
+  // Appends `n` bytes; there is room (reserve_for).
+  void append(const char* data, std::size_t n) {
+    assert(count + n <= size);
+    const std::size_t tail = (head + count) % size;
+    const std::size_t first = std::min(n, size - tail);
+    std::memcpy(storage.get() + tail, data, first);
+    if (n > first) std::memcpy(storage.get(), data + first, n - first);
+    count += n;
+  }
+  void release() {
+    storage.reset();
+    size = head = count = 0;
   }
 };
 
@@ -78,7 +115,7 @@ Task<IoResult> PipeEnd::read_some(std::span<char> buffer) {
     if (closed_) co_return IoResult{asio::error::operation_aborted, 0};
     if (in.pending() > 0) {
       const std::size_t n = std::min(in.pending(), buffer.size());
-      std::memcpy(buffer.data(), in.bytes.data() + in.read_at, n);
+      in.copy_to(buffer.data(), n);
       in.consume(n);
       in.wake_writer();
       co_return IoResult{{}, n};
@@ -100,25 +137,24 @@ IoResult PipeEnd::write_after(std::span<const asio::const_buffer> buffers, std::
   for (;;) {
     if (closed_) return IoResult{asio::error::bad_descriptor, written};
     if (out.reader_gone || out.writer_done) return IoResult{asio::error::broken_pipe, written};
-    if (out.read_at > 0 && out.bytes.size() + (total - written) > state_->capacity) {
-      out.bytes.erase(0, out.read_at);  // room at the front: bounded memory per direction
-      out.read_at = 0;
-    }
-    // One allocation for a write of several buffers (a head and its body), not one per buffer.
-    out.bytes.reserve(std::min(state_->capacity, out.bytes.size() + (total - written)));
+    const std::size_t room = state_->capacity - std::min(state_->capacity, out.pending());
+    std::size_t left = std::min(room, total - written);
     std::size_t round = 0;
-    std::size_t before = skip + written;  // bytes of `buffers` already out
-    for (const auto& buffer : buffers) {
-      if (before >= buffer.size()) {
-        before -= buffer.size();
-        continue;
+    if (left > 0) {
+      out.reserve_for(left, state_->capacity);
+      std::size_t before = skip + written;  // bytes of `buffers` already out
+      for (const auto& buffer : buffers) {
+        if (before >= buffer.size()) {
+          before -= buffer.size();
+          continue;
+        }
+        const std::size_t n = std::min(left, buffer.size() - before);
+        out.append(static_cast<const char*>(buffer.data()) + before, n);
+        round += n;
+        left -= n;
+        before = 0;
+        if (left == 0) break;
       }
-      const std::size_t room = state_->capacity - std::min(state_->capacity, out.pending());
-      const std::size_t n = std::min(room, buffer.size() - before);
-      out.bytes.append(static_cast<const char*>(buffer.data()) + before, n);
-      round += n;
-      if (n < buffer.size() - before) break;
-      before = 0;
     }
     written += round;
     if (round > 0) out.wake_reader();
@@ -149,8 +185,7 @@ void PipeEnd::shutdown_send() {
 void PipeEnd::shutdown_receive() {
   PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
   in.reader_gone = true;
-  in.bytes.clear();
-  in.read_at = 0;
+  in.release();
   in.wake_reader();  // a read of this end pending: it sees eof
   in.wake_writer();  // the peer's pending write: it fails
 }
@@ -162,13 +197,11 @@ void PipeEnd::set_listener(PipeListener* listener) {
 
 std::string_view PipeEnd::readable() const {
   if (closed_) return {};
-  const PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
-  return std::string_view(in.bytes).substr(in.read_at);
+  return state_->channels[static_cast<std::size_t>(side_)].first_part();
 }
 
 void PipeEnd::consume(std::size_t n) {
   PipeChannel& in = state_->channels[static_cast<std::size_t>(side_)];
-  assert(n <= in.pending());
   in.consume(n);
   if (n > 0) in.wake_writer();
 }

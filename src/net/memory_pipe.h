@@ -51,7 +51,8 @@ class PipeEnd {
   // Serves this end by callbacks instead of read_some()/write_rest() waits; nullptr detaches.
   // close() detaches it first: a closed end's listener is never called again.
   void set_listener(PipeListener* listener);
-  // The bytes this end can read now, in place; consume() drops the first `n` of them.
+  // Bytes this end can read now, in place: all of them, or when they wrap around the end of the
+  // pipe's ring the first part (consume() it, then call again). consume() drops the first `n`.
   std::string_view readable() const;
   void consume(std::size_t n);
   // The peer will write nothing more and every byte it wrote was read.

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "net/socket_io.h"
 
@@ -198,6 +199,61 @@ TEST(MemoryPipe, AListenerIsToldOfBytesAndReadsThemInPlace) {
   a->shutdown_send();
   EXPECT_EQ(listener.readable_calls, 2) << "the end of the peer's sending side is news too";
   EXPECT_TRUE(b->at_eof());
+}
+
+// Everything `end` can read now, in order, taken part by part as readable() hands it out.
+std::string take_all(PipeEnd& end) {
+  std::string out;
+  for (std::string_view part = end.readable(); !part.empty(); part = end.readable()) {
+    out.append(part);
+    end.consume(part.size());
+  }
+  return out;
+}
+
+TEST(MemoryPipe, BytesThatWrapAroundTheRingAreReadInTwoPartsInOrder) {
+  // The unread bytes stay where they are while the reader takes some: the next write goes on
+  // after them, wrapping around the end of the storage.
+  asio::io_context io;
+  auto ends = make_pipe(io.get_executor(), /*capacity=*/8);
+  RecordingListener listener(*ends.second);
+  const std::string first = "012345";
+  EXPECT_EQ(ends.first->write_now(one(asio::buffer(first))).bytes, 6u);
+  ends.second->consume(4);
+  const std::string second = "6789AB";  // exactly the room left
+  const IoResult written = ends.first->write_now(one(asio::buffer(second)));
+  EXPECT_FALSE(written.error);
+  EXPECT_EQ(written.bytes, 6u);
+  EXPECT_EQ(ends.second->available(), 8u);
+  EXPECT_EQ(ends.second->readable(), "4567");  // up to the end of the storage
+  ends.second->consume(4);
+  EXPECT_EQ(ends.second->readable(), "89AB");
+  ends.second->consume(4);
+  EXPECT_TRUE(ends.second->readable().empty());
+}
+
+TEST(MemoryPipe, StorageThatGrowsWhileBytesWrapKeepsThemInOrder) {
+  asio::io_context io;
+  auto ends = make_pipe(io.get_executor(), /*capacity=*/8192);
+  RecordingListener listener(*ends.second);
+  std::string expected;
+  const auto write = [&](char first_letter, std::size_t n) {
+    std::string bytes;
+    for (std::size_t i = 0; i < n; ++i) bytes += static_cast<char>(first_letter + i % 26);
+    const IoResult written = ends.first->write_now(one(asio::buffer(bytes)));
+    EXPECT_FALSE(written.error);
+    EXPECT_EQ(written.bytes, n);
+    expected += bytes;
+  };
+  write('a', 1000);  // the first storage: 1 KiB
+  std::string taken(ends.second->readable().substr(0, 900));
+  ends.second->consume(900);
+  write('A', 900);   // wraps around the 1 KiB
+  write('a', 5000);  // grows: laid out again from the start
+  write('A', 2000);  // within the capacity: 8,000 unread bytes
+  EXPECT_EQ(ends.second->available(), 8000u);
+  taken += take_all(*ends.second);
+  EXPECT_EQ(taken, expected);
 }
 
 TEST(MemoryPipe, AListenerThatTakesBytesAsToldLetsOneWriteCarryMoreThanTheCapacity) {
