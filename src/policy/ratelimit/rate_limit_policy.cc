@@ -2,6 +2,8 @@
 
 #include <cassert>
 #include <charconv>
+#include <cstring>
+#include <limits>
 #include <span>
 #include <utility>
 
@@ -38,6 +40,20 @@ void append_decimal(std::string& out, std::uint64_t value) {
   (void)ec;
   out.append(digits, end);
 }
+
+// Writers into a buffer the caller has sized (the RateLimit line, below).
+char* put(char* p, std::string_view text) {
+  std::memcpy(p, text.data(), text.size());
+  return p + text.size();
+}
+char* put_decimal(char* p, std::uint64_t value) {
+  return std::to_chars(p, p + std::numeric_limits<std::uint64_t>::digits10 + 1, value).ptr;
+}
+
+// "RateLimit: " + at most kLevels members of `, "per-route";r=N;t=N` + CRLF.
+constexpr std::size_t kMaxMemberPrefix = 16;  // `, "per-route";r=`
+constexpr std::size_t kMaxRateLimitLine =
+    11 + RateLimitScratch::kLevels * (kMaxMemberPrefix + 2 * (std::numeric_limits<std::uint64_t>::digits10 + 1) + 3) + 2;
 
 }  // namespace
 
@@ -89,7 +105,9 @@ RateLimitPolicy RateLimitPolicy::build(const config::Config& config,
     if (limits.count == 0) continue;
     limits.policy_line = "RateLimit-Policy: ";
     for (std::size_t l = 0; l < limits.count; ++l) {
-      const Level& level = limits.levels[l];
+      Level& level = limits.levels[l];
+      level.member_prefix = std::string(l > 0 ? ", " : "") + "\"" + std::string(level.name) + "\";r=";
+      assert(level.member_prefix.size() <= kMaxMemberPrefix);
       if (l > 0) limits.policy_line += ", ";
       limits.policy_line.append("\"").append(level.name).append("\";q=").append(std::to_string(level.max));
       limits.policy_line.append(";w=").append(
@@ -145,20 +163,20 @@ Verdict RateLimitPolicy::conclude(std::size_t route_index, const RateLimitScratc
     lines += "\r\n";
   }
   lines += limits.policy_line;
-  lines += "RateLimit: ";
+  // Formatted on the stack and appended once: this runs on every rate-limited request.
+  char line[kMaxRateLimitLine];
+  char* p = put(line, "RateLimit: ");
   for (std::size_t l = 0; l < limits.count; ++l) {
     const RateLimitDecision& decision = scratch.decisions[l];
     const std::uint64_t reset = l == refused ? std::max<std::uint64_t>(ceil_seconds(decision.retry_after), 1)
                                              : ceil_seconds(decision.reset);
-    if (l > 0) lines += ", ";
-    lines += '"';
-    lines += limits.levels[l].name;
-    lines += "\";r=";
-    append_decimal(lines, decision.remaining);
-    lines += ";t=";
-    append_decimal(lines, reset);
+    p = put(p, limits.levels[l].member_prefix);
+    p = put_decimal(p, decision.remaining);
+    p = put(p, ";t=");
+    p = put_decimal(p, reset);
   }
-  lines += "\r\n";
+  p = put(p, "\r\n");
+  lines.append(line, p);
   if (allowed) return Verdict::allow();
   return Verdict::deny(ErrorKind::kTooManyRequests, limits.levels[refused].message, std::move(refusal))
       .because("limited");

@@ -114,6 +114,7 @@ class RateLimitPolicy {
     KeyKind key = KeyKind::kClient;
     std::string header;         // kHeader: the field name
     std::string bucket_prefix;  // "<level>\x1f<route identity>\x1f"
+    std::string member_prefix;  // this level's member of the RateLimit line up to r's value: "\"route\";r="
   };
   struct RouteLimits {
     std::array<Level, kLevels> levels;
