@@ -67,13 +67,11 @@ template <bool kBIsLower = false>
 
 }  // namespace
 
-bool iequals_lower(std::string_view s, std::string_view lower) {
-  return s.size() == lower.size() && iequals_n<true>(s.data(), lower.data(), s.size());
+bool iequals_lower_same_size(const char* s, const char* lower, std::size_t n) {
+  return iequals_n<true>(s, lower, n);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && iequals_n(a.data(), b.data(), a.size());
-}
+bool iequals_same_size(const char* a, const char* b, std::size_t n) { return iequals_n(a, b, n); }
 
 HeaderToken lookup_header_token(std::string_view name) {
   // Dispatch on length first: most names are rejected by one integer compare (h2o does the same).

@@ -2,6 +2,7 @@
 // Interned header names: the headers the gateway acts on get a token with flags, so framing and
 // hop-by-hop decisions are flag tests instead of string compares (h2o's approach).
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -39,9 +40,19 @@ HeaderToken lookup_header_token(std::string_view name);
 // Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate, Proxy-Authorization): never forwarded.
 bool is_hop_by_hop(HeaderToken token);
 
-// ASCII case-insensitive equality (field names, tokens).
-bool iequals(std::string_view a, std::string_view b);
+// iequals() for two strings of `n` bytes each.
+bool iequals_same_size(const char* a, const char* b, std::size_t n);
+// iequals_lower() for two strings of `n` bytes each.
+bool iequals_lower_same_size(const char* s, const char* lower, std::size_t n);
+
+// ASCII case-insensitive equality (field names, tokens). Inline: most callers compare a field
+// name against one that differs in length, which the size check answers without a call.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequals_same_size(a.data(), b.data(), a.size());
+}
 // iequals() where `lower` is known to be lower case already (a literal): half the folding.
-bool iequals_lower(std::string_view s, std::string_view lower);
+inline bool iequals_lower(std::string_view s, std::string_view lower) {
+  return s.size() == lower.size() && iequals_lower_same_size(s.data(), lower.data(), s.size());
+}
 
 }  // namespace flexgate::http
