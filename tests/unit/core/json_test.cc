@@ -69,6 +69,49 @@ TEST(JsonStringTest, EveryByteValueGivesValidJson) {
   EXPECT_EQ(decoded.size(), 128u + 128u * 2u);
 }
 
+// The plain/escape decision one byte at a time, as the spec above says it.
+std::string reference_json_string(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+// The writer skips plain bytes eight at a time: every byte value, at every position of a value
+// three words long (and in the shorter tail after it), must still be found and escaped.
+TEST(JsonStringTest, EveryByteValueAtEveryPositionIsEscapedAsOneByOne) {
+  for (const std::size_t length : {7u, 8u, 9u, 24u, 29u}) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int c = 0; c < 256; ++c) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(c);
+        ASSERT_EQ(json_string(text), reference_json_string(text)) << "byte " << c << " at " << at << " of " << length;
+      }
+    }
+  }
+  // Two bytes to escape in one word, and a run of plain bytes between escapes.
+  EXPECT_EQ(json_string("abc\"d\x01" "fgh/ijklmnop\\q"), R"("abc\"d\u0001fgh/ijklmnop\\q")");
+}
+
 TEST(JsonUintTest, WritesDecimalDigits) {
   std::string out;
   append_json_uint(out, 0);
