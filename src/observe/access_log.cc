@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "core/json.h"
+#include "core/striped_counter.h"
 #include "observe/log_sampling.h"
 
 namespace flexgate::observe {
@@ -17,7 +18,7 @@ namespace {
 std::atomic<bool> g_access_log_enabled{true};
 std::atomic<double> g_success_rate{1.0};
 std::atomic<double> g_error_rate{1.0};
-std::atomic<std::uint64_t> g_sampled_out{0};
+StripedCounter g_sampled_out;  // added to by every worker, per line left out
 
 // The redactor is swapped on reload; each thread keeps its own reference and looks at the shared
 // one only when the version moved, so formatting a line takes no lock and no shared refcount.
@@ -90,7 +91,7 @@ void set_access_log_redactor(Redactor redactor) {
   g_redactor_version.fetch_add(1, std::memory_order_release);
 }
 
-std::uint64_t access_lines_sampled_out() { return g_sampled_out.load(std::memory_order_relaxed); }
+std::uint64_t access_lines_sampled_out() { return g_sampled_out.load(); }
 
 bool is_error_record(const AccessRecord& record) {
   return record.status >= 500 || record.refused || !record.rejected_by.empty();
@@ -204,7 +205,7 @@ void format_access_line(const AccessRecord& r, std::string& out) {
 
 bool access_line_kept(std::string_view correlation_id, bool is_error) {
   if (keep_access_line(correlation_id, is_error, access_log_sampling())) return true;
-  g_sampled_out.fetch_add(1, std::memory_order_relaxed);
+  g_sampled_out.add();
   return false;
 }
 
