@@ -36,44 +36,82 @@ std::uint64_t load_word(const char* p) {
   return w;
 }
 
-void append_escape(std::string& out, unsigned char c) {
+// Where the next byte that needs escaping is, from `i` on (or `size`): eight bytes at a time while
+// the words are plain, then byte by byte.
+std::size_t plain_run_end(const char* data, std::size_t size, std::size_t i) {
+  while (size - i >= 8 && !word_needs_escape(load_word(data + i))) i += 8;
+  // A tail shorter than a word: the text's last eight bytes in one test when it has eight (they
+  // overlap bytes already found plain, or one just escaped, which only sends it byte by byte).
+  if (i < size && size - i < 8 && size >= 8 && !word_needs_escape(load_word(data + size - 8))) return size;
+  while (i < size && kPlainJsonByte[static_cast<unsigned char>(data[i])]) ++i;
+  return i;
+}
+
+// The escape for a byte that is not plain, at `out` (2 or 6 bytes); returns its end.
+char* write_escape(char* out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
+  char short_form = 0;
   switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default: {
-      // Control bytes and all non-ASCII bytes are escaped: the output is valid JSON whatever
-      // bytes a client sent (a lone 0x80 would otherwise make the line invalid UTF-8).
-      const char escape[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out.append(escape, sizeof escape);
-    }
+    case '"': short_form = '"'; break;
+    case '\\': short_form = '\\'; break;
+    case '\n': short_form = 'n'; break;
+    case '\r': short_form = 'r'; break;
+    case '\t': short_form = 't'; break;
+    default: break;
   }
+  *out++ = '\\';
+  if (short_form != 0) {
+    *out++ = short_form;
+    return out;
+  }
+  // Control bytes and all non-ASCII bytes are escaped: the output is valid JSON whatever bytes a
+  // client sent (a lone 0x80 would otherwise make the line invalid UTF-8).
+  *out++ = 'u';
+  *out++ = '0';
+  *out++ = '0';
+  *out++ = kHex[c >> 4];
+  *out++ = kHex[c & 0xf];
+  return out;
 }
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
-  // Runs of plain bytes go out in one append each, found eight bytes at a time: per-byte appends
-  // cost several times more, and most values (paths, ids, names) have nothing to escape.
+  // Runs of plain bytes go out in one append each: per-byte appends cost several times more, and
+  // most values (paths, ids, names) have nothing to escape.
   const char* const data = text.data();
   const std::size_t size = text.size();
   std::size_t run_start = 0;
-  std::size_t i = 0;
   for (;;) {
-    while (size - i >= 8 && !word_needs_escape(load_word(data + i))) i += 8;
-    while (i < size && kPlainJsonByte[static_cast<unsigned char>(data[i])]) ++i;
-    if (i == size) break;
+    const std::size_t i = plain_run_end(data, size, run_start);
     out.append(data + run_start, i - run_start);
-    append_escape(out, static_cast<unsigned char>(data[i]));
-    run_start = ++i;
+    if (i == size) break;
+    char escape[6];
+    out.append(escape, static_cast<std::size_t>(write_escape(escape, static_cast<unsigned char>(data[i])) - escape));
+    run_start = i + 1;
   }
-  out.append(data + run_start, size - run_start);
   out += '"';
 }
+
+char* write_json_string(char* out, std::string_view text) {
+  *out++ = '"';
+  const char* const data = text.data();
+  const std::size_t size = text.size();
+  std::size_t run_start = 0;
+  for (;;) {
+    const std::size_t i = plain_run_end(data, size, run_start);
+    if (i != run_start) std::memcpy(out, data + run_start, i - run_start);
+    out += i - run_start;
+    if (i == size) break;
+    out = write_escape(out, static_cast<unsigned char>(data[i]));
+    run_start = i + 1;
+  }
+  *out++ = '"';
+  return out;
+}
+
+char* write_json_uint(char* out, std::uint64_t value) { return std::to_chars(out, out + 20, value).ptr; }
 
 void append_json_uint(std::string& out, std::uint64_t value) {
   char buf[24];

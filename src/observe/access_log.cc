@@ -1,5 +1,6 @@
 #include "observe/access_log.h"
 
+#include <cassert>
 #include <charconv>
 #include <cstring>
 
@@ -37,25 +38,56 @@ const Redactor& current_redactor() {
   return *cached;
 }
 
-void append_field(std::string& out, std::string_view key, std::string_view value) {
-  // `,"key":` in one append: this runs for each field of every kept line. (The keys are short
-  // literals; a longer one would take the three appends.)
-  char prefix[32];
-  if (key.size() + 4 > sizeof prefix) {
-    out.append(",\"").append(key).append("\":");
-    append_json_string(out, value);
-    return;
+char* write_millis(char* out, double value);
+
+// Writes a JSON access line through a pointer into storage sized for the line's worst case
+// (json_line_bound): each piece is a copy, not a string append with its own capacity check.
+class JsonLineWriter {
+ public:
+  explicit JsonLineWriter(char* at) : p_(at) {}
+  char* end() const { return p_; }
+
+  void text(std::string_view literal) {
+    std::memcpy(p_, literal.data(), literal.size());
+    p_ += literal.size();
   }
-  prefix[0] = ',';
-  prefix[1] = '"';
-  std::memcpy(prefix + 2, key.data(), key.size());
-  prefix[key.size() + 2] = '"';
-  prefix[key.size() + 3] = ':';
-  out.append(prefix, key.size() + 4);
-  append_json_string(out, value);
-}
+  // `,"key":"value"`; `key_prefix` is the literal `,"key":`.
+  void string_field(std::string_view key_prefix, std::string_view value) {
+    text(key_prefix);
+    p_ = write_json_string(p_, value);
+  }
+  void uint_field(std::string_view key_prefix, std::uint64_t value) {
+    text(key_prefix);
+    p_ = write_json_uint(p_, value);
+  }
+  void millis_field(std::string_view key_prefix, double value) {
+    text(key_prefix);
+    p_ = write_millis(p_, value);
+  }
+  void timestamp() { p_ = write_timestamp(p_); }
+  void json_string(std::string_view value) { p_ = write_json_string(p_, value); }
+
+ private:
+  char* p_;
+};
+
+// Room for everything in a JSON line but its strings: the keys and punctuation (under 400
+// bytes), the timestamp and seven numbers (at most 24 bytes each).
+constexpr std::size_t kJsonLineFixedRoom = 1024;
 
 // Milliseconds with 3 decimals (microsecond resolution), without printf: this runs per request.
+// At most 24 bytes.
+char* write_millis(char* out, double value) {
+  const auto micros = static_cast<std::uint64_t>(value > 0 ? value * 1000.0 + 0.5 : 0.0);
+  out = std::to_chars(out, out + 20, micros / 1000).ptr;
+  const std::uint64_t fraction = micros % 1000;
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + fraction / 100);
+  *out++ = static_cast<char>('0' + fraction / 10 % 10);
+  *out++ = static_cast<char>('0' + fraction % 10);
+  return out;
+}
+
 void append_millis(std::string& out, double value) {
   const auto micros = static_cast<std::uint64_t>(value > 0 ? value * 1000.0 + 0.5 : 0.0);
   char digits[24];
@@ -100,6 +132,74 @@ std::uint64_t access_lines_sampled_out() { return g_sampled_out.load(); }
 bool is_error_record(const AccessRecord& record) {
   return record.status >= 500 || record.refused || !record.rejected_by.empty();
 }
+
+namespace {
+
+// The most bytes the JSON line of `r` can take: its strings as if every byte were escaped.
+std::size_t json_line_bound(const AccessRecord& r, const Redactor* redactor) {
+  std::size_t bound = kJsonLineFixedRoom;
+  for (const std::string_view value :
+       {r.correlation_id, r.method, r.path, r.route, r.upstream, r.target, r.client_address, r.client_name, r.error,
+        r.trace_id, r.protocol, r.breaker, r.rate_limit, r.rejected_by, r.reject_reason, r.tunnel_end}) {
+    bound += max_json_string_size(value.size());
+  }
+  if (redactor != nullptr) {
+    for (const auto& [name, value] : r.headers) {
+      bound += max_json_string_size(name.size()) + max_json_string_size(redactor->apply(name, value).size()) + 2;
+    }
+  }
+  return bound;
+}
+
+void format_json_access_line(const AccessRecord& r, std::string& out) {
+  const Redactor* redactor = r.headers.empty() ? nullptr : &current_redactor();
+  out.resize(json_line_bound(r, redactor));
+  JsonLineWriter line(out.data());
+  line.text("{\"timestamp\":\"");
+  line.timestamp();
+  line.text("\",\"type\":\"access\"");
+  line.string_field(",\"correlationId\":", r.correlation_id);
+  line.string_field(",\"method\":", r.method);
+  line.string_field(",\"path\":", r.path);
+  line.string_field(",\"route\":", r.route);
+  line.string_field(",\"upstream\":", r.upstream);
+  line.string_field(",\"target\":", r.target);
+  line.uint_field(",\"status\":", r.status);
+  line.millis_field(",\"durationMs\":", r.duration_ms);
+  line.uint_field(",\"bytesIn\":", r.bytes_in);
+  line.uint_field(",\"bytesOut\":", r.bytes_out);
+  line.string_field(",\"client\":", r.client_address);
+  if (!r.client_name.empty()) line.string_field(",\"clientName\":", r.client_name);
+  if (!r.error.empty()) line.string_field(",\"error\":", r.error);
+  if (!r.trace_id.empty()) line.string_field(",\"traceId\":", r.trace_id);
+  if (!r.protocol.empty()) line.string_field(",\"protocol\":", r.protocol);
+  if (r.attempts > 0) line.uint_field(",\"attempts\":", r.attempts);
+  if (r.upstream_latency_ms > 0) line.millis_field(",\"upstreamLatencyMs\":", r.upstream_latency_ms);
+  if (!r.breaker.empty()) line.string_field(",\"breaker\":", r.breaker);
+  if (!r.rate_limit.empty()) line.string_field(",\"rateLimit\":", r.rate_limit);
+  if (!r.rejected_by.empty()) line.string_field(",\"rejectedBy\":", r.rejected_by);
+  if (!r.reject_reason.empty()) line.string_field(",\"rejectReason\":", r.reject_reason);
+  if (!r.tunnel_end.empty()) line.string_field(",\"tunnelEnd\":", r.tunnel_end);
+  if (r.grpc_status >= 0) line.uint_field(",\"grpcStatus\":", static_cast<std::uint64_t>(r.grpc_status));
+  if (redactor != nullptr) {
+    line.text(",\"headers\":{");
+    bool first = true;
+    for (const auto& [name, value] : r.headers) {
+      if (!first) line.text(",");
+      first = false;
+      line.json_string(name);
+      line.text(":");
+      line.json_string(redactor->apply(name, value));
+    }
+    line.text("}");
+  }
+  line.text("}\n");
+  const auto written = static_cast<std::size_t>(line.end() - out.data());
+  assert(written <= out.size());
+  out.resize(written);
+}
+
+}  // namespace
 
 void format_access_line(const AccessRecord& r, std::string& out) {
   out.clear();
@@ -152,59 +252,7 @@ void format_access_line(const AccessRecord& r, std::string& out) {
     out += '\n';
     return;
   }
-  out += "{\"timestamp\":\"";
-  append_timestamp(out);
-  out += "\",\"type\":\"access\"";
-  append_field(out, "correlationId", r.correlation_id);
-  append_field(out, "method", r.method);
-  append_field(out, "path", r.path);
-  append_field(out, "route", r.route);
-  append_field(out, "upstream", r.upstream);
-  append_field(out, "target", r.target);
-  out += ",\"status\":";
-  append_json_uint(out, r.status);
-  out += ",\"durationMs\":";
-  append_millis(out, r.duration_ms);
-  out += ",\"bytesIn\":";
-  append_json_uint(out, r.bytes_in);
-  out += ",\"bytesOut\":";
-  append_json_uint(out, r.bytes_out);
-  append_field(out, "client", r.client_address);
-  if (!r.client_name.empty()) append_field(out, "clientName", r.client_name);
-  if (!r.error.empty()) append_field(out, "error", r.error);
-  if (!r.trace_id.empty()) append_field(out, "traceId", r.trace_id);
-  if (!r.protocol.empty()) append_field(out, "protocol", r.protocol);
-  if (r.attempts > 0) {
-    out += ",\"attempts\":";
-    append_json_uint(out, r.attempts);
-  }
-  if (r.upstream_latency_ms > 0) {
-    out += ",\"upstreamLatencyMs\":";
-    append_millis(out, r.upstream_latency_ms);
-  }
-  if (!r.breaker.empty()) append_field(out, "breaker", r.breaker);
-  if (!r.rate_limit.empty()) append_field(out, "rateLimit", r.rate_limit);
-  if (!r.rejected_by.empty()) append_field(out, "rejectedBy", r.rejected_by);
-  if (!r.reject_reason.empty()) append_field(out, "rejectReason", r.reject_reason);
-  if (!r.tunnel_end.empty()) append_field(out, "tunnelEnd", r.tunnel_end);
-  if (r.grpc_status >= 0) {
-    out += ",\"grpcStatus\":";
-    append_json_uint(out, static_cast<std::uint64_t>(r.grpc_status));
-  }
-  if (!r.headers.empty()) {
-    const Redactor& redactor = current_redactor();
-    out += ",\"headers\":{";
-    bool first = true;
-    for (const auto& [name, value] : r.headers) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, name);
-      out += ':';
-      append_json_string(out, redactor.apply(name, value));
-    }
-    out += '}';
-  }
-  out += "}\n";
+  format_json_access_line(r, out);
 }
 
 bool access_line_kept(std::string_view correlation_id, bool is_error) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "core/json.h"
@@ -31,26 +32,34 @@ void set_log_format(config::LogFormat format) { g_format.store(format, std::memo
 bool log_enabled(config::LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 config::LogFormat log_format() { return g_format.load(std::memory_order_relaxed); }
 
-void append_timestamp(std::string& out) {
+char* write_timestamp(char* out) {
   // Cached per thread per second: formatting the date is the costly part.
   thread_local std::time_t cached_second = -1;
   thread_local char cached[24];
+  thread_local std::size_t cached_size = 0;
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   if (seconds != cached_second) {
     std::tm tm{};
     gmtime_r(&seconds, &tm);
-    std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_size = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
     cached_second = seconds;
   }
-  out += cached;
+  std::memcpy(out, cached, cached_size);
+  out += cached_size;
   int millis = static_cast<int>(ms % 1000);
-  out += '.';
-  out += static_cast<char>('0' + millis / 100);
-  out += static_cast<char>('0' + millis / 10 % 10);
-  out += static_cast<char>('0' + millis % 10);
-  out += 'Z';
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + millis / 100);
+  *out++ = static_cast<char>('0' + millis / 10 % 10);
+  *out++ = static_cast<char>('0' + millis % 10);
+  *out++ = 'Z';
+  return out;
+}
+
+void append_timestamp(std::string& out) {
+  char text[kMaxTimestampSize];
+  out.append(text, static_cast<std::size_t>(write_timestamp(text) - text));
 }
 
 bool write_line(std::string_view line) { return process_log_writer().submit(line); }

@@ -3,6 +3,7 @@
 // writer thread (observe/log_writer.h) to stdout or a file. The level, format, output, sampling
 // and redaction come from the config (configure_logging).
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -41,5 +42,8 @@ void append_text_value(std::string& out, std::string_view value);
 
 // ISO-8601 UTC timestamp with milliseconds, e.g. 2026-11-28T21:00:00.123Z.
 void append_timestamp(std::string& out);
+// The same at `out` (room for kMaxTimestampSize bytes); returns one past its last byte.
+inline constexpr std::size_t kMaxTimestampSize = 32;
+char* write_timestamp(char* out);
 
 }  // namespace flexgate::observe

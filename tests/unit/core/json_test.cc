@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace flexgate {
 namespace {
@@ -15,6 +16,26 @@ std::string json_string(std::string_view text) {
   std::string out;
   append_json_string(out, text);
   return out;
+}
+
+// write_json_string() into storage of exactly max_json_string_size(): the bound must hold.
+std::string written_json_string(std::string_view text) {
+  std::vector<char> storage(max_json_string_size(text.size()));
+  char* end = write_json_string(storage.data(), text);
+  EXPECT_LE(end, storage.data() + storage.size());
+  return std::string(storage.data(), end);
+}
+
+TEST(JsonStringTest, EveryByteEscapedTakesTheWholeBound) {
+  const std::string controls(64, '\x01');
+  EXPECT_EQ(written_json_string(controls).size(), max_json_string_size(controls.size()));
+  EXPECT_EQ(written_json_string(""), R"("")");
+}
+
+TEST(JsonUintTest, WrittenThroughAPointer) {
+  char digits[20];
+  EXPECT_EQ(std::string(digits, write_json_uint(digits, 18446744073709551615ull)), "18446744073709551615");
+  EXPECT_EQ(std::string(digits, write_json_uint(digits, 0)), "0");
 }
 
 TEST(JsonStringTest, PlainAsciiIsQuotedUnchanged) {
@@ -105,6 +126,7 @@ TEST(JsonStringTest, EveryByteValueAtEveryPositionIsEscapedAsOneByOne) {
         std::string text(length, 'a');
         text[at] = static_cast<char>(c);
         ASSERT_EQ(json_string(text), reference_json_string(text)) << "byte " << c << " at " << at << " of " << length;
+        ASSERT_EQ(written_json_string(text), reference_json_string(text)) << "byte " << c << " at " << at;
       }
     }
   }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "observe/log.h"
 #include "stdout_capture.h"
@@ -115,6 +117,43 @@ TEST_F(AccessLogTest, LargeCountersAndZeroDuration) {
   EXPECT_EQ(j["durationMs"].get<double>(), 0.0);
   EXPECT_EQ(j["bytesIn"], 0);
   EXPECT_EQ(j["bytesOut"].get<std::uint64_t>(), 18446744073709551615ull);
+}
+
+// The line is written through a pointer into storage sized for its worst case: a record whose
+// every string is made of bytes that each take a six-byte escape, with every optional field and
+// the largest numbers, must come out whole. The scratch string starts empty, so its storage is
+// exactly the computed size and ASan (in CI) reports any byte written past it.
+TEST_F(AccessLogTest, ARecordWhoseEveryByteNeedsEscapingFitsItsLine) {
+  std::string worst;
+  for (int i = 0; i < 300; ++i) worst += static_cast<char>(1 + i % 31);  // control bytes: \u00XX each
+  AccessRecord r;
+  r.correlation_id = r.method = r.path = r.route = r.upstream = r.target = worst;
+  r.client_address = r.client_name = r.error = r.trace_id = r.protocol = worst;
+  r.breaker = r.rate_limit = r.rejected_by = r.reject_reason = r.tunnel_end = worst;
+  r.status = 599;
+  r.duration_ms = 1e12;
+  r.upstream_latency_ms = 1e12;
+  r.bytes_in = r.bytes_out = 18446744073709551615ull;
+  r.attempts = 4294967295u;
+  r.grpc_status = 2147483647;
+  const std::vector<LogField> headers = {{worst, worst}, {"x-a", worst}, {worst, "v"}};
+  r.headers = headers;
+  std::string line;
+  format_access_line(r, line);
+  ASSERT_EQ(line.back(), '\n');
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line.substr(0, 200);
+  for (const char* key : {"correlationId", "method", "path", "route", "upstream", "target", "client", "clientName",
+                          "error", "traceId", "protocol", "breaker", "rateLimit", "rejectedBy", "rejectReason",
+                          "tunnelEnd"}) {
+    EXPECT_EQ(j[key].get<std::string>(), worst) << key;
+  }
+  EXPECT_EQ(j["bytesOut"].get<std::uint64_t>(), 18446744073709551615ull);
+  EXPECT_EQ(j["attempts"].get<std::uint64_t>(), 4294967295u);
+  EXPECT_EQ(j["grpcStatus"].get<std::int64_t>(), 2147483647);
+  EXPECT_EQ(j["durationMs"].get<double>(), 1e12);
+  EXPECT_EQ(j["headers"]["x-a"].get<std::string>(), worst);
+  EXPECT_EQ(j["headers"][worst].get<std::string>(), "v");
 }
 
 TEST_F(AccessLogTest, FormatReplacesTheScratchContent) {
