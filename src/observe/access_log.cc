@@ -38,7 +38,18 @@ const Redactor& current_redactor() {
   return *cached;
 }
 
-char* write_millis(char* out, double value);
+// Milliseconds with 3 decimals (microsecond resolution), without printf: this runs per request.
+// At most 24 bytes; returns one past the last.
+char* write_millis(char* out, double value) {
+  const auto micros = static_cast<std::uint64_t>(value > 0 ? value * 1000.0 + 0.5 : 0.0);
+  out = std::to_chars(out, out + 20, micros / 1000).ptr;
+  const std::uint64_t fraction = micros % 1000;
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + fraction / 100);
+  *out++ = static_cast<char>('0' + fraction / 10 % 10);
+  *out++ = static_cast<char>('0' + fraction % 10);
+  return out;
+}
 
 // Writes a JSON access line through a pointer into storage sized for the line's worst case
 // (json_line_bound): each piece is a copy, not a string append with its own capacity check.
@@ -75,29 +86,10 @@ class JsonLineWriter {
 // bytes), the timestamp and seven numbers (at most 24 bytes each).
 constexpr std::size_t kJsonLineFixedRoom = 1024;
 
-// Milliseconds with 3 decimals (microsecond resolution), without printf: this runs per request.
-// At most 24 bytes.
-char* write_millis(char* out, double value) {
-  const auto micros = static_cast<std::uint64_t>(value > 0 ? value * 1000.0 + 0.5 : 0.0);
-  out = std::to_chars(out, out + 20, micros / 1000).ptr;
-  const std::uint64_t fraction = micros % 1000;
-  *out++ = '.';
-  *out++ = static_cast<char>('0' + fraction / 100);
-  *out++ = static_cast<char>('0' + fraction / 10 % 10);
-  *out++ = static_cast<char>('0' + fraction % 10);
-  return out;
-}
-
+// write_millis() for the text format's string.
 void append_millis(std::string& out, double value) {
-  const auto micros = static_cast<std::uint64_t>(value > 0 ? value * 1000.0 + 0.5 : 0.0);
-  char digits[24];
-  const auto whole = std::to_chars(digits, digits + sizeof(digits), micros / 1000);
-  out.append(digits, whole.ptr);
-  const std::uint64_t fraction = micros % 1000;
-  out += '.';
-  out += static_cast<char>('0' + fraction / 100);
-  out += static_cast<char>('0' + fraction / 10 % 10);
-  out += static_cast<char>('0' + fraction % 10);
+  char text[24];
+  out.append(text, static_cast<std::size_t>(write_millis(text, value) - text));
 }
 
 void append_text_field(std::string& out, std::string_view key, std::string_view value) {
@@ -106,34 +98,6 @@ void append_text_field(std::string& out, std::string_view key, std::string_view 
   out += '=';
   append_text_value(out, value);
 }
-}  // namespace
-
-void set_access_log_enabled(bool enabled) { g_access_log_enabled.store(enabled, std::memory_order_relaxed); }
-bool access_log_enabled() { return g_access_log_enabled.load(std::memory_order_relaxed); }
-
-void set_access_log_sampling(const config::SamplingSpec& sampling) {
-  g_success_rate.store(sampling.success_rate, std::memory_order_relaxed);
-  g_error_rate.store(sampling.error_rate, std::memory_order_relaxed);
-}
-
-config::SamplingSpec access_log_sampling() {
-  return {g_success_rate.load(std::memory_order_relaxed), g_error_rate.load(std::memory_order_relaxed)};
-}
-
-void set_access_log_redactor(Redactor redactor) {
-  auto next = std::make_shared<const Redactor>(std::move(redactor));
-  const std::lock_guard lock(g_redactor_mutex);
-  g_redactor = std::move(next);
-  g_redactor_version.fetch_add(1, std::memory_order_release);
-}
-
-std::uint64_t access_lines_sampled_out() { return g_sampled_out.load(); }
-
-bool is_error_record(const AccessRecord& record) {
-  return record.status >= 500 || record.refused || !record.rejected_by.empty();
-}
-
-namespace {
 
 // The most bytes the JSON line of `r` can take: its strings as if every byte were escaped.
 std::size_t json_line_bound(const AccessRecord& r, const Redactor* redactor) {
@@ -200,6 +164,31 @@ void format_json_access_line(const AccessRecord& r, std::string& out) {
 }
 
 }  // namespace
+
+void set_access_log_enabled(bool enabled) { g_access_log_enabled.store(enabled, std::memory_order_relaxed); }
+bool access_log_enabled() { return g_access_log_enabled.load(std::memory_order_relaxed); }
+
+void set_access_log_sampling(const config::SamplingSpec& sampling) {
+  g_success_rate.store(sampling.success_rate, std::memory_order_relaxed);
+  g_error_rate.store(sampling.error_rate, std::memory_order_relaxed);
+}
+
+config::SamplingSpec access_log_sampling() {
+  return {g_success_rate.load(std::memory_order_relaxed), g_error_rate.load(std::memory_order_relaxed)};
+}
+
+void set_access_log_redactor(Redactor redactor) {
+  auto next = std::make_shared<const Redactor>(std::move(redactor));
+  const std::lock_guard lock(g_redactor_mutex);
+  g_redactor = std::move(next);
+  g_redactor_version.fetch_add(1, std::memory_order_release);
+}
+
+std::uint64_t access_lines_sampled_out() { return g_sampled_out.load(); }
+
+bool is_error_record(const AccessRecord& record) {
+  return record.status >= 500 || record.refused || !record.rejected_by.empty();
+}
 
 void format_access_line(const AccessRecord& r, std::string& out) {
   out.clear();
