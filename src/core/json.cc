@@ -76,24 +76,6 @@ char* write_escape(char* out, unsigned char c) {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  // Runs of plain bytes go out in one append each: per-byte appends cost several times more, and
-  // most values (paths, ids, names) have nothing to escape.
-  const char* const data = text.data();
-  const std::size_t size = text.size();
-  std::size_t run_start = 0;
-  for (;;) {
-    const std::size_t i = plain_run_end(data, size, run_start);
-    out.append(data + run_start, i - run_start);
-    if (i == size) break;
-    char escape[6];
-    out.append(escape, static_cast<std::size_t>(write_escape(escape, static_cast<unsigned char>(data[i])) - escape));
-    run_start = i + 1;
-  }
-  out += '"';
-}
-
 char* write_json_string(char* out, std::string_view text) {
   *out++ = '"';
   const char* const data = text.data();
@@ -113,11 +95,18 @@ char* write_json_string(char* out, std::string_view text) {
 
 char* write_json_uint(char* out, std::uint64_t value) { return std::to_chars(out, out + 20, value).ptr; }
 
+// The append forms write through the pointer forms into room sized for the worst case, so there
+// is one writer of each.
+void append_json_string(std::string& out, std::string_view text) {
+  const std::size_t used = out.size();
+  out.resize(used + max_json_string_size(text.size()));
+  char* const end = write_json_string(out.data() + used, text);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
 void append_json_uint(std::string& out, std::uint64_t value) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-  (void)ec;
-  out.append(buf, end);
+  char digits[20];
+  out.append(digits, static_cast<std::size_t>(write_json_uint(digits, value) - digits));
 }
 
 }  // namespace flexgate
