@@ -13,7 +13,9 @@ std::shared_ptr<Deadline> Deadline::start(const net::Executor& executor, OnExpir
 }
 
 Deadline::Deadline(const net::Executor& executor, OnExpire on_expire)
-    : queue_(asio::use_service<DeadlineQueue>(executor.context())), on_expire_(std::move(on_expire)) {}
+    : Deadline(asio::use_service<DeadlineQueue>(executor.context()), std::move(on_expire)) {}
+
+Deadline::Deadline(DeadlineQueue& queue, OnExpire on_expire) : queue_(queue), on_expire_(std::move(on_expire)) {}
 
 Deadline::~Deadline() {
   if (heap_index_ != kNotQueued) queue_.erase(*this);

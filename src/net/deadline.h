@@ -31,6 +31,8 @@ class Deadline {
   // A deadline on `executor`'s io_context. Until set(), it is "never" (and nothing waits for it).
   static std::shared_ptr<Deadline> start(const net::Executor& executor, OnExpire on_expire);
   Deadline(const net::Executor& executor, OnExpire on_expire);
+  // The same, in a queue the owner already has (no service lookup, which takes a lock).
+  Deadline(DeadlineQueue& queue, OnExpire on_expire);
   ~Deadline();
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;

@@ -68,7 +68,7 @@ net::Task<bool> Session::full_duplex_exchange_phase() {
   ctx_.bytes_in += sent.body_bytes;
   const bool request_complete = sent.outcome == StreamOutcome::kDone;
   ctx_.body_unread = !request_complete;  // what the client still sends is never read: close after
-  if (!request_complete && !duplex_.request_cut && client_side_failure(sent.outcome) && !deadline_->expired()) {
+  if (!request_complete && !duplex_.request_cut && client_side_failure(sent.outcome) && !deadline_.expired()) {
     // The client's failure is the request's outcome, not what it did to the response half.
     if (answer.answered) {
       release_upstream(false);

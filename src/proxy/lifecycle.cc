@@ -733,7 +733,7 @@ net::Task<bool> Session::buffer_request_body() {
     }
     auto read = co_await net::read_some(client_, client_buffer_.writable());
     if (read.error || read.bytes == 0) {
-      if (deadline_->expired()) {
+      if (deadline_.expired()) {
         fail(ErrorKind::kClientTimeout, "client too slow sending the request body");
       } else {
         ctx_.status = 499;
@@ -1160,7 +1160,7 @@ net::Task<std::error_code> Session::upstream_tls_handshake(const upstream::Targe
   // Within the connect timeout; the session (SNI, name check, resumption) is the target's.
   net::start_tls(upstream_->stream, target.tls->new_session(target.tls_host, target.port), /*server=*/false);
   std::error_code error = co_await net::tls_handshake(upstream_->stream);
-  if (error && deadline_->expired()) co_return error;  // reported as the connect timeout
+  if (error && deadline_.expired()) co_return error;  // reported as the connect timeout
   const observe::TlsResult result =
       error ? observe::tls_result_from_label(net::handshake_failure_reason(error)) : observe::TlsResult::kOk;
   worker_.metrics().record_tls_handshake(observe::TlsSide::kUpstream, result);
@@ -1249,7 +1249,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
       attach_http2_stream(connection);
       co_return true;
     }
-    if (deadline_->expired()) break;
+    if (deadline_.expired()) break;
     upstream_->stream.close();
   }
   if (!attempted && !blocked_reason.empty()) {
@@ -1259,7 +1259,7 @@ net::Task<bool> Session::connect_phase(bool allow_pooled) {
                        {{"correlationId", ctx_.correlation_id},
                         {"upstream", ctx_.upstream->spec->name},
                         {"reason", blocked_reason}});
-  } else if (deadline_->expired()) {
+  } else if (deadline_.expired()) {
     fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
          "upstream connect timed out");
   } else if (h2_not_negotiated) {
@@ -1323,7 +1323,7 @@ bool Session::request_sent(const StreamResult& result, bool& retryable_failure) 
   ctx_.body_unread = true;  // whatever is left of the body is still on the wire
   switch (result.outcome) {
     case StreamOutcome::kSinkError:
-      if (deadline_->expired()) {
+      if (deadline_.expired()) {
         fail(ErrorKind::kRequestTimeout, "request timed out while sending to the upstream");
       } else {
         retryable_failure = reused && (!has_body || ctx_.body_buffered) && request_is_idempotent();
@@ -1338,7 +1338,7 @@ bool Session::request_sent(const StreamResult& result, bool& retryable_failure) 
       break;
     case StreamOutcome::kSourceClosed:
     case StreamOutcome::kSourceError:
-      if (deadline_->expired()) {
+      if (deadline_.expired()) {
         fail(ErrorKind::kClientTimeout, "client too slow sending the request body");
       } else {
         // The client went away mid-upload: nobody is left to answer.
@@ -1425,7 +1425,7 @@ Session::ResponseHeadStep Session::response_head_bytes(const net::IoResult& read
     return parse_response_head_step();
   }
   const ByteBuffer& buffer = upstream_->buffer;
-  if (deadline_->expired()) {
+  if (deadline_.expired()) {
     fail(timeout_kind_ == TimeoutKind::kRequest ? ErrorKind::kRequestTimeout : ErrorKind::kUpstreamTimeout,
          "upstream did not answer in time");
   } else if (buffer.empty() && http2_fate_ && http2_fate_->failed) {

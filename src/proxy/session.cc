@@ -63,6 +63,8 @@ Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket
   worker_.add_session(this);
 }
 
+net::DeadlineQueue& Session::deadlines_of(Worker& worker) { return worker.deadlines(); }
+
 Session::~Session() {
   const std::size_t capacity = client_buffer_.capacity();
   if (client_buffer_.has_storage()) worker_.give_client_buffer(client_buffer_.release_storage(), capacity);
@@ -72,7 +74,6 @@ Session::~Session() {
 net::Task<void> Session::run() {
   auto self = shared_from_this();
   if (!http2_stream_) net::prepare_socket(client_.socket());  // a stream's pipe has no socket
-  deadline_ = net::Deadline::start(client_.get_executor(), [this] { on_deadline(); });
   if (!http2_stream_ && !co_await tls_handshake_phase()) closing_ = true;
   if (!closing_ && client_.tls() != nullptr && net::tls_alpn(client_.tls()) == "h2") {
     co_await serve_http2({});
@@ -91,7 +92,7 @@ net::Task<void> Session::run() {
     ++requests_served_;
     if (!keep_alive || worker_.draining()) break;
   }
-  deadline_->stop();
+  deadline_.stop();
   release_upstream(false);
   close_client();
 }
@@ -106,7 +107,7 @@ net::Task<void> Session::serve_http2(std::string_view already_read) {
   limits.max_resets_per_second = proxy_settings.http2.max_resets_per_second;
   DownstreamOrigin origin{client_address_, peer_ip_, downstream_tls_, tls_client_identity_};
   // The connection's own deadline is off: each stream's Session keeps its own timeouts.
-  deadline_->clear();
+  deadline_.clear();
   state_ = State::kBusy;
   http2_ = std::make_unique<Http2Connection>(worker_, client_, std::move(origin), limits);
   if (closing_ || worker_.draining()) http2_->close_if_idle();
@@ -127,7 +128,7 @@ net::Task<bool> Session::tls_handshake_phase() {
   state_ = State::kReadingHead;
   net::start_tls(client_, std::move(tls), /*server=*/true);
   std::error_code error = co_await net::tls_handshake(client_);
-  if (deadline_->expired()) error = asio::error::operation_aborted;
+  if (deadline_.expired()) error = asio::error::operation_aborted;
   if (error) {
     const std::string_view reason = net::handshake_failure_reason(error);
     worker_.metrics().record_tls_handshake(observe::TlsSide::kDownstream, observe::tls_result_from_label(reason));
@@ -155,7 +156,7 @@ net::Task<bool> Session::tls_handshake_phase() {
 
 void Session::set_timeout(TimeoutKind kind, net::Clock::time_point at) {
   timeout_kind_ = kind;
-  deadline_->set(at);
+  deadline_.set(at);
 }
 
 void Session::arm_head_timeout(std::chrono::milliseconds header_timeout) {
@@ -164,7 +165,7 @@ void Session::arm_head_timeout(std::chrono::milliseconds header_timeout) {
 
 void Session::on_deadline() {
   // Closing the socket fails the pending (or next) operation on it at once; the phase that was
-  // waiting sees deadline_->expired() and answers for the timeout kind.
+  // waiting sees deadline_.expired() and answers for the timeout kind.
   switch (timeout_kind_) {
     case TimeoutKind::kClientIdle:
       close_client();

@@ -84,13 +84,13 @@ net::Task<void> Session::pump(observe::TunnelDirection direction) {
       }
       buffer.consume(bytes.size());
       counted += bytes.size();
-      deadline_->set(net::Clock::now() + idle);  // a later deadline is a plain store
+      deadline_.set(net::Clock::now() + idle);  // a later deadline is a plain store
     }
     // The buffer is empty here, so the read gets all of it.
     const net::IoResult read = co_await net::read_some(from, buffer.writable());
     if (!read.error && read.bytes > 0) {
       buffer.commit(read.bytes);
-      deadline_->set(net::Clock::now() + idle);
+      deadline_.set(net::Clock::now() + idle);
       continue;
     }
     // A TLS peer that closes without close_notify has still closed: the WebSocket close handshake

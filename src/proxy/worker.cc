@@ -12,6 +12,7 @@ namespace flexgate::proxy {
 Worker::Worker(asio::io_context& context, unsigned index, std::shared_ptr<const Runtime> runtime,
                observe::MetricsRegistry& metrics, policy::LoadShedder& shedder, const std::atomic<bool>& stopping)
     : context_(context),
+      deadlines_(asio::use_service<net::DeadlineQueue>(context)),
       index_(index),
       registry_(metrics),
       metrics_(metrics.worker(index)),

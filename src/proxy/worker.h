@@ -14,6 +14,7 @@
 #include "core/block_pool.h"
 #include "core/intrusive_list.h"
 #include "net/asio.h"
+#include "net/deadline.h"
 #include "net/splice_pipe.h"
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
@@ -37,6 +38,8 @@ class Worker {
   ~Worker();
 
   asio::io_context& context() { return context_; }
+  // The deadlines of this worker's sessions (one timer for all of them).
+  net::DeadlineQueue& deadlines() { return deadlines_; }
   unsigned index() const { return index_; }
   const std::shared_ptr<const Runtime>& runtime() const { return runtime_; }
   upstream::ConnectionPool& pool() { return pool_; }
@@ -105,6 +108,7 @@ class Worker {
   void stop_health_checks();
 
   asio::io_context& context_;
+  net::DeadlineQueue& deadlines_;
   unsigned index_;
   observe::MetricsRegistry& registry_;
   observe::WorkerMetrics& metrics_;
