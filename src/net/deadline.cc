@@ -7,11 +7,6 @@ namespace flexgate::net {
 
 // ---- Deadline ----
 
-std::shared_ptr<Deadline> Deadline::start(const net::Executor& executor, OnExpire on_expire) {
-  // Nothing to wait for until the first set(): a deadline that is never set is never queued.
-  return std::make_shared<Deadline>(executor, std::move(on_expire));
-}
-
 Deadline::Deadline(const net::Executor& executor, OnExpire on_expire)
     : Deadline(asio::use_service<DeadlineQueue>(executor.context()), std::move(on_expire)) {}
 
@@ -118,13 +113,11 @@ void DeadlineQueue::sift_down(std::size_t index) {
 void DeadlineQueue::arm() {
   if (heap_.empty()) {
     if (waiting_) timer_.cancel();
-    armed_for_ = Clock::time_point::max();
     return;
   }
   const Clock::time_point top = heap_.front()->queued_for_;
-  if (waiting_ && armed_for_ <= top) return;  // the pending wait comes first anyway
+  if (waiting_ && timer_.expiry() <= top) return;  // the pending wait comes first anyway
   // expires_at() cancels a pending wait; its handler then sees a wait for a later time pending.
-  armed_for_ = top;
   timer_.expires_at(top);
   if (waiting_) return;
   waiting_ = true;
@@ -133,7 +126,6 @@ void DeadlineQueue::arm() {
 
 void DeadlineQueue::on_timer(const std::error_code& error) {
   waiting_ = false;
-  armed_for_ = Clock::time_point::max();
   if (shut_down_) return;
   // Cancelled: either the heap emptied (nothing to do) or the timer was moved earlier.
   if (error != asio::error::operation_aborted) expire_due(Clock::now());

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <memory>
 #include <system_error>
 #include <vector>
 
@@ -22,14 +21,13 @@ using Clock = std::chrono::steady_clock;
 
 class DeadlineQueue;
 
-// One deadline of one owner (a session, a health probe); create with Deadline::start(). Used from
-// its io_context's thread only. Destroying it takes it out of the queue (it never fires after).
+// One deadline of one owner (a session, a health probe), usually a member of it. Used from its
+// io_context's thread only. Destroying it takes it out of the queue (it never fires after).
 class Deadline {
  public:
   using OnExpire = std::function<void()>;
 
   // A deadline on `executor`'s io_context. Until set(), it is "never" (and nothing waits for it).
-  static std::shared_ptr<Deadline> start(const net::Executor& executor, OnExpire on_expire);
   Deadline(const net::Executor& executor, OnExpire on_expire);
   // The same, in a queue the owner already has (no service lookup, which takes a lock).
   Deadline(DeadlineQueue& queue, OnExpire on_expire);
@@ -91,8 +89,7 @@ class DeadlineQueue : public asio::io_context::service {
 
   SteadyTimer timer_;
   std::vector<Deadline*> heap_;
-  Clock::time_point armed_for_ = Clock::time_point::max();  // what the pending wait is for
-  bool waiting_ = false;
+  bool waiting_ = false;  // a wait is pending, for timer_.expiry()
   bool shut_down_ = false;
 };
 

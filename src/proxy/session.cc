@@ -39,6 +39,7 @@ Session::Session(Worker& worker, net::tcp::socket socket, policy::LoadShedder::T
     : worker_(worker),
       connection_admission_(std::move(admission)),
       client_(std::move(socket)),
+      deadline_(worker.deadlines(), [this] { on_deadline(); }),
       client_buffer_(take_client_buffer(worker)) {
   std::error_code ec;
   auto remote = client_.socket().remote_endpoint(ec);
@@ -54,6 +55,7 @@ Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket
     : worker_(worker),
       connection_admission_(std::move(admission)),
       client_(std::move(stream)),
+      deadline_(worker.deadlines(), [this] { on_deadline(); }),
       client_buffer_(take_client_buffer(worker)) {
   client_address_ = origin->address;
   peer_ip_ = origin->ip;
@@ -62,8 +64,6 @@ Session::Session(Worker& worker, net::Stream stream, policy::LoadShedder::Ticket
   http2_stream_ = true;
   worker_.add_session(this);
 }
-
-net::DeadlineQueue& Session::deadlines_of(Worker& worker) { return worker.deadlines(); }
 
 Session::~Session() {
   const std::size_t capacity = client_buffer_.capacity();

@@ -95,8 +95,6 @@ class Session : public std::enable_shared_from_this<Session>, public ListLinks<S
   // HTTP/2 on this connection (ALPN h2, or the h2c preface): serves it to its end.
   net::Task<void> serve_http2(std::string_view already_read);
   net::Task<ReadHeadResult> read_request_head();
-  // worker.deadlines() (Worker is only declared here).
-  static net::DeadlineQueue& deadlines_of(Worker& worker);
   void on_deadline();
   void set_timeout(TimeoutKind kind, net::Clock::time_point at);
   // The header timeout of the head being read (from its first byte), unless already armed.
@@ -235,8 +233,8 @@ class Session : public std::enable_shared_from_this<Session>, public ListLinks<S
   bool downstream_tls_ = false;      // the client's connection is TLS (directly or its HTTP/2 one)
   bool http2_stream_ = false;        // this Session serves one stream of an HTTP/2 connection
   std::unique_ptr<Http2Connection> http2_;  // this connection speaks HTTP/2
-  // Declared after worker_, whose queue it joins; constructed with the session, set only when used.
-  net::Deadline deadline_{deadlines_of(worker_), [this] { on_deadline(); }};
+  // Joins worker_'s queue (in the constructors, where Worker is complete); set only when used.
+  net::Deadline deadline_;
   TimeoutKind timeout_kind_ = TimeoutKind::kNone;
   State state_ = State::kIdle;
   bool closing_ = false;

@@ -31,7 +31,7 @@ struct ActiveHealthChecker::Target {
   std::optional<std::string> request;  // nullopt: build_probe_request() refused host or path
   net::tcp::socket socket;
   net::SteadyTimer timer;                 // the wait between probes
-  std::shared_ptr<net::Deadline> deadline;  // bounds one probe; set while the loop runs
+  std::optional<net::Deadline> deadline;  // bounds one probe; there while the loop runs
   std::array<char, kMaxProbeHeadBytes> buffer{};
   http::ResponseHead head;
 };
@@ -89,7 +89,7 @@ net::Task<void> ActiveHealthChecker::run_target(std::size_t index) {
   auto self = shared_from_this();
   Target& target = *targets_[index];
   // The deadline closes the socket, which fails whatever step the probe is waiting on.
-  target.deadline = net::Deadline::start(executor_, [&target] { target.close_socket(); });
+  target.deadline.emplace(executor_, [&target] { target.close_socket(); });
   while (!stopping_.load()) {
     const auto started = net::Clock::now();
     const ProbeResult result = co_await probe(target);

@@ -22,17 +22,18 @@ using test::run_until;
 class DeadlineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    deadline_ = Deadline::start(io_.get_executor(), [this] {
+    deadline_ = std::make_unique<Deadline>(io_.get_executor(), [this] {
       ++expirations_;
       events_.emplace_back("expire");
     });
   }
   void TearDown() override {
     deadline_->stop();
-    std::weak_ptr<Deadline> weak = deadline_;
     deadline_.reset();
-    // Stopped, the deadline leaves its queue: the loop runs out of work and the deadline is freed.
-    EXPECT_TRUE(run_until(io_, [&] { return weak.expired(); }));
+    // Stopped and gone, the deadline has left its queue: the loop runs out of work.
+    io_.restart();
+    io_.run_for(test::kTestBound);
+    EXPECT_TRUE(io_.stopped());
   }
 
   // Schedules a "marker" event at `after` from now.
@@ -46,7 +47,7 @@ class DeadlineTest : public ::testing::Test {
 
   asio::io_context io_;
   net::SteadyTimer marker_{io_};
-  std::shared_ptr<Deadline> deadline_;
+  std::unique_ptr<Deadline> deadline_;
   int expirations_ = 0;
   std::vector<std::string> events_;
 };
@@ -79,7 +80,7 @@ TEST(DeadlineWaits, OnlyWhileSetAndNotAfterItsOwnerLetGo) {
   asio::io_context io;
   DeadlineQueue& queue = asio::use_service<DeadlineQueue>(io);
   int expirations = 0;
-  auto deadline = Deadline::start(io.get_executor(), [&] { ++expirations; });
+  auto deadline = std::make_unique<Deadline>(io.get_executor(), [&] { ++expirations; });
   EXPECT_EQ(queue.size(), 0u);
   deadline->set_after(1ms);
   EXPECT_EQ(queue.size(), 1u);
@@ -104,13 +105,13 @@ TEST(DeadlineWaits, OnlyWhileSetAndNotAfterItsOwnerLetGo) {
 // `count` deadlines ranked 0..count-1 (each records its rank in `order` when it expires), set in a
 // scrambled order (`stride` coprime with `count`) so that each insert lands anywhere in the heap;
 // deadline i has rank (i * stride) % count.
-std::vector<std::shared_ptr<Deadline>> scrambled_due_deadlines(asio::io_context& io, int count, int stride,
+std::vector<std::unique_ptr<Deadline>> scrambled_due_deadlines(asio::io_context& io, int count, int stride,
                                                                std::vector<int>& order) {
-  std::vector<std::shared_ptr<Deadline>> deadlines;
+  std::vector<std::unique_ptr<Deadline>> deadlines;
   const Clock::time_point base = Clock::now() - 1h;
   for (int i = 0; i < count; ++i) {
     const int rank = (i * stride) % count;
-    deadlines.push_back(Deadline::start(io.get_executor(), [&order, rank] { order.push_back(rank); }));
+    deadlines.push_back(std::make_unique<Deadline>(io.get_executor(), [&order, rank] { order.push_back(rank); }));
     deadlines.back()->set(base + std::chrono::milliseconds(rank));
   }
   return deadlines;
@@ -154,8 +155,8 @@ TEST(DeadlineQueueTest, StoppedAndDestroyedDeadlinesLeaveTheHeapInOrder) {
 TEST(DeadlineQueueTest, MovingOneDeadlineEarlierThanTheTopFiresItFirst) {
   asio::io_context io;
   std::vector<std::string> events;
-  auto far = Deadline::start(io.get_executor(), [&] { events.emplace_back("far"); });
-  auto near = Deadline::start(io.get_executor(), [&] { events.emplace_back("near"); });
+  auto far = std::make_unique<Deadline>(io.get_executor(), [&] { events.emplace_back("far"); });
+  auto near = std::make_unique<Deadline>(io.get_executor(), [&] { events.emplace_back("near"); });
   far->set_after(10s);
   near->set_after(20s);
   io.poll();               // the queue's timer waits for the 10 s deadline
@@ -172,18 +173,18 @@ TEST(DeadlineQueueTest, AnExpiryMayStopOrSetOtherDeadlines) {
   // or end a third, all while the queue is walking its due entries.
   asio::io_context io;
   std::vector<std::string> events;
-  std::shared_ptr<Deadline> second;
-  std::shared_ptr<Deadline> third;
-  std::shared_ptr<Deadline> first;
+  std::unique_ptr<Deadline> second;
+  std::unique_ptr<Deadline> third;
+  std::unique_ptr<Deadline> first;
   int first_count = 0;
-  first = Deadline::start(io.get_executor(), [&] {
+  first = std::make_unique<Deadline>(io.get_executor(), [&] {
     events.emplace_back("first");
     second->stop();
     third.reset();
     if (++first_count == 1) first->set(Clock::now() - 1s);  // due again at once
   });
-  second = Deadline::start(io.get_executor(), [&] { events.emplace_back("second"); });
-  third = Deadline::start(io.get_executor(), [&] { events.emplace_back("third"); });
+  second = std::make_unique<Deadline>(io.get_executor(), [&] { events.emplace_back("second"); });
+  third = std::make_unique<Deadline>(io.get_executor(), [&] { events.emplace_back("third"); });
   const Clock::time_point base = Clock::now() - 1h;
   first->set(base);
   second->set(base + 1ms);
@@ -271,7 +272,7 @@ TEST_F(DeadlineTest, StopPreventsFiringAndEndsTheWait) {
 TEST(DeadlineStartTest, StopBeforeTheWaitRanEndsIt) {
   asio::io_context io;
   int expirations = 0;
-  auto deadline = Deadline::start(io.get_executor(), [&] { ++expirations; });
+  auto deadline = std::make_unique<Deadline>(io.get_executor(), [&] { ++expirations; });
   deadline->set_after(1ms);
   deadline->stop();
   io.run_for(test::kTestBound);
