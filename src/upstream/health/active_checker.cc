@@ -102,8 +102,7 @@ net::Task<void> ActiveHealthChecker::run_target(std::size_t index) {
     target.timer.expires_at(started + options_.interval);
     co_await target.timer.async_wait(net::use_task);
   }
-  target.deadline->stop();
-  target.deadline.reset();
+  target.deadline.reset();  // leaves the queue
   target.close_socket();
 }
 

@@ -111,7 +111,8 @@ std::vector<std::unique_ptr<Deadline>> scrambled_due_deadlines(asio::io_context&
   const Clock::time_point base = Clock::now() - 1h;
   for (int i = 0; i < count; ++i) {
     const int rank = (i * stride) % count;
-    deadlines.push_back(std::make_unique<Deadline>(io.get_executor(), [&order, rank] { order.push_back(rank); }));
+    deadlines.push_back(
+        std::make_unique<Deadline>(io.get_executor(), [&order, rank] { order.push_back(rank); }));
     deadlines.back()->set(base + std::chrono::milliseconds(rank));
   }
   return deadlines;
@@ -269,7 +270,7 @@ TEST_F(DeadlineTest, StopPreventsFiringAndEndsTheWait) {
   io_.restart();
 }
 
-TEST(DeadlineStartTest, StopBeforeTheWaitRanEndsIt) {
+TEST(DeadlineStopTest, StopBeforeTheWaitRanEndsIt) {
   asio::io_context io;
   int expirations = 0;
   auto deadline = std::make_unique<Deadline>(io.get_executor(), [&] { ++expirations; });
