@@ -1,5 +1,6 @@
 #pragma once
-// HeadWriter: writes the pieces of an HTTP/1.1 message head into a std::string through a cursor.
+// HeadWriter: writes the pieces of an HTTP/1.1 message head into a HeadBuffer or a std::string
+// through a cursor.
 
 #include <algorithm>
 #include <charconv>
@@ -9,19 +10,22 @@
 #include <string>
 #include <string_view>
 
+#include "http/head_buffer.h"
 #include "http/message.h"
 #include "http/serializer.h"
 
 namespace flexgate::http {
 
-// Appends the pieces of a message head to a std::string with one bounds check per piece and no
-// std::string call: the string is sized up front (within the capacity a reused head buffer
-// keeps, so without allocating) and trimmed to the bytes written when the writer closes. A head
-// is some twenty pieces, and a std::string append costs a capacity check, a size update and a
-// memcpy call each. The string holds exactly the bytes written only once the writer is gone.
+// Appends the pieces of a message head with one bounds check per piece and no std::string call:
+// the room is made up front and the head's size set when the writer closes. A head is some twenty
+// pieces, and a std::string append costs a capacity check, a size update and a memcpy call each.
+// Into a HeadBuffer (the gateway's heads) the room is the one earlier heads left; into a
+// std::string it is sized on open, which writes it, and trimmed on close. Either holds exactly
+// the bytes written only once the writer is gone.
 class HeadWriter {
  public:
-  explicit HeadWriter(std::string& out) : out_(out) { open(); }
+  explicit HeadWriter(HeadBuffer& out) : out_(out.storage_), kept_size_(&out.size_) { open(*kept_size_); }
+  explicit HeadWriter(std::string& out) : out_(out) { open(out.size()); }
   ~HeadWriter() { close(); }
   HeadWriter(const HeadWriter&) = delete;
   HeadWriter& operator=(const HeadWriter&) = delete;
@@ -82,11 +86,11 @@ class HeadWriter {
     return at;
   }
 
-  // Bytes in the string so far, those written before the writer opened included.
+  // Bytes in the head so far, those written before the writer opened included.
   std::size_t size() const { return static_cast<std::size_t>(p_ - out_.data()); }
 
  private:
-  // Room made on open and on each growth beyond the need: most heads fit in the first. Sizing the
+  // Room made on open and on each growth beyond the need: most heads fit in the first. Sizing a
   // string writes every byte of it, so the room is no larger than a head needs.
   static constexpr std::size_t kRoom = 512;
 
@@ -94,13 +98,18 @@ class HeadWriter {
     if (!from.empty()) std::memcpy(to, from.data(), from.size());
     return to + from.size();
   }
-  void open() {
-    const std::size_t used = out_.size();
-    out_.resize(used + kRoom);
+  void open(std::size_t used) {
+    if (out_.size() < used + kRoom) out_.resize(used + kRoom);  // a HeadBuffer's room is kept
     p_ = out_.data() + used;
     end_ = out_.data() + out_.size();
   }
-  void close() { out_.resize(size()); }
+  void close() {
+    if (kept_size_ != nullptr) {
+      *kept_size_ = size();
+    } else {
+      out_.resize(size());
+    }
+  }
   [[gnu::noinline, gnu::cold]] void grow(std::size_t need) {
     const std::size_t used = size();
     out_.resize(std::max(out_.size() * 2, used + need + kRoom));
@@ -108,7 +117,8 @@ class HeadWriter {
     end_ = out_.data() + out_.size();
   }
 
-  std::string& out_;
+  std::string& out_;                  // the storage written into
+  std::size_t* kept_size_ = nullptr;  // a HeadBuffer's head size (its storage keeps its room)
   char* p_ = nullptr;    // the next byte to write
   char* end_ = nullptr;  // one past the last byte the string has room for
 };

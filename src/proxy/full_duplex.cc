@@ -48,8 +48,10 @@ net::Task<bool> Session::full_duplex_exchange_phase() {
     settle_unanswered_attempt();
     co_return false;
   }
-  net::IoResult written = net::write_now(upstream_->stream, head_out_);
-  if (written.would_block()) written = co_await net::write_rest(upstream_->stream, head_out_, written.bytes);
+  net::IoResult written = net::write_now(upstream_->stream, head_out_.view());
+  if (written.would_block()) {
+    written = co_await net::write_rest(upstream_->stream, head_out_.view(), written.bytes);
+  }
   if (written.error) {
     request_sent(StreamResult{StreamOutcome::kSinkError, written.error, 0}, unused_retryable);
     settle_unanswered_attempt();

@@ -210,7 +210,8 @@ net::Task<bool> Session::handle_request() {
           sent = co_await stream_request_phase();
         } else {
           // The head (and a buffered body) in one gather write; the reactor only for a full socket.
-          const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(ctx_.body)};
+          const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_.view()),
+                                                        asio::buffer(ctx_.body)};
           net::IoResult written = net::write_now(upstream_->stream, parts);
           sent_at_once = pooled && !written.would_block();
           if (written.would_block()) written = co_await net::write_rest(upstream_->stream, parts, written.bytes);
@@ -447,14 +448,17 @@ net::Task<bool> Session::answer_preflight() {
   consume_request_head();
   const bool close = must_close_after_local_answer();
   head_out_.clear();
-  http::append_status_line(head_out_, 204);
-  head_out_ += ctx_.cors_headers;
-  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  head_out_ += http::connection_field(close, request_.version_minor);
-  head_out_ += "\r\n";
+  {
+    http::HeadWriter head(head_out_);
+    head.status_line(204);
+    head.append(ctx_.cors_headers);
+    head.field("X-Correlation-ID", ctx_.correlation_id);
+    head.append(http::connection_field(close, request_.version_minor));
+    head.append("\r\n"sv);
+  }
   ctx_.status = 204;
   ctx_.response_started = true;
-  auto written = co_await net::write_all(client_, head_out_);
+  auto written = co_await net::write_all(client_, head_out_.view());
   ctx_.bytes_out = written.bytes;
   co_return !close && !written.error;
 }
@@ -1307,10 +1311,11 @@ net::Task<StreamResult> Session::stream_request_phase() {
   const bool continued = co_await send_continue_if_awaited();
   if (!continued) co_return StreamResult{StreamOutcome::kSourceError, {}, 0};
   if (request_.framing == http::BodyFraming::kContentLength) {
-    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length, head_out_,
-                                          &worker_.splice_pipes());
+    co_return co_await forward_fixed_body(client_, client_buffer_, upstream_->stream, request_.content_length,
+                                          head_out_.view(), &worker_.splice_pipes());
   }
-  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_, head_out_,
+  co_return co_await forward_chunked_body(client_, client_buffer_, upstream_->stream, request_decoder_,
+                                          head_out_.view(),
                                           TrailerFilter{request_connection_options_, nullptr});
 }
 
@@ -1507,7 +1512,8 @@ Session::ResponsePlan Session::prepare_response_phase() {
 }
 
 std::array<asio::const_buffer, 2> Session::whole_response_parts(const ResponsePlan& plan) {
-  return {asio::buffer(head_out_), asio::buffer(upstream_->buffer.readable().data(), plan.body_length)};
+  return {asio::buffer(head_out_.view()),
+          asio::buffer(upstream_->buffer.readable().data(), plan.body_length)};
 }
 
 StreamResult Session::whole_response_written(const net::IoResult& written, const ResponsePlan& plan) {
@@ -1520,18 +1526,19 @@ net::Task<StreamResult> Session::stream_response_phase(const ResponsePlan& plan)
   ByteBuffer& buffer = upstream_->buffer;
   switch (response_.framing) {
     case http::BodyFraming::kContentLength:
-      co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length, head_out_,
-                                            &worker_.splice_pipes());
+      co_return co_await forward_fixed_body(upstream_->stream, buffer, client_, response_.content_length,
+                                            head_out_.view(), &worker_.splice_pipes());
     case http::BodyFraming::kChunked: {
       response_decoder_.reset();
-      const StreamResult result =
-          co_await forward_chunked_body(upstream_->stream, buffer, client_, response_decoder_, head_out_,
-                                        TrailerFilter{response_connection_options_, ctx_.header_plan});
+      const StreamResult result = co_await forward_chunked_body(
+          upstream_->stream, buffer, client_, response_decoder_, head_out_.view(),
+          TrailerFilter{response_connection_options_, ctx_.header_plan});
       if (ctx_.grpc && result.outcome == StreamOutcome::kDone) note_grpc_trailers();
       co_return result;
     }
     case http::BodyFraming::kUntilClose:
-      co_return co_await forward_until_close(upstream_->stream, buffer, client_, plan.chunked_to_client, head_out_);
+      co_return co_await forward_until_close(upstream_->stream, buffer, client_, plan.chunked_to_client,
+                                             head_out_.view());
     case http::BodyFraming::kNone:
       break;
   }
@@ -1734,17 +1741,20 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
   }
   const bool close = must_close_after_local_answer();
   head_out_.clear();
-  http::append_status_line(head_out_, status);
-  head_out_ += "Content-Type: "sv;
-  head_out_ += content_type;
-  head_out_ += "\r\nCache-Control: no-store\r\nContent-Length: "sv;
-  append_json_uint(head_out_, body.size());
-  head_out_ += "\r\n"sv;
-  http::append_field(head_out_, "X-Correlation-ID", ctx_.correlation_id);
-  head_out_ += http::connection_field(close, request_.version_minor);
-  head_out_ += "\r\n"sv;
+  {
+    http::HeadWriter head(head_out_);
+    head.status_line(status);
+    head.append("Content-Type: "sv);
+    head.append(content_type);
+    head.append("\r\nCache-Control: no-store\r\nContent-Length: "sv);
+    head.decimal(body.size());
+    head.append("\r\n"sv);
+    head.field("X-Correlation-ID", ctx_.correlation_id);
+    head.append(http::connection_field(close, request_.version_minor));
+    head.append("\r\n"sv);
+  }
   if (request_.method == http::Method::kHead) body.clear();
-  std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_), asio::buffer(body)};
+  std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_.view()), asio::buffer(body)};
   ctx_.status = status;
   ctx_.response_started = true;
   auto written = co_await net::write_all(client_, parts);
@@ -1791,8 +1801,8 @@ net::Task<bool> Session::send_local_reply() {
   serialize_local_reply(reply, ctx_.correlation_id, head_out_);
   ctx_.status = reply.status;
   ctx_.response_started = true;
-  net::IoResult written = net::write_now(client_, head_out_);
-  if (written.would_block()) written = co_await net::write_rest(client_, head_out_, written.bytes);
+  net::IoResult written = net::write_now(client_, head_out_.view());
+  if (written.would_block()) written = co_await net::write_rest(client_, head_out_.view(), written.bytes);
   ctx_.bytes_out = written.bytes;
   co_return !reply.close && !written.error;
 }

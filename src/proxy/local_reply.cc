@@ -1,6 +1,7 @@
 #include "proxy/local_reply.h"
 
 #include "core/json.h"
+#include "http/head_writer.h"
 #include "http/serializer.h"
 
 namespace flexgate::proxy {
@@ -69,23 +70,26 @@ namespace {
 // gRPC's "Trailers-Only" answer: 200 with the status in the head and no body (over HTTP/2 the
 // bridge sends it as one HEADERS frame with END_STREAM). The reply's extra fields (Retry-After,
 // WWW-Authenticate, RateLimit...) ride along as metadata.
-void serialize_grpc_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out) {
+void serialize_grpc_reply(const LocalReply& reply, std::string_view correlation_id, http::HeadBuffer& out) {
+  std::string message;
+  http::append_grpc_message(message, reply.message);
   out.clear();
-  http::append_status_line(out, 200);
-  out += "Content-Type: application/grpc\r\ngrpc-status: ";
-  append_json_uint(out, static_cast<std::uint64_t>(reply.grpc_status));
-  out += "\r\ngrpc-message: ";
-  http::append_grpc_message(out, reply.message);
-  out += "\r\nContent-Length: 0\r\n";
-  if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
-  out += reply.extra_headers;
-  out += http::connection_field(reply.close, reply.request_version_minor);
-  out += "\r\n";
+  http::HeadWriter head(out);
+  head.status_line(200);
+  head.append("Content-Type: application/grpc\r\ngrpc-status: ");
+  head.decimal(static_cast<std::uint64_t>(reply.grpc_status));
+  head.append("\r\ngrpc-message: ");
+  head.append(message);
+  head.append("\r\nContent-Length: 0\r\n");
+  if (!correlation_id.empty()) head.field("X-Correlation-ID", correlation_id);
+  head.append(reply.extra_headers);
+  head.append(http::connection_field(reply.close, reply.request_version_minor));
+  head.append("\r\n");
 }
 
 }  // namespace
 
-void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out) {
+void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, http::HeadBuffer& out) {
   if (reply.grpc) {
     serialize_grpc_reply(reply, correlation_id, out);
     return;
@@ -105,15 +109,16 @@ void serialize_local_reply(const LocalReply& reply, std::string_view correlation
   body += "}\n";
 
   out.clear();
-  http::append_status_line(out, reply.status);
-  out += "Content-Type: application/json\r\nContent-Length: ";
-  append_json_uint(out, body.size());
-  out += "\r\n";
-  if (!correlation_id.empty()) http::append_field(out, "X-Correlation-ID", correlation_id);
-  out += reply.extra_headers;
-  out += http::connection_field(reply.close, reply.request_version_minor);
-  out += "\r\n";
-  if (!reply.head_only) out += body;
+  http::HeadWriter head(out);
+  head.status_line(reply.status);
+  head.append("Content-Type: application/json\r\nContent-Length: ");
+  head.decimal(body.size());
+  head.append("\r\n");
+  if (!correlation_id.empty()) head.field("X-Correlation-ID", correlation_id);
+  head.append(reply.extra_headers);
+  head.append(http::connection_field(reply.close, reply.request_version_minor));
+  head.append("\r\n");
+  if (!reply.head_only) head.append(body);
 }
 
 }  // namespace flexgate::proxy

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "http/grpc.h"
+#include "http/head_buffer.h"
 
 namespace flexgate::proxy {
 
@@ -31,6 +32,6 @@ struct LocalReply {
 };
 
 // Serializes the whole response (head + JSON body, or the gRPC form) into `out` (cleared first).
-void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, std::string& out);
+void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, http::HeadBuffer& out);
 
 }  // namespace flexgate::proxy

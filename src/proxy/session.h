@@ -33,15 +33,16 @@
 #include "core/error.h"
 #include "core/intrusive_list.h"
 #include "http/chunked.h"
+#include "http/head_buffer.h"
 #include "http/message.h"
 #include "net/asio.h"
+#include "net/deadline.h"
 #include "net/ip_address.h"
 #include "net/socket_io.h"
 #include "net/stream.h"
 #include "observe/metrics.h"
 #include "policy/loadshed/load_shedder.h"
 #include "policy/request_view.h"
-#include "net/deadline.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/health.h"
 #include "proxy/http2_connection.h"
@@ -273,7 +274,7 @@ class Session : public std::enable_shared_from_this<Session>, public ListLinks<S
   RequestContext ctx_;
   policy::RequestView policy_view_;  // what the policies see of the current request
   upstream::TargetMask usable_scratch_{0};
-  std::string head_out_;      // upstream request head / client response head
+  http::HeadBuffer head_out_;  // upstream request head / client response head
   std::string log_scratch_;
 };
 

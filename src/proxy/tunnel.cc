@@ -30,7 +30,7 @@ net::Task<bool> Session::tunnel_phase() {
   ctx_.response_started = true;
   // The 101 head and whatever the upstream sent right behind it (its first frames): one write.
   const std::size_t early = from_upstream.readable_size();
-  const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_),
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_.view()),
                                                 asio::buffer(from_upstream.readable().data(), early)};
   metrics.record_websocket_bytes(observe::TunnelDirection::kToClient, early);
   net::IoResult written = net::write_now(client_, parts);

@@ -101,6 +101,12 @@ TEST(TrafficControl, Retry503GoesToTheOtherTargetOnlyForIdempotentMethods) {
                     "    loadBalancer: round_robin\n    retry: { attempts: 1, on: [503], backoff: { base: 1ms, max: 5ms }, budget: { ratio: 1.0 } }\n"),
       "  - path: \"/*\"\n    upstream: pair\n"));
   EXPECT_EQ(bodies_of(gateway.port, 10)["200:fine"], 10);
+  // Half of those went to `busy` first. Their retried head is the first attempt's with the Host
+  // value replaced in place by the new target's (the two listen on different ports).
+  const std::string fine_host = "\r\nHost: 127.0.0.1:" + std::to_string(fine.port()) + "\r\n";
+  const std::vector<std::string> seen_by_fine = fine.requests();
+  ASSERT_EQ(seen_by_fine.size(), 10u);
+  for (const std::string& raw : seen_by_fine) EXPECT_NE(raw.find(fine_host), std::string::npos) << raw;
   // POST is not idempotent and the route does not opt in: the 503 stands for its share.
   int posts_503 = 0;
   for (int i = 0; i < 10; ++i) posts_503 += request(gateway.port, "POST", "/x", {}, "{}").status == 503 ? 1 : 0;

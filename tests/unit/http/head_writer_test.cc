@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,78 @@ TEST(HeadWriter, ParsedFieldsAreWrittenInCanonicalForm) {
     for (const HeaderField& field : request->fields) head.parsed_field(field);
   }
   EXPECT_EQ(out, "Host: a\r\nX-Tight: b\r\nX-Trail: c\r\n");
+}
+
+TEST(HeadBuffer, AHeadWrittenAfterALargerOneHoldsOnlyItsOwnBytes) {
+  HeadBuffer buffer;
+  const std::string large(3000, 'a');
+  {
+    HeadWriter head(buffer);
+    head.append(large);
+  }
+  EXPECT_EQ(buffer.view(), large);
+  buffer.clear();
+  EXPECT_TRUE(buffer.empty());
+  {
+    HeadWriter head(buffer);
+    head.status_line(200);
+    head.field("Content-Length", "0");
+    head.append("\r\n");
+  }
+  EXPECT_EQ(buffer.view(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(buffer.size(), buffer.view().size());
+}
+
+TEST(HeadBuffer, TheRoomAnEarlierHeadLeftIsReusedWithoutBeingWrittenFirst) {
+  // The point of the type: the second head's writer makes no room (sizing a string would have
+  // zero-filled it), so the bytes past the new head are still the first head's.
+  HeadBuffer buffer;
+  {
+    HeadWriter head(buffer);
+    head.append(std::string(600, 'a'));
+  }
+  buffer.clear();
+  {
+    HeadWriter head(buffer);
+    head.append("GET / HTTP/1.1\r\n\r\n");
+  }
+  ASSERT_EQ(buffer.view(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(std::string_view(buffer.data() + buffer.size(), 8), "aaaaaaaa");
+}
+
+TEST(HeadBuffer, WritersAndAppendsContinueWhereTheHeadEnds) {
+  HeadBuffer buffer;
+  buffer.append("HTTP/1.1 204 No Content\r\n");
+  {
+    HeadWriter head(buffer);
+    EXPECT_EQ(head.size(), 25u);
+    head.field("A", "1");
+  }
+  buffer.append("B: 2\r\n");
+  {
+    HeadWriter head(buffer);
+    for (int i = 0; i < 100; ++i) head.field("X-Long", std::string(20, static_cast<char>('a' + i % 26)));
+  }
+  buffer.append("\r\n");
+  std::string expected = "HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\n";
+  for (int i = 0; i < 100; ++i) {
+    expected += "X-Long: " + std::string(20, static_cast<char>('a' + i % 26)) + "\r\n";
+  }
+  expected += "\r\n";
+  EXPECT_EQ(buffer.view(), expected);
+}
+
+TEST(HeadBuffer, ReplaceShiftsTheRestOfTheHead) {
+  HeadBuffer buffer;
+  buffer.append("GET / HTTP/1.1\r\nHost: a.example\r\nX: 1\r\n\r\n");
+  const std::size_t at = buffer.view().find("a.example");
+  buffer.replace(at, 9, "b");
+  EXPECT_EQ(buffer.view(), "GET / HTTP/1.1\r\nHost: b\r\nX: 1\r\n\r\n");
+  const std::string longer(2000, 'c');  // past the storage's size: it grows
+  buffer.replace(at, 1, longer);
+  EXPECT_EQ(buffer.view(), "GET / HTTP/1.1\r\nHost: " + longer + "\r\nX: 1\r\n\r\n");
+  buffer.replace(at, longer.size(), "");
+  EXPECT_EQ(buffer.view(), "GET / HTTP/1.1\r\nHost: \r\nX: 1\r\n\r\n");
 }
 
 }  // namespace

@@ -78,7 +78,9 @@ struct ParsedReply {
 ParsedReply serialize_and_parse(const LocalReply& reply, std::string_view correlation_id,
                                 http::Method method = http::Method::kGet) {
   ParsedReply p;
-  serialize_local_reply(reply, correlation_id, p.wire);
+  http::HeadBuffer wire;
+  serialize_local_reply(reply, correlation_id, wire);
+  p.wire = wire.view();
   p.outcome = http::parse_response_head(p.wire, http::Limits{}, method, *p.head);
   if (p.outcome.status == http::ParseStatus::kComplete) p.body = p.wire.substr(p.outcome.consumed);
   return p;
@@ -205,9 +207,10 @@ TEST(LocalReplyTest, EmptyCorrelationIdOmitsTheHeader) {
 TEST(LocalReplyTest, OutputIsReplacedNotAppended) {
   LocalReply reply;
   reply.status = 404;
-  std::string out = "garbage from a previous reply";
+  http::HeadBuffer out;
+  out.append("garbage from a previous reply");
   serialize_local_reply(reply, "cid", out);
-  EXPECT_EQ(out.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << out;
+  EXPECT_EQ(out.view().rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << out.view();
 }
 
 }  // namespace
