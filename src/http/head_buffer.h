@@ -20,24 +20,16 @@ class HeadWriter;
 class HeadBuffer {
  public:
   std::string_view view() const { return {storage_.data(), size_}; }
-  const char* data() const { return storage_.data(); }
   std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
 
   void clear() { size_ = 0; }
-
-  void append(std::string_view text) {
-    make_room(size_ + text.size());
-    if (!text.empty()) std::memcpy(storage_.data() + size_, text.data(), text.size());
-    size_ += text.size();
-  }
 
   // Replaces the `length` bytes at `at` with `with` (a retry's Host value for another target).
   void replace(std::size_t at, std::size_t length, std::string_view with) {
     assert(at + length <= size_);
     const std::size_t tail = size_ - at - length;
     const std::size_t new_size = size_ - length + with.size();
-    make_room(new_size);
+    if (storage_.size() < new_size) storage_.resize(std::max(new_size, storage_.size() * 2));
     char* bytes = storage_.data();
     std::memmove(bytes + at + with.size(), bytes + at + length, tail);
     if (!with.empty()) std::memcpy(bytes + at, with.data(), with.size());
@@ -45,11 +37,7 @@ class HeadBuffer {
   }
 
  private:
-  friend class HeadWriter;
-
-  void make_room(std::size_t total) {
-    if (storage_.size() < total) storage_.resize(std::max(total, storage_.size() * 2));
-  }
+  friend class HeadWriter;  // writes into storage_ and sets size_ when it closes
 
   std::string storage_;   // its size is the room: the bytes past size_ are left from earlier heads
   std::size_t size_ = 0;  // the head's bytes: storage_[0, size_)

@@ -120,7 +120,7 @@ class HeadWriter {
   std::string& out_;                  // the storage written into
   std::size_t* kept_size_ = nullptr;  // a HeadBuffer's head size (its storage keeps its room)
   char* p_ = nullptr;    // the next byte to write
-  char* end_ = nullptr;  // one past the last byte the string has room for
+  char* end_ = nullptr;  // one past the last byte the storage has room for
 };
 
 }  // namespace flexgate::http

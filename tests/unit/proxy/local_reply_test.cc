@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "http/head_writer.h"
 #include "http/parser.h"
 #include "http/serializer.h"
 
@@ -208,7 +209,10 @@ TEST(LocalReplyTest, OutputIsReplacedNotAppended) {
   LocalReply reply;
   reply.status = 404;
   http::HeadBuffer out;
-  out.append("garbage from a previous reply");
+  {
+    http::HeadWriter garbage(out);
+    garbage.append("garbage from a previous reply");
+  }
   serialize_local_reply(reply, "cid", out);
   EXPECT_EQ(out.view().rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << out.view();
 }
