@@ -452,9 +452,7 @@ net::Task<bool> Session::answer_preflight() {
     http::HeadWriter head(head_out_);
     head.status_line(204);
     head.append(ctx_.cors_headers);
-    head.field("X-Correlation-ID", ctx_.correlation_id);
-    head.append(http::connection_field(close, request_.version_minor));
-    head.append("\r\n"sv);
+    end_gateway_head(head, ctx_.correlation_id, {}, close, request_.version_minor);
   }
   ctx_.status = 204;
   ctx_.response_started = true;
@@ -1749,9 +1747,7 @@ net::Task<bool> Session::serve_builtin(BuiltinEndpoint endpoint) {
     head.append("\r\nCache-Control: no-store\r\nContent-Length: "sv);
     head.decimal(body.size());
     head.append("\r\n"sv);
-    head.field("X-Correlation-ID", ctx_.correlation_id);
-    head.append(http::connection_field(close, request_.version_minor));
-    head.append("\r\n"sv);
+    end_gateway_head(head, ctx_.correlation_id, {}, close, request_.version_minor);
   }
   if (request_.method == http::Method::kHead) body.clear();
   std::array<asio::const_buffer, 2> parts{asio::buffer(head_out_.view()), asio::buffer(body)};

@@ -65,6 +65,14 @@ http::GrpcStatus grpc_status_for(ErrorKind kind) {
   return GrpcStatus::kUnknown;
 }
 
+void end_gateway_head(http::HeadWriter& head, std::string_view correlation_id, std::string_view extra_fields,
+                      bool close, std::uint8_t request_version_minor) {
+  if (!correlation_id.empty()) head.field("X-Correlation-ID", correlation_id);
+  head.append(extra_fields);
+  head.append(http::connection_field(close, request_version_minor));
+  head.append("\r\n");
+}
+
 namespace {
 
 // gRPC's "Trailers-Only" answer: 200 with the status in the head and no body (over HTTP/2 the
@@ -81,10 +89,7 @@ void serialize_grpc_reply(const LocalReply& reply, std::string_view correlation_
   head.append("\r\ngrpc-message: ");
   head.append(message);
   head.append("\r\nContent-Length: 0\r\n");
-  if (!correlation_id.empty()) head.field("X-Correlation-ID", correlation_id);
-  head.append(reply.extra_headers);
-  head.append(http::connection_field(reply.close, reply.request_version_minor));
-  head.append("\r\n");
+  end_gateway_head(head, correlation_id, reply.extra_headers, reply.close, reply.request_version_minor);
 }
 
 }  // namespace
@@ -114,10 +119,7 @@ void serialize_local_reply(const LocalReply& reply, std::string_view correlation
   head.append("Content-Type: application/json\r\nContent-Length: ");
   head.decimal(body.size());
   head.append("\r\n");
-  if (!correlation_id.empty()) head.field("X-Correlation-ID", correlation_id);
-  head.append(reply.extra_headers);
-  head.append(http::connection_field(reply.close, reply.request_version_minor));
-  head.append("\r\n");
+  end_gateway_head(head, correlation_id, reply.extra_headers, reply.close, reply.request_version_minor);
   if (!reply.head_only) head.append(body);
 }
 

@@ -31,6 +31,11 @@ struct LocalReply {
   http::GrpcStatus grpc_status = http::GrpcStatus::kUnknown;
 };
 
+// The end of every head the gateway writes itself: its X-Correlation-ID (when it has one), the
+// caller's extra "Name: value\r\n" lines, the Connection field and the blank line.
+void end_gateway_head(http::HeadWriter& head, std::string_view correlation_id, std::string_view extra_fields,
+                      bool close, std::uint8_t request_version_minor);
+
 // Serializes the whole response (head + JSON body, or the gRPC form) into `out` (cleared first).
 void serialize_local_reply(const LocalReply& reply, std::string_view correlation_id, http::HeadBuffer& out);
 
